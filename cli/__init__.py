@@ -1,0 +1,1 @@
+"""Thin command-line faces over the engine's Python API."""

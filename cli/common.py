@@ -1,0 +1,52 @@
+"""What every command shares: turning engine errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from engine.errors import EngineError
+
+#: Exit codes of the contract: 0 optimal, 1 no usable plan, 2 invalid input or usage.
+EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Print EngineErrors as one clear message and exit 2, never with a traceback.
+
+    Unexpected errors are reported in one line too (exit 3); set ENGINE_DEBUG=1 to see
+    the traceback when reporting a bug.
+    """
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EngineError as error:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+        except Exception as error:
+            if os.environ.get("ENGINE_DEBUG"):
+                raise
+            err_console.print(
+                f"[bold red]internal error:[/] {type(error).__name__}: {error} "
+                "(set ENGINE_DEBUG=1 for the traceback and report it)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(3)
+
+    return wrapper  # type: ignore[return-value]

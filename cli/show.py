@@ -1,0 +1,64 @@
+"""Print results for people (rich tables)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.table import Table
+
+from cli.common import console
+from engine.describe import money, shadow_sentence
+from engine.result import Result
+
+
+def print_result(result: Result, top: int = 12) -> None:
+    """Totals by area and year, members' pledged/allocated/unspent, binding constraints."""
+    sc = result.scenario
+    s = result.summary
+    console.print(
+        f"[bold]{sc.fund.name}[/] — status [bold]{s['status']}[/], solver {s['solver']}, "
+        f"{s['solve_seconds']:.2f} s",
+        highlight=False,
+    )
+    if not result.ok:
+        console.print(f"[bold red]No plan:[/] {s['message']}", highlight=False)
+        if not result.diagnosis.empty:
+            table = Table("to make it feasible, one of", "amount", title="Diagnosis")
+            for row in result.diagnosis.itertuples():
+                table.add_row(
+                    row.message, money(row.relax_by, sc) if pd.notna(row.relax_by) else ""
+                )
+            console.print(table)
+        return
+    console.print(
+        f"value {result.objective:,.2f} points; allocated {money(s['total_allocated'], sc)}",
+        highlight=False,
+    )
+    if s.get("message"):
+        console.print(f"[yellow]warning:[/] {s['message']}", highlight=False)
+
+    pivot = result.areas.pivot(index="area", columns="year", values="amount")
+    table = Table("area", *[str(y) for y in pivot.columns], "total", title="Allocation by area")
+    for area, values in pivot.iterrows():
+        table.add_row(area, *[money(v, sc) for v in values], money(values.sum(), sc))
+    totals = pivot.sum()
+    table.add_row("[bold]total", *[money(v, sc) for v in totals], money(totals.sum(), sc))
+    console.print(table)
+
+    per_member = result.members.groupby("member", sort=False)[
+        ["pledged", "allocated", "unspent"]
+    ].sum()
+    table = Table("member", "pledged", "allocated", "unspent", title="Members over the horizon")
+    for member, row in per_member.iterrows():
+        table.add_row(
+            member, money(row.pledged, sc), money(row.allocated, sc), money(row.unspent, sc)
+        )
+    console.print(table)
+
+    binding = result.binding()
+    binding = binding[binding["shadow_price"].abs() > 1e-15]
+    table = Table("binding constraint", "shadow price", title=f"Binding constraints (top {top})")
+    for row in binding.head(top).itertuples():
+        table.add_row(row.name, shadow_sentence(row.label, row.shadow_price, sc))
+    console.print(table)
+    if len(binding) > top:
+        console.print(f"... and {len(binding) - top} more in constraints.csv (--out DIR)")

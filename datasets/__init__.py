@@ -1,0 +1,13 @@
+"""Shipped data: real public tables (see PROVENANCE.md) and default scenarios."""
+
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent
+SCENARIOS_DIR = DATA_DIR / "scenarios"
+DEFAULT_SCENARIO = SCENARIOS_DIR / "aspf-2026.yaml"
+
+
+def scenario_path(name: str) -> Path:
+    """A shipped scenario by name (``aspf-2026``, ``nif``) or any path given as is."""
+    candidate = SCENARIOS_DIR / f"{name}.yaml"
+    return candidate if candidate.exists() else Path(name)

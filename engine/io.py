@@ -1,0 +1,119 @@
+"""Read and write scenario files (YAML or JSON), safely and atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import OutputError, ScenarioError
+from engine.scenario import Scenario, validate_scenario
+
+#: Largest scenario file accepted, in bytes; a bigger file is refused before parsing.
+MAX_SCENARIO_BYTES = 20 * 1024 * 1024
+
+#: Readers by file suffix; other modules (e.g. Excel workbooks) register theirs here.
+READERS: dict[str, Callable[[Path], Any]] = {}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ScenarioError(["file not found"], str(path)) from None
+    except OSError as error:
+        raise ScenarioError([f"cannot read the file ({error.strerror})"], str(path)) from None
+    if path.is_dir():
+        raise ScenarioError(["is a folder, expected a scenario file"], str(path))
+    if size > MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            [f"file is {size:,} bytes; the limit is {MAX_SCENARIO_BYTES:,} bytes"], str(path)
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(["is not UTF-8 text"], str(path)) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    text = _read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ScenarioError([f"{where}not valid YAML ({problem})"], str(path)) from None
+
+
+def _read_json(path: Path) -> Any:
+    text = _read_text(path)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise ScenarioError(
+            [f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"], str(path)
+        ) from None
+    except ValueError as error:
+        raise ScenarioError([str(error)], str(path)) from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a scenario may contain")
+
+
+READERS.update({".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json})
+
+
+def read_scenario_data(path: str | os.PathLike[str]) -> Any:
+    """Read a scenario file into plain data without validating it.
+
+    Raises ScenarioError naming the file for a missing, oversized, unreadable or
+    unparsable file, or an unsupported suffix.
+    """
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ScenarioError(
+            [f"unsupported file type {path.suffix!r}; use {', '.join(sorted(READERS))}"],
+            str(path),
+        )
+    return reader(path)
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Load and validate a scenario file; raises ScenarioError naming file and field."""
+    return validate_scenario(read_scenario_data(path), source=str(path))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to ``path`` through a temporary file and a rename, so no reader ever
+    sees a half-written file. Raises OutputError if the folder is not writable."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
+def dump_scenario_yaml(scenario: Scenario) -> str:
+    """The scenario as YAML text in the file format."""
+    return yaml.safe_dump(scenario.to_input(), sort_keys=False, allow_unicode=True)
+
+
+def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
+    """Write a scenario as YAML or JSON (by suffix), atomically."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        atomic_write_text(path, json.dumps(scenario.to_input(), indent=2))
+    else:
+        atomic_write_text(path, dump_scenario_yaml(scenario))

@@ -1,0 +1,324 @@
+"""Build the allocation LP of a scenario with PuLP, one ``define_<family>`` per constraint family.
+
+Variables (money in the fund's unit, e.g. $bn, so the solver sees numbers near 1):
+
+- ``x[m,a,t] >= 0``: money from member m to area a in year t, only where m joined a;
+- ``F[a,t] >= 0``: area funding, ``F[a,t] = sum_m x[m,a,t]`` (row ``funding[a,t]``);
+- ``T[t] >= 0``: the year's total, ``T[t] = sum_a F[a,t]`` (row ``total[t]``);
+- ``c[m,t] >= 0``: unspent money a member carries into the next year (if the fund allows);
+- ``s[a,t,k]``: the k-th piece of an area's concave value curve.
+
+Every row is named after the domain (``budget[DEU,2027]``, ``floor[cyber,2026]``) and
+described by a :class:`Row`, so duals, slacks and diagnoses read in the planner's words.
+The model keeps explicit maps from domain keys to columns; names are never parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulp
+
+from engine.scenario import Limit, Scenario
+from engine.units import UNIT_FACTORS
+
+INF = float("inf")
+
+#: Row kinds a planner may see; definitions (funding, total, value) are bookkeeping.
+SOFT_KINDS = frozenset(
+    {"floor", "ceiling", "absorption_up", "absorption_down", "policy_min", "policy_max"}
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A constraint's domain identity: kind, keys and whether it may be relaxed."""
+
+    name: str
+    kind: str
+    area: str | None = None
+    member: str | None = None
+    year: int | None = None
+    policy: str | None = None
+    soft: bool = False
+
+
+@dataclass
+class PlanModel:
+    """The built LP, held as arrays, with the maps from domain keys to columns and rows.
+
+    Column ``j`` has name ``col_names[j]`` and bounds ``col_lb[j]..col_ub[j]``; row ``i``
+    has identity ``rows[i]``, bounds ``row_lo[i]..row_hi[i]`` and its coefficients in CSR
+    form (``row_start``, ``row_cols``, ``row_vals``). Money is in units of ``scale``
+    currency units. :meth:`to_pulp` gives the same model as a PuLP problem (for CBC and
+    for LP/MPS files); HiGHS receives the arrays in bulk.
+    """
+
+    scenario: Scenario
+    scale: float
+    col_names: list[str] = field(default_factory=list)
+    col_lb: list[float] = field(default_factory=list)
+    col_ub: list[float] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    row_lo: list[float] = field(default_factory=list)
+    row_hi: list[float] = field(default_factory=list)
+    row_start: list[int] = field(default_factory=lambda: [0])
+    row_cols: list[int] = field(default_factory=list)
+    row_vals: list[float] = field(default_factory=list)
+    x: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    funding: dict[tuple[str, int], int] = field(default_factory=dict)
+    total: dict[int, int] = field(default_factory=dict)
+    carry: dict[tuple[str, int], int] = field(default_factory=dict)
+    objective: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        """Number of variables."""
+        return len(self.col_names)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of constraints."""
+        return len(self.rows)
+
+    def add_column(self, name: str, low: float = 0.0, up: float | None = None) -> int:
+        """Create a variable; returns its column index."""
+        self.col_names.append(name)
+        self.col_lb.append(low)
+        self.col_ub.append(INF if up is None else up)
+        return len(self.col_names) - 1
+
+    def add_row(self, row: Row, terms: list[tuple[int, float]], sense: int, rhs: float) -> int:
+        """Add ``sum coef * col (sense) rhs`` with sense 1 (>=), -1 (<=) or 0 (=)."""
+        self.rows.append(row)
+        self.row_lo.append(-INF if sense < 0 else rhs)
+        self.row_hi.append(INF if sense > 0 else rhs)
+        for j, c in terms:
+            self.row_cols.append(j)
+            self.row_vals.append(c)
+        self.row_start.append(len(self.row_cols))
+        return len(self.rows) - 1
+
+    def row_index(self, name: str) -> int:
+        """Index of the row with this domain name; raises KeyError."""
+        for i, row in enumerate(self.rows):
+            if row.name == name:
+                return i
+        raise KeyError(name)
+
+    def to_pulp(self) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[list[str]]]:
+        """The same LP as a PuLP problem (maximisation), rows named after the domain.
+
+        Returns the problem, its variables in column order, and for each row the names
+        of the PuLP constraints that carry it (two for a ranged row).
+        """
+        problem = pulp.LpProblem("allocation", pulp.LpMaximize)
+        variables = [
+            pulp.LpVariable(n, lowBound=lo, upBound=None if up == INF else up)
+            for n, lo, up in zip(self.col_names, self.col_lb, self.col_ub, strict=True)
+        ]
+        problem.setObjective(
+            pulp.LpAffineExpression([(variables[j], c) for j, c in self.objective.items()])
+        )
+        carriers: list[list[str]] = []
+        for i, row in enumerate(self.rows):
+            lo, hi = self.row_lo[i], self.row_hi[i]
+            a, b = self.row_start[i], self.row_start[i + 1]
+            expr = pulp.LpAffineExpression(
+                [
+                    (variables[j], c)
+                    for j, c in zip(self.row_cols[a:b], self.row_vals[a:b], strict=True)
+                ]
+            )
+            names = []
+            if lo == hi:
+                names.append(f"r{i}")
+                problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, names[-1], lo))
+            if lo != hi and lo > -INF:
+                names.append(f"r{i}_lo")
+                problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, names[-1], lo))
+            if lo != hi and hi < INF:
+                names.append(f"r{i}_hi")
+                problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintLE, names[-1], hi))
+            carriers.append(names)
+        return problem, variables, carriers
+
+
+def discount_factors(scenario: Scenario) -> dict[int, float]:
+    """Weight of each year's value: ``1 / (1 + r) ** (year - first year)``."""
+    first = scenario.fund.years[0]
+    rate = scenario.objective.discount_rate
+    return {t: 1.0 / (1.0 + rate) ** (t - first) for t in scenario.fund.years}
+
+
+def define_flows(model: PlanModel) -> None:
+    """Columns ``x[m,a,t]`` where member m joined area a and pledges something."""
+    sc = model.scenario
+    for m in sc.members:
+        if not any(v > 0 for v in m.pledges.values()):
+            continue
+        for a in sc.areas:
+            if not m.joins(a.id):
+                continue
+            cap = m.caps.get(a.id)
+            up = None if cap is None else cap / model.scale
+            for t in sc.fund.years:
+                model.x[m.id, a.id, t] = model.add_column(f"x_{m.id}_{a.id}_{t}", 0.0, up)
+
+
+def define_funding(model: PlanModel) -> None:
+    """``F[a,t] = sum_m x[m,a,t]`` and ``T[t] = sum_a F[a,t]``."""
+    sc = model.scenario
+    by_area: dict[tuple[str, int], list[int]] = {}
+    for (_m, a, t), j in model.x.items():
+        by_area.setdefault((a, t), []).append(j)
+    for t in sc.fund.years:
+        for a in sc.areas:
+            model.funding[a.id, t] = model.add_column(f"F_{a.id}_{t}")
+        model.total[t] = model.add_column(f"T_{t}")
+    for t in sc.fund.years:
+        for a in sc.areas:
+            f = model.funding[a.id, t]
+            terms = [(f, 1.0)] + [(j, -1.0) for j in by_area.get((a.id, t), [])]
+            model.add_row(Row(f"funding[{a.id},{t}]", "funding", area=a.id, year=t), terms, 0, 0.0)
+        terms = [(model.total[t], 1.0)] + [(model.funding[a.id, t], -1.0) for a in sc.areas]
+        model.add_row(Row(f"total[{t}]", "total", year=t), terms, 0, 0.0)
+
+
+def define_budgets(model: PlanModel) -> None:
+    """``sum_a x[m,a,t] + c[m,t] - c[m,t-1] <= pledge[m,t]`` for every member and year."""
+    sc = model.scenario
+    years = sc.fund.years
+    by_member: dict[tuple[str, int], list[int]] = {}
+    for (m, _a, t), j in model.x.items():
+        by_member.setdefault((m, t), []).append(j)
+    for m in sc.members:
+        if not any((m.id, t) in by_member for t in years):
+            continue
+        if sc.fund.carry_over:
+            for t in years[:-1]:
+                model.carry[m.id, t] = model.add_column(f"c_{m.id}_{t}")
+        for i, t in enumerate(years):
+            terms = [(j, 1.0) for j in by_member.get((m.id, t), [])]
+            if (m.id, t) in model.carry:
+                terms.append((model.carry[m.id, t], 1.0))
+            if i > 0 and (m.id, years[i - 1]) in model.carry:
+                terms.append((model.carry[m.id, years[i - 1]], -1.0))
+            rhs = m.pledges[t] / model.scale
+            model.add_row(Row(f"budget[{m.id},{t}]", "budget", member=m.id, year=t), terms, -1, rhs)
+
+
+def _limit_row(
+    model: PlanModel, row: Row, cols: list[int], limit: Limit, sense: int, t: int | None
+) -> None:
+    """``sum cols (sense) amount`` or ``sum cols - share * T (sense) 0``."""
+    terms = [(j, 1.0) for j in cols]
+    if limit.share is not None:
+        years = model.scenario.fund.years if t is None else [t]
+        terms += [(model.total[y], -limit.share) for y in years]
+        model.add_row(row, terms, sense, 0.0)
+    else:
+        model.add_row(row, terms, sense, (limit.amount or 0.0) / model.scale)
+
+
+def define_area_limits(model: PlanModel) -> None:
+    """Floors and ceilings per area and year, in money or as shares of the year's total."""
+    sc = model.scenario
+    for a in sc.areas:
+        for t in sc.fund.years:
+            f = [model.funding[a.id, t]]
+            soft = not a.hard
+            if a.floor is not None:
+                row = Row(f"floor[{a.id},{t}]", "floor", area=a.id, year=t, soft=soft)
+                _limit_row(model, row, f, a.floor, 1, t)
+            if a.ceiling is not None:
+                row = Row(f"ceiling[{a.id},{t}]", "ceiling", area=a.id, year=t, soft=soft)
+                _limit_row(model, row, f, a.ceiling, -1, t)
+
+
+def define_absorption(model: PlanModel) -> None:
+    """Year-on-year change of an area's funding within its absorption rate."""
+    sc = model.scenario
+    years = sc.fund.years
+    for a in sc.areas:
+        if a.absorption is None:
+            continue
+        r = a.absorption
+        for prev, t in zip(years, years[1:], strict=False):
+            now, before = model.funding[a.id, t], model.funding[a.id, prev]
+            soft = not a.hard
+            up = Row(f"absorption_up[{a.id},{t}]", "absorption_up", area=a.id, year=t, soft=soft)
+            model.add_row(up, [(now, 1.0), (before, -(1.0 + r))], -1, 0.0)
+            down = Row(
+                f"absorption_down[{a.id},{t}]", "absorption_down", area=a.id, year=t, soft=soft
+            )
+            model.add_row(down, [(now, 1.0), (before, -(1.0 - r))], 1, 0.0)
+
+
+def define_policies(model: PlanModel) -> None:
+    """Named rules over groups of areas and members, per year or over the horizon."""
+    sc = model.scenario
+    for p in sc.policies:
+        areas = set(p.areas) if p.areas is not None else {a.id for a in sc.areas}
+        periods: list[int | None] = list(sc.fund.years) if p.per == "year" else [None]
+        for t in periods:
+            years = sc.fund.years if t is None else [t]
+            if p.members is None:
+                cols = [model.funding[a, y] for a in sorted(areas) for y in years]
+            else:
+                members = set(p.members)
+                cols = [
+                    j
+                    for (m, a, y), j in model.x.items()
+                    if m in members and a in areas and y in years
+                ]
+            suffix = "" if t is None else f",{t}"
+            for kind, limit, sense in (
+                ("policy_min", p.at_least, 1),
+                ("policy_max", p.at_most, -1),
+            ):
+                if limit is None:
+                    continue
+                row = Row(f"{kind}[{p.id}{suffix}]", kind, year=t, policy=p.id, soft=not p.hard)
+                _limit_row(model, row, cols, limit, sense, t)
+
+
+def define_value(model: PlanModel) -> None:
+    """Objective: priority-weighted, discounted value with diminishing returns.
+
+    Without a value curve an area's value is linear (one point per fund unit). With a
+    curve, pieces ``s[a,t,k]`` with decreasing marginals fill in order because the LP
+    maximises; row ``value[a,t]`` keeps ``sum_k s[a,t,k] <= F[a,t]``.
+    """
+    sc = model.scenario
+    disc = discount_factors(sc)
+    for a in sc.areas:
+        for t in sc.fund.years:
+            weight = a.priority * disc[t]
+            f = model.funding[a.id, t]
+            if a.value_curve is None:
+                model.objective[f] = model.objective.get(f, 0.0) + weight
+                continue
+            pieces, start = [], 0.0
+            for k, seg in enumerate(a.value_curve):
+                width = None if seg.up_to is None else (seg.up_to - start) / model.scale
+                j = model.add_column(f"s_{a.id}_{t}_{k}", 0.0, width)
+                model.objective[j] = weight * seg.marginal
+                pieces.append((j, 1.0))
+                start = seg.up_to or start
+            model.add_row(
+                Row(f"value[{a.id},{t}]", "value", area=a.id, year=t), [*pieces, (f, -1.0)], -1, 0.0
+            )
+
+
+def build_model(scenario: Scenario) -> PlanModel:
+    """Build the allocation LP of a validated scenario (one pass per constraint family)."""
+    model = PlanModel(scenario, scale=UNIT_FACTORS[scenario.fund.unit])
+    define_flows(model)
+    define_funding(model)
+    define_budgets(model)
+    define_area_limits(model)
+    define_absorption(model)
+    define_policies(model)
+    define_value(model)
+    return model

@@ -1,0 +1,308 @@
+"""One visible pipeline: build, solve, break ties, extract. ``solve(scenario) -> Result``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from engine.model import INF, PlanModel, build_model, discount_factors
+from engine.result import Result
+from engine.scenario import Area, Scenario
+from engine.solvers import (
+    Solution,
+    SolverOptions,
+    SolveStatus,
+    check_solver,
+    solve_cbc,
+    solve_highs,
+)
+
+#: Money below this many model units (e.g. $1,000 when the unit is bn) counts as zero.
+ZERO = 1e-6
+#: Relative loss of value allowed when choosing the plan closest to the reference.
+TIE_TOLERANCE = 1e-9
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    """A stable hash of the scenario's content (canonical JSON)."""
+    text = json.dumps(scenario.to_input(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pro_rata_reference(model: PlanModel) -> dict[int, float]:
+    """Each member's yearly pledge split over its areas in proportion to priority."""
+    sc = model.scenario
+    priority = {a.id: a.priority for a in sc.areas}
+    weights: dict[tuple[str, int], float] = {}
+    for m, a, t in model.x:
+        weights[m, t] = weights.get((m, t), 0.0) + priority[a]
+    ref = {}
+    for (m, a, t), j in model.x.items():
+        w = weights[m, t]
+        pledge = sc.member(m).pledges[t] / model.scale
+        ref[j] = pledge * priority[a] / w if w > 0 else 0.0
+    return ref
+
+
+def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dict[int, float]:
+    """Reference flows (model units) from an earlier result's allocation frame."""
+    ref = dict.fromkeys(model.x.values(), 0.0)
+    for m, a, t, amount in allocation[["member", "area", "year", "amount"]].itertuples(index=False):
+        j = model.x.get((m, a, int(t)))
+        if j is not None:
+            ref[j] = amount / model.scale
+    return ref
+
+
+def tie_break_model(model: PlanModel, value: float, reference: dict[int, float]) -> PlanModel:
+    """Among plans worth at least ``value``, the one closest (L1) to ``reference``.
+
+    Adds ``d+``/``d-`` deviations per flow and a row keeping the value; maximises
+    ``-sum(d+ + d-)``. The model is copied; the original is unchanged.
+    """
+    from engine.model import Row
+
+    tb = replace(
+        model,
+        col_names=list(model.col_names),
+        col_lb=list(model.col_lb),
+        col_ub=list(model.col_ub),
+        rows=list(model.rows),
+        row_lo=list(model.row_lo),
+        row_hi=list(model.row_hi),
+        row_start=list(model.row_start),
+        row_cols=list(model.row_cols),
+        row_vals=list(model.row_vals),
+        objective={},
+    )
+    keep = value - TIE_TOLERANCE * max(1.0, abs(value))
+    tb.add_row(Row("optimal_value", "tie_break"), list(model.objective.items()), 1, keep)
+    for j, r in reference.items():
+        dp = tb.add_column(f"dp_{j}")
+        dm = tb.add_column(f"dm_{j}")
+        tb.objective[dp] = -1.0
+        tb.objective[dm] = -1.0
+        tb.add_row(Row(f"deviation[{j}]", "tie_break"), [(j, 1.0), (dp, -1.0), (dm, 1.0)], 0, r)
+    return tb
+
+
+def _run(model: PlanModel, options: SolverOptions) -> Solution:
+    if options.solver == "cbc":
+        return solve_cbc(model, options)
+    solution, _ = solve_highs(model, options)
+    return solution
+
+
+def solve(
+    scenario: Scenario,
+    options: SolverOptions | None = None,
+    reference: pd.DataFrame | None = None,
+) -> Result:
+    """Allocate the scenario's money; returns a :class:`Result` (never raises on infeasible).
+
+    ``reference`` is an earlier allocation frame: among optimal plans the one closest to it
+    is returned (a what-if's baseline); otherwise the closest to pro rata by priority.
+    Raises SolverUnavailableError for an unknown or missing solver.
+    """
+    options = options or SolverOptions()
+    check_solver(options.solver)
+    start = time.perf_counter()
+    model = build_model(scenario)
+    build_seconds = time.perf_counter() - start
+    solution = _run(model, options)
+    plan = solution
+    if solution.status is SolveStatus.OPTIMAL and scenario.objective.tie_break != "none":
+        ref = (
+            reference_from_allocation(model, reference)
+            if reference is not None
+            else pro_rata_reference(model)
+        )
+        second = _run(tie_break_model(model, solution.objective, ref), options)
+        if second.status is SolveStatus.OPTIMAL:
+            plan = replace(
+                second,
+                col_value=second.col_value[: model.n_cols],
+                row_value=second.row_value[: model.n_rows],
+                seconds=solution.seconds + second.seconds,
+            )
+    return extract(model, solution, plan, build_seconds)
+
+
+def curve_value(area: Area, amount: float, scale: float) -> float:
+    """Value points (before priority and discount) of funding ``area`` with ``amount``
+    currency units; marginals are per ``scale`` currency units (the fund's unit)."""
+    units = amount / scale
+    if area.value_curve is None:
+        return units
+    value, start = 0.0, 0.0
+    for seg in area.value_curve:
+        end = INF if seg.up_to is None else seg.up_to / scale
+        piece = min(units, end) - start
+        if piece <= 0:
+            break
+        value += piece * seg.marginal
+        start = end
+    return value
+
+
+def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: float) -> Result:
+    """Turn solver arrays into the result's frames (duals from the value-maximising solve,
+    flows from the tie-broken plan)."""
+    from engine.diagnose import diagnose
+
+    sc = model.scenario
+    scale = model.scale
+    years = sc.fund.years
+    summary = {
+        "status": plan.status.value,
+        "objective": None,
+        "total_allocated": 0.0,
+        "solver": plan.solver,
+        "solve_seconds": round(plan.seconds, 6),
+        "build_seconds": round(build_seconds, 6),
+        "scenario_sha256": scenario_sha256(sc),
+        "fund": sc.fund.name,
+        "currency": sc.fund.currency,
+        "unit": sc.fund.unit,
+        "message": "",
+    }
+    empty = _empty_frames()
+    if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        diagnosis = diagnose(model) if plan.status is SolveStatus.INFEASIBLE else pd.DataFrame()
+        if not diagnosis.empty:
+            summary["message"] = "; or ".join(diagnosis["message"].head(3))
+        else:
+            summary["message"] = f"the solver stopped without a plan ({plan.status.value})"
+        return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
+
+    value = plan.col_value
+    keys = list(model.x)
+    idx = np.fromiter(model.x.values(), dtype=int, count=len(keys))
+    amounts = value[idx] if len(idx) else np.zeros(0)
+    nz = amounts > ZERO
+    allocation = pd.DataFrame(
+        {
+            "member": [keys[i][0] for i in np.flatnonzero(nz)],
+            "area": [keys[i][1] for i in np.flatnonzero(nz)],
+            "year": [keys[i][2] for i in np.flatnonzero(nz)],
+            "amount": amounts[nz] * scale,
+        }
+    )
+
+    disc = discount_factors(sc)
+    total = {t: max(value[model.total[t]], 0.0) for t in years}
+    area_rows = []
+    for a in sc.areas:
+        for t in years:
+            f = max(value[model.funding[a.id, t]], 0.0)
+            f = 0.0 if f <= ZERO else f
+            area_rows.append(
+                (
+                    a.id,
+                    t,
+                    f * scale,
+                    f / total[t] if total[t] > ZERO else 0.0,
+                    a.priority * disc[t] * curve_value(a, f * scale, scale),
+                )
+            )
+    areas = pd.DataFrame(area_rows, columns=["area", "year", "amount", "share", "value"])
+
+    given = allocation.groupby(["member", "year"])["amount"].sum().to_dict()
+    member_rows = []
+    for m in sc.members:
+        for i, t in enumerate(years):
+            cin = (
+                value[model.carry[m.id, years[i - 1]]]
+                if i and (m.id, years[i - 1]) in model.carry
+                else 0.0
+            )
+            cout = value[model.carry[m.id, t]] if (m.id, t) in model.carry else 0.0
+            pledged = m.pledges[t]
+            allocated = given.get((m.id, t), 0.0)
+            unspent = max(pledged + (cin - cout) * scale - allocated, 0.0)
+            member_rows.append((m.id, t, pledged, allocated, cin * scale, cout * scale, unspent))
+    members = pd.DataFrame(
+        member_rows,
+        columns=["member", "year", "pledged", "allocated", "carried_in", "carried_out", "unspent"],
+    )
+    members.loc[members["unspent"] < ZERO * scale, "unspent"] = 0.0
+
+    constraints = constraint_frame(model, plan.row_value, duals.row_dual)
+    objective = float(duals.objective)
+    summary.update(
+        objective=objective,
+        total_allocated=float(allocation["amount"].sum()),
+    )
+    if plan.status is SolveStatus.FEASIBLE:
+        summary["message"] = "time limit reached: the best plan found, optimality not proven"
+    return Result(sc, plan.status, objective, allocation, areas, members, constraints, summary)
+
+
+def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> pd.DataFrame:
+    """One line per row: activity, bounds and slack in money, shadow price per currency unit."""
+    from engine.describe import describe_row
+
+    scale = model.scale
+    lo = np.asarray(model.row_lo)
+    hi = np.asarray(model.row_hi)
+    act = np.asarray(activity[: model.n_rows])
+    slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
+    slack = np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
+    rows = model.rows
+    return pd.DataFrame(
+        {
+            "name": [r.name for r in rows],
+            "kind": [r.kind for r in rows],
+            "label": [describe_row(r, model.scenario) for r in rows],
+            "area": [r.area for r in rows],
+            "member": [r.member for r in rows],
+            "year": pd.array([r.year for r in rows], dtype="Int64"),
+            "policy": [r.policy for r in rows],
+            "activity": act * scale,
+            "lower": lo * scale,
+            "upper": hi * scale,
+            "slack": slack * scale,
+            "shadow_price": row_dual[: model.n_rows] / scale,
+            "binding": np.nan_to_num(slack, nan=INF) <= ZERO,
+        }
+    )
+
+
+def _empty_frames() -> tuple[pd.DataFrame, ...]:
+    return (
+        pd.DataFrame(columns=["member", "area", "year", "amount"]),
+        pd.DataFrame(columns=["area", "year", "amount", "share", "value"]),
+        pd.DataFrame(
+            columns=[
+                "member",
+                "year",
+                "pledged",
+                "allocated",
+                "carried_in",
+                "carried_out",
+                "unspent",
+            ]
+        ),
+        pd.DataFrame(
+            columns=[
+                "name",
+                "kind",
+                "label",
+                "area",
+                "member",
+                "year",
+                "policy",
+                "activity",
+                "lower",
+                "upper",
+                "slack",
+                "shadow_price",
+                "binding",
+            ]
+        ),
+    )

@@ -1,0 +1,78 @@
+"""Parse money amounts (``98bn``, ``300k``, ``12.5m``) and shares (``25%``, ``0.25``)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+#: Multipliers of the suffixes accepted in money amounts and fund units.
+UNIT_FACTORS: dict[str, float] = {
+    "": 1.0,
+    "k": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "bn": 1e9,
+    "b": 1e9,
+    "tn": 1e12,
+}
+
+_MONEY = re.compile(
+    r"^\s*([-+]?(?:\d+(?:[_,]\d{3})*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)\s*([a-z]*)\s*$"
+)
+
+
+def _finite(value: float, what: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return value
+
+
+def parse_money(value: object) -> float:
+    """Return an amount in currency units from a number or a string like ``12.5bn``.
+
+    Raises ValueError for text that is not an amount, NaN, infinity or booleans.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected an amount such as 12.5bn or 300k, got {value!r}")
+    if isinstance(value, int | float):
+        return _finite(float(value), "an amount")
+    if isinstance(value, str):
+        match = _MONEY.match(value.lower())
+        if match and match.group(2) in UNIT_FACTORS:
+            number = float(match.group(1).replace("_", "").replace(",", ""))
+            return _finite(number * UNIT_FACTORS[match.group(2)], "an amount")
+    raise ValueError(f"expected an amount such as 12.5bn, 300k or 98000000, got {value!r}")
+
+
+def parse_share(value: object) -> float:
+    """Return a share in [0, 1] from ``25%`` or ``0.25``.
+
+    Raises ValueError for anything else, including shares outside [0, 1].
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a share such as 25% or 0.25, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise ValueError(f"expected a share such as 25% or 0.25, got {value!r}") from None
+    elif isinstance(value, int | float):
+        share = float(value)
+    else:
+        raise ValueError(f"expected a share such as 25% or 0.25, got {value!r}")
+    _finite(share, "a share")
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"a share must lie between 0% and 100%, got {value!r}")
+    return share
+
+
+def format_money(amount: float, currency: str = "", unit: str = "bn") -> str:
+    """Format an amount in currency units for people, e.g. ``$12.5bn``."""
+    symbol = {"USD": "$", "EUR": "EUR ", "GBP": "£"}.get(
+        currency, f"{currency} " if currency else ""
+    )
+    factor = UNIT_FACTORS.get(unit, 1.0)
+    scaled = amount / factor
+    digits = 2 if abs(scaled) < 10 else 1
+    return f"{'-' if scaled < 0 else ''}{symbol}{abs(scaled):,.{digits}f}{unit}"

@@ -1,0 +1,93 @@
+"""Allocate a coalition fund's money: ``python optimise.py --help``.
+
+A thin face over the engine's Python API. Exit codes: 0 optimal (or a plan at a time
+limit, with a warning); 1 infeasible, unbounded or no plan; 2 invalid input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from datasets import DEFAULT_SCENARIO, scenario_path
+from engine.api import load_with_edits
+from engine.output import write_result
+from engine.scenario import scenario_json_schema
+from engine.solve import solve as solve_scenario
+from engine.solvers import SolverOptions
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    help="Allocate a coalition fund's money across capability areas (LP/MIP, HiGHS).",
+    pretty_exceptions_enable=False,
+)
+
+ScenarioArg = Annotated[
+    str, typer.Argument(help="Scenario file (YAML/JSON) or shipped name (aspf-2026, nif).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Edit PATH=VALUE, e.g. areas.cyber.floor=12bn (repeatable)."),
+]
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """With no command, solve the shipped default scenario (aspf-2026) and print a summary."""
+    if ctx.invoked_subcommand is None:
+        solve(str(DEFAULT_SCENARIO))
+
+
+@app.command()
+@friendly_errors
+def solve(
+    scenario: ScenarioArg = str(DEFAULT_SCENARIO),
+    set_: SetOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write result files here.")] = None,
+    solver: Annotated[str, typer.Option(help="highs (default) or cbc.")] = "highs",
+    time_limit: Annotated[float | None, typer.Option(help="Seconds; best plan found.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json only.")] = False,
+) -> None:
+    """Solve a scenario and print (or write) the allocation."""
+    sc = load_with_edits(scenario_path(scenario), set_ or [])
+    result = solve_scenario(sc, SolverOptions(solver=solver, time_limit=time_limit))
+    if out is not None:
+        write_result(result, out)
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2, default=str))
+    else:
+        from cli.show import print_result
+
+        print_result(result)
+        if out is not None:
+            console.print(f"wrote {out}/", highlight=False)
+    sys.exit(EXIT_OK if result.ok else EXIT_NO_PLAN)
+
+
+@app.command()
+@friendly_errors
+def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
+    """Check a scenario file (and edits); exit 2 with the problems if invalid."""
+    sc = load_with_edits(scenario_path(scenario), set_ or [])
+    console.print(
+        f"{scenario}: valid ({len(sc.members)} members, {len(sc.areas)} areas, "
+        f"{len(sc.policies)} policies, years {sc.fund.years[0]}-{sc.fund.years[-1]})",
+        highlight=False,
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    typer.echo(json.dumps(scenario_json_schema(), indent=2))
+
+
+if __name__ == "__main__":
+    app()
