@@ -16,6 +16,7 @@ The model keeps explicit maps from domain keys to columns; names are never parse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import pulp
 
@@ -121,7 +122,7 @@ class PlanModel:
             pulp.LpAffineExpression([(variables[j], c) for j, c in self.objective.items()])
         )
         carriers: list[list[str]] = []
-        for i, row in enumerate(self.rows):
+        for i in range(self.n_rows):
             lo, hi = self.row_lo[i], self.row_hi[i]
             a, b = self.row_start[i], self.row_start[i + 1]
             expr = pulp.LpAffineExpression(
@@ -244,7 +245,7 @@ def define_absorption(model: PlanModel) -> None:
         if a.absorption is None:
             continue
         r = a.absorption
-        for prev, t in zip(years, years[1:], strict=False):
+        for prev, t in pairwise(years):
             now, before = model.funding[a.id, t], model.funding[a.id, prev]
             soft = not a.hard
             up = Row(f"absorption_up[{a.id},{t}]", "absorption_up", area=a.id, year=t, soft=soft)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -98,7 +99,7 @@ class Fund(_Strict):
     @field_validator("years")
     @classmethod
     def _increasing(cls, years: list[int]) -> list[int]:
-        if any(b <= a for a, b in zip(years, years[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(years)):
             raise ValueError(f"years must be strictly increasing, got {years}")
         if any(not 1900 <= y <= 2200 for y in years):
             raise ValueError(f"years must be calendar years, got {years}")
@@ -135,12 +136,10 @@ class Area(_Strict):
         if any(e is None for e in ends[:-1]):
             raise ValueError("only the last segment may leave out up_to")
         bounded = [e for e in ends if e is not None]
-        if any(b <= a for a, b in zip(bounded, bounded[1:], strict=False)) or (
-            bounded and bounded[0] <= 0
-        ):
+        if any(b <= a for a, b in pairwise(bounded)) or (bounded and bounded[0] <= 0):
             raise ValueError(f"segment ends must be positive and increasing, got {bounded}")
         marginals = [s.marginal for s in curve]
-        if any(b > a for a, b in zip(marginals, marginals[1:], strict=False)):
+        if any(b > a for a, b in pairwise(marginals)):
             raise ValueError(
                 f"marginal values must not increase (diminishing returns), got {marginals}"
             )
@@ -259,7 +258,9 @@ def _label(data: Any, loc: tuple[Any, ...]) -> str:
 def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
     node = data
     for part in loc:
-        if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             node = node[part]
         else:
             return None
@@ -354,7 +355,8 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(
             [
-                f"(top level): expected a mapping with fund, members and areas, got {type(data).__name__}"
+                "(top level): expected a mapping with fund, members and areas, "
+                f"got {type(data).__name__}"
             ],
             source,
         )

@@ -19,7 +19,6 @@ from engine.solvers import (
     SolveStatus,
     check_solver,
     solve_cbc,
-    solve_highs,
 )
 
 #: Money below this many model units (e.g. $1,000 when the unit is bn) counts as zero.
@@ -91,13 +90,6 @@ def tie_break_model(model: PlanModel, value: float, reference: dict[int, float])
     return tb
 
 
-def _run(model: PlanModel, options: SolverOptions) -> Solution:
-    if options.solver == "cbc":
-        return solve_cbc(model, options)
-    solution, _ = solve_highs(model, options)
-    return solution
-
-
 def solve(
     scenario: Scenario,
     options: SolverOptions | None = None,
@@ -111,10 +103,14 @@ def solve(
     """
     options = options or SolverOptions()
     check_solver(options.solver)
+    if options.solver == "highs":
+        from engine.resolve import Resolver
+
+        return Resolver(options).solve(scenario, reference)
     start = time.perf_counter()
     model = build_model(scenario)
     build_seconds = time.perf_counter() - start
-    solution = _run(model, options)
+    solution = solve_cbc(model, options)
     plan = solution
     if solution.status is SolveStatus.OPTIMAL and scenario.objective.tie_break != "none":
         ref = (
@@ -122,7 +118,7 @@ def solve(
             if reference is not None
             else pro_rata_reference(model)
         )
-        second = _run(tie_break_model(model, solution.objective, ref), options)
+        second = solve_cbc(tie_break_model(model, solution.objective, ref), options)
         if second.status is SolveStatus.OPTIMAL:
             plan = replace(
                 second,

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import pulp
@@ -20,7 +20,7 @@ from engine.errors import SolverUnavailableError
 from engine.model import INF, PlanModel
 
 
-class SolveStatus(str, Enum):
+class SolveStatus(StrEnum):
     """Outcome of a solve, in the engine's own vocabulary."""
 
     OPTIMAL = "optimal"
