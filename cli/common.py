@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 
 from engine.errors import EngineError
 
@@ -33,7 +34,10 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except EngineError as error:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            # Escaped: field paths such as areas[cyber].floor would read as markup tags.
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+            )
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             err_console.print("interrupted")
@@ -42,7 +46,7 @@ def friendly_errors(func: F) -> F:
             if os.environ.get("ENGINE_DEBUG"):
                 raise
             err_console.print(
-                f"[bold red]internal error:[/] {type(error).__name__}: {error} "
+                f"[bold red]internal error:[/] {type(error).__name__}: {escape(str(error))} "
                 "(set ENGINE_DEBUG=1 for the traceback and report it)",
                 highlight=False,
                 soft_wrap=True,
