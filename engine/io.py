@@ -67,7 +67,16 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number a scenario may contain")
 
 
-READERS.update({".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json})
+def _read_xlsx(path: Path) -> Any:
+    # Imported here so that openpyxl loads only when a workbook is read.
+    from engine.excel_scenario import read_workbook_data
+
+    return read_workbook_data(path)
+
+
+READERS.update(
+    {".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json, ".xlsx": _read_xlsx}
+)
 
 
 def read_scenario_data(path: str | os.PathLike[str]) -> Any:
@@ -111,9 +120,13 @@ def dump_scenario_yaml(scenario: Scenario) -> str:
 
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
-    """Write a scenario as YAML or JSON (by suffix), atomically."""
+    """Write a scenario as YAML, JSON or an Excel workbook (by suffix), atomically."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
+    if path.suffix.lower() == ".xlsx":
+        from engine.excel_scenario import write_workbook_scenario
+
+        write_workbook_scenario(scenario, path)
+    elif path.suffix.lower() == ".json":
         atomic_write_text(path, json.dumps(scenario.to_input(), indent=2))
     else:
         atomic_write_text(path, dump_scenario_yaml(scenario))
