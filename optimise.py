@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
 from engine.api import load_with_edits
 from engine.output import write_result
@@ -88,6 +89,9 @@ def schema() -> None:
     """Print the JSON Schema of the scenario format."""
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
 
+
+app.command("whatif")(whatif_cmd)
+app.command("explain")(explain_cmd)
 
 if __name__ == "__main__":
     app()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.model import PlanModel, build_model
+from engine.project_solve import solve_integers, with_mip
 from engine.result import Result
 from engine.scenario import Scenario
 from engine.solvers import Solution, SolverOptions, SolveStatus, highs_lp, highs_solution, new_highs
@@ -119,6 +120,9 @@ class Resolver:
         start = time.perf_counter()
         model = build_model(scenario)
         build_seconds = time.perf_counter() - start
+        model, mip = solve_integers(model, self.options)
+        if mip is not None and model.integer:  # the MIP found no plan
+            return extract(model, mip, mip, build_seconds)
         self._value, warm = self._load(self._value, model)
         self._model = model
         self.last_mode = "warm" if warm else "cold"
@@ -140,7 +144,7 @@ class Resolver:
                     row_value=second.row_value[: model.n_rows],
                     seconds=solution.seconds + second.seconds,
                 )
-        return extract(model, solution, plan, build_seconds)
+        return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
 
     @property
     def model(self) -> PlanModel:

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from engine.model import INF, PlanModel, build_model, discount_factors
+from engine.project_results import project_frames, project_summary
+from engine.project_solve import solve_integers, with_mip
 from engine.result import Result
 from engine.scenario import Area, Scenario
 from engine.solvers import (
@@ -59,7 +61,7 @@ def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dic
 
 
 def tie_break_model(model: PlanModel, value: float, reference: dict[int, float]) -> PlanModel:
-    """Among plans worth at least ``value``, the one closest (L1) to ``reference``.
+    """Among plans worth at least ``value``, the one closest (weighted L1) to ``reference``.
 
     Adds ``d+``/``d-`` deviations per flow and a row keeping the value; maximises
     ``-sum(d+ + d-)``. The model is copied; the original is unchanged.
@@ -82,10 +84,13 @@ def tie_break_model(model: PlanModel, value: float, reference: dict[int, float])
     keep = value - TIE_TOLERANCE * max(1.0, abs(value))
     tb.add_row(Row("optimal_value", "tie_break"), list(model.objective.items()), 1, keep)
     for j, r in reference.items():
+        # Distinct, fixed weights make the closest plan unique (a plain L1 distance has
+        # ties of its own), so warm and cold solves, and every solver, return the same plan.
+        weight = 1.0 + 1e-3 * ((j * 0.6180339887498949) % 1.0)
         dp = tb.add_column(f"dp_{j}")
         dm = tb.add_column(f"dm_{j}")
-        tb.objective[dp] = -1.0
-        tb.objective[dm] = -1.0
+        tb.objective[dp] = -weight
+        tb.objective[dm] = -weight
         tb.add_row(Row(f"deviation[{j}]", "tie_break"), [(j, 1.0), (dp, -1.0), (dm, 1.0)], 0, r)
     return tb
 
@@ -110,6 +115,9 @@ def solve(
     start = time.perf_counter()
     model = build_model(scenario)
     build_seconds = time.perf_counter() - start
+    model, mip = solve_integers(model, options)
+    if mip is not None and model.integer:  # the MIP found no plan
+        return extract(model, mip, mip, build_seconds)
     solution = solve_cbc(model, options)
     plan = solution
     if solution.status is SolveStatus.OPTIMAL and scenario.objective.tie_break != "none":
@@ -126,7 +134,7 @@ def solve(
                 row_value=second.row_value[: model.n_rows],
                 seconds=solution.seconds + second.seconds,
             )
-    return extract(model, solution, plan, build_seconds)
+    return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
 
 
 def curve_value(area: Area, amount: float, scale: float) -> float:
@@ -197,13 +205,15 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
         for t in years:
             f = max(value[model.funding[a.id, t]], 0.0)
             f = 0.0 if f <= ZERO else f
+            # Project money earns the projects' value, not the area's curve.
+            spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
             area_rows.append(
                 (
                     a.id,
                     t,
                     f * scale,
                     f / total[t] if total[t] > ZERO else 0.0,
-                    a.priority * disc[t] * curve_value(a, f * scale, scale),
+                    a.priority * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale),
                 )
             )
     areas = pd.DataFrame(area_rows, columns=["area", "year", "amount", "share", "value"])
@@ -236,7 +246,24 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
     )
     if plan.status is SolveStatus.FEASIBLE:
         summary["message"] = "time limit reached: the best plan found, optimality not proven"
-    return Result(sc, plan.status, objective, allocation, areas, members, constraints, summary)
+    projects, project_members = project_frames(model, value)
+    summary.update(project_summary(projects))
+    if plan.mip_gap is not None:
+        summary.update(mip_gap=plan.mip_gap, proven_optimal=plan.status is SolveStatus.OPTIMAL)
+        if plan.status is SolveStatus.FEASIBLE:
+            summary["message"] += f" (MIP gap {plan.mip_gap:.2%})"
+    return Result(
+        sc,
+        plan.status,
+        objective,
+        allocation,
+        areas,
+        members,
+        constraints,
+        summary,
+        projects=projects,
+        project_members=project_members,
+    )
 
 
 def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> pd.DataFrame:

@@ -1,0 +1,138 @@
+"""What-if: apply edits, re-solve close to the baseline, and say exactly what changed.
+
+The edited scenario is solved with the baseline's allocation as the tie-break reference,
+so among equally good plans the one closest to the baseline is kept and alternative
+optima never show up as changes: the diff shows only the consequences of the edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from engine.edits import Edit, apply_edits
+from engine.resolve import Resolver
+from engine.result import Result
+from engine.scenario import Scenario
+from engine.units import UNIT_FACTORS
+
+#: Changes smaller than these are not reported: money in currency units, shadow prices
+#: in value points per fund unit (e.g. per $1bn).
+MONEY_TOL = 1.0
+PRICE_TOL = 1e-7
+_BOOKKEEPING = ("funding", "total", "value", "tie_break")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed from ``base`` to ``new``.
+
+    Frames (money in currency units; only non-zero changes, largest first):
+    ``allocation`` member, area, year, before, after, change; ``areas`` area, year,
+    before, after, change; ``members`` member, year, before, after, change (allocated);
+    ``binding`` name, label, before, after, status ("became binding"/"stopped binding");
+    ``shadow_prices`` name, label, before, after, change (value points per unit).
+    """
+
+    value_before: float
+    value_after: float
+    status_before: str
+    status_after: str
+    allocation: pd.DataFrame
+    areas: pd.DataFrame
+    members: pd.DataFrame
+    binding: pd.DataFrame
+    shadow_prices: pd.DataFrame
+
+    @property
+    def value_change(self) -> float:
+        """Change of the objective in value points (NaN if either side has no plan)."""
+        return self.value_after - self.value_before
+
+
+def _diff(before: pd.DataFrame, after: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
+    merged = pd.merge(
+        before[[*keys, col]].rename(columns={col: "before"}),
+        after[[*keys, col]].rename(columns={col: "after"}),
+        on=keys,
+        how="outer",
+    ).fillna({"before": 0.0, "after": 0.0})
+    merged["change"] = merged["after"] - merged["before"]
+    merged = merged[merged["change"].abs() > MONEY_TOL]
+    order = merged["change"].abs().sort_values(ascending=False, kind="stable").index
+    return merged.loc[order].reset_index(drop=True)
+
+
+def compare(base: Result, new: Result) -> Comparison:
+    """The diff between two results of related scenarios (see :class:`Comparison`)."""
+    members = [
+        r.members.groupby(["member", "year"], as_index=False)["allocated"].sum()
+        if not r.members.empty
+        else pd.DataFrame(columns=["member", "year", "allocated"])
+        for r in (base, new)
+    ]
+    cb = base.constraints
+    cn = new.constraints
+    keep = ["name", "label", "binding", "shadow_price"]
+    joined = pd.merge(
+        cb[~cb["kind"].isin(_BOOKKEEPING)][keep] if not cb.empty else pd.DataFrame(columns=keep),
+        cn[~cn["kind"].isin(_BOOKKEEPING)][keep] if not cn.empty else pd.DataFrame(columns=keep),
+        on="name",
+        how="outer",
+        suffixes=("_before", "_after"),
+    )
+    joined["label"] = joined["label_after"].fillna(joined["label_before"])
+    b_before = joined["binding_before"].fillna(False).astype(bool)
+    b_after = joined["binding_after"].fillna(False).astype(bool)
+    flips = joined[b_before != b_after].assign(
+        before=b_before[b_before != b_after],
+        after=b_after[b_before != b_after],
+    )
+    flips["status"] = flips["after"].map({True: "became binding", False: "stopped binding"})
+    prices = joined.assign(
+        before=joined["shadow_price_before"].fillna(0.0).astype(float),
+        after=joined["shadow_price_after"].fillna(0.0).astype(float),
+    )
+    prices["change"] = prices["after"] - prices["before"]
+    tol = PRICE_TOL / UNIT_FACTORS[new.scenario.fund.unit]
+    prices = prices[prices["change"].abs() > tol]
+    prices = prices.reindex(prices["change"].abs().sort_values(ascending=False).index)
+    return Comparison(
+        value_before=base.objective,
+        value_after=new.objective,
+        status_before=base.status.value,
+        status_after=new.status.value,
+        allocation=_diff(base.allocation, new.allocation, ["member", "area", "year"], "amount"),
+        areas=_diff(base.areas, new.areas, ["area", "year"], "amount"),
+        members=_diff(members[0], members[1], ["member", "year"], "allocated"),
+        binding=flips[["name", "label", "before", "after", "status"]].reset_index(drop=True),
+        shadow_prices=prices[["name", "label", "before", "after", "change"]].reset_index(drop=True),
+    )
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A baseline, the edited scenario's result, and their comparison."""
+
+    base: Result
+    new: Result
+    comparison: Comparison
+
+
+def what_if(
+    scenario: Scenario,
+    edits: Iterable[Edit | str],
+    resolver: Resolver | None = None,
+    base: Result | None = None,
+) -> WhatIf:
+    """Solve ``scenario`` (unless ``base`` is given), apply ``edits``, re-solve warm near
+    the baseline and compare. Raises ScenarioError for an invalid edit."""
+    resolver = resolver or Resolver()
+    edited = apply_edits(scenario, edits)
+    if base is None:
+        base = resolver.solve(scenario)
+    reference = base.allocation if base.ok else None
+    new = resolver.solve(edited, reference=reference)
+    return WhatIf(base, new, compare(base, new))
