@@ -1,0 +1,118 @@
+"""Results of the go/no-go part: which projects are funded, at which stage, by whom.
+
+Frames (money in currency units, value in value points):
+
+- ``projects``: one line per project (or application stage) and year of its profile:
+  project, call, stage, area, year, funded, share, cost, amount, value, needed_value,
+  margin_note. ``needed_value`` is the extra value an unselected project would need to
+  be selected (computed for the few best candidates, NaN for the others).
+- ``project_members``: project, stage, member, year, amount, basis. ``basis`` is
+  ``commitment`` for jointly funded projects (the member's committed share) and
+  ``pro_rata`` for projects paid from an area's pool (split in proportion to each
+  member's money to the area that year, net of its own commitments).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.model import PlanModel
+from engine.project_model import ProjectMaps
+
+#: A funded share below this counts as not funded.
+FUNDED = 1e-6
+
+PROJECT_COLUMNS = [
+    "project",
+    "call",
+    "stage",
+    "area",
+    "year",
+    "funded",
+    "share",
+    "cost",
+    "amount",
+    "value",
+    "needed_value",
+    "margin_note",
+]
+MEMBER_COLUMNS = ["project", "stage", "member", "year", "amount", "basis"]
+
+
+def empty_project_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two frames with their columns and no rows."""
+    return pd.DataFrame(columns=PROJECT_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS)
+
+
+def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``projects`` and ``project_members`` frames of a plan (column values
+    ``values``, model units); empty frames when the scenario has no projects."""
+    maps: ProjectMaps | None = model.projects
+    if maps is None:
+        return empty_project_frames()
+    scale = model.scale
+    rows = []
+    pooled: dict[tuple[str, int], list[tuple[str, int | None, float]]] = {}
+    committed: dict[tuple[str, str, int], float] = {}
+    member_rows = []
+    for u in maps.units.values():
+        share = float(np.clip(values[maps.funded(u.key)], 0.0, 1.0))
+        funded = share > FUNDED and values[maps.go[u.key]] > 0.5
+        share = share if funded else 0.0
+        margin = maps.margins.get(u.key)
+        for t, c in u.cost.items():
+            rows.append(
+                (
+                    u.project,
+                    u.call,
+                    u.stage,
+                    u.area,
+                    t,
+                    funded,
+                    share,
+                    c,
+                    c * share,
+                    u.weight * share if t == min(u.cost) else 0.0,
+                    margin.needed_value if margin else np.nan,
+                    margin.note if margin else "",
+                )
+            )
+            if not funded:
+                continue
+            if not u.joint:
+                pooled.setdefault((u.area, t), []).append((u.project, u.stage, c * share))
+                continue
+            for m in (m.id for m in model.scenario.members):
+                q = maps.member_share.get((m, u.key))
+                if q is None or values[q] <= FUNDED:
+                    continue
+                amount = values[q] * c
+                committed[m, u.area, t] = committed.get((m, u.area, t), 0.0) + amount
+                member_rows.append((u.project, u.stage, m, t, amount, "commitment"))
+    for (a, t), items in pooled.items():
+        general = {
+            m: max(values[j] * scale - committed.get((m, a, t), 0.0), 0.0)
+            for (m, area, year), j in model.x.items()
+            if area == a and year == t
+        }
+        total = sum(general.values())
+        if total <= 0:
+            continue
+        for project, stage, amount in items:
+            for m, g in general.items():
+                if g > 0:
+                    member_rows.append((project, stage, m, t, amount * g / total, "pro_rata"))
+    projects = pd.DataFrame(rows, columns=PROJECT_COLUMNS)
+    projects["stage"] = projects["stage"].astype("Int64")
+    members = pd.DataFrame(member_rows, columns=MEMBER_COLUMNS)
+    members["stage"] = members["stage"].astype("Int64")
+    return projects, members
+
+
+def project_summary(projects: pd.DataFrame) -> dict[str, int]:
+    """Counts for the summary: projects (and stages) considered and funded."""
+    if projects.empty:
+        return {}
+    units = projects.drop_duplicates(["project", "stage"])
+    return {"projects_considered": len(units), "projects_funded": int(units["funded"].sum())}

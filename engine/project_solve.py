@@ -1,0 +1,117 @@
+"""The go/no-go stage of a solve: the MIP, then the LP with the decisions fixed.
+
+:func:`solve_integers` solves a model with integer columns (HiGHS's MIP solver by
+default, CBC on request), fixes every integer at the plan's value and returns that LP
+(with the MIP's status, gap and the "just below the line" margins), so that the rest of
+the pipeline (tie-break, shadow prices, extraction) runs on an LP as before. Shadow
+prices of a MIP plan are therefore those of the LP part given the go/no-go decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from engine.model import PlanModel
+from engine.project_model import ProjectMaps, fix_integers
+from engine.solvers import (
+    Solution,
+    SolverOptions,
+    SolveStatus,
+    highs_lp,
+    new_highs,
+    solve_cbc,
+    solve_highs,
+)
+
+#: Unselected projects whose margin is computed (best value per cost first).
+MARGIN_CANDIDATES = 5
+#: Time limit of each margin re-solve, as a multiple of the first MIP's time (at least 1 s).
+MARGIN_TIME_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class Margin:
+    """How much more value (points, the project's own ``value`` units) an unselected
+    project needs to be selected; ``note`` says whether that is exact."""
+
+    needed_value: float
+    note: str
+
+
+def _run(model: PlanModel, options: SolverOptions) -> Solution:
+    if options.solver == "cbc":
+        return solve_cbc(model, options)
+    solution, _ = solve_highs(model, options)
+    return solution
+
+
+def _has_plan(solution: Solution) -> bool:
+    return solution.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+def margins(
+    model: PlanModel, mip: Solution, options: SolverOptions, top: int = MARGIN_CANDIDATES
+) -> dict[str, Margin]:
+    """For the ``top`` unselected units with the best value per cost, the extra value
+    needed for selection: the objective lost when the unit is forced in, divided by its
+    weight per value point. Re-solves with HiGHS; a re-solve stopped at its time limit
+    gives an upper bound, an infeasible one means the unit cannot be selected at all."""
+    maps: ProjectMaps = model.projects
+    chosen = [
+        u
+        for u in maps.units.values()
+        if mip.col_value[maps.go[u.key]] < 0.5 and u.weight > 0 and u.value > 0
+    ]
+    chosen.sort(key=lambda u: (-u.weight / u.total_cost, u.key))
+    if not chosen or top <= 0:
+        return {}
+    import highspy
+
+    limit = max(1.0, MARGIN_TIME_FACTOR * mip.seconds)
+    h = new_highs(replace(options, time_limit=limit))
+    h.passModel(highs_lp(model))
+    out = {}
+    for u in chosen[:top]:
+        z = maps.go[u.key]
+        h.changeColBounds(z, 1.0, 1.0)
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        per_point = u.weight / u.value
+        if status == highspy.HighsModelStatus.kInfeasible:
+            out[u.key] = Margin(float("inf"), "cannot be selected: infeasible when forced in")
+        elif info.primal_solution_status == 2:
+            loss = max(mip.objective - float(info.objective_function_value), 0.0)
+            exact = status == highspy.HighsModelStatus.kOptimal
+            out[u.key] = Margin(
+                loss / per_point, "exact" if exact else "upper bound (re-solve time limit)"
+            )
+        h.changeColBounds(z, 0.0, 1.0)
+    return out
+
+
+def solve_integers(model: PlanModel, options: SolverOptions) -> tuple[PlanModel, Solution | None]:
+    """Solve the go/no-go decisions of a model with integer columns.
+
+    Returns ``(model, None)`` unchanged for a pure LP. Otherwise returns the LP with the
+    integers fixed at the MIP plan (its ``projects`` maps carry the margins) and the MIP
+    solution; when the MIP found no plan, the model is returned unchanged with it.
+    """
+    if not model.integer:
+        return model, None
+    mip = _run(model, options)
+    if not _has_plan(mip):
+        return model, mip
+    fixed = fix_integers(model, mip.col_value)
+    found = margins(model, mip, options) if mip.status is SolveStatus.OPTIMAL else {}
+    fixed.projects = replace(model.projects, margins=found)
+    return fixed, mip
+
+
+def with_mip(solution: Solution, mip: Solution | None) -> Solution:
+    """The LP's solution labelled with the MIP's status and gap (unchanged for an LP)."""
+    if mip is None or not _has_plan(solution):
+        return solution
+    return replace(
+        solution, status=mip.status, mip_gap=mip.mip_gap, seconds=solution.seconds + mip.seconds
+    )

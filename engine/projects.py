@@ -1,0 +1,356 @@
+"""Projects, staged grant calls and coalition rules: the go/no-go part of a scenario.
+
+Everything here is optional scenario data, validated like the rest of the format
+(``extra="forbid"``, frozen; money as ``100k``/``2.5bn``, shares as ``50%``). The model
+families that turn it into a mixed-integer program live in :mod:`engine.project_model`.
+
+- :class:`Project`: a go/no-go item in an area with a cost profile over years and a value
+  (value points at full funding, weighted by the area's priority). Funded in full along
+  its profile, or, with ``min_share``, at any share from that minimum up to 100%.
+- :class:`StagedCall`: DIANA-style grants. Each application may get stage 1 in its year,
+  stage 2 the year after only if it got stage 1, and so on; stages have per-year counts
+  and budgets; stages may use shared resources (test-centre slots).
+- :class:`Coalition` (on a project) and :class:`AreaCoalition`: launch only if at least
+  ``min_members`` members fund it, or at least ``min_amount`` is committed.
+- :class:`Exclusion`, ``Project.needs``: at most k of a group; B only if A.
+- :class:`IndustrialReturn` (juste retour) and :class:`BurdenSharing` (a GDP key with a
+  tolerance) over jointly funded projects.
+
+This module depends only on :mod:`engine.units` (not on :mod:`engine.scenario`, which
+includes these sections), so both can be imported in any order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from engine.units import parse_money, parse_share
+
+if TYPE_CHECKING:
+    from engine.scenario import Scenario
+
+
+def _money(value: object) -> float:
+    amount = parse_money(value)
+    if amount < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return amount
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
+
+
+def _ratio(value: object) -> float:
+    """``90%`` or ``0.9`` (may exceed 100%, unlike a share)."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            value = float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"expected a ratio such as 90% or 0.9, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"expected a ratio such as 90% or 0.9, got {value!r}")
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return float(value)
+
+
+Money = Annotated[float, BeforeValidator(_money, json_schema_input_type=float | str)]
+Ratio = Annotated[float, BeforeValidator(_ratio, json_schema_input_type=float | str)]
+Share = Annotated[float, BeforeValidator(parse_share, json_schema_input_type=float | str)]
+Points = Annotated[float, BeforeValidator(_finite), Field(ge=0)]
+Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Coalition(_Strict):
+    """Launch rule of a jointly funded project.
+
+    A member counts as funding it when it takes at least ``min_stake`` of the project; it
+    then pays that share of every year of the cost profile (it commits for the whole
+    profile). Both ``min_members`` and ``min_amount`` must hold when both are given.
+    """
+
+    min_members: int | None = Field(default=None, ge=1)
+    min_amount: Money | None = None
+    min_stake: Share = 0.01
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> Coalition:
+        if self.min_members is None and self.min_amount is None:
+            raise ValueError("give min_members, min_amount or both")
+        if self.min_stake <= 0:
+            raise ValueError("min_stake must be above 0% (a member must pay to count)")
+        return self
+
+
+class Project(_Strict):
+    """A go/no-go item in an area: funded along its cost profile, or not at all.
+
+    ``cost`` is money per year (``{2027: 2bn, 2028: 3bn}``); ``value`` is value points at
+    full funding, times the area's priority and the discount of its first year. With
+    ``min_share`` the project may be funded at a share between it and 100% (value and
+    cost scale with the share). ``members`` limits who may fund it; a project with
+    ``members``, ``coalition`` or ``workshare`` (or named by a burden-sharing or
+    industrial-return rule) is funded by explicit member shares, other projects from the
+    area's pooled money. ``uses`` is the amount of each shared
+    resource the project occupies in every year of its profile.
+    """
+
+    id: Ident
+    name: str = ""
+    area: str
+    cost: dict[int, Money] = Field(min_length=1)
+    value: Points
+    min_share: Share | None = None
+    needs: list[str] = Field(default_factory=list)
+    members: list[str] | None = None
+    coalition: Coalition | None = None
+    workshare: dict[str, Share] = Field(default_factory=dict)
+    uses: dict[str, Points] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Project:
+        if sum(self.cost.values()) <= 0:
+            raise ValueError("the cost profile must have some positive cost")
+        if sum(self.workshare.values()) > 1 + 1e-9:
+            raise ValueError(f"workshare adds up to {sum(self.workshare.values()):.0%}, above 100%")
+        if self.min_share is not None and self.min_share <= 0:
+            raise ValueError("min_share must be above 0% (or left out for all-or-nothing)")
+        return self
+
+    @property
+    def joint(self) -> bool:
+        """Whether members fund it by explicit shares (rather than from the area's pool)."""
+        return self.members is not None or self.coalition is not None or bool(self.workshare)
+
+
+class Exclusion(_Strict):
+    """At most ``at_most`` of these projects go ahead (``at_most: 1``: C or D, not both)."""
+
+    id: Ident
+    projects: list[str] = Field(min_length=2)
+    at_most: int = Field(default=1, ge=0)
+
+
+class Resource(_Strict):
+    """A shared, limited resource such as test-centre slots: capacity per year."""
+
+    id: Ident
+    name: str = ""
+    capacity: dict[int, Points] | Points
+
+    def capacity_in(self, year: int) -> float | None:
+        """Capacity in ``year`` (None: no limit that year)."""
+        if isinstance(self.capacity, dict):
+            return self.capacity.get(year)
+        return float(self.capacity)
+
+
+class Stage(_Strict):
+    """One stage of a staged call: its grant, per-year limits and resource use.
+
+    ``grant`` is the full grant; with ``min_share`` a grant may be smaller, down to that
+    share ("up to EUR 300k"). ``max_count`` and ``budget`` limit this stage's grants
+    in each year.
+    """
+
+    name: str = ""
+    grant: Money
+    min_share: Share | None = None
+    max_count: int | None = Field(default=None, ge=0)
+    budget: Money | None = None
+    uses: dict[str, Points] = Field(default_factory=dict)
+
+
+class Application(_Strict):
+    """An applicant to a staged call: the year of its first stage and its value per stage.
+
+    ``value[k]`` is the value points of stage k+1 at the full grant; ``request``
+    optionally replaces the stages' grants (each at most the stage's grant); ``area``
+    (a challenge area) replaces the call's area.
+    """
+
+    id: Ident
+    year: int
+    area: str | None = None
+    value: list[Points] = Field(min_length=1)
+    request: list[Money] | None = None
+
+
+class StagedCall(_Strict):
+    """A staged grant call in an area (DIANA: stage 1 about EUR 100k, stage 2 up to 300k).
+
+    Stage k of an application falls in ``year + k - 1`` and needs stage k-1 the year
+    before; stages beyond the horizon are left out. Grants are paid from the area's
+    pooled money.
+    """
+
+    id: Ident
+    name: str = ""
+    area: str
+    stages: list[Stage] = Field(min_length=1)
+    applications: list[Application] = Field(default_factory=list)
+
+
+class AreaCoalition(_Strict):
+    """An area is funded at all only if at least ``min_members`` members each give at least
+    ``min_contribution`` over the horizon, and (if given) the area gets ``min_amount``."""
+
+    area: str
+    min_members: int | None = Field(default=None, ge=1)
+    min_amount: Money | None = None
+    min_contribution: Money = 0.0
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> AreaCoalition:
+        if self.min_members is None and self.min_amount is None:
+            raise ValueError("give min_members, min_amount or both")
+        if self.min_members is not None and self.min_contribution <= 0:
+            raise ValueError("min_contribution must be positive when min_members is given")
+        return self
+
+
+class IndustrialReturn(_Strict):
+    """Juste retour: each member's return to its own industry (its workshare of funded
+    projects) is at least ``min_ratio - tolerance`` times what it contributes to them.
+
+    ``projects`` defaults to every project with workshare data; ``members`` to every
+    member named in their workshares.
+    """
+
+    id: Ident
+    label: str = ""
+    projects: list[str] | None = None
+    members: list[str] | None = None
+    min_ratio: Ratio = 1.0
+    tolerance: Share = 0.0
+
+
+class BurdenSharing(_Strict):
+    """Each listed member's share of a programme's cost lies within ``tolerance`` (share
+    points) of its key share (``key``: e.g. GDP, normalised over the listed members)."""
+
+    id: Ident
+    label: str = ""
+    projects: list[str] = Field(min_length=1)
+    key: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    tolerance: Share = 0.05
+
+
+# --------------------------------------------------------------------------- cross-checks
+
+
+def _unknown(where: str, refs: list[str], known: set[str], kind: str) -> list[str]:
+    return [
+        f"{where}: unknown {kind} {r!r} (known: {', '.join(sorted(known)) or 'none'})"
+        for r in refs
+        if r not in known
+    ]
+
+
+def check_projects(scenario: Scenario) -> list[str]:
+    """Problems with the project sections' references, years and ids (empty if none).
+
+    Checks ids for duplicates, areas, members, projects and resources for existence,
+    years against the fund's horizon and per-stage lists against the call's stages.
+    """
+    areas = {a.id for a in scenario.areas}
+    members = {m.id for m in scenario.members}
+    years = set(scenario.fund.years)
+    resources = {r.id for r in scenario.resources}
+    projects = {p.id for p in scenario.projects}
+    problems: list[str] = []
+    ids = [p.id for p in scenario.projects] + [a.id for c in scenario.calls for a in c.applications]
+    problems += [
+        f"projects[{i}]: duplicate id {i!r} (project and application ids share one namespace)"
+        for i, n in Counter(ids).items()
+        if n > 1
+    ]
+    for kind, items in (
+        ("calls", scenario.calls),
+        ("exclusions", scenario.exclusions),
+        ("resources", scenario.resources),
+        ("industrial_return", scenario.industrial_return),
+        ("burden_sharing", scenario.burden_sharing),
+    ):
+        problems += [
+            f"{kind}[{i}]: duplicate id {i!r}"
+            for i, n in Counter(x.id for x in items).items()
+            if n > 1
+        ]
+    for p in scenario.projects:
+        where = f"projects[{p.id}]"
+        problems += _unknown(f"{where}.area", [p.area], areas, "area")
+        problems += _unknown(f"{where}.members", p.members or [], members, "member")
+        problems += _unknown(f"{where}.workshare", list(p.workshare), members, "member")
+        problems += _unknown(f"{where}.needs", p.needs, projects, "project")
+        problems += _unknown(f"{where}.uses", list(p.uses), resources, "resource")
+        problems += [
+            f"{where}.cost: year {y} is outside the horizon "
+            f"{scenario.fund.years[0]}-{scenario.fund.years[-1]}"
+            for y in p.cost
+            if y not in years
+        ]
+        if p.id in p.needs:
+            problems.append(f"{where}.needs: a project cannot need itself")
+    for c in scenario.calls:
+        where = f"calls[{c.id}]"
+        problems += _unknown(f"{where}.area", [c.area], areas, "area")
+        for k, stage in enumerate(c.stages, start=1):
+            problems += _unknown(
+                f"{where}.stages[{k}].uses", list(stage.uses), resources, "resource"
+            )
+        for a in c.applications:
+            here = f"{where}.applications[{a.id}]"
+            if a.area is not None:
+                problems += _unknown(f"{here}.area", [a.area], areas, "area")
+            if a.year not in years:
+                problems.append(f"{here}.year: {a.year} is outside the horizon")
+            if len(a.value) != len(c.stages):
+                problems.append(f"{here}.value: {len(a.value)} values for {len(c.stages)} stages")
+            if a.request is not None:
+                if len(a.request) != len(c.stages):
+                    problems.append(
+                        f"{here}.request: {len(a.request)} amounts for {len(c.stages)} stages"
+                    )
+                problems += [
+                    f"{here}.request: {r:,.0f} for stage {k} is above the stage's grant "
+                    f"{s.grant:,.0f}"
+                    for k, (r, s) in enumerate(zip(a.request, c.stages, strict=False), start=1)
+                    if r > s.grant
+                ]
+    for r in scenario.resources:
+        if isinstance(r.capacity, dict):
+            problems += [
+                f"resources[{r.id}].capacity: year {y} is outside the horizon"
+                for y in r.capacity
+                if y not in years
+            ]
+    for e in scenario.exclusions:
+        problems += _unknown(f"exclusions[{e.id}].projects", e.projects, projects, "project")
+    for ac in scenario.area_coalitions:
+        problems += _unknown("area_coalitions.area", [ac.area], areas, "area")
+    problems += [
+        f"area_coalitions[{a}]: more than one rule for the area"
+        for a, n in Counter(ac.area for ac in scenario.area_coalitions).items()
+        if n > 1
+    ]
+    for rule in scenario.industrial_return:
+        where = f"industrial_return[{rule.id}]"
+        problems += _unknown(f"{where}.projects", rule.projects or [], projects, "project")
+        problems += _unknown(f"{where}.members", rule.members or [], members, "member")
+    for rule in scenario.burden_sharing:
+        where = f"burden_sharing[{rule.id}]"
+        problems += _unknown(f"{where}.projects", rule.projects, projects, "project")
+        problems += _unknown(f"{where}.key", list(rule.key), members, "member")
+    return problems
