@@ -1,0 +1,277 @@
+"""``optimise.py batch SWEEP.yaml`` and ``optimise.py runs list|show|export``.
+
+Exit codes of ``batch``: 0 every scenario stored; 1 stored, but some scenarios raised
+(their errors are in the store); 2 invalid sweep or store; 130 interrupted (what finished
+is stored: run the same command again to resume).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from engine.batch.store import RunStore, default_store, open_store
+from engine.units import format_money
+
+StoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        help="Run store: a folder (gets runs.sqlite), a .sqlite file or a database URL "
+        "(postgresql://user@host/db). Default: $ENGINE_RUN_STORE or ./runs.",
+    ),
+]
+#: Read once at start-up, so ``--help`` shows the store actually used.
+DEFAULT_STORE = default_store()
+BatchArg = Annotated[str, typer.Argument(help="Batch id (or its first characters) or sweep name.")]
+
+
+def _rate_text(done: int, remaining: int, elapsed: float) -> str:
+    if not done or elapsed <= 0:
+        return "— /s, time left —"
+    rate = done / elapsed
+    left = remaining / rate
+    return f"{rate:.1f} /s, time left {time.strftime('%H:%M:%S', time.gmtime(left))}"
+
+
+@friendly_errors
+def batch_cmd(
+    sweep: Annotated[Path, typer.Argument(help="Sweep file (YAML).")],
+    store: StoreOpt = DEFAULT_STORE,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler tcp://host:8786, or local:N for a Dask LocalCluster."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the sweep's first K scenarios.")
+    ] = None,
+) -> None:
+    """Solve every scenario of a sweep into the run store; re-running resumes."""
+    from engine.batch.execute import Tally, run_batch
+    from engine.batch.sweep import load_sweep
+
+    plan = load_sweep(sweep)
+    with open_store(store) as runs:
+        total = plan.size if limit is None else min(plan.size, limit)
+        console.print(
+            f"[bold]{escape(plan.sweep.name)}[/]: {total:,} scenarios"
+            f"{f' (of {plan.size:,})' if total < plan.size else ''}, batch {plan.batch_id[:12]}, "
+            f"store {escape(runs.label)}",
+            highlight=False,
+        )
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("failed {task.fields[failed]}"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        started = time.perf_counter()
+        task = progress.add_task("solving", total=total, failed=0, rate="")
+
+        def show(tally: Tally) -> None:
+            elapsed = time.perf_counter() - started
+            progress.update(
+                task,
+                completed=tally.finished,
+                failed=tally.failed,
+                rate=_rate_text(tally.done, total - tally.finished, elapsed),
+            )
+
+        with progress:
+            tally = run_batch(
+                plan, runs, workers=workers, scheduler=scheduler, limit=limit, on_progress=show
+            )
+    console.print(
+        f"{tally.finished:,} of {total:,} stored ({tally.done:,} now, {tally.skipped:,} before); "
+        f"{tally.failed:,} failed, {tally.no_plan:,} without a plan, {tally.warm:,} warm "
+        f"re-solves; {tally.seconds:.1f} s",
+        highlight=False,
+    )
+    for line in tally.errors[:5]:
+        console.print(f"[red]failed:[/] {escape(line)}", highlight=False)
+    if tally.interrupted:
+        console.print(
+            "interrupted: what finished is stored; run the same command again to resume",
+            highlight=False,
+        )
+        sys.exit(130)
+    console.print(f"next: python optimise.py runs show {plan.batch_id[:12]}", highlight=False)
+    sys.exit(EXIT_NO_PLAN if tally.failed else EXIT_OK)
+
+
+runs_app = typer.Typer(
+    help="List, summarise and export batch runs.", no_args_is_help=True, add_completion=False
+)
+
+
+@runs_app.command("list")
+@friendly_errors
+def list_cmd(store: StoreOpt = DEFAULT_STORE) -> None:
+    """Every batch in the store with its progress."""
+    with open_store(store) as runs:
+        frame = runs.batches()
+    if frame.empty:
+        console.print("no batches yet", highlight=False)
+        return
+    table = Table("batch", "name", "created (UTC)", "scenarios", "stored", "failed", "no plan")
+    for row in frame.itertuples():
+        table.add_row(
+            row.batch_id[:12],
+            row.name,
+            pd.Timestamp(row.created_at).strftime("%Y-%m-%d %H:%M"),
+            f"{row.n_scenarios:,}",
+            f"{row.stored:,}",
+            f"{row.failed:,}",
+            f"{row.no_plan:,}",
+        )
+    console.print(table)
+
+
+def _fund(runs: RunStore, batch_id: str, scenario_id: str) -> tuple[str, str]:
+    content = runs.contents(batch_id, [scenario_id]).get(scenario_id, {})
+    fund = content.get("fund", {})
+    return fund.get("currency", "USD"), fund.get("unit", "bn")
+
+
+@runs_app.command("show")
+@friendly_errors
+def show_cmd(
+    batch: BatchArg,
+    store: StoreOpt = DEFAULT_STORE,
+    top: Annotated[int, typer.Option(min=1, help="Rows of the binding and N-1 tables.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
+) -> None:
+    """A batch's summary: statuses, each area's funding quantiles, floors met, binding
+    constraints and (for N-1 sweeps) the areas that lose funding when a member leaves."""
+    from engine.batch.summary import summary_tables
+
+    with open_store(store) as runs:
+        info = runs.find_batch(batch)
+        batch_id = info["batch_id"]
+        results = runs.frame("results", batch_id)
+        tables = summary_tables(runs, batch_id)
+        currency, unit = (
+            _fund(runs, batch_id, results["scenario_id"].iloc[0])
+            if not results.empty
+            else ("USD", "bn")
+        )
+    if as_json:
+        payload = {
+            "batch_id": batch_id,
+            "name": info["name"],
+            "n_scenarios": info["n_scenarios"],
+            "statuses": results["status"].value_counts().to_dict(),
+            **{k: json.loads(v.to_json(orient="records")) for k, v in tables.items()},
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+
+    def fmt(x: float) -> str:
+        return format_money(x, currency, unit) if pd.notna(x) else ""
+
+    counts = ", ".join(f"{n:,} {s}" for s, n in results["status"].value_counts().items())
+    console.print(
+        f"[bold]{escape(info['name'])}[/] batch {batch_id[:12]}: {len(results):,} of "
+        f"{info['n_scenarios']:,} stored ({counts or 'none'})",
+        highlight=False,
+    )
+    q = tables["funding_quantiles"]
+    if not q.empty:
+        qcols = [c for c in q.columns if c.startswith("q")]
+        table = Table("area", "mean", *qcols, title="Funding over the horizon across scenarios")
+        for row in q.sort_values("mean", ascending=False).itertuples(index=False):
+            r = row._asdict()
+            table.add_row(r["area"], fmt(r["mean"]), *[fmt(r[c]) for c in qcols])
+        console.print(table)
+    floors = tables["floor_met"]
+    if not floors.empty:
+        table = Table("area", "scenarios", "floor met", title="Probability that the floor is met")
+        for row in floors.itertuples(index=False):
+            table.add_row(row.area, f"{row.scenarios:,}", f"{row.probability:.1%}")
+        console.print(table)
+    binding = tables["binding"]
+    budgets = binding[binding["kind"] == "budget"]
+    if not budgets.empty:
+        console.print(
+            f"members' budgets bind in {budgets['share'].mean():.0%} of scenarios on average "
+            "(all pledged money is used)",
+            highlight=False,
+        )
+    binding = binding[binding["kind"] != "budget"].head(top)
+    if not binding.empty:
+        table = Table(
+            "constraint",
+            "binding in",
+            "years",
+            f"mean shadow price per {unit}",
+            title="Constraints most often binding (besides budgets)",
+        )
+        for row in binding.itertuples(index=False):
+            table.add_row(
+                row.constraint,
+                f"{row.share:.0%}",
+                f"{row.years:.1f}",
+                f"{row.mean_shadow_price * _unit(unit):.3f}",
+            )
+        console.print(table)
+    losses = tables.get("n_minus_1")
+    if losses is not None:
+        worst = losses.sort_values("change").head(top)
+        table = Table(
+            "leaves",
+            "area",
+            "before",
+            "after",
+            "change",
+            title="N-1: largest losses when a member leaves",
+        )
+        for row in worst.itertuples(index=False):
+            table.add_row(row.leaves, row.area, fmt(row.before), fmt(row.after), fmt(row.change))
+        console.print(table)
+
+
+def _unit(unit: str) -> float:
+    from engine.units import UNIT_FACTORS
+
+    return UNIT_FACTORS.get(unit, 1.0)
+
+
+@runs_app.command("export")
+@friendly_errors
+def export_cmd(
+    batch: BatchArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder (parquet, csv) or .xlsx file.")],
+    store: StoreOpt = DEFAULT_STORE,
+    fmt: Annotated[
+        Literal["parquet", "csv", "xlsx"] | None,
+        typer.Option(
+            "--format", help="parquet, csv or xlsx (default: from --out's suffix, else parquet)."
+        ),
+    ] = None,
+) -> None:
+    """Write a batch's tables (results, area_funding, allocations, constraints, diagnoses)
+    and its summaries as Parquet or CSV files, or as one Excel workbook."""
+    from engine.batch.summary import export
+
+    chosen = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "parquet")
+    with open_store(store) as runs:
+        batch_id = runs.find_batch(batch)["batch_id"]
+        path = export(runs, batch_id, out, chosen)
+    console.print(f"wrote {path}", highlight=False)

@@ -1,0 +1,324 @@
+"""Sweep files: a base scenario and what varies, expanded into scenarios with stable ids.
+
+A sweep (YAML) names a ``base`` scenario and up to three axes, combined as a product:
+
+- ``grid``: ``--set``-style paths, each with a list of values (``areas.cyber.floor: [5bn, 8bn]``);
+- ``n_minus_1``: ``true`` (every member that pledges something) or a list of member ids; each
+  leaves in turn (its pledge becomes zero), next to the baseline where nobody leaves;
+- ``draws``: ``n`` seeded draws of members' pledges from stated distributions, per member id
+  or ``'*'`` for every other member. ``normal``/``uniform`` give a yearly amount held flat over
+  the horizon (negative draws count as zero); ``lognormal_factor`` (mean 1) and
+  ``uniform_factor`` multiply the member's pledge in every year.
+
+Order: grid (outermost), then who leaves, then draws (innermost), so that neighbouring
+scenarios share their LP structure and re-solve warm. Each scenario's id is the SHA-256 of
+its content (:func:`engine.solve.scenario_sha256`); a batch's id is the hash of the sweep
+and of the base scenario's content, so running the same sweep again finds its own results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.edits import Edit, apply_edits_to_data, parse_edit
+from engine.errors import ScenarioError
+from engine.io import read_scenario_data
+from engine.scenario import Money, Scenario, validate_scenario
+from engine.solve import scenario_sha256
+from engine.solvers import SolverOptions
+
+#: Most scenarios one sweep may generate (a typo such as ``n: 10000000`` is refused).
+MAX_SCENARIOS = 5_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Normal(_Strict):
+    """A yearly pledge drawn from a normal distribution (money), negative draws give 0."""
+
+    dist: Literal["normal"]
+    mean: Money
+    sd: Money
+
+
+class Uniform(_Strict):
+    """A yearly pledge drawn uniformly between ``low`` and ``high`` (money)."""
+
+    dist: Literal["uniform"]
+    low: Money
+    high: Money
+
+
+class LognormalFactor(_Strict):
+    """The member's pledge times ``exp(sigma * Z - sigma**2 / 2)`` (a factor of mean 1)."""
+
+    dist: Literal["lognormal_factor"]
+    sigma: float = Field(ge=0, le=5)
+
+
+class UniformFactor(_Strict):
+    """The member's pledge times a factor drawn uniformly between ``low`` and ``high``."""
+
+    dist: Literal["uniform_factor"]
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
+
+
+Distribution = Annotated[
+    Normal | Uniform | LognormalFactor | UniformFactor, Field(discriminator="dist")
+]
+
+
+class Draws(_Strict):
+    """``n`` seeded draws of pledges; keys are member ids or ``'*'`` (all other members)."""
+
+    n: int = Field(ge=1, le=MAX_SCENARIOS)
+    seed: int = 0
+    pledges: dict[str, Distribution] = Field(min_length=1)
+
+
+class SolverSettings(_Strict):
+    """How each scenario is solved: solver, a time limit (seconds) and HiGHS threads."""
+
+    name: Literal["highs", "cbc"] = "highs"
+    time_limit: float | None = Field(default=None, gt=0)
+    threads: int | None = Field(default=None, ge=1)
+
+    def options(self) -> SolverOptions:
+        """The engine's solver options for these settings."""
+        return SolverOptions(solver=self.name, time_limit=self.time_limit, threads=self.threads)
+
+
+class Sweep(_Strict):
+    """A sweep file: a base scenario, fixed edits and the axes that vary."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    base: str = Field(min_length=1)
+    set: list[str] = Field(default_factory=list)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    n_minus_1: bool | list[str] = False
+    draws: Draws | None = None
+    solver: SolverSettings = SolverSettings()
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One generated scenario: its place in the sweep, its labels and its content id."""
+
+    position: int
+    scenario_id: str
+    labels: dict[str, Any]
+    scenario: Scenario
+
+
+def _problems(error: ValidationError) -> list[str]:
+    out = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function"))
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; unknown keys are not ignored)"
+        elif item["type"] == "missing":
+            msg = "is required but missing"
+        elif "input" in item and not isinstance(item["input"], dict | list):
+            msg = f"{msg} (got {item['input']!r})"
+        out.append(f"{path or '(top level)'}: {msg}")
+    return out
+
+
+def parse_sweep(data: Any, source: str) -> Sweep:
+    """Validate sweep data (as read from YAML); raises ScenarioError naming field and problem."""
+    if not isinstance(data, dict):
+        raise ScenarioError(["(top level): expected a mapping with name, base, ..."], source)
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_problems(error), source) from None
+    problems = [f"grid.{p}: give at least one value" for p, v in sweep.grid.items() if not v]
+    for text in sweep.set:
+        try:
+            parse_edit(text)
+        except ScenarioError as error:
+            problems += [f"set: {p}" for p in error.problems]
+    if sweep.n_minus_1 is False and not sweep.grid and sweep.draws is None:
+        problems.append("(top level): nothing varies; give grid, n_minus_1 or draws")
+    if problems:
+        raise ScenarioError(problems, source)
+    return sweep
+
+
+class BatchPlan:
+    """A parsed sweep bound to its base scenario: the batch id, its size and its scenarios."""
+
+    def __init__(self, sweep: Sweep, base_data: dict[str, Any], source: str) -> None:
+        self.sweep = sweep
+        self.source = source
+        self.base_data = base_data
+        fixed = self._validate(apply_edits_to_data(base_data, sweep.set), "set")
+        self.base_sha256 = scenario_sha256(fixed)
+        self._check(fixed)
+        self.leavers: list[str | None] = self._leavers(fixed)
+        self.grid_points = list(itertools.product(*sweep.grid.values()))
+        self.size = (
+            len(self.grid_points) * len(self.leavers) * (sweep.draws.n if sweep.draws else 1)
+        )
+        if self.size > MAX_SCENARIOS:
+            raise ScenarioError(
+                [
+                    f"(top level): the sweep makes {self.size:,} scenarios; the limit is "
+                    f"{MAX_SCENARIOS:,}"
+                ],
+                source,
+            )
+        identity = {
+            "sweep": sweep.model_dump(mode="json", exclude={"base"}),
+            "base": self.base_sha256,
+        }
+        text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        self.batch_id = hashlib.sha256(text.encode()).hexdigest()
+
+    def _validate(self, data: dict[str, Any], what: str) -> Scenario:
+        try:
+            return validate_scenario(data, source=self.source)
+        except ScenarioError as error:
+            raise ScenarioError([f"{what}: {p}" for p in error.problems], self.source) from None
+
+    def _check(self, fixed: Scenario) -> None:
+        """Each grid value on its own, and the draws' member ids, against the base."""
+        for path, values in self.sweep.grid.items():
+            for value in values:
+                data = apply_edits_to_data(self.base_data, [*self.sweep.set, Edit(path, value)])
+                self._validate(data, f"grid.{path}={value!r}")
+        known = {m.id for m in fixed.members}
+        ids = [*(self.sweep.draws.pledges if self.sweep.draws else {})]
+        if isinstance(self.sweep.n_minus_1, list):
+            ids += self.sweep.n_minus_1
+        unknown = sorted({i for i in ids if i != "*" and i not in known})
+        if unknown:
+            raise ScenarioError(
+                [f"unknown member(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"],
+                self.source,
+            )
+
+    def _leavers(self, fixed: Scenario) -> list[str | None]:
+        n1 = self.sweep.n_minus_1
+        if n1 is False:
+            return [None]
+        if n1 is True:
+            ids = [m.id for m in fixed.members if any(v > 0 for v in m.pledges.values())]
+        else:
+            ids = list(dict.fromkeys(n1))
+        return [None, *ids]
+
+    def _draw_edits(self, scenario: Scenario) -> Iterator[list[Edit]]:
+        """Pledge edits for each draw, from the scenario's own (grid-edited) pledges."""
+        draws = self.sweep.draws
+        if draws is None:
+            yield []
+            return
+        members = scenario.members
+        rng = np.random.default_rng(draws.seed)
+        # One column per member in scenario order, drawn whether used or not, so adding an
+        # entry for one member never changes another member's draws.
+        normal = rng.standard_normal((draws.n, len(members)))
+        uniform = rng.random((draws.n, len(members)))
+        for i in range(draws.n):
+            edits = []
+            for k, m in enumerate(members):
+                dist = draws.pledges.get(m.id, draws.pledges.get("*"))
+                if dist is None:
+                    continue
+                pledges = _draw(dist, m.pledges, normal[i, k], uniform[i, k])
+                edits.append(Edit(f"members.{m.id}.pledge", pledges))
+            yield edits
+
+    def scenarios(self, limit: int | None = None) -> Iterator[Planned]:
+        """The sweep's scenarios in order (the first ``limit`` only, if given).
+
+        Raises ScenarioError naming the sweep file and the combination if one is invalid.
+        """
+        names = list(self.sweep.grid)
+        position = 0
+        for point in self.grid_points:
+            grid_edits = [Edit(p, v) for p, v in zip(names, point, strict=True)]
+            data = apply_edits_to_data(self.base_data, [*self.sweep.set, *grid_edits])
+            labels = dict(zip(names, point, strict=True))
+            gridded = self._validate(data, _describe(labels) or "base")
+            for leaver in self.leavers:
+                for d, draw_edits in enumerate(self._draw_edits(gridded)):
+                    if limit is not None and position >= limit:
+                        return
+                    edits = [*draw_edits]
+                    if leaver is not None:
+                        edits.append(Edit(f"members.{leaver}.pledge", 0))
+                    full = dict(labels)
+                    if self.sweep.n_minus_1 is not False:
+                        full["leaves"] = leaver
+                    if self.sweep.draws is not None:
+                        full["draw"] = d
+                    scenario = (
+                        self._validate(apply_edits_to_data(data, edits), _describe(full))
+                        if edits
+                        else gridded
+                    )
+                    yield Planned(position, scenario_sha256(scenario), full, scenario)
+                    position += 1
+
+
+def _describe(labels: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in labels.items())
+
+
+def _draw(dist: Any, pledges: dict[int, float], z: float, u: float) -> dict[int, float]:
+    """Yearly pledges of one member in one draw (currency units, rounded to cents)."""
+    if isinstance(dist, Normal):
+        flat = max(dist.mean + dist.sd * z, 0.0)
+        return {t: round(flat, 2) for t in pledges}
+    if isinstance(dist, Uniform):
+        flat = dist.low + (dist.high - dist.low) * u
+        return {t: round(flat, 2) for t in pledges}
+    if isinstance(dist, LognormalFactor):
+        factor = math.exp(dist.sigma * z - dist.sigma**2 / 2)
+    else:
+        factor = dist.low + (dist.high - dist.low) * u
+    return {t: round(v * factor, 2) for t, v in pledges.items()}
+
+
+def resolve_base(base: str, sweep_dir: Path) -> Path:
+    """The base scenario's file: relative to the sweep file, else a shipped name or path."""
+    from datasets import scenario_path
+
+    beside = sweep_dir / base
+    return beside if beside.exists() else scenario_path(base)
+
+
+def load_sweep(path: str | os.PathLike[str]) -> BatchPlan:
+    """Read a sweep file and its base scenario; raises ScenarioError naming file and field."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(["file not found"], str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ScenarioError([f"not a readable YAML file ({error})"], str(path)) from None
+    sweep = parse_sweep(data, str(path))
+    base = resolve_base(sweep.base, path.parent)
+    base_data = read_scenario_data(base)
+    if not isinstance(base_data, dict):
+        raise ScenarioError([f"base: {base} is not a scenario mapping"], str(path))
+    return BatchPlan(sweep, base_data, str(path))
