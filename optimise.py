@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from cli.batch import batch_cmd, runs_app
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
@@ -92,6 +93,8 @@ def schema() -> None:
 
 app.command("whatif")(whatif_cmd)
 app.command("explain")(explain_cmd)
+app.command("batch")(batch_cmd)
+app.add_typer(runs_app, name="runs")
 
 if __name__ == "__main__":
     app()
