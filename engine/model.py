@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 import pulp
 
@@ -71,6 +72,13 @@ class PlanModel:
     total: dict[int, int] = field(default_factory=dict)
     carry: dict[tuple[str, int], int] = field(default_factory=dict)
     objective: dict[int, float] = field(default_factory=dict)
+    #: Columns restricted to integer values (binaries of projects, stages, coalitions).
+    integer: set[int] = field(default_factory=set)
+    #: Project money drawn from an area's funding per (area, year): (column, coefficient)
+    #: terms, kept out of the area's own value curve (projects earn their own value).
+    project_spend: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
+    #: engine.project_model.ProjectMaps when the scenario has go/no-go sections.
+    projects: Any = None
 
     @property
     def n_cols(self) -> int:
@@ -82,11 +90,15 @@ class PlanModel:
         """Number of constraints."""
         return len(self.rows)
 
-    def add_column(self, name: str, low: float = 0.0, up: float | None = None) -> int:
-        """Create a variable; returns its column index."""
+    def add_column(
+        self, name: str, low: float = 0.0, up: float | None = None, integer: bool = False
+    ) -> int:
+        """Create a variable (integer if asked); returns its column index."""
         self.col_names.append(name)
         self.col_lb.append(low)
         self.col_ub.append(INF if up is None else up)
+        if integer:
+            self.integer.add(len(self.col_names) - 1)
         return len(self.col_names) - 1
 
     def add_row(self, row: Row, terms: list[tuple[int, float]], sense: int, rhs: float) -> int:
@@ -94,11 +106,30 @@ class PlanModel:
         self.rows.append(row)
         self.row_lo.append(-INF if sense < 0 else rhs)
         self.row_hi.append(INF if sense > 0 else rhs)
-        for j, c in terms:
-            self.row_cols.append(j)
-            self.row_vals.append(c)
+        if terms:
+            cols, vals = zip(*terms, strict=True)
+            self.row_cols.extend(cols)
+            self.row_vals.extend(vals)
         self.row_start.append(len(self.row_cols))
         return len(self.rows) - 1
+
+    def add_rows_csr(
+        self,
+        rows: list[Row],
+        lo: list[float],
+        hi: list[float],
+        starts: list[int],
+        cols: list[int],
+        vals: list[float],
+    ) -> None:
+        """Add many rows at once from CSR arrays (``starts`` relative, starting at 0)."""
+        offset = len(self.row_cols)
+        self.rows.extend(rows)
+        self.row_lo.extend(lo)
+        self.row_hi.extend(hi)
+        self.row_cols.extend(cols)
+        self.row_vals.extend(vals)
+        self.row_start.extend(offset + s for s in starts[1:])
 
     def row_index(self, name: str) -> int:
         """Index of the row with this domain name; raises KeyError."""
@@ -115,8 +146,15 @@ class PlanModel:
         """
         problem = pulp.LpProblem("allocation", pulp.LpMaximize)
         variables = [
-            pulp.LpVariable(n, lowBound=lo, upBound=None if up == INF else up)
-            for n, lo, up in zip(self.col_names, self.col_lb, self.col_ub, strict=True)
+            pulp.LpVariable(
+                n,
+                lowBound=lo,
+                upBound=None if up == INF else up,
+                cat=pulp.LpInteger if j in self.integer else pulp.LpContinuous,
+            )
+            for j, (n, lo, up) in enumerate(
+                zip(self.col_names, self.col_lb, self.col_ub, strict=True)
+            )
         ]
         problem.setObjective(
             pulp.LpAffineExpression([(variables[j], c) for j, c in self.objective.items()])
@@ -297,8 +335,11 @@ def define_value(model: PlanModel) -> None:
         for t in sc.fund.years:
             weight = a.priority * disc[t]
             f = model.funding[a.id, t]
+            spend = model.project_spend.get((a.id, t), [])
             if a.value_curve is None:
                 model.objective[f] = model.objective.get(f, 0.0) + weight
+                for j, c in spend:
+                    model.objective[j] = model.objective.get(j, 0.0) - weight * c
                 continue
             pieces, start = [], 0.0
             for k, seg in enumerate(a.value_curve):
@@ -308,7 +349,10 @@ def define_value(model: PlanModel) -> None:
                 pieces.append((j, 1.0))
                 start = seg.up_to or start
             model.add_row(
-                Row(f"value[{a.id},{t}]", "value", area=a.id, year=t), [*pieces, (f, -1.0)], -1, 0.0
+                Row(f"value[{a.id},{t}]", "value", area=a.id, year=t),
+                [*pieces, (f, -1.0), *spend],
+                -1,
+                0.0,
             )
 
 
@@ -321,5 +365,8 @@ def build_model(scenario: Scenario) -> PlanModel:
     define_area_limits(model)
     define_absorption(model)
     define_policies(model)
+    from engine.project_model import define_projects  # imports this module: load late
+
+    define_projects(model)
     define_value(model)
     return model

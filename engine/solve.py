@@ -83,15 +83,29 @@ def tie_break_model(model: PlanModel, value: float, reference: dict[int, float])
     )
     keep = value - TIE_TOLERANCE * max(1.0, abs(value))
     tb.add_row(Row("optimal_value", "tie_break"), list(model.objective.items()), 1, keep)
-    for j, r in reference.items():
-        # Distinct, fixed weights make the closest plan unique (a plain L1 distance has
-        # ties of its own), so warm and cold solves, and every solver, return the same plan.
-        weight = 1.0 + 1e-3 * ((j * 0.6180339887498949) % 1.0)
-        dp = tb.add_column(f"dp_{j}")
-        dm = tb.add_column(f"dm_{j}")
-        tb.objective[dp] = -weight
-        tb.objective[dm] = -weight
-        tb.add_row(Row(f"deviation[{j}]", "tie_break"), [(j, 1.0), (dp, -1.0), (dm, 1.0)], 0, r)
+    flows = np.fromiter(reference.keys(), dtype=int, count=len(reference))
+    refs = [float(r) for r in reference.values()]
+    n, first = len(flows), tb.n_cols
+    # Distinct, fixed weights make the closest plan unique (a plain L1 distance has ties
+    # of its own), so warm and cold solves, and every solver, return the same plan.
+    weight = 1.0 + 1e-3 * ((flows * 0.6180339887498949) % 1.0)
+    ids = flows.tolist()
+    tb.col_names.extend(name for j in ids for name in (f"dp_{j}", f"dm_{j}"))
+    tb.col_lb.extend([0.0] * (2 * n))
+    tb.col_ub.extend([INF] * (2 * n))
+    dp = first + 2 * np.arange(n)
+    tb.objective.update(zip(dp.tolist(), (-weight).tolist(), strict=True))
+    tb.objective.update(zip((dp + 1).tolist(), (-weight).tolist(), strict=True))
+    cols = np.column_stack([flows, dp, dp + 1]).ravel().tolist()
+    vals = np.tile([1.0, -1.0, 1.0], n).tolist()
+    tb.add_rows_csr(
+        [Row(f"deviation[{j}]", "tie_break") for j in ids],
+        refs,
+        refs,
+        list(range(0, 3 * n + 1, 3)),
+        cols,
+        vals,
+    )
     return tb
 
 
@@ -175,8 +189,8 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
         "unit": sc.fund.unit,
         "message": "",
     }
-    empty = _empty_frames()
     if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        empty = _empty_frames()
         diagnosis = diagnose(model) if plan.status is SolveStatus.INFEASIBLE else pd.DataFrame()
         if not diagnosis.empty:
             summary["message"] = "; or ".join(diagnosis["message"].head(3))
