@@ -1,0 +1,7 @@
+"""The planners' what-if web app (Streamlit): ``python optimise.py app [--port N]``.
+
+``streamlit_app`` is the page, thin over the engine; ``tables`` turns scenarios into
+editable tables and back; ``versions`` keeps saved scenario versions in the app's data
+folder; ``uploads`` reads uploaded files safely; ``changes`` lists what differs between
+two scenarios; ``exports`` turns results into CSV and Excel downloads.
+"""

@@ -1,0 +1,491 @@
+"""The what-if page: load a scenario, edit it, re-solve warm, see what changed and why.
+
+Started by ``python optimise.py app`` (see :mod:`cli.app`). The page is layout only:
+scenarios come from :mod:`engine.io` and :mod:`app.uploads`, edits from
+:mod:`engine.edits` and :mod:`app.tables`, solves from a per-session
+:class:`engine.resolve.Resolver` (warm re-solves), diffs from :mod:`engine.whatif`,
+shadow prices from :mod:`engine.sensitivity`, versions from :mod:`app.versions`.
+Every action runs through :func:`_attempt`, so bad input shows a message and no
+traceback ever reaches the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from app import views
+from app.changes import scenario_changes
+from app.exports import csv_bytes, excel_bytes, result_frames
+from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
+from app.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, read_upload, upload_suffixes
+from app.versions import VersionStore, data_dir
+from datasets import DEFAULT_SCENARIO, SCENARIOS_DIR
+from engine.edits import Edit, apply_edits, parse_edit
+from engine.errors import EngineError
+from engine.io import dump_scenario_yaml, load_scenario
+from engine.resolve import Resolver
+from engine.scenario import Scenario
+from engine.sensitivity import sensitivity
+from engine.solve import scenario_sha256
+from engine.units import UNIT_FACTORS
+from engine.whatif import compare
+
+log = logging.getLogger(__name__)
+#: Shadow-price sentences listed before the rest go into a table.
+SHOWN_PRICES = 12
+S = st.session_state
+
+
+# ------------------------------------------------------------------------------ actions
+
+
+def _flash(kind: str, text: str) -> None:
+    S.setdefault("flash", []).append((kind, text))
+
+
+def _attempt(action: Callable[..., Any], *args: Any) -> None:
+    """Run an action; engine errors become a message, anything else a one-line report."""
+    try:
+        action(*args)
+    except EngineError as error:
+        _flash("error", str(error))
+    except Exception as error:
+        log.exception("app action %s failed", getattr(action, "__name__", action))
+        _flash("error", f"internal error: {type(error).__name__}: {error}")
+
+
+def _store() -> VersionStore:
+    if "store" not in S:
+        S.store = VersionStore(data_dir())
+    return S.store
+
+
+def _resolver() -> Resolver:
+    if "resolver" not in S:
+        S.resolver = Resolver()
+    return S.resolver
+
+
+def _solve(scenario: Scenario, reference: Any = None) -> None:
+    """Solve the working scenario near ``reference`` and compare it with the baseline."""
+    start = time.perf_counter()
+    result = _resolver().solve(scenario, reference=reference)
+    S.solve_seconds = time.perf_counter() - start
+    S.solve_mode = _resolver().last_mode
+    S.result = result
+    S.result_sha = scenario_sha256(scenario)
+    base = S.get("base_result", result)
+    S.comparison = compare(base, result)
+    S.sensitivity = sensitivity(scenario, _resolver()) if result.ok else None
+
+
+def load(scenario: Scenario, source: str, version: str | None = None) -> None:
+    """Make ``scenario`` the baseline and the working copy, saved as a root version
+    (unless it is already in the store), and solve it."""
+    if version is None:
+        store = _store()
+        found = store.find(scenario_sha256(scenario))
+        version = (found or store.save(scenario, f"loaded {source}", None, source)).id
+    S.base = S.working = scenario
+    S.base_version = S.version = version
+    S.source = source
+    S.edits = []
+    S.base_result = _resolver().solve(scenario)
+    _solve(scenario, S.base_result.allocation if S.base_result.ok else None)
+    S.rev = S.get("rev", 0) + 1
+
+
+def load_file(path: str) -> None:
+    """Load a shipped scenario file."""
+    load(load_scenario(path), path.rsplit("/", 1)[-1])
+
+
+def load_upload(name: str, data: bytes) -> None:
+    """Load an uploaded scenario after the same checks as any scenario file."""
+    load(read_upload(name, data, _store().root), f"upload {name}")
+
+
+def load_version(version_id: str) -> None:
+    """Load a saved version as the new baseline."""
+    load(_store().load(version_id), f"version {version_id}", version_id)
+
+
+def edit(edits: list[Edit]) -> None:
+    """Apply edits to the working copy (validated; the baseline is left unchanged)."""
+    if not edits:
+        _flash("info", "nothing changed")
+        return
+    S.working = apply_edits(S.working, edits)
+    S.edits = [*S.edits, *map(str, edits)]
+    S.rev += 1
+
+
+def edit_tables(tables: Tables) -> None:
+    """Replace the working copy's members, areas and policies with edited tables."""
+    S.working = tables_scenario(S.working, tables)
+    S.edits = [*S.edits, "edited tables"]
+    S.rev += 1
+
+
+def solve_working() -> None:
+    """Re-solve the working copy warm, keeping the plan closest to the baseline's."""
+    base = S.base_result
+    _solve(S.working, base.allocation if base.ok else None)
+
+
+def save_version(note: str) -> None:
+    """Save the working copy as a new version whose parent is the version it came from."""
+    note = note.strip() or "; ".join(S.edits) or "saved without changes"
+    version = _store().save(S.working, note, S.version, S.source)
+    S.version = version.id
+    S.edits = []
+    _flash("success", f"saved {version.id}: {note}")
+
+
+def compare_versions(first: str, second: str) -> None:
+    """Field changes and result changes between two saved versions."""
+    store = _store()
+    a, b = store.load(first), store.load(second)
+    resolver = Resolver()
+    result_a = resolver.solve(a)
+    result_b = resolver.solve(b, reference=result_a.allocation if result_a.ok else None)
+    S.version_diff = (first, second, scenario_changes(a, b), compare(result_a, result_b), b)
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def _show_flash() -> None:
+    for kind, text in S.pop("flash", []):
+        getattr(st, kind)(views.plain(text))
+
+
+def sidebar() -> None:
+    """Where scenarios come from: shipped files, uploads, saved versions."""
+    bar = st.sidebar
+    bar.header("Scenario")
+    shipped = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+    pick = bar.selectbox("Shipped scenario", shipped, index=shipped.index(DEFAULT_SCENARIO.name))
+    if bar.button("Load shipped scenario"):
+        _attempt(load_file, str(SCENARIOS_DIR / pick))
+        st.rerun()
+    upload = bar.file_uploader(
+        f"Upload a scenario ({', '.join(upload_suffixes())}; at most {MAX_UPLOAD_MB} MB)",
+        type=upload_suffixes(),
+        max_upload_size=MAX_UPLOAD_MB,
+        key="upload",
+    )
+    if upload is not None and S.get("upload_seen") != upload.file_id:
+        S.upload_seen = upload.file_id
+        if upload.size > MAX_UPLOAD_BYTES:
+            _flash(
+                "error",
+                f"{upload.name}: file is {upload.size:,} bytes; the limit is "
+                f"{MAX_UPLOAD_BYTES:,} bytes",
+            )
+        else:
+            _attempt(load_upload, upload.name, upload.getvalue())
+        st.rerun()
+
+    bar.header("Versions")
+    versions = _store().list()
+    if not versions:
+        bar.caption("No saved versions yet.")
+        return
+    labels = {v.id: f"{v.id} · {v.note[:40]}" for v in reversed(versions)}
+    chosen = bar.selectbox("Saved version", list(labels), format_func=labels.get)
+    if bar.button("Load version"):
+        _attempt(load_version, chosen)
+        st.rerun()
+    bar.download_button(
+        "Download version YAML",
+        data=lambda: _store().yaml_text(chosen),
+        file_name=f"{chosen}.yaml",
+        mime="application/x-yaml",
+    )
+    bar.caption(f"Data folder: {_store().root}")
+
+
+def quick_edits(scenario: Scenario) -> None:
+    """Single-field edits: an area's floor, ceiling and priority; a member's pledge;
+    any ``PATH=VALUE`` edit as on the command line."""
+    unit = scenario.fund.unit
+    rev = S.rev
+    left, middle, right = st.columns(3)
+    with left:
+        area_ids = [a.id for a in scenario.areas]
+        area_id = st.selectbox("Area to edit", area_ids, key="area_pick")
+        area = scenario.area(area_id)
+        current = scenario_tables(scenario).areas.set_index("id").loc[area_id]
+        hint = f"amount in {unit} (e.g. 12) or a share (10%); blank for none"
+        floor = st.text_input(
+            f"Floor for {area_id}", current["floor"], key=f"f{rev}{area_id}", help=hint
+        )
+        ceiling = st.text_input(
+            f"Ceiling for {area_id}", current["ceiling"], key=f"c{rev}{area_id}", help=hint
+        )
+        priority = st.number_input(
+            f"Priority for {area_id}",
+            min_value=0.0,
+            value=float(area.priority),
+            step=0.1,
+            key=f"p{rev}{area_id}",
+        )
+        if st.button("Apply area edit"):
+            edits = [
+                Edit(f"areas.{area_id}.{field}", money_cell(new, unit))
+                for field, new, old in (
+                    ("floor", floor, current["floor"]),
+                    ("ceiling", ceiling, current["ceiling"]),
+                )
+                if new.strip() != old
+            ]
+            if priority != area.priority:
+                edits.append(Edit(f"areas.{area_id}.priority", priority))
+            _attempt(edit, edits)
+            st.rerun()
+    with middle:
+        member_ids = [m.id for m in scenario.members]
+        member_id = st.selectbox("Member to edit", member_ids, key="member_pick")
+        member = scenario.member(member_id)
+        first = scenario.fund.years[0]
+        now = scenario_tables(scenario).members.set_index("id").loc[member_id]
+        pledge = st.text_input(
+            f"Pledge for {member_id} per year ({unit})",
+            f"{now[pledge_column(first)]:g}",
+            key=f"m{rev}{member_id}",
+            help=f"{member.name}: one amount held for every year of the horizon",
+        )
+        if st.button("Apply pledge edit"):
+            _attempt(edit, [Edit(f"members.{member_id}.pledge", money_cell(pledge, unit))])
+            st.rerun()
+    with right:
+        text = st.text_input(
+            "Edit (PATH=VALUE)",
+            key=f"e{rev}",
+            placeholder="members.GBR.opt_out=[space, cyber]",
+            help="The same edits as optimise.py solve --set",
+        )
+        if st.button("Apply edit"):
+            _attempt(lambda: edit([parse_edit(text)]))
+            st.rerun()
+
+
+def table_editors(scenario: Scenario) -> None:
+    """Members, areas and policies as editable tables, applied together."""
+    tables = scenario_tables(scenario)
+    unit = scenario.fund.unit
+    st.caption(
+        f"Money in {views.unit_label(scenario)}; floors and ceilings also take shares (10%); "
+        "lists are comma-separated; caps are area=amount pairs. Add or delete rows freely."
+    )
+    tab_m, tab_a, tab_p = st.tabs(["Members", "Areas", "Policies"])
+    rev = S.rev
+    money_cols = {
+        pledge_column(t): st.column_config.NumberColumn(f"pledge {t} ({unit})", format="%.3f")
+        for t in scenario.fund.years
+    }
+    with tab_m:
+        members = st.data_editor(
+            tables.members,
+            key=f"tm{rev}",
+            num_rows="dynamic",
+            hide_index=True,
+            column_config=money_cols,
+        )
+    with tab_a:
+        areas = st.data_editor(tables.areas, key=f"ta{rev}", num_rows="dynamic", hide_index=True)
+    with tab_p:
+        policies = st.data_editor(
+            tables.policies, key=f"tp{rev}", num_rows="dynamic", hide_index=True
+        )
+    if st.button("Apply table edits"):
+        _attempt(edit_tables, Tables(members, areas, policies))
+        st.rerun()
+
+
+def status_line() -> None:
+    """What is loaded, what is solved, and how fast."""
+    result = S.result
+    stale = S.result_sha != scenario_sha256(S.working)
+    cols = st.columns(4)
+    cols[0].metric("Status", result.status.value + (" (edited since)" if stale else ""))
+    cols[1].metric(
+        "Value (points)",
+        f"{result.objective:,.2f}" if result.ok else "—",
+        f"{S.comparison.value_change:+,.2f}" if result.ok and S.base_result.ok else None,
+    )
+    cols[2].metric(
+        f"Allocated ({views.unit_label(result.scenario)})",
+        f"{result.summary['total_allocated'] / UNIT_FACTORS[result.scenario.fund.unit]:,.2f}",
+    )
+    cols[3].metric("Solved in", f"{S.solve_seconds:.2f} s", S.solve_mode, delta_color="off")
+
+
+def what_changed() -> None:
+    """The diff against the baseline, or the diagnosis when there is no plan."""
+    result, comparison, sc = S.result, S.comparison, S.result.scenario
+    if not result.ok:
+        st.error(views.plain(f"No plan: {result.summary.get('message', '')}"))
+        st.subheader("Smallest changes that make the plan possible again")
+        st.table(views.diagnosis_table(result), hide_index=True)
+        return
+    st.subheader(f"Changes against the baseline ({S.base_version})")
+    lines = views.change_sentences(comparison, sc)
+    if not lines:
+        st.write("No change in the allocation.")
+        return
+    st.markdown(views.plain(views.value_sentence(comparison)))
+    st.markdown("\n".join(f"- {views.plain(line)}" for line in lines))
+
+
+def results_tabs() -> None:
+    """Allocation, flows, the full diff, shadow prices, versions, downloads."""
+    result, sc = S.result, S.result.scenario
+    tabs = st.tabs(["Allocation", "Flows", "Diff", "Shadow prices", "Versions", "Downloads"])
+    unit = views.unit_label(sc)
+    with tabs[0]:
+        if result.ok:
+            st.bar_chart(
+                views.allocation_long(result),
+                x="year",
+                y="amount",
+                color="area",
+                stack=True,
+                y_label=unit,
+            )
+            st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
+            st.caption(f"Members over the horizon ({unit})")
+            st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
+        else:
+            st.write("No plan to show.")
+    with tabs[1]:
+        if result.ok:
+            years = ["all years", *map(str, sc.fund.years)]
+            year = st.selectbox("Year", years, key="flow_year")
+            chosen = None if year == "all years" else int(year)
+            st.caption(f"Member-to-area flows ({unit})")
+            st.dataframe(views.flows(result, chosen).style.format("{:,.3f}"))
+    with tabs[2]:
+        comparison = S.comparison
+        st.caption(f"Area funding that changed ({unit})")
+        st.dataframe(views.area_changes(comparison, sc), hide_index=True)
+        st.caption(f"Member-to-area flows that changed ({unit})")
+        st.dataframe(views.flow_changes(comparison, sc), hide_index=True)
+        st.caption("Constraints that started or stopped binding")
+        st.dataframe(comparison.binding, hide_index=True)
+        st.caption("Scenario fields changed since the baseline")
+        st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
+    with tabs[3]:
+        report = S.sensitivity
+        if report is None or report.constraints.empty:
+            st.write("No binding constraint has a shadow price.")
+        else:
+            texts = report.constraints["text"].to_list()
+            st.markdown("\n".join(f"- {views.plain(t)}" for t in texts[:SHOWN_PRICES]))
+            if len(texts) > SHOWN_PRICES:
+                with st.expander(f"All {len(texts)} binding constraints"):
+                    st.dataframe(report.constraints.drop(columns=["text"]), hide_index=True)
+            st.caption("Priority ranges over which each area's funding would not change")
+            st.markdown("\n".join(f"- {views.plain(t)}" for t in report.areas["text"]))
+    with tabs[4]:
+        versions_panel()
+    with tabs[5]:
+        for name, frame in result_frames(result).items():
+            st.download_button(
+                f"Download {name}.csv",
+                csv_bytes(frame),
+                f"{name}.csv",
+                "text/csv",
+                key=f"csv_{name}",
+            )
+        st.download_button(
+            "Download results (Excel)",
+            data=lambda: excel_bytes(S.result),
+            file_name="results.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        st.download_button(
+            "Download working scenario YAML",
+            dump_scenario_yaml(S.working),
+            "scenario.yaml",
+            "application/x-yaml",
+        )
+
+
+def versions_panel() -> None:
+    """The version history, and the comparison of any two versions."""
+    versions = _store().list()
+    if not versions:
+        st.write("No saved versions yet.")
+        return
+    st.dataframe(
+        [
+            {
+                "id": v.id,
+                "parent": v.parent or "",
+                "saved (UTC)": v.created,
+                "note": v.note,
+                "source": v.source,
+            }
+            for v in reversed(versions)
+        ],
+        hide_index=True,
+    )
+    ids = [v.id for v in versions]
+    left, right = st.columns(2)
+    first = left.selectbox("Compare version", ids, index=max(len(ids) - 2, 0), key="cmp_a")
+    second = right.selectbox("with version", ids, index=len(ids) - 1, key="cmp_b")
+    if st.button("Compare versions"):
+        _attempt(compare_versions, first, second)
+    diff = S.get("version_diff")
+    if diff is not None:
+        a, b, changes, comparison, scenario = diff
+        st.markdown(views.plain(f"{a} → {b}: {views.value_sentence(comparison)}"))
+        st.dataframe(changes, hide_index=True)
+        st.dataframe(views.area_changes(comparison, scenario), hide_index=True)
+
+
+def main() -> None:
+    """Lay out the page for the current session."""
+    st.set_page_config(page_title="Coalition fund planner", layout="wide")
+    if "working" not in S:
+        _attempt(load_file, str(DEFAULT_SCENARIO))
+    sidebar()
+    _show_flash()
+    if "working" not in S:
+        st.error("No scenario is loaded: load a shipped one or upload a file.")
+        return
+    working = S.working
+    st.title(working.fund.name)
+    st.caption(
+        f"Working copy of {S.version}"
+        + (f" with {len(S.edits)} unsaved edit(s)" if S.edits else "")
+        + f" · baseline {S.base_version} · {len(working.members)} members, "
+        f"{len(working.areas)} areas, {working.fund.years[0]}-{working.fund.years[-1]}"
+    )
+    with st.expander("Edit", expanded=True):
+        quick_edits(working)
+    with st.expander("Edit tables"):
+        table_editors(working)
+    solve_col, note_col, save_col = st.columns([1, 3, 1], vertical_alignment="bottom")
+    if solve_col.button("Solve", type="primary"):
+        _attempt(solve_working)
+        st.rerun()
+    note = note_col.text_input(
+        "Version note", key=f"note{S.rev}", placeholder="what this version is for"
+    )
+    if save_col.button("Save version"):
+        _attempt(save_version, note)
+        st.rerun()
+    status_line()
+    what_changed()
+    results_tabs()
+
+
+main()

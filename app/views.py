@@ -1,0 +1,150 @@
+"""Results shaped for people: tables in the fund's unit and sentences, no Streamlit here.
+
+Every function takes engine objects (Result, Comparison, Sensitivity) and returns
+pandas frames or text; the page only lays them out, so this logic is tested without a
+browser.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from engine.describe import money
+from engine.result import Result
+from engine.scenario import Scenario
+from engine.units import UNIT_FACTORS
+from engine.whatif import Comparison
+
+#: Money changes below this share of the fund's unit are solver round-off, not news.
+SHOWN_CHANGE = 1e-4
+
+
+def unit_label(scenario: Scenario) -> str:
+    """E.g. ``USD bn``: the unit tables are shown in."""
+    return f"{scenario.fund.currency} {scenario.fund.unit}"
+
+
+def _in_units(frame: pd.DataFrame, columns: list[str], scenario: Scenario) -> pd.DataFrame:
+    out = frame.copy()
+    factor = UNIT_FACTORS[scenario.fund.unit]
+    for column in columns:
+        out[column] = out[column].astype(float) / factor
+    return out
+
+
+def allocation_by_area(result: Result) -> pd.DataFrame:
+    """Area x year funding in the fund's unit, with a ``total`` column and row."""
+    sc = result.scenario
+    if result.areas.empty:
+        return pd.DataFrame()
+    pivot = _in_units(result.areas, ["amount"], sc).pivot(
+        index="area", columns="year", values="amount"
+    )
+    pivot = pivot.reindex([a.id for a in sc.areas])
+    pivot.columns = [str(c) for c in pivot.columns]
+    pivot["total"] = pivot.sum(axis=1)
+    pivot.loc["total"] = pivot.sum(axis=0)
+    return pivot
+
+
+def allocation_long(result: Result) -> pd.DataFrame:
+    """Area funding per year (columns area, year, amount in the fund's unit) for charts."""
+    if result.areas.empty:
+        return pd.DataFrame(columns=["area", "year", "amount"])
+    frame = _in_units(result.areas[["area", "year", "amount"]], ["amount"], result.scenario)
+    frame["year"] = frame["year"].astype(str)
+    return frame
+
+
+def flows(result: Result, year: int | None = None) -> pd.DataFrame:
+    """Member x area money in the fund's unit, over the horizon or in one ``year``;
+    members and areas that move no money are left out."""
+    alloc = result.allocation
+    if alloc.empty:
+        return pd.DataFrame()
+    if year is not None:
+        alloc = alloc[alloc["year"] == year]
+    pivot = _in_units(alloc, ["amount"], result.scenario).pivot_table(
+        index="member", columns="area", values="amount", aggfunc="sum", fill_value=0.0
+    )
+    areas = [a.id for a in result.scenario.areas if a.id in pivot.columns]
+    members = [m.id for m in result.scenario.members if m.id in pivot.index]
+    return pivot.reindex(index=members, columns=areas)
+
+
+def members_summary(result: Result) -> pd.DataFrame:
+    """Per member over the horizon: pledged, allocated, unspent (fund's unit)."""
+    if result.members.empty:
+        return pd.DataFrame()
+    totals = result.members.groupby("member", sort=False)[["pledged", "allocated", "unspent"]].sum()
+    return _in_units(totals, ["pledged", "allocated", "unspent"], result.scenario)
+
+
+def _significant(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    limit = SHOWN_CHANGE * UNIT_FACTORS[scenario.fund.unit]
+    return frame[frame["change"].abs() > limit]
+
+
+def area_changes(comparison: Comparison, scenario: Scenario) -> pd.DataFrame:
+    """Area funding that changed: area, year, before, after, change (fund's unit)."""
+    frame = _significant(comparison.areas, scenario)
+    return _in_units(frame, ["before", "after", "change"], scenario).reset_index(drop=True)
+
+
+def flow_changes(comparison: Comparison, scenario: Scenario) -> pd.DataFrame:
+    """Member-to-area flows that changed: member, area, year, before, after, change."""
+    frame = _significant(comparison.allocation, scenario)
+    return _in_units(frame, ["before", "after", "change"], scenario).reset_index(drop=True)
+
+
+def change_sentences(comparison: Comparison, scenario: Scenario, top: int = 8) -> list[str]:
+    """The largest area changes in words, e.g. ``cyber in 2026: $10.0bn → $12.0bn (+$2.00bn)``."""
+    frame = _significant(comparison.areas, scenario)
+    lines = []
+    for row in frame.head(top).itertuples():
+        sign = "+" if row.change > 0 else "-"
+        lines.append(
+            f"{row.area} in {row.year}: {money(row.before, scenario)} → "
+            f"{money(row.after, scenario)} ({sign}{money(abs(row.change), scenario)})"
+        )
+    if len(frame) > top:
+        lines.append(f"... and {len(frame) - top} more changes in the table below")
+    return lines
+
+
+def value_sentence(comparison: Comparison) -> str:
+    """The change of the plan's value in words (or why there is none)."""
+    if comparison.status_after != "optimal" or comparison.status_before != "optimal":
+        return f"status {comparison.status_before} → {comparison.status_after}"
+    change = comparison.value_change
+    direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
+    return (
+        f"value {comparison.value_before:,.2f} → {comparison.value_after:,.2f} points "
+        f"({direction} {abs(change):,.2f})"
+    )
+
+
+def diagnosis_table(result: Result) -> pd.DataFrame:
+    """The smallest changes that make an infeasible scenario feasible: change, amount."""
+    diagnosis = result.diagnosis
+    if diagnosis.empty:
+        return pd.DataFrame(columns=["change", "amount"])
+    return pd.DataFrame(
+        {
+            "change": diagnosis["message"].to_list(),
+            "amount": [
+                money(v, result.scenario) if pd.notna(v) else "" for v in diagnosis["relax_by"]
+            ],
+        }
+    )
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """Text shown literally by Streamlit's markdown (no italics from ``capacity_building``,
+    no LaTeX from ``$``), keeping line breaks."""
+    return _MARKDOWN.sub(r"\\\1", text).replace("\n", "  \n")
