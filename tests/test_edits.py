@@ -1,0 +1,126 @@
+"""``--set PATH=VALUE`` edits: new validated scenarios, inputs untouched, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.api import load_with_edits
+from engine.edits import Edit, apply_edits, apply_edits_to_data, parse_edit
+from engine.errors import ScenarioError
+from engine.io import save_scenario
+from engine.scenario import Scenario, validate_scenario
+from engine.solve import scenario_sha256
+from tests.scenario_factory import tiny_scenario
+
+
+@pytest.fixture
+def sc() -> Scenario:
+    return validate_scenario(tiny_scenario())
+
+
+def test_area_floor_edit_sets_money(sc: Scenario) -> None:
+    out = apply_edits(sc, ["areas.cyber.floor=12bn"])
+    assert out.area("cyber").floor.amount == pytest.approx(12e9)
+    assert sc.area("cyber").floor.amount == pytest.approx(4e9)  # input unchanged
+
+
+def test_share_and_list_edits(sc: Scenario) -> None:
+    out = apply_edits(sc, ["areas.ai.ceiling=30%", "members.DEU.opt_out=[space, ai]"])
+    assert out.area("ai").ceiling.share == pytest.approx(0.30)
+    assert out.member("DEU").opt_out == ["space", "ai"]
+    assert not out.member("DEU").joins("ai")
+
+
+def test_pledge_edit_per_year_and_flat(sc: Scenario) -> None:
+    flat = apply_edits(sc, ["members.FRA.pledge=20bn"])
+    assert flat.member("FRA").pledges == {2026: 20e9, 2027: 20e9}
+    per_year = apply_edits(sc, ["members.DEU.pledge={2026: 1bn, 2027: 2bn}"])
+    assert per_year.member("DEU").pledges == {2026: 1e9, 2027: 2e9}
+
+
+def test_fund_and_new_sections(sc: Scenario) -> None:
+    out = apply_edits(
+        sc,
+        [
+            "fund.carry_over=true",
+            "policies=[{id: tech, areas: [ai], at_least: 10%}]",
+            "objective.discount_rate=3%",
+        ],
+    )
+    assert out.fund.carry_over is True
+    assert out.policies[0].at_least.share == pytest.approx(0.10)
+    assert out.objective.discount_rate == pytest.approx(0.03)
+
+
+def test_later_edits_win(sc: Scenario) -> None:
+    out = apply_edits(sc, ["areas.cyber.floor=1bn", "areas.cyber.floor=2bn"])
+    assert out.area("cyber").floor.amount == pytest.approx(2e9)
+
+
+def test_no_edits_returns_the_same_scenario(sc: Scenario) -> None:
+    assert apply_edits(sc, []) is sc
+
+
+def test_edit_changes_the_scenario_hash(sc: Scenario) -> None:
+    same = apply_edits(sc, ["areas.cyber.floor=4bn"])
+    other = apply_edits(sc, ["areas.cyber.floor=5bn"])
+    assert scenario_sha256(same) == scenario_sha256(sc)
+    assert scenario_sha256(other) != scenario_sha256(sc)
+
+
+def test_data_edits_do_not_touch_the_input() -> None:
+    data = tiny_scenario()
+    out = apply_edits_to_data(data, ["areas.cyber.floor=9bn"])
+    assert data["areas"][0]["floor"] == "4bn"
+    assert out["areas"][0]["floor"] == "9bn"
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "value"),
+    [
+        ("areas.cyber.floor=12bn", "areas.cyber.floor", "12bn"),
+        ("fund.years=[2026, 2027]", "fund.years", [2026, 2027]),
+        (" members.DEU.pledge = 3e9", "members.DEU.pledge", "3e9"),
+        ("fund.carry_over=", "fund.carry_over", None),
+        ("fund.name=a=b", "fund.name", "a=b"),
+    ],
+)
+def test_parse_edit_reads_values_as_yaml(text: str, path: str, value) -> None:
+    assert parse_edit(text) == Edit(path, value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        ("nonsense", ["expected PATH=VALUE"]),
+        ("=5", ["expected PATH=VALUE"]),
+        ("areas.moon.floor=1bn", ["no item with id 'moon'", "known: cyber, space, ai"]),
+        ("areas.cyber=1bn", ["give a field of areas[cyber]"]),
+        ("fund.name.x=1", ["fund.name is a value"]),
+        ("areas.cyber.floor=[1, 2", ["not readable"]),
+        ("areas.cyber.floor=lots", ["areas[cyber].floor", "lots"]),
+        ("areas.cyber.flor=1bn", ["areas[cyber].flor", "unknown field"]),
+        ("members.DEU.opt_in=[moon]", ["members[DEU].opt_in", "moon"]),
+    ],
+)
+def test_bad_edit_raises_a_message_naming_the_edit_and_field(
+    sc: Scenario, edit: str, words: list[str]
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        apply_edits(sc, [edit])
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_load_with_edits_validates_once_after_editing(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    save_scenario(validate_scenario(tiny_scenario()), path)
+    # The edit fixes what would be invalid alone: a floor above the ceiling is lowered.
+    out = load_with_edits(path, ["areas.space.floor=5bn", "areas.space.ceiling=6bn"])
+    assert out.area("space").floor.amount == pytest.approx(5e9)
+    with pytest.raises(ScenarioError) as caught:
+        load_with_edits(path, ["areas.space.floor=5bn"])
+    assert str(path) in str(caught.value)
+    assert "areas[space].floor" in str(caught.value)
