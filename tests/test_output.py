@@ -1,0 +1,106 @@
+"""The ``--out DIR`` files: contract columns, atomic replacement, foreign files refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.edits import apply_edits
+from engine.errors import OutputError
+from engine.output import frame_to_records, write_result
+from engine.result import Result
+from engine.scenario import validate_scenario
+from engine.solve import scenario_sha256, solve
+from tests.scenario_factory import tiny_scenario
+
+CONTRACT = {
+    "allocation.csv": ["member", "area", "year", "amount"],
+    "areas.csv": ["area", "year", "amount", "share", "value"],
+    "members.csv": ["member", "year", "pledged", "allocated", "unspent"],
+    "constraints.csv": ["name", "kind", "slack", "shadow_price", "binding"],
+}
+SUMMARY = {"status", "objective", "total_allocated", "solver", "solve_seconds", "scenario_sha256"}
+
+
+@pytest.fixture(scope="module")
+def result() -> Result:
+    return solve(validate_scenario(tiny_scenario()))
+
+
+@pytest.fixture(scope="module")
+def infeasible() -> Result:
+    sc = apply_edits(validate_scenario(tiny_scenario()), ["areas.cyber.floor=30bn"])
+    return solve(sc)
+
+
+def test_contract_files_hold_their_columns(result: Result, tmp_path: Path) -> None:
+    out = write_result(result, tmp_path / "run")
+    assert {p.name for p in out.iterdir()} == {*CONTRACT, "summary.json"}
+    for name, columns in CONTRACT.items():
+        frame = pd.read_csv(out / name)
+        assert [c for c in frame.columns if c in columns] == columns, name
+    assert list(pd.read_csv(out / "allocation.csv").columns) == CONTRACT["allocation.csv"]
+    assert list(pd.read_csv(out / "areas.csv").columns) == CONTRACT["areas.csv"]
+
+
+def test_files_hold_the_result_numbers(result: Result, tmp_path: Path) -> None:
+    out = write_result(result, tmp_path / "run")
+    allocation = pd.read_csv(out / "allocation.csv")
+    assert allocation["amount"].to_numpy() == pytest.approx(result.allocation["amount"].to_numpy())
+    members = pd.read_csv(out / "members.csv")
+    assert set(members["member"]) == {"DEU", "FRA", "USA"}  # USA pledges nothing
+    assert members.loc[members["member"] == "USA", "pledged"].eq(0).all()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert set(summary) >= SUMMARY
+    assert summary["objective"] == pytest.approx(result.objective)
+    assert summary["scenario_sha256"] == scenario_sha256(result.scenario)
+    assert summary["total_allocated"] == pytest.approx(allocation["amount"].sum())
+
+
+def test_rewriting_a_previous_run_replaces_every_file(
+    result: Result, infeasible: Result, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    write_result(infeasible, out)
+    assert (out / "diagnosis.csv").exists()
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["status"] == "infeasible"
+    write_result(result, out)
+    assert not (out / "diagnosis.csv").exists()  # no stale file from the earlier run
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["status"] == "optimal"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
+
+
+def test_infeasible_run_writes_the_diagnosis(infeasible: Result, tmp_path: Path) -> None:
+    out = write_result(infeasible, tmp_path / "run")
+    diagnosis = pd.read_csv(out / "diagnosis.csv")
+    assert "floor[cyber,2026]" in set(diagnosis["name"])
+    assert pd.read_csv(out / "allocation.csv").empty
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective"] is None
+    assert "cyber floor" in summary["message"]
+
+
+def test_folder_with_foreign_files_is_refused_untouched(result: Result, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "allocation.csv").write_text("old", encoding="utf-8")
+    (out / "thesis.docx").write_text("precious", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"thesis\.docx"):
+        write_result(result, out)
+    assert (out / "thesis.docx").read_text(encoding="utf-8") == "precious"
+    assert (out / "allocation.csv").read_text(encoding="utf-8") == "old"
+
+
+def test_a_file_in_place_of_the_folder_is_refused(result: Result, tmp_path: Path) -> None:
+    out = tmp_path / "taken"
+    out.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="not a folder"):
+        write_result(result, out)
+
+
+def test_frame_records_turn_nan_into_null() -> None:
+    frame = pd.DataFrame({"a": [1.0, float("nan")], "b": ["x", None]})
+    assert frame_to_records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": None}]
