@@ -211,6 +211,98 @@ def aspf() -> dict:
             },
         ],
         "objective": {"discount_rate": "2%"},
+        **aspf_projects(),
+    }
+
+
+def aspf_projects() -> dict:
+    """ILLUSTRATIVE go/no-go projects of the ASPF: a jointly funded air-defence programme
+    that needs at least five members (with workshares and juste retour), a dependent
+    command-and-control project, two mutually exclusive ammunition plants, a northern
+    mobility corridor shared by GDP key (World Bank 2023 GDP), a partially fundable
+    quantum network. Costs, values, workshares and members are assumptions."""
+    wdi = pd.read_csv(HERE / "worldbank_wdi_gdp_nato_partners.csv")
+    nordic = ["DNK", "FIN", "NOR", "SWE"]
+    gdp = wdi[(wdi["year"] == 2023) & wdi["iso3"].isin(nordic)].set_index("iso3")
+    return {
+        "projects": [
+            {
+                "id": "integrated_air_defence",
+                "name": "Integrated air and missile defence programme (joint)",
+                "area": "capability",
+                "cost": {2026: "2bn", 2027: "4bn", 2028: "4bn", 2029: "3bn", 2030: "2bn"},
+                "value": 30,
+                "members": ["DEU", "ESP", "FRA", "GBR", "ITA", "NLD", "POL"],
+                "coalition": {"min_members": 5, "min_stake": "3%"},
+                "workshare": {
+                    "DEU": "25%",
+                    "FRA": "20%",
+                    "ITA": "15%",
+                    "GBR": "15%",
+                    "NLD": "10%",
+                    "POL": "10%",
+                    "ESP": "5%",
+                },
+            },
+            {
+                "id": "air_defence_c2",
+                "name": "Air-defence command and control",
+                "area": "capability",
+                "cost": {2027: "0.5bn", 2028: "0.5bn"},
+                "value": 2.5,
+                "needs": ["integrated_air_defence"],
+            },
+            {
+                "id": "ammo_plant_pol",
+                "name": "155 mm ammunition plant (Poland site)",
+                "area": "ukraine",
+                "cost": {2026: "1.5bn", 2027: "1.5bn"},
+                "value": 5,
+            },
+            {
+                "id": "ammo_plant_rou",
+                "name": "155 mm ammunition plant (Romania site)",
+                "area": "ukraine",
+                "cost": {2026: "1.4bn", 2027: "1.4bn"},
+                "value": 4.6,
+            },
+            {
+                "id": "northern_mobility",
+                "name": "Northern military mobility corridor",
+                "area": "infrastructure",
+                "cost": {2027: "0.8bn", 2028: "0.8bn", 2029: "0.8bn", 2030: "0.8bn"},
+                "value": 6,
+                "members": nordic,
+                "coalition": {"min_members": 3, "min_stake": "10%"},
+            },
+            {
+                "id": "quantum_network",
+                "name": "Quantum-secure communications network",
+                "area": "quantum",
+                "cost": {2028: "0.5bn", 2029: "0.5bn", 2030: "0.5bn"},
+                "value": 3,
+                "min_share": "60%",
+            },
+        ],
+        "exclusions": [{"id": "one_ammo_plant", "projects": ["ammo_plant_pol", "ammo_plant_rou"]}],
+        "industrial_return": [
+            {
+                "id": "air_defence_return",
+                "label": "Air-defence workshare at least 80% of contribution (10% tolerance)",
+                "projects": ["integrated_air_defence"],
+                "min_ratio": "80%",
+                "tolerance": "10%",
+            }
+        ],
+        "burden_sharing": [
+            {
+                "id": "nordic_gdp_key",
+                "label": "Nordic corridor shared by GDP key, within 5 points",
+                "projects": ["northern_mobility"],
+                "key": {m: round(float(gdp.loc[m, "gdp_current_usd"]) / 1e9, 1) for m in nordic},
+                "tolerance": "5%",
+            }
+        ],
     }
 
 
