@@ -291,11 +291,12 @@ def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarra
     slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
     slack = np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
     rows = model.rows
+    policies = {p.id: p for p in model.scenario.policies}
     return pd.DataFrame(
         {
             "name": [r.name for r in rows],
             "kind": [r.kind for r in rows],
-            "label": [describe_row(r, model.scenario) for r in rows],
+            "label": [describe_row(r, model.scenario, policies) for r in rows],
             "area": [r.area for r in rows],
             "member": [r.member for r in rows],
             "year": pd.array([r.year for r in rows], dtype="Int64"),
