@@ -324,7 +324,14 @@ def status_line() -> None:
         f"Allocated ({views.unit_label(result.scenario)})",
         f"{result.summary['total_allocated'] / UNIT_FACTORS[result.scenario.fund.unit]:,.2f}",
     )
-    cols[3].metric("Solved in", f"{S.solve_seconds:.2f} s", S.solve_mode, delta_color="off")
+    cols[3].metric(
+        "Solved in",
+        f"{S.solve_seconds:.2f} s",
+        f"{S.solve_mode} start",
+        delta_color="off",
+        delta_arrow="off",
+        help="warm: re-solved from the previous plan's basis; cold: model loaded anew",
+    )
 
 
 def what_changed() -> None:
@@ -439,8 +446,10 @@ def versions_panel() -> None:
     )
     ids = [v.id for v in versions]
     left, right = st.columns(2)
-    first = left.selectbox("Compare version", ids, index=max(len(ids) - 2, 0), key="cmp_a")
-    second = right.selectbox("with version", ids, index=len(ids) - 1, key="cmp_b")
+    first = left.selectbox(
+        "Compare version", ids, index=max(len(ids) - 2, 0), key=f"cmp_a{len(ids)}"
+    )
+    second = right.selectbox("with version", ids, index=len(ids) - 1, key=f"cmp_b{len(ids)}")
     if st.button("Compare versions"):
         _attempt(compare_versions, first, second)
     diff = S.get("version_diff")

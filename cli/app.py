@@ -1,14 +1,13 @@
 """``python optimise.py app [--port N] [--data-dir DIR]``: start the what-if web app.
 
-Runs Streamlit on the app's page, listening on 127.0.0.1 only, without usage statistics,
-with uploads limited to the app's own size limit. Saved versions go to the data folder
+Replaces itself with Streamlit serving the app's page on 127.0.0.1 only, without usage
+statistics, with uploads limited to the app's own size limit. Saved versions go to the data folder
 (``--data-dir``, else ``$ENGINE_APP_DATA``, else ~/.local/share/coalition-fund-planner).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -79,8 +78,8 @@ def app_cmd(
     env[DATA_ENV] = str(resolve_data_dir(data_dir))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     err_console.print(f"what-if app on http://127.0.0.1:{port} (data in {env[DATA_ENV]})")
-    try:
-        code = subprocess.call(streamlit_command(port), cwd=ROOT, env=env)
-    except KeyboardInterrupt:
-        code = 130
-    sys.exit(code)
+    command = streamlit_command(port)
+    os.chdir(ROOT)
+    # Replace this process with Streamlit, so signals (Ctrl+C, a supervisor's SIGTERM)
+    # reach the server itself and no orphan is left behind.
+    os.execve(command[0], command, env)
