@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from cli.app import app_cmd
 from cli.batch import batch_cmd, runs_app
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from cli.whatif import explain_cmd, whatif_cmd
@@ -93,6 +94,7 @@ def schema() -> None:
 
 app.command("whatif")(whatif_cmd)
 app.command("explain")(explain_cmd)
+app.command("app")(app_cmd)
 app.command("batch")(batch_cmd)
 app.add_typer(runs_app, name="runs")
 
