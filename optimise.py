@@ -16,6 +16,7 @@ import typer
 from cli.app import app_cmd
 from cli.batch import batch_cmd, runs_app
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from cli.report import convert_cmd, report_cmd
 from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
 from engine.api import load_with_edits
@@ -94,6 +95,8 @@ def schema() -> None:
 
 app.command("whatif")(whatif_cmd)
 app.command("explain")(explain_cmd)
+app.command("report")(report_cmd)
+app.command("convert")(convert_cmd)
 app.command("app")(app_cmd)
 app.command("batch")(batch_cmd)
 app.add_typer(runs_app, name="runs")

@@ -12,6 +12,10 @@ its columns (text in brackets after a name, e.g. ``pledge (USD)``, is a hint and
 - ``value_curves`` (optional): area, up_to, marginal; one row per segment, in order.
 - ``caps`` (optional): member, area, cap.
 - ``policies`` (optional): id, label, areas, members, at_least, at_most, per, hard.
+- one sheet per go/no-go section the scenario uses (``projects``, ``calls``,
+  ``resources``, ``exclusions``, ...; see :data:`SECTION_MODELS`): one row per item, one
+  column per field, cells written as in a YAML file (``2bn``, ``25%``, ``[DEU, FRA]``,
+  ``{2026: 2bn, 2027: 4bn}``).
 - ``about`` and any sheet whose name starts with ``notes`` are for people and not read.
 
 Amounts are numbers in the fund's unit (``unit`` on sheet ``fund``: 18.9 means $18.9bn
@@ -33,8 +37,10 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
+import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -42,19 +48,45 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from engine.errors import OutputError, ScenarioError
 from engine.scenario import Limit, Scenario, validate_scenario
 from engine.units import UNIT_FACTORS, parse_money, parse_share
 
 #: Sheets a workbook may hold, with the columns each may have (``pledge YYYY`` aside).
-SHEETS: dict[str, tuple[str, ...]] = {
+CORE_SHEETS: dict[str, tuple[str, ...]] = {
     "fund": ("field", "value", "note"),
     "members": ("id", "name", "pledge", "opt_in", "opt_out"),
     "areas": ("id", "name", "priority", "floor", "ceiling", "absorption", "hard"),
     "value_curves": ("area", "up_to", "marginal"),
     "caps": ("member", "area", "cap"),
     "policies": ("id", "label", "areas", "members", "at_least", "at_most", "per", "hard"),
+}
+
+
+def _section_models() -> dict[str, type[BaseModel]]:
+    """The scenario's other list sections (projects, calls, ...), by field name.
+
+    Derived from the Scenario model, so a section added to the format gets its sheet.
+    """
+    sections = {}
+    for name, info in Scenario.model_fields.items():
+        args = get_args(info.annotation)
+        if name in ("members", "areas", "policies") or get_origin(info.annotation) is not list:
+            continue
+        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            sections[name] = args[0]
+    return sections
+
+
+#: Sheets of the go/no-go sections: one row per item, one column per field; cells hold
+#: values as a YAML file does (``2bn``, ``25%``; lists and maps in YAML flow style).
+SECTION_MODELS = _section_models()
+SHEETS: dict[str, tuple[str, ...]] = {
+    **CORE_SHEETS,
+    **{name: tuple(model.model_fields) for name, model in SECTION_MODELS.items()},
 }
 REQUIRED_SHEETS = ("fund", "members", "areas")
 FUND_FIELDS = ("name", "currency", "unit", "years", "carry_over", "discount_rate", "tie_break")
@@ -154,6 +186,16 @@ def _cell_value(cell: Cell, column: str, factor: float = 1.0) -> Any:
     if column in ("id", "area", "member") and value is not None:
         return str(value)
     return value
+
+
+def _section_value(cell: Cell) -> Any:
+    """A go/no-go cell's value: ``[...]`` and ``{...}`` are YAML flow lists and maps."""
+    value = cell.value
+    if isinstance(value, str):
+        value = value.strip()
+        if value[:1] in ("[", "{"):
+            return yaml.safe_load(value)
+    return None if value == "" else value
 
 
 class _Reader:
@@ -288,6 +330,30 @@ class _Reader:
             items.append(item)
         return items
 
+    def section(self, ws: Worksheet) -> list[dict[str, Any]]:
+        """One item per row of a go/no-go sheet; YAML flow text in a cell is parsed."""
+        kind = ws.title
+        items = []
+        for row, cells in self.rows(ws):
+            ident = _section_value(cells["id"]) if "id" in cells else None
+            path = f"{kind}[{ident if ident is not None else len(items)}]"
+            self.where.add(path, kind, f"row {row}")
+            item: dict[str, Any] = {}
+            for column, cell in cells.items():
+                try:
+                    value = _section_value(cell)
+                except yaml.YAMLError as error:
+                    problem = getattr(error, "problem", None) or "cannot be read"
+                    self.problem(
+                        kind, f"cell {cell.coordinate}", f"not a valid list or map ({problem})"
+                    )
+                    continue
+                if value is not None:
+                    item[column] = value
+                    self.where.add(f"{path}.{column}", kind, f"cell {cell.coordinate}", cell)
+            items.append(item)
+        return items
+
     def pledges(self, path: str, cells: dict[str, Cell]) -> dict[int, Any]:
         """A member's pledges from its ``pledge YYYY`` cells, by year."""
         pledges = {}
@@ -373,6 +439,9 @@ class _Reader:
         if "caps" in sheets:
             self.caps(sheets["caps"], data["members"])
         self.where.add("objective", "fund", "")
+        for name in SECTION_MODELS:
+            if name in sheets:
+                data[name] = self.section(sheets[name])
         if self.problems:
             raise ScenarioError(self.problems, str(self.path))
         return data
@@ -478,6 +547,39 @@ def _exact(value: float, factor: float = 1.0) -> float | str:
     return repr(value)
 
 
+def _validator_names(annotation: Any) -> set[str]:
+    return {
+        getattr(getattr(m, "func", None), "__name__", "")
+        for m in getattr(annotation, "__metadata__", ())
+    }
+
+
+def _annotation(info: FieldInfo) -> Any:
+    """A field's type with its validators (pydantic keeps those apart, in ``metadata``)."""
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+def _strip(annotation: Any) -> Any:
+    """The type inside ``Annotated[...]`` (or the annotation itself)."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _pick(annotation: Any, value: Any) -> Any:
+    """The member of a union annotation that describes ``value``."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
+    for arg in get_args(annotation):
+        origin = get_origin(arg)
+        if (isinstance(value, dict) and origin is dict) or (
+            isinstance(value, list) and origin is list
+        ):
+            return arg
+        if isinstance(value, BaseModel) and arg is type(value):
+            return arg
+    scalars = [a for a in get_args(annotation) if a is not type(None) and get_origin(a) is not dict]
+    return scalars[0] if scalars else annotation
+
+
 class _Writer:
     """Fills a workbook's sheets from a scenario, amounts in the fund's unit."""
 
@@ -507,6 +609,50 @@ class _Writer:
         else:
             self.amount(cell, limit.amount)
 
+    def present(self, value: Any, annotation: Any) -> Any:
+        """A section value as a YAML file would write it: money as ``2bn``, shares as
+        ``25%`` (whenever that text reads back exactly), nested values alike."""
+        kinds = _validator_names(annotation)
+        annotation = _pick(_strip(annotation), value)
+        kinds |= _validator_names(annotation)
+        annotation = _strip(annotation)
+        if isinstance(value, BaseModel):
+            fields = type(value).model_fields
+            return {
+                name: self.present(getattr(value, name), _annotation(fields[name]))
+                for name in value.model_dump(exclude_defaults=True)
+            }
+        if isinstance(value, dict):
+            inner = get_args(annotation)[1] if len(get_args(annotation)) == 2 else Any
+            return {k: self.present(v, inner) for k, v in value.items()}
+        if isinstance(value, list):
+            inner = get_args(annotation)[0] if get_args(annotation) else Any
+            return [self.present(v, inner) for v in value]
+        if isinstance(value, float):
+            if "_money" in kinds:
+                exact = _exact(value, self.factor)
+                return (
+                    f"{exact:.16g}{self.scenario.fund.unit}" if isinstance(exact, float) else value
+                )
+            if kinds & {"parse_share", "_ratio"}:
+                text = f"{value * 100:.16g}"
+                return f"{text}%" if float(text) / 100 == value else value
+        return value
+
+    def section(self, ws: Worksheet, model: type[BaseModel], items: list[BaseModel]) -> None:
+        """One row per item, one column per field of ``model``; lists and maps as YAML."""
+        fields = list(model.model_fields)
+        _table(ws, fields, [max(10, min(40, len(f) + 12)) for f in fields])
+        for row, item in enumerate(items, start=2):
+            present = self.present(item, model)
+            for col, name in enumerate(fields, start=1):
+                value = present.get(name)
+                if isinstance(value, dict | list):
+                    value = yaml.safe_dump(
+                        value, default_flow_style=True, sort_keys=False, width=10**9
+                    ).strip()
+                ws.cell(row, col, value)
+
     def about(self, ws: Worksheet) -> None:
         fund = self.scenario.fund
         lines = [
@@ -523,6 +669,9 @@ class _Writer:
             "A member pledges one amount a year (column 'pledge') or one per year (columns "
             "'pledge 2026', 'pledge 2027', ...; a missing year repeats the year before).",
             "Value curves: one row per segment, in order; leave up_to empty on the last.",
+            "Optional sheets for go/no-go items: " + ", ".join(SECTION_MODELS) + ". There, "
+            "each row is one item and cells hold values as a YAML scenario does: 2bn, 25%, "
+            "lists [DEU, FRA] and maps {2026: 2bn, 2027: 4bn}.",
             "Sheets named 'about' or 'notes...' are not read.",
             "Check it: python optimise.py validate THIS.xlsx   Convert it: python optimise.py "
             "convert THIS.xlsx scenario.yaml",
@@ -663,15 +812,66 @@ def _pledge_columns(scenario: Scenario) -> list[int] | None:
     return None
 
 
+#: Fields the workbook holds, per part of the scenario; anything else set is refused.
+_WRITTEN = {
+    "scenario": {"fund", "members", "areas", "policies", "objective", *SECTION_MODELS},
+    "fund": {"name", "currency", "unit", "years", "carry_over"},
+    "members": {"id", "name", "pledge", "opt_in", "opt_out", "caps"},
+    "areas": {"id", "name", "priority", "floor", "ceiling", "absorption", "value_curve", "hard"},
+    "policies": {"id", "label", "areas", "members", "at_least", "at_most", "per", "hard"},
+    "objective": {"discount_rate", "tie_break"},
+}
+
+
+def _unwritable(scenario: Scenario) -> list[str]:
+    """Fields set in ``scenario`` that the workbook format cannot hold."""
+    parts: list[tuple[str, Any]] = [("scenario", scenario), ("fund", scenario.fund)]
+    parts += [("objective", scenario.objective)]
+    parts += [
+        (kind, item)
+        for kind in ("members", "areas", "policies")
+        for item in getattr(scenario, kind)
+    ]
+    found = []
+    for kind, part in parts:
+        for name in part.model_dump(exclude_defaults=True):
+            label = name if kind == "scenario" else f"{kind}.{name}"
+            if name not in _WRITTEN[kind] and label not in found:
+                found.append(label)
+    return found
+
+
 def scenario_workbook(scenario: Scenario) -> Workbook:
-    """The scenario as an openpyxl workbook in the format :func:`read_workbook_data` reads."""
+    """The scenario as an openpyxl workbook in the format :func:`read_workbook_data` reads.
+
+    Raises ScenarioError if the scenario uses parts a workbook cannot hold (projects,
+    for example), rather than dropping them.
+    """
+    unwritable = _unwritable(scenario)
+    if unwritable:
+        raise ScenarioError(
+            [
+                f"the workbook format holds fund, members, areas, value curves, caps and "
+                f"policies; this scenario also sets {', '.join(unwritable)}: keep it as YAML"
+            ]
+        )
     writer = _Writer(scenario)
     book = Workbook()
     book.active.title = "about"
     writer.about(book.active)
-    for name in SHEETS:
+    for name in CORE_SHEETS:
         getattr(writer, name)(book.create_sheet(name))
+    for name, model in SECTION_MODELS.items():
+        items = getattr(scenario, name)
+        if items:
+            writer.section(book.create_sheet(name), model, items)
     return book
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_workbook(book: Workbook, path: str | os.PathLike[str]) -> None:
@@ -682,6 +882,8 @@ def save_workbook(book: Workbook, path: str | os.PathLike[str]) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
         try:
+            # mkstemp makes the file private; give it the permissions a new file gets.
+            os.chmod(tmp, 0o666 & ~_umask())
             book.save(tmp)
             os.replace(tmp, path)
         finally:

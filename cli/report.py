@@ -1,0 +1,87 @@
+"""``optimise.py report`` (allocation report) and ``optimise.py convert`` (YAML <-> Excel)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from datasets import scenario_path
+from engine.api import load_with_edits
+from engine.errors import ScenarioError
+from engine.io import READERS, load_scenario, save_scenario
+
+ScenarioArg = Annotated[
+    str, typer.Argument(help="Scenario file (YAML, JSON, .xlsx) or shipped name (aspf-2026).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Edit PATH=VALUE, e.g. areas.cyber.floor=12bn (repeatable)."),
+]
+OutOpt = Annotated[Path, typer.Option("--out", help="The HTML report to write (report.html).")]
+PdfOpt = Annotated[bool, typer.Option("--pdf", help="Also write report.pdf beside it.")]
+XlsxOpt = Annotated[bool, typer.Option("--xlsx", help="Also write report.xlsx beside it.")]
+
+
+def _command_line() -> str:
+    return shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+@friendly_errors
+def report_cmd(
+    scenario: ScenarioArg,
+    out: OutOpt,
+    against: Annotated[
+        str | None, typer.Option("--against", help="Baseline scenario to compare with.")
+    ] = None,
+    set_: SetOpt = None,
+    pdf: PdfOpt = False,
+    xlsx: XlsxOpt = False,
+) -> None:
+    """Write an allocation report: by area and year, member-to-area flows, members,
+    binding constraints in plain words, and the diff against a baseline (--against)."""
+    from reports.allocation import Inputs, allocation_report
+    from reports.publish import output_paths, publish
+
+    output_paths(out, pdf, xlsx)  # refuse a bad --out before solving
+    path = scenario_path(scenario)
+    sc = load_with_edits(path, set_ or [])
+    base_path = scenario_path(against) if against is not None else None
+    base = load_scenario(base_path) if base_path is not None else None
+    inputs = Inputs(sc, path, tuple(set_ or []), base, base_path, _command_line())
+    report, result = allocation_report(inputs)
+    for written in publish(report, out, pdf, xlsx):
+        console.print(f"wrote {written}", highlight=False)
+    if not result.ok:
+        console.print(
+            f"[bold red]No plan:[/] {result.summary.get('message', '')} (see the report)",
+            highlight=False,
+        )
+    sys.exit(EXIT_OK if result.ok else EXIT_NO_PLAN)
+
+
+@friendly_errors
+def convert_cmd(
+    source: Annotated[str, typer.Argument(help="Scenario to read (.yaml, .json, .xlsx).")],
+    target: Annotated[Path, typer.Argument(help="File to write (.yaml, .json, .xlsx).")],
+) -> None:
+    """Convert a scenario between YAML, JSON and Excel, by the files' suffixes.
+
+    The scenario is validated on the way; converting back gives the same scenario.
+    """
+    if target.suffix.lower() not in READERS:
+        raise ScenarioError(
+            [f"cannot write {target.suffix!r} files; use {', '.join(sorted(READERS))}"],
+            str(target),
+        )
+    sc = load_scenario(scenario_path(source))
+    save_scenario(sc, target)
+    console.print(
+        f"wrote {target} ({len(sc.members)} members, {len(sc.areas)} areas, "
+        f"{len(sc.policies)} policies)",
+        highlight=False,
+    )

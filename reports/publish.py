@@ -1,0 +1,48 @@
+"""Write a report in the formats asked for: HTML always, PDF and Excel on request."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.errors import OutputError
+from engine.io import atomic_write_text
+from reports.document import Report
+from reports.excel import write_xlsx
+from reports.html import render_html
+from reports.pdf import write_pdf
+
+
+def output_paths(out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Path]:
+    """The files a report writes: ``out`` (HTML) and, beside it, .pdf and .xlsx twins.
+
+    Raises OutputError if ``out`` is not an .html file name or is a folder.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise OutputError(f"{out}: --out must name an .html file (e.g. report.html)")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; --out must name an .html file")
+    paths = [out]
+    if pdf:
+        paths.append(out.with_suffix(".pdf"))
+    if xlsx:
+        paths.append(out.with_suffix(".xlsx"))
+    return paths
+
+
+def publish(report: Report, out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Path]:
+    """Write the report's HTML at ``out`` and, if asked, its PDF and workbook beside it.
+
+    Returns the paths written. Raises OutputError for a bad path, an unwritable folder or
+    missing PDF libraries.
+    """
+    paths = output_paths(out, pdf, xlsx)
+    html = render_html(report)
+    atomic_write_text(paths[0], html)
+    for path in paths[1:]:
+        if path.suffix == ".pdf":
+            write_pdf(html, path)
+        else:
+            write_xlsx(report, path)
+    return paths
