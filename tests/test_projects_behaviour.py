@@ -1,0 +1,247 @@
+"""Behaviour of projects, staged grants and coalition rules: validation, explanations,
+MIP status labelling, shadow prices of the LP part, and the CLI on shipped scenarios."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import engine.project_solve as project_solve
+from engine.edits import apply_edits
+from engine.errors import ScenarioError
+from engine.scenario import validate_scenario
+from engine.solve import solve
+from engine.solvers import SolverOptions, SolveStatus, _cbc_bound
+
+ROOT = Path(__file__).resolve().parents[1]
+EXACT = SolverOptions(mip_gap=1e-9)
+
+
+def small() -> dict:
+    """Three members, two areas, five projects with every kind of rule."""
+    return {
+        "fund": {"name": "t", "currency": "EUR", "unit": "m", "years": [2026, 2027, 2028]},
+        "members": [
+            {"id": "AAA", "pledge": "10m"},
+            {"id": "BBB", "pledge": "6m"},
+            {"id": "CCC", "pledge": "4m"},
+        ],
+        "areas": [
+            {
+                "id": "air",
+                "value_curve": [{"up_to": "5m", "marginal": 1.0}, {"marginal": 0.2}],
+            },
+            {
+                "id": "cyber",
+                "priority": 1.2,
+                "value_curve": [{"up_to": "4m", "marginal": 1.0}, {"marginal": 0.1}],
+            },
+        ],
+        "projects": [
+            {"id": "radar", "area": "air", "cost": {2026: "3m", 2027: "3m"}, "value": 9},
+            {"id": "c2", "area": "air", "cost": {2027: "2m"}, "value": 4, "needs": ["radar"]},
+            {
+                "id": "shield",
+                "area": "air",
+                "cost": {2026: "4m", 2027: "4m", 2028: "4m"},
+                "value": 20,
+                "coalition": {"min_members": 3, "min_stake": "10%"},
+                "workshare": {"AAA": "50%", "BBB": "30%", "CCC": "20%"},
+            },
+            {"id": "soc", "area": "cyber", "cost": {2026: "2m"}, "value": 3, "min_share": "50%"},
+            {"id": "soc_b", "area": "cyber", "cost": {2026: "2m"}, "value": 3.5},
+        ],
+        "exclusions": [{"id": "one_soc", "projects": ["soc", "soc_b"]}],
+        "industrial_return": [{"id": "jr", "min_ratio": "90%", "tolerance": "10%"}],
+        "burden_sharing": [
+            {
+                "id": "shield_gdp",
+                "projects": ["shield"],
+                "key": {"AAA": 5, "BBB": 3, "CCC": 2},
+                "tolerance": "5%",
+            }
+        ],
+    }
+
+
+def funded(result) -> set[str]:
+    p = result.projects
+    return set(p.loc[p["funded"], "project"])
+
+
+def test_unknown_references_in_project_sections_are_named_by_field():
+    data = small()
+    data["projects"][0]["area"] = "naval"
+    data["projects"][1]["needs"] = ["radr"]
+    data["exclusions"][0]["projects"] = ["soc", "nope"]
+    data["burden_sharing"][0]["key"]["ZZZ"] = 1
+    with pytest.raises(ScenarioError) as info:
+        validate_scenario(data)
+    text = str(info.value)
+    assert "projects[radar].area: unknown area 'naval'" in text
+    assert "projects[c2].needs: unknown project 'radr'" in text
+    assert "exclusions[one_soc].projects: unknown project 'nope'" in text
+    assert "burden_sharing[shield_gdp].key: unknown member 'ZZZ'" in text
+
+
+def test_cost_outside_horizon_and_stage_values_mismatch_are_rejected():
+    data = small()
+    data["projects"][0]["cost"] = {2031: "1m"}
+    data["calls"] = [
+        {
+            "id": "call",
+            "area": "air",
+            "stages": [{"grant": "100k"}, {"grant": "300k"}],
+            "applications": [{"id": "app1", "year": 2026, "value": [1.0]}],
+        }
+    ]
+    with pytest.raises(ScenarioError) as info:
+        validate_scenario(data)
+    assert "projects[radar].cost: year 2031 is outside the horizon" in str(info.value)
+    assert "calls[call].applications[app1].value: 1 values for 2 stages" in str(info.value)
+
+
+def test_a_project_with_an_unknown_field_is_refused():
+    data = small()
+    data["projects"][0]["valeu"] = 3
+    with pytest.raises(ScenarioError, match=r"projects\[radar\]\.valeu: unknown field"):
+        validate_scenario(data)
+
+
+def test_coalition_project_goes_ahead_only_with_enough_members():
+    sc = validate_scenario(small())
+    assert "shield" in funded(solve(sc, EXACT))
+    fewer = apply_edits(sc, ["members.CCC.pledge=0"])
+    assert "shield" not in funded(solve(fewer, EXACT))
+
+
+def test_needed_value_is_exactly_what_selects_a_project_just_below_the_line():
+    sc = validate_scenario(small())
+    result = solve(sc, EXACT)
+    row = result.projects.set_index("project").loc["soc"]
+    assert not row["funded"]
+    assert row["margin_note"] == "exact"
+    needed = row["needed_value"]
+    assert needed == pytest.approx(0.5, abs=1e-6)
+    above = apply_edits(sc, [f"projects.soc.value={3 + needed + 0.01}"])
+    below = apply_edits(sc, [f"projects.soc.value={3 + needed - 0.01}"])
+    assert "soc" in funded(solve(above, EXACT))
+    assert "soc" not in funded(solve(below, EXACT))
+
+
+def test_budget_shadow_price_of_a_mip_plan_matches_a_finite_difference():
+    sc = validate_scenario(small())
+    base = solve(sc, EXACT)
+    price = base.constraints.set_index("name").loc["budget[BBB,2028]", "shadow_price"]
+    step = 1e4
+    bumped = solve(
+        apply_edits(sc, [f"members.BBB.pledge={{2026: 6m, 2027: 6m, 2028: {6e6 + step}}}"]), EXACT
+    )
+    assert funded(bumped) == funded(base)
+    assert (bumped.objective - base.objective) / step == pytest.approx(price, rel=1e-6)
+
+
+def test_area_coalition_keeps_an_area_closed_without_enough_members():
+    data = small()
+    data["area_coalitions"] = [{"area": "cyber", "min_members": 3, "min_contribution": "1m"}]
+    data["members"][2]["opt_out"] = ["cyber"]
+    result = solve(validate_scenario(data), EXACT)
+    assert result.ok
+    cyber = result.areas[result.areas["area"] == "cyber"]["amount"]
+    assert cyber.abs().max() == 0.0
+
+
+def test_area_coalition_with_a_hard_floor_is_infeasible_and_diagnosed():
+    data = small()
+    data["area_coalitions"] = [{"area": "cyber", "min_members": 3, "min_contribution": "1m"}]
+    data["members"][2]["opt_out"] = ["cyber"]
+    data["areas"][1]["floor"] = "1m"
+    data["areas"][1]["hard"] = True
+    result = solve(validate_scenario(data), EXACT)
+    assert result.status is SolveStatus.INFEASIBLE
+    assert not result.diagnosis.empty
+
+
+def test_a_mip_stopped_early_is_labelled_feasible_with_its_gap(monkeypatch):
+    real = project_solve._run
+
+    def stopped(model, options):
+        solution = real(model, options)
+        return replace(solution, status=SolveStatus.FEASIBLE, mip_gap=0.034)
+
+    monkeypatch.setattr(project_solve, "_run", stopped)
+    result = solve(validate_scenario(small()), EXACT)
+    assert result.ok
+    assert result.status is SolveStatus.FEASIBLE
+    assert result.summary["proven_optimal"] is False
+    assert result.summary["mip_gap"] == pytest.approx(0.034)
+    assert "MIP gap 3.40%" in result.summary["message"]
+    assert result.projects["needed_value"].isna().all()
+
+
+def test_cbc_bound_is_read_from_its_log():
+    log = (
+        "Result - Stopped on time limit\n\nObjective value:   113735.0\nUpper bound:  113827.255\n"
+    )
+    assert _cbc_bound(log) == pytest.approx(113827.255)
+    assert _cbc_bound("Result - Optimal solution found\n") is None
+
+
+def test_pooled_project_members_pay_pro_rata_and_joint_ones_by_commitment():
+    result = solve(validate_scenario(small()), EXACT)
+    pm = result.project_members
+    assert set(pm.loc[pm["project"] == "shield", "basis"]) == {"commitment"}
+    assert set(pm.loc[pm["project"] == "radar", "basis"]) == {"pro_rata"}
+    paid = pm.groupby(["project", "year"])["amount"].sum()
+    due = result.projects[result.projects["funded"]].set_index(["project", "year"])["amount"]
+    pd.testing.assert_series_equal(
+        paid.sort_index(), due.sort_index(), check_names=False, rtol=1e-6
+    )
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_cli_solves_the_shipped_diana_scenario_and_writes_project_files(tmp_path):
+    out = tmp_path / "diana"
+    proc = _run("solve", "diana", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["proven_optimal"] is True
+    assert summary["projects_funded"] > 0
+    projects = pd.read_csv(out / "projects.csv")
+    members = pd.read_csv(out / "project_members.csv")
+    assert {"project", "stage", "year", "funded", "amount", "needed_value"} <= set(projects)
+    second = projects[(projects["stage"] == 2) & projects["funded"]]
+    first = set(projects.loc[(projects["stage"] == 1) & projects["funded"], "project"])
+    assert set(second["project"]) <= first
+    assert members["amount"].sum() == pytest.approx(projects["amount"].sum(), rel=1e-6)
+
+
+def test_cli_solves_the_default_scenario_with_its_coalition_projects():
+    proc = _run("solve", "aspf-2026", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["status"] == "optimal"
+    assert summary["projects_considered"] == 6
+
+
+def test_cli_reports_a_bad_project_reference_with_exit_2(tmp_path):
+    path = tmp_path / "bad.yaml"
+    data = small()
+    data["projects"][1]["needs"] = ["radr"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    proc = _run("solve", str(path))
+    assert proc.returncode == 2
+    assert "projects[c2].needs: unknown project 'radr'" in proc.stderr
+    assert "Traceback" not in proc.stderr
