@@ -35,6 +35,8 @@ from reports.sources import scenario_source
 
 #: Members named in the flow diagram; the rest are grouped as "other members".
 FLOW_MEMBERS = 12
+#: Projects (or grant stages) listed in the HTML/PDF; all are in the Excel workbook.
+MAX_PROJECT_ROWS = 40
 #: Binding constraints listed in the HTML/PDF (all of them are in the Excel workbook).
 MAX_BINDING_ROWS = 20
 
@@ -242,6 +244,72 @@ def _members_section(result: Result, fmt: _Fmt) -> Section:
     )
 
 
+def _projects_section(result: Result, fmt: _Fmt) -> Section:
+    """Go/no-go decisions: which projects (or grant stages) are funded, and by whom."""
+    keys = ["project", "call", "stage", "area"]
+    projects = result.projects.assign(
+        call=result.projects["call"].fillna(""),
+        stage=result.projects["stage"].astype("object").where(result.projects["stage"].notna(), ""),
+    )
+    grouped = projects.groupby(keys, sort=False, dropna=False).agg(
+        funded=("funded", "any"),
+        share=("share", "max"),
+        cost=("cost", "sum"),
+        amount=("amount", "sum"),
+        value=("value", "sum"),
+        needed=("needed_value", "max"),
+    )
+    backers = result.project_members.groupby(["project", "member"], sort=False)["amount"].sum()
+    funders = {}
+    for project, per in backers.groupby(level=0, sort=False):
+        per = per.droplevel(0).sort_values(ascending=False)
+        total = per.sum()
+        funders[project] = ", ".join(
+            f"{m} {v / total:.0%}" for m, v in per.head(5).items() if total > 0 and v > 0
+        ) + (f" and {len(per) - 5} more" if len(per) > 5 else "")
+    frame = grouped.reset_index()
+    frame["decision"] = [
+        ("funded" if s >= 1 - 1e-6 else f"funded at {s:.0%}") if f else "not funded"
+        for f, s in zip(frame["funded"], frame["share"], strict=True)
+    ]
+    frame["funded by"] = [funders.get(p, "") for p in frame["project"]]
+    frame["cost"] = fmt.scaled(frame["cost"])
+    frame["amount"] = fmt.scaled(frame["amount"])
+    columns = ["project", "call", "stage", "area", "decision", "cost", "amount", "value"]
+    columns += ["needed", "funded by"]
+    frame = frame[[c for c in columns if c not in ("call", "stage") or frame[c].ne("").any()]]
+    frame = frame.rename(
+        columns={
+            "cost": f"cost ({fmt.unit})",
+            "amount": f"funded ({fmt.unit})",
+            "value": "value points",
+            "needed": "extra value needed",
+        }
+    )
+    number = lambda v: f"{v:,.3f}"  # noqa: E731
+    funded = int(grouped["funded"].sum())
+    text = (
+        f"{funded} of {len(grouped)} go/no-go items are funded. 'Extra value needed' is how "
+        "much more value an unfunded item would need to be chosen (given for the closest "
+        "candidates). 'Funded by' names the largest contributors to jointly funded items.",
+    )
+    table = Table.of(
+        "projects",
+        "Projects and grants: go or no-go",
+        frame.head(MAX_PROJECT_ROWS),
+        {
+            f"cost ({fmt.unit})": number,
+            f"funded ({fmt.unit})": number,
+            "value points": lambda v: f"{v:.3g}",
+            "extra value needed": lambda v: f"{v:.3g}",
+        },
+        f"The first {MAX_PROJECT_ROWS} of {len(frame)}; all are in the Excel workbook."
+        if len(frame) > MAX_PROJECT_ROWS
+        else "",
+    )
+    return Section("projects", "Projects and grants: go or no-go", text, (), (table,))
+
+
 def _binding_table(result: Result, fmt: _Fmt) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Binding constraints with shadow prices, members' budgets grouped per year and price."""
     sens = sensitivity(result.scenario)
@@ -358,7 +426,8 @@ def _diff_section(cmp: Comparison, base: Result, new: Result, fmt: _Fmt, base_na
             )
         )
         amount = {"before": fmt.money, "after": fmt.money, "change": fmt.signed}
-        tables.append(Table.of("diff-areas", "Areas: changes by year", cmp.areas, amount))
+        visible = cmp.areas[cmp.areas["change"].abs() >= fmt.factor * 5e-4]
+        tables.append(Table.of("diff-areas", "Areas: changes by year", visible, amount))
         members = cmp.members.groupby("member", as_index=False)[["before", "after", "change"]].sum()
         members = members.reindex(members["change"].abs().sort_values(ascending=False).index)
         tables.append(
@@ -460,6 +529,9 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
         sections.append(_areas_section(result, fmt, palette))
         sections.append(_flows_section(result, fmt, palette))
         sections.append(_members_section(result, fmt))
+        if not result.projects.empty:
+            sections.append(_projects_section(result, fmt))
+            data["project-members"] = result.project_members
         constraints, all_binding = _constraints_section(result, fmt)
         sections.append(constraints)
         data["binding-constraints-all"] = all_binding.frame

@@ -39,7 +39,7 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame) -> None:
     percent = {i for i, n in enumerate(frame.columns) if "share" in str(n)}
     for r, row in enumerate(frame.itertuples(index=False), start=2):
         for c, value in enumerate(row):
-            if isinstance(value, float) and pd.isna(value):
+            if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
                 continue
             if hasattr(value, "item"):
                 value = value.item()

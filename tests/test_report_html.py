@@ -1,0 +1,201 @@
+"""Reports as a reader gets them: HTML opened in headless Chromium (no console errors,
+every chart drawn, nothing fetched from the network, a screenshot that is not blank) and
+PDF pages turned into images (the expected pages, none blank).
+
+Needs Debian's chromium (/usr/bin/chromium) with Playwright's Python package, and
+poppler-utils (pdftoppm, pdftotext) for the PDF checks; each test skips saying what is
+missing.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+#: Charts each report must draw, by report.
+ALLOCATION_CHARTS = {"allocation-by-area", "member-area-flows", "members-pledged-allocated"}
+DIFF_CHARTS = ALLOCATION_CHARTS | {"diff-areas"}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """The default scenario's report, and one compared with an edited baseline."""
+    out = tmp_path_factory.mktemp("reports")
+    plain = _run("report", "aspf-2026", "--out", str(out / "plan.html"), "--pdf", "--xlsx")
+    assert plain.returncode == 0, plain.stderr
+    diff = _run(
+        "report",
+        "aspf-2026",
+        "--against",
+        "datasets/scenarios/aspf-2026.xlsx",
+        "--set",
+        "areas.cyber.floor=14bn",
+        "--out",
+        str(out / "diff.html"),
+        "--pdf",
+    )
+    assert diff.returncode == 0, diff.stderr
+    return {"plan": out / "plan.html", "diff": out / "diff.html"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _open(browser, html: Path):
+    """Open the report; return the page, console errors and every request it made."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(html.as_uri(), wait_until="load")
+    return page, errors, requests
+
+
+def _not_blank(png: bytes) -> tuple[float, int]:
+    """Share of non-white pixels and number of distinct colours of a screenshot."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image.thumbnail((400, 400))
+    pixels = np.asarray(image).reshape(-1, 3).astype(int)
+    inked = float((pixels.sum(axis=1) < 720).mean())
+    return inked, len(np.unique(pixels, axis=0))
+
+
+@pytest.mark.parametrize(("name", "charts"), [("plan", ALLOCATION_CHARTS), ("diff", DIFF_CHARTS)])
+def test_report_opens_offline_without_errors_and_draws_every_chart(browser, reports, name, charts):
+    page, errors, requests = _open(browser, reports[name])
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('figure.chart')].map(f => {
+            const svg = f.querySelector('svg');
+            const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+            return {id: f.dataset.chart, width: box.width, height: box.height,
+                    marks: svg ? svg.querySelectorAll('path, rect, text, use').length : 0};
+        })"""
+    )
+    page.close()
+    assert errors == []
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert {c["id"] for c in drawn} == charts
+    for chart in drawn:
+        assert chart["width"] > 300, chart
+        assert chart["height"] > 100, chart
+        assert chart["marks"] > 10, chart
+
+
+def test_report_screenshot_is_not_blank(browser, reports):
+    page, _, _ = _open(browser, reports["plan"])
+    png = page.screenshot(full_page=True)
+    page.close()
+    inked, colours = _not_blank(png)
+    assert inked > 0.05
+    assert colours > 50
+
+
+def test_report_tables_hold_every_area_and_member(browser, reports):
+    page, _, _ = _open(browser, reports["plan"])
+    areas = page.locator("#table-allocation-by-area tbody tr").count()
+    members = page.locator("#table-members tbody tr").count()
+    page.close()
+    assert areas == 14 + 1  # every area and the total
+    assert members == 32
+
+
+def _pdf_pages(pdf: Path, tmp_path: Path) -> list[Path]:
+    if not shutil.which("pdftoppm") or not shutil.which("pdftotext"):
+        pytest.skip("needs poppler-utils (pdftoppm, pdftotext): apt-get install poppler-utils")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    return sorted(tmp_path.glob("page-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
+
+
+def _page_texts(pdf: Path, count: int) -> list[str]:
+    return [
+        subprocess.run(
+            ["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "sections"),
+    [
+        (
+            "plan",
+            [
+                "Allocation by area and year",
+                "Who funds what",
+                "Members: pledged, allocated, unspent",
+                "Projects and grants: go or no-go",
+                "What limits the plan",
+                "Assumptions, sources and reproducibility",
+            ],
+        ),
+        ("diff", ["Allocation by area and year", "Compared with aspf-2026.xlsx"]),
+    ],
+)
+def test_pdf_starts_each_section_on_a_new_page_and_no_page_is_blank(
+    reports, tmp_path, name, sections
+):
+    pdf = reports[name].with_suffix(".pdf")
+    pages = _pdf_pages(pdf, tmp_path)
+    texts = _page_texts(pdf, len(pages))
+    assert "allocation plan 2026-2030" in texts[0]
+    starts = [t.strip().splitlines()[0].strip() if t.strip() else "" for t in texts]
+    found = [starts.index(s) for s in sections]
+    assert found == sorted(found), starts
+    assert all(f"page {n} of {len(pages)}" in t for n, t in enumerate(texts, start=1))
+    for page in pages:
+        png = page.read_bytes()
+        inked, _ = _not_blank(png)
+        assert inked > 0.01, page.name
+
+
+def test_excel_report_has_a_sheet_per_table(reports):
+    from openpyxl import load_workbook
+
+    book = load_workbook(reports["plan"].with_suffix(".xlsx"), read_only=True)
+    assert book.sheetnames[0] == "about"
+    for sheet in ("allocation-by-area", "member-area-flows", "members", "binding-constraints"):
+        assert sheet in book.sheetnames
+    rows = list(book["allocation-by-area"].iter_rows(values_only=True))
+    assert rows[-1][0] == "total"
+    assert rows[-1][-2] == pytest.approx(490.0, rel=1e-3)
