@@ -8,20 +8,22 @@ is stored: run the same command again to resume).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
-from engine.batch.store import RunStore, default_store, open_store
-from engine.units import format_money
+from engine.units import UNIT_FACTORS, format_money
+
+if TYPE_CHECKING:
+    from engine.batch.store import RunStore
 
 StoreOpt = Annotated[
     str,
@@ -31,8 +33,8 @@ StoreOpt = Annotated[
         "(postgresql://user@host/db). Default: $ENGINE_RUN_STORE or ./runs.",
     ),
 ]
-#: Read once at start-up, so ``--help`` shows the store actually used.
-DEFAULT_STORE = default_store()
+#: The store used without ``--store``: $ENGINE_RUN_STORE, else the folder ``runs``.
+DEFAULT_STORE = os.environ.get("ENGINE_RUN_STORE", "runs")
 BatchArg = Annotated[str, typer.Argument(help="Batch id (or its first characters) or sweep name.")]
 
 
@@ -61,6 +63,7 @@ def batch_cmd(
 ) -> None:
     """Solve every scenario of a sweep into the run store; re-running resumes."""
     from engine.batch.execute import Tally, run_batch
+    from engine.batch.store import open_store
     from engine.batch.sweep import load_sweep
 
     plan = load_sweep(sweep)
@@ -125,6 +128,10 @@ runs_app = typer.Typer(
 @friendly_errors
 def list_cmd(store: StoreOpt = DEFAULT_STORE) -> None:
     """Every batch in the store with its progress."""
+    import pandas as pd
+
+    from engine.batch.store import open_store
+
     with open_store(store) as runs:
         frame = runs.batches()
     if frame.empty:
@@ -160,6 +167,9 @@ def show_cmd(
 ) -> None:
     """A batch's summary: statuses, each area's funding quantiles, floors met, binding
     constraints and (for N-1 sweeps) the areas that lose funding when a member leaves."""
+    import pandas as pd
+
+    from engine.batch.store import open_store
     from engine.batch.summary import summary_tables
 
     with open_store(store) as runs:
@@ -248,8 +258,6 @@ def show_cmd(
 
 
 def _unit(unit: str) -> float:
-    from engine.units import UNIT_FACTORS
-
     return UNIT_FACTORS.get(unit, 1.0)
 
 
@@ -268,6 +276,7 @@ def export_cmd(
 ) -> None:
     """Write a batch's tables (results, area_funding, allocations, constraints, diagnoses)
     and its summaries as Parquet or CSV files, or as one Excel workbook."""
+    from engine.batch.store import open_store
     from engine.batch.summary import export
 
     chosen = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "parquet")

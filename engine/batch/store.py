@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,14 +42,13 @@ SCHEMA_VERSION = 1
 SQLITE_FILE = "runs.sqlite"
 
 metadata = sa.MetaData()
-_key = (
-    sa.Column("batch_id", sa.String(64), nullable=False),
-    sa.Column("scenario_id", sa.String(64), nullable=False),
-)
 
 
 def _keys() -> list[sa.Column]:
-    return [c.copy() for c in _key]
+    return [
+        sa.Column("batch_id", sa.String(64), nullable=False),
+        sa.Column("scenario_id", sa.String(64), nullable=False),
+    ]
 
 
 schema_version = sa.Table(
@@ -344,9 +342,23 @@ class RunStore:
                     if rows:
                         conn.execute(DETAIL_TABLES[name].insert(), [{**key, **r} for r in rows])
             return True
-        except IntegrityError:
+        except IntegrityError as error:
             # A second driver on the same batch stored it first: nothing is stored twice.
-            return False
+            if outcome.scenario_id in self._stored(batch_id, [outcome.scenario_id]):
+                return False
+            raise StoreError(
+                f"{self.label}: cannot store scenario {outcome.scenario_id[:12]} ({_short(error)})"
+            ) from None
+
+    def _stored(self, batch_id: str, ids: list[str]) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    sa.select(results.c.scenario_id).where(
+                        results.c.batch_id == batch_id, results.c.scenario_id.in_(ids)
+                    )
+                ).scalars()
+            )
 
     # ------------------------------------------------------------------ reading
 
@@ -467,18 +479,12 @@ def _short(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
-def default_store() -> str:
-    """The store used without ``--store``: $ENGINE_RUN_STORE, else the folder ``runs``."""
-    return os.environ.get("ENGINE_RUN_STORE", "runs")
-
-
 __all__ = [
     "DETAIL_TABLES",
     "SCHEMA_VERSION",
     "Outcome",
     "RunStore",
     "StoreError",
-    "default_store",
     "open_store",
     "store_url",
 ]

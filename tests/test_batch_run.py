@@ -1,0 +1,318 @@
+"""Running batches: process pool and Dask, warm re-solves, failures, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from engine.batch import execute
+from engine.batch.execute import run_batch, solve_one
+from engine.batch.store import RunStore, store_url
+from engine.batch.summary import floor_met, funding_quantiles, n_minus_1
+from engine.batch.sweep import SolverSettings, load_sweep
+from engine.scenario import validate_scenario
+from engine.solve import solve
+from tests.scenario_factory import tiny_scenario
+from tests.test_batch_store import backend_url  # noqa: F401 - the store fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+ASPF = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
+
+
+def write_sweep(folder: Path, spec: dict[str, Any], base: dict[str, Any] | None = None) -> Path:
+    (folder / "base.yaml").write_text(yaml.safe_dump(base or tiny_scenario()), encoding="utf-8")
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"name": "t", "base": "base.yaml", **spec}), encoding="utf-8")
+    return path
+
+
+GRID = {
+    "grid": {"areas.cyber.floor": ["2bn", "4bn"]},
+    "draws": {"n": 3, "seed": 4, "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.2}}},
+}
+
+
+def stored(store: RunStore, batch_id: str) -> dict[str, tuple[str, float | None]]:
+    res = store.frame("results", batch_id)
+    return {
+        r.scenario_id: (r.status, None if r.objective is None else round(r.objective, 6))
+        for r in res.itertuples()
+    }
+
+
+def test_a_batch_stores_every_scenario_with_the_plan_a_fresh_solve_gives(tmp_path: Path):
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        tally = run_batch(plan, store, workers=2)
+        assert (tally.done, tally.failed, tally.skipped) == (6, 0, 0)
+        got = stored(store, plan.batch_id)
+        funding = store.frame("area_funding", plan.batch_id)
+    for item in plan.scenarios():
+        fresh = solve(item.scenario)
+        assert got[item.scenario_id] == ("optimal", round(fresh.objective, 6))
+        mine = funding[funding["scenario_id"] == item.scenario_id].sort_values(["area", "year"])
+        theirs = fresh.areas.sort_values(["area", "year"])
+        assert mine["amount"].to_numpy() == pytest.approx(theirs["amount"].to_numpy(), abs=1e3)
+    assert tally.warm >= 2  # draws of one grid point share the LP's structure
+
+
+def test_running_the_same_sweep_again_solves_nothing_and_stores_nothing_twice(tmp_path: Path):
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        run_batch(plan, store, workers=1, limit=4)
+        again = run_batch(plan, store, workers=1)
+        assert (again.skipped, again.done) == (4, 2)
+        third = run_batch(plan, store, workers=1)
+        assert (third.skipped, third.done) == (6, 0)
+        assert len(store.frame("results", plan.batch_id)) == 6
+        assert len(store.frame("area_funding", plan.batch_id)) == 6 * 3 * 2
+
+
+def test_the_dask_path_gives_the_same_results_as_the_process_pool(tmp_path: Path):
+    pytest.importorskip("distributed")
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    with (
+        RunStore(store_url(str(tmp_path / "pool"))) as pool,
+        RunStore(store_url(str(tmp_path / "dask"))) as dask,
+    ):
+        run_batch(plan, pool, workers=2)
+        tally = run_batch(plan, dask, scheduler="local:2")
+        assert tally.done == 6
+        assert stored(dask, plan.batch_id) == stored(pool, plan.batch_id)
+        workers = set(dask.frame("results", plan.batch_id)["worker"])
+        assert len(workers) >= 1
+
+
+class _ThreadPool(execute._LocalPool):
+    """The local pool on one thread (HiGHS runs one solve per process at a time), so that a
+    test can make one scenario raise."""
+
+    def _new(self) -> None:
+        self.ex = cf.ThreadPoolExecutor(self.workers)
+
+
+def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    bad = next(plan.scenarios()).scenario_id
+    real = execute.solve_one
+
+    def flaky(sid, scenario, settings):
+        if sid == bad:
+            # Members that are not members: the worker raises while solving this one.
+            return real(sid, scenario.model_copy(update={"members": {"x": 1}}), settings)
+        return real(sid, scenario, settings)
+
+    monkeypatch.setattr(execute, "_pool", lambda workers, scheduler: _ThreadPool(1))
+    monkeypatch.setattr(execute, "solve_one", flaky)
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        tally = run_batch(plan, store)
+        res = store.frame("results", plan.batch_id).set_index("scenario_id")
+    assert (tally.done, tally.failed) == (6, 1)
+    assert res.loc[bad, "status"] == "error"
+    assert "AttributeError" in res.loc[bad, "error"]
+    assert (res.drop(index=bad)["status"] == "optimal").all()
+
+
+def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
+    broken = tiny.model_copy(update={"areas": None})
+    out = solve_one("z" * 64, broken, SolverSettings())
+    assert out.status == "error"
+    assert out.failed
+    assert "TypeError" in out.error
+
+
+def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path):
+    spec = {"grid": {"areas.cyber.floor": ["4bn", "30bn"]}}
+    plan = load_sweep(write_sweep(tmp_path, spec))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        tally = run_batch(plan, store, workers=1)
+        assert (tally.done, tally.no_plan, tally.failed) == (2, 1, 0)
+        diag = store.frame("diagnoses", plan.batch_id)
+        floors = floor_met(store, plan.batch_id).set_index("area")
+        quantiles = funding_quantiles(store, plan.batch_id)
+    assert diag["name"].str.startswith("floor[cyber").any()
+    assert floors.loc["cyber", "probability"] == 0.5
+    assert set(quantiles["scenarios"]) == {1}  # the infeasible scenario has no funding
+
+
+def test_n_minus_1_names_the_areas_that_lose_funding(tmp_path: Path):
+    plan = load_sweep(write_sweep(tmp_path, {"n_minus_1": ["DEU"]}))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        run_batch(plan, store, workers=1)
+        losses = n_minus_1(store, plan.batch_id)
+    assert set(losses["leaves"]) == {"DEU"}
+    assert (losses["change"] < 0).all()
+    assert losses["change"].sum() < -1e9  # Germany's 20bn over the horizon are missing
+
+
+# --------------------------------------------------------------------------- crash safety
+
+
+def cli(*args: str, **kw: Any) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "optimise.py"), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
+
+
+def wait_for_results(url: str, at_least: int, proc: subprocess.Popen) -> int:
+    engine = sa.create_engine(store_url(url))
+    try:
+        while proc.poll() is None:
+            try:
+                with engine.connect() as conn:
+                    n = conn.execute(sa.text("select count(*) from results")).scalar()
+                if n >= at_least:
+                    return n
+            except sa.exc.SQLAlchemyError:
+                pass  # tables not created yet
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    pytest.fail(f"the batch ended before {at_least} results: {proc.communicate()}")
+
+
+def aspf_draws(tmp_path: Path, n: int) -> Path:
+    base = yaml.safe_load(ASPF.read_text(encoding="utf-8"))
+    spec = {
+        "draws": {"n": n, "seed": 11, "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.1}}}
+    }
+    return write_sweep(tmp_path, spec, base)
+
+
+def check_exact(url: str, sweep: Path, sample: int = 4) -> None:
+    """Every scenario stored once, whole, and equal to a fresh solve (a sample of them)."""
+    plan = load_sweep(sweep)
+    with RunStore(store_url(url)) as store:
+        res = store.frame("results", plan.batch_id)
+        funding = store.frame("area_funding", plan.batch_id)
+        contents = store.contents(plan.batch_id, res["scenario_id"])
+    items = list(plan.scenarios())
+    assert sorted(res["scenario_id"]) == sorted(i.scenario_id for i in items)
+    assert (res["status"] == "optimal").all()
+    per = funding.groupby("scenario_id").size()
+    assert set(per) == {14 * 5}
+    assert len(per) == len(items)
+    for item in items[:: max(1, len(items) // sample)]:
+        row = res[res["scenario_id"] == item.scenario_id].iloc[0]
+        assert row["objective"] == pytest.approx(solve(item.scenario).objective, rel=1e-9)
+        assert validate_scenario(contents[item.scenario_id]) == item.scenario
+
+
+def test_resume_after_sigkill_of_the_driver_is_exact(tmp_path: Path, backend_url: str):  # noqa: F811
+    sweep = aspf_draws(tmp_path, 60)
+    proc = cli("batch", str(sweep), "--store", backend_url, "--workers", "1")
+    partial = wait_for_results(backend_url, 10, proc)
+    os.killpg(proc.pid, signal.SIGKILL)  # driver and workers die at once, as with a power cut
+    proc.wait()
+    assert 10 <= partial < 60
+    again = cli("batch", str(sweep), "--store", backend_url, "--workers", "2")
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert "60 of 60 stored" in out
+    check_exact(backend_url, sweep)
+
+
+def test_a_killed_worker_is_replaced_and_the_batch_completes(tmp_path: Path):
+    sweep = aspf_draws(tmp_path, 40)
+    url = str(tmp_path / "runs")
+    proc = cli("batch", str(sweep), "--store", url, "--workers", "1")
+    wait_for_results(url, 5, proc)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    workers = [int(c) for c in children if "spawn_main" in _cmdline(int(c))]
+    assert workers, children
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "40 of 40 stored" in out
+    check_exact(url, sweep, sample=2)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
+    sweep = aspf_draws(tmp_path, 60)
+    url = str(tmp_path / "runs")
+    proc = cli("batch", str(sweep), "--store", url, "--workers", "1")
+    wait_for_results(url, 5, proc)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err
+    assert "interrupted" in out
+    assert "Traceback" not in err
+    with RunStore(store_url(url)) as store:
+        batch = store.batches().iloc[0]
+        assert 5 <= batch["stored"] < 60
+    again = cli("batch", str(sweep), "--store", url)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    check_exact(url, sweep, sample=2)
+
+
+def test_batch_cli_summary_json_and_exports(tmp_path: Path):
+    sweep = write_sweep(tmp_path, GRID)
+    url = str(tmp_path / "runs")
+    done = subprocess.run(
+        [sys.executable, "optimise.py", "batch", str(sweep), "--store", url, "--workers", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = subprocess.run(
+        [sys.executable, "optimise.py", "runs", "show", "t", "--store", url, "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    payload = json.loads(shown.stdout)
+    assert payload["statuses"] == {"optimal": 6}
+    assert {r["area"] for r in payload["funding_quantiles"]} == {"cyber", "space", "ai"}
+    for out in ("x.xlsx", "parquet", "csv"):
+        args = ["runs", "export", "t", "--store", url, "--out", str(tmp_path / out)]
+        if out == "csv":
+            args += ["--format", "csv"]
+        run = subprocess.run(
+            [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+    assert len(pd.read_parquet(tmp_path / "parquet" / "results.parquet")) == 6
+    assert len(pd.read_csv(tmp_path / "csv" / "allocations.csv")) > 6
+    sheets = pd.read_excel(tmp_path / "x.xlsx", sheet_name=None)
+    assert {"results", "area_funding", "funding_quantiles", "floor_met"} <= set(sheets)
+
+
+def test_batch_cli_refuses_a_bad_sweep_with_exit_2(tmp_path: Path):
+    sweep = write_sweep(tmp_path, {"grid": {"areas.cyber.flor": ["1bn"]}})
+    run = subprocess.run(
+        [sys.executable, "optimise.py", "batch", str(sweep), "--store", str(tmp_path / "r")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert "sweep.yaml" in run.stderr
+    assert "areas.cyber.flor" in run.stderr
+    assert "Traceback" not in run.stderr

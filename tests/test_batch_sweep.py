@@ -1,0 +1,161 @@
+"""Sweep files: scenario generation, stable content ids, draws, N-1 and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine.batch.sweep import BatchPlan, load_sweep, parse_sweep
+from engine.errors import ScenarioError
+from engine.solve import scenario_sha256
+from tests.scenario_factory import tiny_scenario
+
+
+def plan_of(spec: dict[str, Any]) -> BatchPlan:
+    return BatchPlan(
+        parse_sweep({"name": "t", "base": "tiny", **spec}, "t.yaml"), tiny_scenario(), "t.yaml"
+    )
+
+
+def test_grid_is_the_product_of_its_axes_in_file_order():
+    plan = plan_of(
+        {"grid": {"areas.cyber.floor": ["1bn", "2bn"], "members.DEU.pledge": [8e9, 9e9, 1e10]}}
+    )
+    items = list(plan.scenarios())
+    assert plan.size == len(items) == 6
+    assert [i.labels for i in items[:3]] == [
+        {"areas.cyber.floor": "1bn", "members.DEU.pledge": 8e9},
+        {"areas.cyber.floor": "1bn", "members.DEU.pledge": 9e9},
+        {"areas.cyber.floor": "1bn", "members.DEU.pledge": 1e10},
+    ]
+    assert items[4].scenario.area("cyber").floor.amount == 2e9
+    assert items[4].scenario.member("DEU").pledges == {2026: 9e9, 2027: 9e9}
+
+
+def test_scenario_ids_are_content_hashes_and_stable_across_runs():
+    spec = {
+        "grid": {"areas.cyber.floor": ["1bn", "2bn"]},
+        "draws": {"n": 3, "seed": 5, "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.2}}},
+    }
+    first = list(plan_of(spec).scenarios())
+    again = list(plan_of(spec).scenarios())
+    assert [i.scenario_id for i in first] == [i.scenario_id for i in again]
+    assert all(i.scenario_id == scenario_sha256(i.scenario) for i in first)
+    assert len({i.scenario_id for i in first}) == 6
+
+
+def test_batch_id_follows_the_sweep_and_the_base_content():
+    a = plan_of({"grid": {"areas.cyber.floor": ["1bn", "2bn"]}})
+    assert a.batch_id == plan_of({"grid": {"areas.cyber.floor": ["1bn", "2bn"]}}).batch_id
+    assert a.batch_id != plan_of({"grid": {"areas.cyber.floor": ["1bn", "3bn"]}}).batch_id
+    changed = tiny_scenario()
+    changed["areas"][0]["priority"] = 2.0
+    other = BatchPlan(a.sweep, changed, "t.yaml")
+    assert other.batch_id != a.batch_id
+
+
+def test_n_minus_1_has_a_baseline_and_each_pledging_member_leaving():
+    items = list(plan_of({"n_minus_1": True}).scenarios())
+    assert [i.labels["leaves"] for i in items] == [None, "DEU", "FRA"]  # USA pledges nothing
+    deu_gone = items[1].scenario
+    assert deu_gone.member("DEU").pledges == {2026: 0.0, 2027: 0.0}
+    assert deu_gone.member("FRA").pledges == items[0].scenario.member("FRA").pledges
+
+
+def test_draws_are_reproducible_and_change_with_the_seed():
+    spec = {
+        "draws": {
+            "n": 4,
+            "seed": 7,
+            "pledges": {"DEU": {"dist": "normal", "mean": "10bn", "sd": "2bn"}},
+        }
+    }
+    pledges = [i.scenario.member("DEU").pledges[2026] for i in plan_of(spec).scenarios()]
+    assert pledges == [i.scenario.member("DEU").pledges[2026] for i in plan_of(spec).scenarios()]
+    spec["draws"]["seed"] = 8
+    assert pledges != [i.scenario.member("DEU").pledges[2026] for i in plan_of(spec).scenarios()]
+    assert len(set(pledges)) == 4
+
+
+def test_a_lognormal_factor_scales_every_year_of_a_pledge_alike():
+    spec = {
+        "draws": {"n": 5, "seed": 1, "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.3}}}
+    }
+    for item in plan_of(spec).scenarios():
+        fra = item.scenario.member("FRA").pledges
+        assert fra[2026] / 6e9 == pytest.approx(fra[2027] / 4e9, rel=1e-9)
+        assert item.scenario.member("USA").pledges == {2026: 0.0, 2027: 0.0}
+
+
+def test_a_member_entry_does_not_change_other_members_draws():
+    star = {"*": {"dist": "uniform_factor", "low": 0.5, "high": 1.5}}
+    alone = plan_of({"draws": {"n": 3, "seed": 2, "pledges": star}})
+    pinned = plan_of(
+        {
+            "draws": {
+                "n": 3,
+                "seed": 2,
+                "pledges": {**star, "DEU": {"dist": "uniform", "low": "1bn", "high": "2bn"}},
+            }
+        }
+    )
+    fra = [i.scenario.member("FRA").pledges for i in alone.scenarios()]
+    assert fra == [i.scenario.member("FRA").pledges for i in pinned.scenarios()]
+    assert all(1e9 <= i.scenario.member("DEU").pledges[2026] <= 2e9 for i in pinned.scenarios())
+
+
+def test_normal_draws_below_zero_become_zero_pledges():
+    spec = {
+        "draws": {
+            "n": 50,
+            "seed": 3,
+            "pledges": {"DEU": {"dist": "normal", "mean": "1bn", "sd": "5bn"}},
+        }
+    }
+    pledges = [i.scenario.member("DEU").pledges[2026] for i in plan_of(spec).scenarios()]
+    assert min(pledges) == 0.0
+    assert max(pledges) > 0
+
+
+def test_limit_gives_the_first_scenarios_in_sweep_order():
+    plan = plan_of({"grid": {"areas.cyber.floor": ["1bn", "2bn", "3bn"]}, "n_minus_1": True})
+    every = list(plan.scenarios())
+    assert [i.scenario_id for i in plan.scenarios(limit=4)] == [i.scenario_id for i in every[:4]]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"grid": {"areas.cyber.flor": ["1bn"]}}, "grid.areas.cyber.flor"),
+        ({"grid": {"areas.cyber.floor": ["lots"]}}, "areas[cyber].floor"),
+        ({"grid": {"areas.cyber.floor": []}}, "give at least one value"),
+        ({"n_minus_1": ["GER"]}, "unknown member(s) GER"),
+        ({"draws": {"n": 2, "pledges": {"DEU": {"dist": "poisson"}}}}, "draws.pledges.DEU"),
+        ({"gird": {}}, "gird: unknown field"),
+        ({}, "nothing varies"),
+    ],
+)
+def test_bad_sweeps_are_refused_naming_the_field(spec, expected):
+    with pytest.raises(ScenarioError) as info:
+        plan_of(spec)
+    assert expected in str(info.value)
+    assert "t.yaml" in str(info.value)
+
+
+def test_base_is_found_beside_the_sweep_file(tmp_path: Path):
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(tiny_scenario()), encoding="utf-8")
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(
+        yaml.safe_dump({"name": "s", "base": "base.yaml", "n_minus_1": True}), encoding="utf-8"
+    )
+    assert load_sweep(sweep).size == 3
+
+
+def test_shipped_example_sweeps_load(repo_root: Path):
+    n1 = load_sweep(repo_root / "datasets" / "sweeps" / "aspf-n1.yaml")
+    grid = load_sweep(repo_root / "datasets" / "sweeps" / "aspf-grid.yaml")
+    assert n1.size == 31  # the baseline and the 30 members that pledge something
+    assert grid.size == 36
