@@ -74,6 +74,7 @@ def _svg(fig: Figure, label: str) -> str:
     plt.close(fig)
     text = buffer.getvalue()
     svg = text[text.index("<svg") :]
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
     # Let the page size the chart: keep the aspect ratio (viewBox), drop fixed sizes.
     svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", svg, count=1)
     return svg.replace("<svg", f'<svg role="img" aria-label="{escape(label)}" class="chart-svg"', 1)
