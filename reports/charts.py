@@ -205,6 +205,7 @@ def fan_chart(
     unit_label: str,
     palette: Mapping[str, str],
     levels: Sequence[float] = (80, 95),
+    ylim: tuple[float, float] | None = None,
 ) -> str:
     """History (index: year) and, per policy path, the mean forecast with shaded bands.
 
@@ -239,6 +240,8 @@ def fan_chart(
                 label=f"{name}: forecast",
             )
         ax.axvline(last_year + 0.5, color="#777777", linewidth=0.6)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         ax.yaxis.set_major_formatter(money_axis(unit_label))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}"))
         ax.set_title(title, loc="left")
