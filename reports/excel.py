@@ -7,9 +7,8 @@ column headers say; shares as percentages), so they can be charted and summed in
 
 from __future__ import annotations
 
-import os
+import io
 import re
-from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
@@ -17,7 +16,6 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from engine.excel_scenario import save_workbook
 from reports.document import Report
 
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -81,7 +79,8 @@ def report_workbook(report: Report) -> Workbook:
     return book
 
 
-def write_xlsx(report: Report, path: str | os.PathLike[str]) -> Path:
-    """Write the report's workbook atomically; raises OutputError if it cannot."""
-    save_workbook(report_workbook(report), path)
-    return Path(path)
+def xlsx_bytes(report: Report) -> bytes:
+    """The report's workbook as the bytes of an .xlsx file."""
+    buffer = io.BytesIO()
+    report_workbook(report).save(buffer)
+    return buffer.getvalue()

@@ -6,12 +6,10 @@ from a USB stick, and loads nothing from the network.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from engine.io import atomic_write_text
 from reports.document import Report
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -42,9 +40,3 @@ def render_html(report: Report) -> str:
             inputs_sha256=provenance.get("inputs sha256", ""),
         )
     )
-
-
-def write_html(report: Report, path: str | os.PathLike[str]) -> Path:
-    """Write the report's HTML atomically; raises OutputError if it cannot."""
-    atomic_write_text(path, render_html(report))
-    return Path(path)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from engine.errors import OutputError
-from engine.io import atomic_write_text
 from reports.document import Report
-from reports.excel import write_xlsx
+from reports.excel import xlsx_bytes
 from reports.html import render_html
-from reports.pdf import write_pdf
+from reports.pdf import pdf_bytes
 
 
 def output_paths(out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Path]:
@@ -31,18 +31,38 @@ def output_paths(out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Pat
     return paths
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` through a temporary file and a rename, with the permissions a new
+    file gets (so a report can be shared); raises OutputError."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
 def publish(report: Report, out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Path]:
     """Write the report's HTML at ``out`` and, if asked, its PDF and workbook beside it.
 
+    Every file is rendered before any is written, so a failure leaves no partial set.
     Returns the paths written. Raises OutputError for a bad path, an unwritable folder or
     missing PDF libraries.
     """
     paths = output_paths(out, pdf, xlsx)
     html = render_html(report)
-    atomic_write_text(paths[0], html)
+    contents = [html.encode("utf-8")]
     for path in paths[1:]:
-        if path.suffix == ".pdf":
-            write_pdf(html, path)
-        else:
-            write_xlsx(report, path)
+        contents.append(pdf_bytes(html) if path.suffix == ".pdf" else xlsx_bytes(report))
+    for path, data in zip(paths, contents, strict=True):
+        write_atomic(path, data)
     return paths
