@@ -345,23 +345,40 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class Laps:
+    """Wall and CPU seconds (all threads of this process) between successive marks.
+
+    The benchmark machine may be shared: CPU seconds are the fairer comparison then.
+    """
+
+    def __init__(self) -> None:
+        self.last = (time.perf_counter(), time.process_time())
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.wall[name] = now[0] - self.last[0]
+        self.cpu[name] = now[1] - self.last[1]
+        self.last = now
+
+
 def child_raw(size: str, options: dict[str, str]) -> dict[str, Any]:
     data = generate(*SIZES[size], seed=SEED)
-    start = time.perf_counter()
+    laps = Laps()
     lp = RawLP(data)
-    built = time.perf_counter()
+    laps.lap("build")
     h = _highs(options)
     h.passModel(lp.highs_lp())
     h.run()
-    solved = time.perf_counter()
+    laps.lap("solve")
     sol = h.getSolution()
     values = np.asarray(sol.col_value)
     duals = np.asarray(sol.row_dual)
-    done = time.perf_counter()
+    laps.lap("extract")
     return {
-        "build": built - start,
-        "solve": solved - built,
-        "extract": done - solved,
+        **laps.wall,
+        "cpu": laps.cpu,
         "objective": h.getInfo().objective_function_value,
         "status": h.modelStatusToString(h.getModelStatus()),
         "cols": len(lp.cost),
@@ -390,41 +407,36 @@ def child_engine(size: str, options: dict[str, str]) -> dict[str, Any]:
         h.run()
         return highs_solution(h, time.perf_counter() - start)
 
-    t0 = time.perf_counter()
+    laps = Laps()
     scenario = validate_scenario(data)
-    t1 = time.perf_counter()
+    laps.lap("validate")
     model = build_model(scenario)
-    t2 = time.perf_counter()
+    laps.lap("build")
     solution = run(model)
-    t3 = time.perf_counter()
-    result = extract(model, solution, solution, t2 - t1)
-    t4 = time.perf_counter()
+    laps.lap("solve")
+    result = extract(model, solution, solution, laps.wall["build"])
+    laps.lap("extract")
     peak_one_stage = _peak_mib()
     tb = tie_break_model(model, solution.objective, pro_rata_reference(model))
-    t5 = time.perf_counter()
+    laps.lap("tie_build")
     second = run(tb)
-    t6 = time.perf_counter()
+    laps.lap("tie_solve")
     plan = replace(
         second,
         col_value=second.col_value[: model.n_cols],
         row_value=second.row_value[: model.n_rows],
     )
-    extract(model, solution, plan, t2 - t1)
-    t7 = time.perf_counter()
+    extract(model, solution, plan, laps.wall["build"])
+    laps.lap("tie_extract")
     return {
-        "validate": t1 - t0,
-        "build": t2 - t1,
-        "solve": t3 - t2,
-        "extract": t4 - t3,
+        **laps.wall,
+        "cpu": laps.cpu,
         "objective": result.objective,
         "status": solution.status.value,
         "cols": model.n_cols,
         "rows": model.n_rows,
         "nnz": len(model.row_cols),
         "peak_mib": peak_one_stage,
-        "tie_build": t5 - t4,
-        "tie_solve": t6 - t5,
-        "tie_extract": t7 - t6,
         "tie_status": second.status.value,
         "tie_cols": tb.n_cols,
         "tie_rows": tb.n_rows,
@@ -483,6 +495,16 @@ def main() -> None:
             f"{raw['peak_mib']:>6.0f} | {eng['tie_build']:.2f}/{eng['tie_solve']:.2f}/"
             f"{eng['tie_extract']:.2f} s ({eng['tie_status']}, peak {eng['peak_mib_with_tie']:.0f}"
             f" MiB)"
+        )
+        ec, rc = eng["cpu"], raw["cpu"]
+        e2e_cpu = ec["validate"] + ec["build"] + ec["solve"] + ec["extract"]
+        raw_cpu = rc["build"] + rc["solve"] + rc["extract"]
+        print(
+            f"{'':<7}CPU s: engine valid {ec['validate']:.3f} build {ec['build']:.3f} solve "
+            f"{ec['solve']:.2f} extract {ec['extract']:.3f} e2e {e2e_cpu:.2f} | raw build "
+            f"{rc['build']:.3f} solve {rc['solve']:.2f} e2e {raw_cpu:.2f} | ratio "
+            f"{e2e_cpu / raw_cpu:.2f} | tie-break {ec['tie_build']:.2f}/{ec['tie_solve']:.2f}/"
+            f"{ec['tie_extract']:.2f}"
         )
         print(
             f"{'':<7}objective engine {eng['objective']:.9f} raw {raw['objective']:.9f}: {agree}; "
