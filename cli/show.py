@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console
@@ -56,9 +57,21 @@ def print_result(result: Result, top: int = 12) -> None:
 
     binding = result.binding()
     binding = binding[binding["shadow_price"].abs() > 1e-15]
-    table = Table("binding constraint", "shadow price", title=f"Binding constraints (top {top})")
-    for row in binding.head(top).itertuples():
-        table.add_row(row.name, shadow_sentence(row.label, row.shadow_price, sc))
+    budgets = binding[binding["kind"] == "budget"]
+    others = binding[binding["kind"] != "budget"]
+    table = Table("binding constraint", "shadow price", title="Binding constraints")
+    for name, label, price in (
+        others[["name", "label", "shadow_price"]].head(top).itertuples(index=False)
+    ):
+        table.add_row(escape(name), escape(shadow_sentence(label, price, sc)))
+    if not budgets.empty:
+        low, high = budgets["shadow_price"].min(), budgets["shadow_price"].max()
+        one = shadow_sentence("a member's budget", high, sc)
+        spread = "" if abs(high - low) <= 1e-12 * max(1.0, abs(high)) else " (at most)"
+        table.add_row(
+            f"{len(budgets)} member budgets",
+            f"{one}{spread}; all pledged money is used where it binds",
+        )
     console.print(table)
-    if len(binding) > top:
-        console.print(f"... and {len(binding) - top} more in constraints.csv (--out DIR)")
+    if len(others) > top:
+        console.print(f"... and {len(others) - top} more in constraints.csv (--out DIR)")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
@@ -18,6 +19,7 @@ from engine.describe import money
 from engine.edits import apply_edits
 from engine.output import write_folder
 from engine.resolve import Resolver
+from engine.scenario import Scenario
 from engine.sensitivity import sensitivity
 from engine.whatif import Comparison, compare
 
@@ -37,7 +39,7 @@ WHATIF_FILES = (
 )
 
 
-def print_comparison(cmp: Comparison, scenario) -> None:  # noqa: ANN001
+def print_comparison(cmp: Comparison, scenario: Scenario) -> None:
     """The diff for people: value, areas, flows, binding and shadow prices."""
     console.print(
         f"value {cmp.value_before:,.2f} -> {cmp.value_after:,.2f} "
@@ -123,12 +125,12 @@ def explain_cmd(scenario: ScenarioArg, set_: SetOpt = None, top: int = 15) -> No
     budgets = cons[cons["kind"] == "budget"]
     table = Table("what binds, and what it costs", title="Binding constraints")
     for text in pd.concat([non_budget, budgets.head(3)])["text"].head(top):
-        table.add_row(text)
+        table.add_row(escape(text))
     console.print(table)
     if len(budgets) > 3:
         console.print(f"... and {len(budgets) - 3} more member budgets bind", highlight=False)
     table = Table("area priorities", title="Priority ranges")
     for text in report.areas["text"]:
-        table.add_row(text)
+        table.add_row(escape(text))
     console.print(table)
     sys.exit(EXIT_OK)

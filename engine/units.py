@@ -74,5 +74,5 @@ def format_money(amount: float, currency: str = "", unit: str = "bn") -> str:
     )
     factor = UNIT_FACTORS.get(unit, 1.0)
     scaled = amount / factor
-    digits = 2 if abs(scaled) < 10 else 1
+    digits = 0 if scaled == round(scaled) else 2 if abs(scaled) < 10 else 1
     return f"{'-' if scaled < 0 else ''}{symbol}{abs(scaled):,.{digits}f}{unit}"

@@ -84,7 +84,9 @@ def test_comparing_a_result_with_itself_shows_no_change(aspf):
     result = solve(aspf)
     cmp = compare(result, result)
     assert cmp.value_change == 0
-    assert cmp.allocation.empty and cmp.areas.empty and cmp.binding.empty
+    assert cmp.allocation.empty
+    assert cmp.areas.empty
+    assert cmp.binding.empty
 
 
 def test_an_edit_that_changes_nothing_shows_no_change(aspf):
@@ -120,7 +122,7 @@ def test_shadow_price_and_its_range_match_finite_differences():
     resolver = Resolver()
     resolver.solve(sc)
     i = resolver.model.row_index("floor[cyber,2026]")
-    h = resolver._value.h  # noqa: SLF001 - the test checks the live HiGHS model
+    h = resolver._value.h  # the test checks the live HiGHS model
     lo = resolver.model.row_lo[i]
     h.changeRowBounds(i, lo + 0.1, resolver.model.row_hi[i])
     h.run()
@@ -177,4 +179,4 @@ def test_explain_cli_exits_1_with_a_diagnosis_when_infeasible():
 def test_explain_cli_prints_plain_language_shadow_prices():
     proc = run_cli("explain", "aspf-2026", "--set", "areas.cyber.floor=12bn")
     assert proc.returncode == 0, proc.stderr
-    assert "each extra $1.00bn on the cyber floor" in proc.stdout
+    assert "each extra $1bn on the cyber floor" in proc.stdout
