@@ -146,7 +146,7 @@ class PlanModel:
         """
         problem = pulp.LpProblem("allocation", pulp.LpMaximize)
         variables = [
-            pulp.LpVariable(
+            problem.add_variable(
                 n,
                 lowBound=lo,
                 upBound=None if up == INF else up,
@@ -297,20 +297,22 @@ def define_absorption(model: PlanModel) -> None:
 def define_policies(model: PlanModel) -> None:
     """Named rules over groups of areas and members, per year or over the horizon."""
     sc = model.scenario
+    member_pos = {m.id: i for i, m in enumerate(sc.members)}
+    area_pos = {a.id: i for i, a in enumerate(sc.areas)}
     for p in sc.policies:
         areas = set(p.areas) if p.areas is not None else {a.id for a in sc.areas}
         periods: list[int | None] = list(sc.fund.years) if p.per == "year" else [None]
+        # Flows are looked up by key in scenario order: scanning every flow for every rule
+        # and year made one rule per member and area cost O(rules x flows).
+        who = sorted(set(p.members or ()), key=member_pos.__getitem__)
+        where = sorted(areas, key=area_pos.__getitem__)
         for t in periods:
             years = sc.fund.years if t is None else [t]
             if p.members is None:
                 cols = [model.funding[a, y] for a in sorted(areas) for y in years]
             else:
-                members = set(p.members)
-                cols = [
-                    j
-                    for (m, a, y), j in model.x.items()
-                    if m in members and a in areas and y in years
-                ]
+                keys = ((m, a, y) for m in who for a in where for y in years)
+                cols = [model.x[k] for k in keys if k in model.x]
             suffix = "" if t is None else f",{t}"
             for kind, limit, sense in (
                 ("policy_min", p.at_least, 1),

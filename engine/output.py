@@ -25,6 +25,8 @@ RESULT_FILES = (
     "members.csv",
     "constraints.csv",
     "diagnosis.csv",
+    "projects.csv",
+    "project_members.csv",
     "summary.json",
 )
 
@@ -43,6 +45,11 @@ def result_files(result: Result) -> dict[str, Callable[[Path], None]]:
     }
     if not result.diagnosis.empty:
         writers["diagnosis.csv"] = lambda path: result.diagnosis.to_csv(path, index=False)
+    if not result.projects.empty:
+        writers["projects.csv"] = lambda path: result.projects.to_csv(path, index=False)
+        writers["project_members.csv"] = lambda path: result.project_members.to_csv(
+            path, index=False
+        )
     writers["summary.json"] = lambda path: path.write_text(
         json.dumps(result.summary, indent=2, default=str) + "\n", encoding="utf-8"
     )

@@ -8,6 +8,8 @@ Columns (money in the fund's currency units, e.g. US dollars):
 - ``constraints``: name, kind, label, area, member, year, policy, activity, lower, upper,
   slack, shadow_price (value points per currency unit), binding
 - ``diagnosis`` (infeasible scenarios only): name, kind, label, relax_by, message
+- ``projects``, ``project_members`` (scenarios with projects or calls): see
+  :mod:`engine.project_results`
 - ``summary``: status, objective, total_allocated, solver, solve_seconds, build_seconds,
   scenario_sha256, currency, unit, message
 """
@@ -36,6 +38,8 @@ class Result:
     constraints: pd.DataFrame
     summary: dict[str, Any]
     diagnosis: pd.DataFrame = field(default_factory=pd.DataFrame)
+    projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    project_members: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def ok(self) -> bool:

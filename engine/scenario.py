@@ -25,7 +25,18 @@ from pydantic import (
 )
 
 from engine.errors import ScenarioError
+from engine.projects import (
+    AreaCoalition,
+    BurdenSharing,
+    Exclusion,
+    IndustrialReturn,
+    Project,
+    Resource,
+    StagedCall,
+    check_projects,
+)
 from engine.units import parse_money, parse_share
+from models.paths import PledgesSection, PolicyPath, available_paths
 
 
 def _money(value: object) -> float:
@@ -214,6 +225,18 @@ class Scenario(_Strict):
     areas: list[Area] = Field(min_length=1)
     policies: list[PolicyConstraint] = Field(default_factory=list)
     objective: Objective = Objective()
+    # Go/no-go sections (engine.projects), all optional.
+    projects: list[Project] = Field(default_factory=list)
+    calls: list[StagedCall] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=list)
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    area_coalitions: list[AreaCoalition] = Field(default_factory=list)
+    industrial_return: list[IndustrialReturn] = Field(default_factory=list)
+    burden_sharing: list[BurdenSharing] = Field(default_factory=list)
+    # Forecast-driven pledges (models.paths): named policy paths and, when set, pledges
+    # taken from a quantile of the fund's forecast instead of the members' own figures.
+    paths: dict[str, PolicyPath] = Field(default_factory=dict)
+    pledges: PledgesSection | None = None
 
     def member(self, member_id: str) -> Member:
         """The member with this id; raises KeyError if there is none."""
@@ -269,7 +292,9 @@ def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
 
 def _pydantic_problems(data: Any, error: ValidationError) -> list[str]:
     problems: dict[str, str] = {}
-    for item in error.errors():
+    # A union (a pledge is a per-year dict or one amount) fails once per branch: sorting
+    # type mismatches last keeps the error that explains the value ("must not be negative").
+    for item in sorted(error.errors(), key=lambda e: e["type"] in ("dict_type", "list_type")):
         loc = tuple(p for p in item["loc"] if p not in ("float", "int", "str", "Limit"))
         loc = tuple(
             p
@@ -284,7 +309,7 @@ def _pydantic_problems(data: Any, error: ValidationError) -> list[str]:
             msg = "is required but missing"
         else:
             value = _value_at(data, loc)
-            if value is not None and not isinstance(value, dict | list):
+            if value is not None and not isinstance(value, dict | list) and "got " not in msg:
                 msg = f"{msg} (got {value!r})"
         problems.setdefault(path, f"{path}: {msg}")
     return list(problems.values())
@@ -378,6 +403,15 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
         problems += _check_refs(f"policies[{p.id}].areas", p.areas, area_ids, "area")
         problems += _check_refs(f"policies[{p.id}].members", p.members, member_ids, "member")
     problems += _check_limits(scenario)
+    if scenario.pledges is not None:
+        known = available_paths(scenario.paths)
+        name = scenario.pledges.from_forecast.path
+        if name not in known:
+            problems.append(
+                f"pledges.from_forecast.path: unknown policy path {name!r} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+    problems += check_projects(scenario)
 
     members = []
     for m in scenario.members:

@@ -8,10 +8,14 @@ place, into :class:`SolveStatus` and a :class:`Solution` whose ``row_dual`` is a
 from __future__ import annotations
 
 import os
+import re
 import sys
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 import pulp
@@ -37,6 +41,8 @@ class SolverOptions:
     solver: str = "highs"
     time_limit: float | None = None
     threads: int | None = None
+    #: Relative MIP gap at which a plan counts as proven optimal (both solvers).
+    mip_gap: float = 1e-4
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class Solution:
     row_dual: np.ndarray
     seconds: float
     solver: str
+    #: Relative gap between the plan and the best bound (MIPs only; None for LPs).
+    mip_gap: float | None = None
 
 
 SOLVERS = ("highs", "cbc")
@@ -78,6 +86,11 @@ def highs_lp(model: PlanModel, objective: dict[int, float] | None = None):
     lp.a_matrix_.num_col_ = model.n_cols
     lp.a_matrix_.num_row_ = model.n_rows
     lp.sense_ = highspy.ObjSense.kMaximize
+    if model.integer:
+        kinds = highspy.HighsVarType
+        lp.integrality_ = [
+            kinds.kInteger if j in model.integer else kinds.kContinuous for j in range(model.n_cols)
+        ]
     return lp
 
 
@@ -116,6 +129,7 @@ def new_highs(options: SolverOptions):
         h.setOptionValue("time_limit", float(options.time_limit))
     if options.threads is not None:
         h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     return h
 
 
@@ -137,10 +151,25 @@ def highs_status(h) -> SolveStatus:
     return SolveStatus.FEASIBLE if has_plan else SolveStatus.NO_SOLUTION
 
 
-def highs_solution(h, seconds: float) -> Solution:
-    """Read a Solution off a solved ``Highs`` object."""
+def highs_solution(h, seconds: float, mip: bool = False) -> Solution:
+    """Read a Solution off a solved ``Highs`` object (a MIP has a gap and no duals)."""
     status = highs_status(h)
     sol = h.getSolution()
+    if mip:
+        info = h.getInfo()
+        n_cols, n_rows = h.getNumCol(), h.getNumRow()
+        has_plan = status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        return Solution(
+            status=status,
+            objective=float(info.objective_function_value),
+            col_value=np.asarray(sol.col_value, dtype=float) if has_plan else np.zeros(n_cols),
+            col_dual=np.zeros(n_cols),
+            row_value=np.asarray(sol.row_value, dtype=float) if has_plan else np.zeros(n_rows),
+            row_dual=np.zeros(n_rows),
+            seconds=seconds,
+            solver="highs",
+            mip_gap=float(info.mip_gap) if has_plan else None,
+        )
     # With the sense set to maximise, HiGHS's duals are d objective / d rhs already
     # (PuLP's interface negates the objective and so flips them); the tests check this
     # against finite differences.
@@ -163,18 +192,38 @@ def solve_highs(model: PlanModel, options: SolverOptions) -> tuple[Solution, obj
     start = time.perf_counter()
     h.passModel(highs_lp(model))
     h.run()
-    return highs_solution(h, time.perf_counter() - start), h
+    return highs_solution(h, time.perf_counter() - start, mip=bool(model.integer)), h
+
+
+def _cbc_bound(log: str) -> float | None:
+    """The best bound CBC reports in its log when it stops early (None if absent)."""
+    match = re.search(r"^(?:Upper|Lower) bound:\s+(\S+)", log, re.MULTILINE)
+    return float(match.group(1)) if match else None
 
 
 def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
     """Solve the model's PuLP form with CBC (shipped with PuLP)."""
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=options.time_limit, threads=options.threads)
-    if not solver.available():
-        raise SolverUnavailableError("CBC is not available here; use --solver highs")
-    problem, variables, carriers = model.to_pulp()
-    start = time.perf_counter()
-    code = problem.solve(solver)
-    seconds = time.perf_counter() - start
+    mip = bool(model.integer)
+    with tempfile.TemporaryDirectory(prefix="cbc-") as tmp:
+        log_path = os.path.join(tmp, "cbc.log")
+        with warnings.catch_warnings():
+            # PuLP 3.x deprecates its bundled CBC in favour of the cbcbox package, whose
+            # build did not report duals here; the bundled one does (pulp is pinned < 4).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=options.time_limit,
+                threads=options.threads,
+                gapRel=options.mip_gap if mip else None,
+                logPath=log_path if mip else None,
+            )
+        if not solver.available():
+            raise SolverUnavailableError("CBC is not available here; use --solver highs")
+        problem, variables, carriers = model.to_pulp()
+        start = time.perf_counter()
+        code = problem.solve(solver)
+        seconds = time.perf_counter() - start
+        log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
     status = {
         pulp.LpStatusOptimal: SolveStatus.OPTIMAL,
         pulp.LpStatusInfeasible: SolveStatus.INFEASIBLE,
@@ -184,15 +233,23 @@ def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
         status = SolveStatus.FEASIBLE
     values = np.array([v.varValue or 0.0 for v in variables])
     reduced = np.array([v.dj or 0.0 for v in variables])
-    cons = problem.constraints
-    duals = np.array([sum(cons[n].pi or 0.0 for n in names) for names in carriers])
+    pi = {c.name: c.pi for c in problem.constraints()}
+    duals = np.array([sum(pi[n] or 0.0 for n in names) for names in carriers])
     starts = np.asarray(model.row_start)
     cols = np.asarray(model.row_cols, dtype=int)
     vals = np.asarray(model.row_vals, dtype=float)
     activity = np.add.reduceat(values[cols] * vals, starts[:-1]) if len(cols) else np.zeros(0)
     activity[np.diff(starts) == 0] = 0.0
     objective = float(pulp.value(problem.objective) or 0.0)
-    return Solution(status, objective, values, reduced, activity, duals, seconds, "cbc")
+    gap = None
+    if mip and status is SolveStatus.OPTIMAL:
+        gap = 0.0
+    elif mip and status is SolveStatus.FEASIBLE:
+        bound = _cbc_bound(log)
+        gap = abs(bound - objective) / max(abs(objective), 1e-10) if bound is not None else None
+    if mip:
+        reduced, duals = np.zeros_like(reduced), np.zeros_like(duals)
+    return Solution(status, objective, values, reduced, activity, duals, seconds, "cbc", gap)
 
 
 def check_solver(name: str) -> None:
