@@ -322,7 +322,9 @@ def status_line() -> None:
     )
     cols[2].metric(
         f"Allocated ({views.unit_label(result.scenario)})",
-        f"{result.summary['total_allocated'] / UNIT_FACTORS[result.scenario.fund.unit]:,.2f}",
+        f"{result.summary['total_allocated'] / UNIT_FACTORS[result.scenario.fund.unit]:,.2f}"
+        if result.ok
+        else "—",
     )
     cols[3].metric(
         "Solved in",

@@ -100,6 +100,7 @@ def page(app_url: str) -> Iterator[object]:
         try:
             tab = browser.new_page(viewport={"width": 1400, "height": 1600})
             tab.set_default_timeout(WAIT_MS)
+            sync_api.expect.set_options(timeout=WAIT_MS)
             tab.goto(app_url, wait_until="domcontentloaded")
             heading = tab.get_by_role("heading", name="Alternative Security Partnership Fund")
             sync_api.expect(heading).to_be_visible(timeout=WAIT_MS)
@@ -108,13 +109,16 @@ def page(app_url: str) -> Iterator[object]:
             browser.close()
 
 
-def _set_area_field(page, area: str, field: str, value: str) -> None:
+def _set_area_field(page, area: str, field: str, value: str, edits: int) -> None:
+    """Edit one field of an area and wait until the page counts ``edits`` unsaved edits
+    (a click that lands while the page is still re-running would otherwise be lost)."""
     page.get_by_label("Area to edit").click()
     page.get_by_role("option", name=area, exact=True).click()
     box = page.get_by_role("textbox", name=f"{field} for {area}", exact=True)
     box.fill(value)
     box.press("Enter")
     page.get_by_role("button", name="Apply area edit").click()
+    sync_api.expect(page.get_by_text(f"{edits} unsaved edit")).to_be_visible()
 
 
 def _solve(page) -> None:
@@ -136,15 +140,14 @@ def test_raising_a_floor_shows_the_new_figure_and_the_diff_then_an_impossible_fl
     before, floor = _cyber_2026(default_scenario_path)
     after = money(floor, scenario)
 
-    _set_area_field(page, "cyber", "Floor", f"{floor / 1e9:g}")
-    sync_api.expect(page.get_by_text("1 unsaved edit")).to_be_visible()
+    _set_area_field(page, "cyber", "Floor", f"{floor / 1e9:g}", edits=1)
     _solve(page)
     sync_api.expect(page.get_by_text(f"cyber in 2026: {before} → {after}")).to_be_visible()
     sync_api.expect(page.get_by_text("Changes against the baseline")).to_be_visible()
     page.get_by_role("tab", name="Diff").click()
     sync_api.expect(page.get_by_text("Area funding that changed")).to_be_visible()
 
-    _set_area_field(page, "cyber", "Floor", "500")
+    _set_area_field(page, "cyber", "Floor", "500", edits=2)
     _solve(page)
     sync_api.expect(
         page.get_by_text("Smallest changes that make the plan possible again")
