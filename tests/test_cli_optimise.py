@@ -163,7 +163,7 @@ def test_infeasible_scenario_exits_1_naming_the_conflict() -> None:
     summary = json.loads(proc.stdout)
     assert summary["status"] == "infeasible"
     assert "cyber floor" in summary["message"]
-    assert "from $60.0bn" in summary["message"]
+    assert "from $60bn" in summary["message"]
     assert "members who joined cyber can give at most $" in summary["message"]
 
 
