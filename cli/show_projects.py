@@ -1,0 +1,89 @@
+"""Print the go/no-go part of a result: MIP status, funded projects, those just below the line."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from cli.common import console
+from engine.describe import money
+from engine.result import Result
+
+
+def _label(project: str, stage: object) -> str:
+    return escape(project if pd.isna(stage) else f"{project} (stage {int(stage)})")
+
+
+def print_projects(result: Result, top: int = 12) -> None:
+    """Prints nothing for a scenario without projects; otherwise whether optimality was
+    proven (and the gap), funded projects by stage, the largest ones with their funders,
+    and the unselected projects nearest to selection with the extra value they need."""
+    p = result.projects
+    if p.empty:
+        return
+    sc = result.scenario
+    s = result.summary
+    proven = "proven optimal" if s.get("proven_optimal") else "NOT proven optimal"
+    console.print(
+        f"go/no-go: {s['projects_funded']} of {s['projects_considered']} projects and stages "
+        f"funded; MIP {proven}, gap {s.get('mip_gap') or 0.0:.2%}",
+        highlight=False,
+    )
+    units = p.groupby(["project", "stage"], dropna=False, sort=False).agg(
+        area=("area", "first"),
+        funded=("funded", "first"),
+        share=("share", "first"),
+        amount=("amount", "sum"),
+        years=("year", lambda y: f"{min(y)}-{max(y)}" if len(y) > 1 else str(min(y))),
+        needed=("needed_value", "first"),
+        note=("margin_note", "first"),
+    )
+    units = units.reset_index()
+    staged = units[units["stage"].notna()]
+    if not staged.empty:
+        counts = staged.groupby("stage")["funded"].agg(["sum", "count"])
+        console.print(
+            "stages: "
+            + "; ".join(
+                f"stage {int(k)}: {int(r['sum'])} of {r['count']}" for k, r in counts.iterrows()
+            ),
+            highlight=False,
+        )
+    largest: dict[tuple[str, int], str] = {}
+    members = result.project_members
+    if not members.empty:
+        paid = members.assign(stage=members["stage"].fillna(0))
+        for (project, stage), group in paid.groupby(["project", "stage"]):
+            top3 = group.groupby("member")["amount"].sum().nlargest(3).index
+            largest[project, int(stage)] = ", ".join(top3)
+    chosen = units[units["funded"]].sort_values("amount", ascending=False).head(top)
+    table = Table(
+        "project",
+        "area",
+        "years",
+        "share",
+        "amount",
+        "largest funders",
+        title=f"Funded projects (largest {len(chosen)})",
+    )
+    for r in chosen.itertuples():
+        stage = 0 if pd.isna(r.stage) else int(r.stage)
+        table.add_row(
+            _label(r.project, r.stage),
+            r.area,
+            r.years,
+            f"{r.share:.0%}",
+            money(r.amount, sc),
+            largest.get((r.project, stage), ""),
+        )
+    console.print(table)
+    near = units[units["needed"].notna()].sort_values("needed")
+    if not near.empty:
+        table = Table("project", "extra value needed", "note", title="Just below the line")
+        for r in near.itertuples():
+            needed = "cannot be selected" if math.isinf(r.needed) else f"{r.needed:.3g} points"
+            table.add_row(_label(r.project, r.stage), needed, r.note)
+        console.print(table)
