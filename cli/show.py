@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console
+from cli.show_projects import print_projects
 from engine.describe import money, shadow_sentence
 from engine.result import Result
 
@@ -23,7 +24,11 @@ def print_result(result: Result, top: int = 12) -> None:
     if not result.ok:
         console.print(f"[bold red]No plan:[/] {s['message']}", highlight=False)
         if not result.diagnosis.empty:
-            table = Table("to make it feasible, one of", "amount", title="Diagnosis")
+            table = Table(
+                "to make the plan possible, change all of these together",
+                "amount",
+                title="Diagnosis",
+            )
             for row in result.diagnosis.itertuples():
                 table.add_row(
                     row.message, money(row.relax_by, sc) if pd.notna(row.relax_by) else ""
@@ -54,6 +59,7 @@ def print_result(result: Result, top: int = 12) -> None:
             member, money(row.pledged, sc), money(row.allocated, sc), money(row.unspent, sc)
         )
     console.print(table)
+    print_projects(result, top)
 
     binding = result.binding()
     binding = binding[binding["shadow_price"].abs() > 1e-15]

@@ -59,11 +59,32 @@ def _message(model: PlanModel, i: int, direction: float, amount: float) -> str:
         text += f" (from {money(bound, sc)} to {money(bound - direction * amount, sc)})"
     if row.kind == "floor" and row.area and row.year is not None:
         joined = sum(1 for m in sc.members if (m.id, row.area, row.year) in model.x)
+        carried = " with money carried over" if sc.fund.carry_over else ""
         text += (
             f"; the {joined} members who joined {row.area} can give at most "
-            f"{money(area_capacity(model, row.area, row.year), sc)} that year"
+            f"{money(area_capacity(model, row.area, row.year), sc)} that year{carried}"
         )
+        text += _joiners(model, row.area, row.year, amount)
     return text
+
+
+def _joiners(model: PlanModel, area: str, year: int, amount: float) -> str:
+    """``, or have 2 more members join cyber (e.g. DEU, FRA)``: the fewest members who
+    stay out of ``area`` whose pledges that year would cover ``amount``."""
+    sc = model.scenario
+    outside = sorted(
+        (m for m in sc.members if not m.joins(area) and m.pledges[year] > 0),
+        key=lambda m: (-m.pledges[year], m.id),
+    )
+    total, chosen = 0.0, []
+    for m in outside:
+        if total >= amount:
+            break
+        total += m.pledges[year]
+        chosen.append(m.id)
+    if not chosen or total < amount:
+        return ""
+    return f", or have {len(chosen)} more member{'s' * (len(chosen) > 1)} join {area} (e.g. {', '.join(chosen[:4])})"
 
 
 def diagnose(model: PlanModel, options: SolverOptions | None = None) -> pd.DataFrame:

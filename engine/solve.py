@@ -60,6 +60,16 @@ def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dic
     return ref
 
 
+def _hash_unit(ids: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per integer id (splitmix64 finaliser)."""
+    with np.errstate(over="ignore"):
+        z = ids.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(float) / float(1 << 53)
+
+
 def tie_break_model(model: PlanModel, value: float, reference: dict[int, float]) -> PlanModel:
     """Among plans worth at least ``value``, the one closest (weighted L1) to ``reference``.
 
@@ -87,8 +97,10 @@ def tie_break_model(model: PlanModel, value: float, reference: dict[int, float])
     refs = [float(r) for r in reference.values()]
     n, first = len(flows), tb.n_cols
     # Distinct, fixed weights make the closest plan unique (a plain L1 distance has ties
-    # of its own), so warm and cold solves, and every solver, return the same plan.
-    weight = 1.0 + 1e-3 * ((flows * 0.6180339887498949) % 1.0)
+    # of its own), so warm and cold solves, and every solver, return the same plan. The
+    # weights hash the column (splitmix64): weights linear in the column index tie again
+    # on exchange cycles (+d on x[m,a], -d on x[m,b], -d on x[n,a], +d on x[n,b]).
+    weight = 1.0 + 1e-3 * _hash_unit(flows)
     ids = flows.tolist()
     tb.col_names.extend(name for j in ids for name in (f"dp_{j}", f"dm_{j}"))
     tb.col_lb.extend([0.0] * (2 * n))
@@ -193,7 +205,15 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
         empty = _empty_frames()
         diagnosis = diagnose(model) if plan.status is SolveStatus.INFEASIBLE else pd.DataFrame()
         if not diagnosis.empty:
-            summary["message"] = "; or ".join(diagnosis["message"].head(3))
+            steps = list(diagnosis["message"])
+            more = (
+                f" (and {len(steps) - 3} more changes: see the diagnosis)" if len(steps) > 3 else ""
+            )
+            summary["message"] = (
+                "infeasible; the smallest change that makes the plan possible: "
+                + "; and ".join(steps[:3])
+                + more
+            )
         else:
             summary["message"] = f"the solver stopped without a plan ({plan.status.value})"
         return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
