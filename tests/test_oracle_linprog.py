@@ -234,7 +234,9 @@ def test_tie_break_returns_the_optimal_plan_closest_to_pro_rata(seed: int) -> No
     scale = SCALE[sc.fund.unit]
     best = closest_to_pro_rata(sc, result.objective)
     got = engine_distance(sc, result.allocation, scale)
-    assert got == pytest.approx(best, rel=1e-5, abs=1e-4)
+    # The engine weighs each flow's deviation by a fixed factor in [1, 1.001) to make the
+    # closest plan unique, so its plain L1 distance lies within 0.1% of the least one.
+    assert best - 1e-4 <= got <= best * (1 + 1e-3) + 1e-4
 
 
 @settings(max_examples=15, derandomize=True, deadline=None)
