@@ -353,4 +353,13 @@ def check_projects(scenario: Scenario) -> list[str]:
         where = f"burden_sharing[{rule.id}]"
         problems += _unknown(f"{where}.projects", rule.projects, projects, "project")
         problems += _unknown(f"{where}.key", list(rule.key), members, "member")
+        by_id = {p.id: p for p in scenario.projects}
+        for m in (m for m in scenario.members if m.id in rule.key):
+            for p in (by_id[p] for p in rule.projects if p in by_id):
+                if not m.joins(p.area) or (p.members is not None and m.id not in p.members):
+                    problems.append(
+                        f"{where}.key: {m.id} may not fund {p.id!r} (it left area "
+                        f"{p.area!r} or is not among the project's members), so its key share "
+                        "could never be met"
+                    )
     return problems

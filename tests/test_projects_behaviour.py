@@ -245,3 +245,10 @@ def test_cli_reports_a_bad_project_reference_with_exit_2(tmp_path):
     assert proc.returncode == 2
     assert "projects[c2].needs: unknown project 'radr'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_burden_key_naming_a_member_that_cannot_fund_the_project_is_rejected():
+    data = small()
+    data["members"][2]["opt_out"] = ["air"]
+    with pytest.raises(ScenarioError, match=r"burden_sharing\[shield_gdp\]\.key: CCC may not fund"):
+        validate_scenario(data)
