@@ -27,7 +27,7 @@ from app.versions import VersionStore, data_dir
 from datasets import DEFAULT_SCENARIO, SCENARIOS_DIR
 from engine.edits import Edit, apply_edits, parse_edit
 from engine.errors import EngineError
-from engine.io import dump_scenario_yaml, load_scenario
+from engine.io import READERS, dump_scenario_yaml, load_scenario
 from engine.resolve import Resolver
 from engine.scenario import Scenario
 from engine.sensitivity import sensitivity
@@ -169,7 +169,7 @@ def sidebar() -> None:
     """Where scenarios come from: shipped files, uploads, saved versions."""
     bar = st.sidebar
     bar.header("Scenario")
-    shipped = sorted(p.name for p in SCENARIOS_DIR.glob("*.yaml"))
+    shipped = sorted(p.name for p in SCENARIOS_DIR.iterdir() if p.suffix.lower() in READERS)
     pick = bar.selectbox("Shipped scenario", shipped, index=shipped.index(DEFAULT_SCENARIO.name))
     if bar.button("Load shipped scenario"):
         _attempt(load_file, str(SCENARIOS_DIR / pick))

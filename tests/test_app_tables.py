@@ -14,6 +14,7 @@ from app.changes import scenario_changes
 from app.exports import csv_bytes, excel_bytes, result_frames
 from app.tables import money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import MAX_UPLOAD_BYTES, read_upload, safe_name
+from engine.describe import money
 from engine.edits import apply_edits
 from engine.errors import ScenarioError
 from engine.io import dump_scenario_yaml, load_scenario
@@ -182,8 +183,8 @@ def test_an_upload_named_like_a_path_stays_inside_the_data_folder(
 def test_field_changes_use_set_paths_and_money_in_the_fund_unit(aspf: Scenario) -> None:
     edited = apply_edits(aspf, ["areas.cyber.floor=12bn", "members.DEU.pledge=20bn"])
     changes = scenario_changes(aspf, edited).set_index("path")
-    assert changes.loc["areas.cyber.floor", "before"] == "$5.00bn"
-    assert changes.loc["areas.cyber.floor", "after"] == "$12.0bn"
+    assert changes.loc["areas.cyber.floor", "before"] == money(5e9, aspf)
+    assert changes.loc["areas.cyber.floor", "after"] == money(12e9, aspf)
     assert {f"members.DEU.pledge.{t}" for t in aspf.fund.years} <= set(changes.index)
 
 
@@ -199,7 +200,7 @@ def test_change_sentences_name_the_area_year_and_amounts(aspf: Scenario, floor_r
     cyber = views.area_changes(comparison, aspf).query("area == 'cyber'")
     assert (cyber["after"] >= 12 - 1e-6).all()
     lines = views.change_sentences(comparison, aspf)
-    assert any(line.startswith("cyber in 2026: ") and "$12.0bn" in line for line in lines)
+    assert any(line.startswith("cyber in 2026: ") and money(12e9, aspf) in line for line in lines)
     assert "down" in views.value_sentence(comparison)
 
 

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from app import views
 from app.versions import DATA_ENV, VersionStore
+from datasets import SCENARIOS_DIR
+from engine.describe import money
+from engine.io import load_scenario
 
 testing = pytest.importorskip("streamlit.testing.v1", reason="needs the streamlit package")
 
@@ -65,7 +69,8 @@ def test_a_raised_floor_is_solved_warm_and_shown_as_a_change(page) -> None:
     assert _by_label(page.metric, "Solved in").delta == "warm start"
     text = _text(page)
     assert "cyber in 2026: " in text
-    assert "\\$30.0bn" in text
+    scenario = load_scenario(SCENARIOS_DIR / "aspf-2026.yaml")
+    assert views.plain(money(30e9, scenario)) in text
 
 
 def test_an_impossible_floor_shows_the_smallest_fixes(page) -> None:
@@ -113,3 +118,13 @@ def test_saved_edits_become_versions_with_their_parent_and_can_be_compared(
     _by_label(page.button, "Compare versions").click().run()
     assert not page.error
     assert "v0001 → v0002" in _text(page)
+
+
+@pytest.mark.parametrize("name", ["aspf-2026.xlsx", "diana.yaml", "nif.yaml"])
+def test_every_shipped_scenario_loads_and_solves(page, name: str) -> None:
+    page.sidebar.selectbox[0].select(name).run()
+    _by_label(page.sidebar.button, "Load shipped scenario").click().run()
+    assert not page.exception
+    assert not page.error
+    assert _by_label(page.metric, "Status").value in ("optimal", "feasible")
+    assert page.title[0].value == load_scenario(SCENARIOS_DIR / name).fund.name
