@@ -16,6 +16,34 @@ families that turn it into a mixed-integer program live in :mod:`engine.project_
 - :class:`IndustrialReturn` (juste retour) and :class:`BurdenSharing` (a GDP key with a
   tolerance) over jointly funded projects.
 
+In a scenario file (top-level sections, all optional)::
+
+    projects:
+    - {id: radar, area: air, cost: {2026: 3m, 2027: 3m}, value: 9}
+    - {id: c2, area: air, cost: {2027: 2m}, value: 4, needs: [radar]}
+    - id: shield
+      area: air
+      cost: {2026: 4m, 2027: 4m, 2028: 4m}
+      value: 20
+      coalition: {min_members: 3, min_stake: 10%}
+      workshare: {DEU: 50%, FRA: 30%, ITA: 20%}
+    exclusions: [{id: one_soc, projects: [soc_a, soc_b], at_most: 1}]
+    resources: [{id: test_centres, capacity: 18}]
+    calls:
+    - id: diana
+      area: sensing
+      stages:
+      - {grant: 100k, max_count: 40, uses: {test_centres: 0.25}}
+      - {grant: 300k, min_share: 50%, max_count: 12, budget: 3m, uses: {test_centres: 1}}
+      applications:
+      - {id: app_001, year: 2026, value: [0.12, 0.45], request: [100k, 240k]}
+    area_coalitions: [{area: space, min_members: 4, min_contribution: 100m}]
+    industrial_return: [{id: jr, projects: [shield], min_ratio: 80%, tolerance: 10%}]
+    burden_sharing: [{id: key, projects: [shield], key: {DEU: 4.5, FRA: 3.0, ITA: 2.2}}]
+
+Value points of a project add to the areas' value; the money a project uses leaves its
+area's value curve (the project earns its own value instead).
+
 This module depends only on :mod:`engine.units` (not on :mod:`engine.scenario`, which
 includes these sections), so both can be imported in any order.
 """

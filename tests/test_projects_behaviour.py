@@ -255,3 +255,21 @@ def test_burden_key_naming_a_member_that_cannot_fund_the_project_is_rejected():
     data["members"][2]["opt_out"] = ["air"]
     with pytest.raises(ScenarioError, match=r"burden_sharing\[shield_gdp\]\.key: CCC may not fund"):
         validate_scenario(data)
+
+
+def test_the_format_example_in_the_projects_module_validates_and_solves():
+    import textwrap
+
+    from engine import projects
+
+    block = projects.__doc__.split("all optional)::\n\n")[1].split("\n\nValue points")[0]
+    data = yaml.safe_load(textwrap.dedent(block))
+    data["projects"] += [
+        {"id": s, "area": "air", "cost": {2026: "1m"}, "value": 1} for s in ("soc_a", "soc_b")
+    ]
+    data["fund"] = {"name": "x", "currency": "EUR", "unit": "m", "years": [2026, 2027, 2028]}
+    data["members"] = [{"id": m, "pledge": "20m"} for m in ("DEU", "FRA", "ITA")]
+    data["areas"] = [{"id": a} for a in ("air", "sensing", "space")]
+    result = solve(validate_scenario(data), EXACT)
+    assert result.summary["proven_optimal"] is True
+    assert result.summary["projects_considered"] == 7
