@@ -136,14 +136,16 @@ def test_needed_value_is_exactly_what_selects_a_project_just_below_the_line():
     assert "soc" not in funded(solve(below, EXACT))
 
 
-def test_budget_shadow_price_of_a_mip_plan_matches_a_finite_difference():
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_budget_shadow_price_of_a_mip_plan_matches_a_finite_difference(solver):
+    options = replace(EXACT, solver=solver)
     sc = validate_scenario(small())
-    base = solve(sc, EXACT)
+    base = solve(sc, options)
     price = base.constraints.set_index("name").loc["budget[BBB,2028]", "shadow_price"]
+    assert price > 0
     step = 1e4
-    bumped = solve(
-        apply_edits(sc, [f"members.BBB.pledge={{2026: 6m, 2027: 6m, 2028: {6e6 + step}}}"]), EXACT
-    )
+    edit = f"members.BBB.pledge={{2026: 6m, 2027: 6m, 2028: {6e6 + step}}}"
+    bumped = solve(apply_edits(sc, [edit]), options)
     assert funded(bumped) == funded(base)
     assert (bumped.objective - base.objective) / step == pytest.approx(price, rel=1e-6)
 
