@@ -20,7 +20,7 @@ import yaml
 from engine.batch import execute
 from engine.batch.execute import run_batch, solve_one
 from engine.batch.store import RunStore, store_url
-from engine.batch.summary import floor_met, funding_quantiles, n_minus_1
+from engine.batch.summary import export, floor_met, funding_quantiles, n_minus_1
 from engine.batch.sweep import SolverSettings, load_sweep
 from engine.scenario import validate_scenario
 from engine.solve import solve
@@ -81,18 +81,21 @@ def test_running_the_same_sweep_again_solves_nothing_and_stores_nothing_twice(tm
 
 
 def test_the_dask_path_gives_the_same_results_as_the_process_pool(tmp_path: Path):
-    pytest.importorskip("distributed")
+    distributed = pytest.importorskip("distributed")
     plan = load_sweep(write_sweep(tmp_path, GRID))
     with (
         RunStore(store_url(str(tmp_path / "pool"))) as pool,
-        RunStore(store_url(str(tmp_path / "dask"))) as dask,
+        RunStore(store_url(str(tmp_path / "local"))) as local,
+        RunStore(store_url(str(tmp_path / "tcp"))) as tcp,
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
     ):
         run_batch(plan, pool, workers=2)
-        tally = run_batch(plan, dask, scheduler="local:2")
-        assert tally.done == 6
-        assert stored(dask, plan.batch_id) == stored(pool, plan.batch_id)
-        workers = set(dask.frame("results", plan.batch_id)["worker"])
-        assert len(workers) >= 1
+        assert run_batch(plan, local, scheduler="local:2").done == 6
+        assert run_batch(plan, tcp, scheduler=cluster.scheduler_address).done == 6
+        assert stored(local, plan.batch_id) == stored(pool, plan.batch_id)
+        assert stored(tcp, plan.batch_id) == stored(pool, plan.batch_id)
 
 
 class _ThreadPool(execute._LocalPool):
@@ -131,6 +134,17 @@ def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
     assert out.status == "error"
     assert out.failed
     assert "TypeError" in out.error
+
+
+def test_a_scenario_at_its_time_limit_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
+    plan = load_sweep(write_sweep(tmp_path, {**GRID, "solver": {"time_limit": 1e-9}}))
+    monkeypatch.setattr(execute, "_pool", lambda workers, scheduler: _ThreadPool(1))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        tally = run_batch(plan, store)
+        res = store.frame("results", plan.batch_id)
+    assert (tally.done, tally.failed, tally.no_plan) == (6, 0, 6)
+    assert set(res["status"]) == {"no_solution"}
+    assert res["message"].str.contains("without a plan").all()
 
 
 def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path):
@@ -253,18 +267,18 @@ def _cmdline(pid: int) -> str:
 
 
 def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
-    sweep = aspf_draws(tmp_path, 60)
+    sweep = aspf_draws(tmp_path, 120)
     url = str(tmp_path / "runs")
     proc = cli("batch", str(sweep), "--store", url, "--workers", "1")
     wait_for_results(url, 5, proc)
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, (out, err)
     assert "interrupted" in out
     assert "Traceback" not in err
     with RunStore(store_url(url)) as store:
         batch = store.batches().iloc[0]
-        assert 5 <= batch["stored"] < 60
+        assert 5 <= batch["stored"] < 120
     again = cli("batch", str(sweep), "--store", url)
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
@@ -289,15 +303,26 @@ def test_batch_cli_summary_json_and_exports(tmp_path: Path):
     )
     payload = json.loads(shown.stdout)
     assert payload["statuses"] == {"optimal": 6}
+    listed = subprocess.run(
+        [sys.executable, "optimise.py", "runs", "list", "--store", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert payload["batch_id"][:12] in listed.stdout
     assert {r["area"] for r in payload["funding_quantiles"]} == {"cyber", "space", "ai"}
-    for out in ("x.xlsx", "parquet", "csv"):
+    for out, fmt in (("x.xlsx", "xlsx"), ("csv", "csv")):
         args = ["runs", "export", "t", "--store", url, "--out", str(tmp_path / out)]
-        if out == "csv":
-            args += ["--format", "csv"]
         run = subprocess.run(
-            [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
+            [sys.executable, "optimise.py", *args, "--format", fmt],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
         assert run.returncode == 0, run.stderr
+    with RunStore(store_url(url)) as store:
+        export(store, store.find_batch("t")["batch_id"], tmp_path / "parquet", "parquet")
     assert len(pd.read_parquet(tmp_path / "parquet" / "results.parquet")) == 6
     assert len(pd.read_csv(tmp_path / "csv" / "allocations.csv")) > 6
     sheets = pd.read_excel(tmp_path / "x.xlsx", sheet_name=None)

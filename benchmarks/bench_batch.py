@@ -1,0 +1,219 @@
+"""Batch throughput: the engine's batch runs against a raw highspy loop, in one run.
+
+    python -m benchmarks.bench_batch [--default-n 1000] [--medium-n 200] [--no-dask]
+
+Two sweeps, each varying members' pledges (seeded lognormal factors, sigma 0.1) and one
+area's floor (a grid of values), so every scenario has the LP structure of its base:
+- default: the shipped scenario (aspf-2026, 33 members x 14 areas x 5 years);
+- medium: ``benchmarks.generate.generate(31, 40, 10, seed=1)``.
+
+Timed, per sweep:
+- raw highspy, value LP: one ``Highs`` object; for each scenario the changed row bounds
+  pushed with ``changeRowsBounds`` and ``run()`` from the previous basis (models are built
+  outside the timer): the floor for this work;
+- raw highspy, both stages: the same plus the engine's second (tie-break) LP, also kept in
+  one ``Highs`` object and changed in place (bounds, right-hand sides);
+- engine batch with 1 and 2 local worker processes, and on a Dask LocalCluster of 2
+  workers: ``run_batch`` into a fresh SQLite store (generation, warm re-solves, result
+  frames, one transaction per scenario). Rates are given over the whole run (including
+  process start-up) and in steady state (first to last stored result).
+Memory: resident set size of the worker processes after 10% and after 100% of the batch.
+Not a test: numbers depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from benchmarks.generate import generate
+from datasets import DEFAULT_SCENARIO
+from engine.batch.execute import Tally, run_batch
+from engine.batch.store import RunStore, store_url
+from engine.batch.sweep import BatchPlan, parse_sweep
+from engine.io import read_scenario_data
+from engine.model import build_model
+from engine.scenario import Scenario, validate_scenario
+from engine.solve import pro_rata_reference, tie_break_model
+from engine.solvers import SolverOptions, highs_lp, new_highs
+
+
+def sweep_plan(name: str, base: dict, n: int) -> BatchPlan:
+    """``n`` scenarios: four values of the first floored area's floor x n/4 pledge draws."""
+    scenario = validate_scenario(base)
+    area = next(a for a in scenario.areas if a.floor is not None and a.floor.amount)
+    floors = [area.floor.amount * f for f in (0.9, 1.0, 1.1, 1.2)]
+    spec = {
+        "name": name,
+        "base": name,
+        "grid": {f"areas.{area.id}.floor": floors},
+        "draws": {
+            "n": max(1, n // 4),
+            "seed": 1,
+            "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.1}},
+        },
+    }
+    return BatchPlan(parse_sweep(spec, f"{name} (benchmark)"), base, name)
+
+
+def _changed(base: np.ndarray, new: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(base != new).astype(np.int32)
+
+
+def raw_loop(scenarios: list[Scenario], two_stage: bool) -> float:
+    """Seconds for in-place changes and warm runs of highspy over the scenarios."""
+    models = [build_model(s) for s in scenarios]
+    value = new_highs(SolverOptions())
+    value.passModel(highs_lp(models[0]))
+    tie = None
+    lo0 = np.asarray(models[0].row_lo)
+    hi0 = np.asarray(models[0].row_hi)
+    seconds = 0.0
+    tie_lo = tie_hi = None
+    for model in models:
+        lo, hi = np.asarray(model.row_lo), np.asarray(model.row_hi)
+        rows = np.union1d(_changed(lo0, lo), _changed(hi0, hi)).astype(np.int32)
+        start = time.perf_counter()
+        value.changeRowsBounds(len(rows), rows, lo[rows], hi[rows])
+        value.run()
+        objective = value.getInfo().objective_function_value
+        seconds += time.perf_counter() - start
+        lo0, hi0 = lo, hi
+        if not two_stage:
+            continue
+        tb = tie_break_model(model, objective, pro_rata_reference(model))  # built untimed
+        t_lo, t_hi = np.asarray(tb.row_lo), np.asarray(tb.row_hi)
+        start = time.perf_counter()
+        if tie is None:
+            tie = new_highs(SolverOptions())
+            tie.passModel(highs_lp(tb))
+        else:
+            trows = np.union1d(_changed(tie_lo, t_lo), _changed(tie_hi, t_hi)).astype(np.int32)
+            tie.changeRowsBounds(len(trows), trows, t_lo[trows], t_hi[trows])
+        tie.run()
+        seconds += time.perf_counter() - start
+        tie_lo, tie_hi = t_lo, t_hi
+    return seconds
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    steady_rate: float
+    warm: int
+    rss_early_mb: float
+    rss_late_mb: float
+
+
+class _Memory:
+    """Samples the workers' resident memory (children of this process) as the batch goes."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.early: float | None = None
+        self.late = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, tally: Tally) -> None:
+        rss = (
+            sum(
+                c.memory_info().rss
+                for c in psutil.Process().children(recursive=True)
+                if c.is_running()
+            )
+            / 2**20
+        )
+        with self._lock:
+            if self.early is None and tally.done >= max(1, self.total // 10):
+                self.early = rss
+            if tally.done < self.total:
+                self.late = rss
+
+
+def engine_run(label: str, plan: BatchPlan, **how: object) -> Run:
+    folder = tempfile.mkdtemp(prefix="bench-batch-")
+    memory = _Memory(plan.size)
+    with RunStore(store_url(os.path.join(folder, "runs.sqlite"))) as store:
+        start = time.perf_counter()
+        tally = run_batch(plan, store, on_progress=memory, **how)
+        seconds = time.perf_counter() - start
+        res = store.frame("results", plan.batch_id)
+    if tally.done != plan.size or tally.failed:
+        raise RuntimeError(f"{label}: not every scenario solved ({tally})")
+    finished = pd.to_datetime(res["finished_at"]).sort_values()
+    span = (finished.iloc[-1] - finished.iloc[0]).total_seconds()
+    steady = (len(finished) - 1) / span if span > 0 else float("nan")
+    return Run(label, seconds, steady, tally.warm, memory.early or 0.0, memory.late)
+
+
+def bench(name: str, base: dict, n: int, dask: bool) -> list[str]:
+    plan = sweep_plan(name, base, n)
+    scenarios = [p.scenario for p in plan.scenarios()]
+    n = len(scenarios)
+    raw1 = raw_loop(scenarios, two_stage=False)
+    raw2 = raw_loop(scenarios, two_stage=True)
+    runs = [
+        engine_run("engine, 1 worker", plan, workers=1),
+        engine_run("engine, 2 workers", plan, workers=2),
+    ]
+    if dask:
+        runs.append(engine_run("engine, Dask LocalCluster 2 workers", plan, scheduler="local:2"))
+    lines = [
+        f"### {name}: {n} scenarios",
+        "",
+        "| run | scenarios/s (whole run) | scenarios/s (steady) | warm | worker RSS 10% -> 100% |",
+        "|---|---:|---:|---:|---|",
+        f"| raw highspy loop, value LP only | {n / raw1:.1f} | {n / raw1:.1f} | all | - |",
+        f"| raw highspy loop, both stages | {n / raw2:.1f} | {n / raw2:.1f} | all | - |",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.label} | {n / r.seconds:.1f} | {r.steady_rate:.1f} | {r.warm} | "
+            f"{r.rss_early_mb:.0f} MB -> {r.rss_late_mb:.0f} MB |"
+        )
+    one, two = runs[0], runs[1]
+    lines += [
+        "",
+        f"- raw both stages / engine 1 worker (steady): {(n / raw2) / one.steady_rate:.2f}x "
+        f"(value LP only: {(n / raw1) / one.steady_rate:.2f}x; goal <= 1.5x)",
+        f"- speed-up 1 -> 2 workers: whole run {one.seconds / two.seconds:.2f}x, steady "
+        f"{two.steady_rate / one.steady_rate:.2f}x (goal ~2x)",
+    ]
+    if dask:
+        d = runs[2]
+        lines.append(
+            f"- Dask LocalCluster vs process pool, 2 workers: whole run "
+            f"{d.seconds / two.seconds:.2f}x the time, "
+            f"steady {two.steady_rate / d.steady_rate:.2f}x"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default-n", type=int, default=1000)
+    parser.add_argument("--medium-n", type=int, default=200)
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
+    for line in bench(
+        "default", read_scenario_data(DEFAULT_SCENARIO), args.default_n, not args.no_dask
+    ):
+        print(line, flush=True)
+    print()
+    medium = generate(31, 40, 10, seed=1)
+    for line in bench("medium", medium, args.medium_n, not args.no_dask):
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
