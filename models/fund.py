@@ -1,0 +1,392 @@
+"""The fund's size: members' contributions driven by their defence spending.
+
+Each member contributes a rate times its defence expenditure; defence expenditure is GDP (current
+US$, World Bank, forecast) times the defence share of GDP (NATO's 2014-2024 figures, forecast or
+set by a policy path). The rate is calibrated so that the first fund year's contributions equal
+the pledges: in every simulated path, ``contribution[t] = pledge[first] * D[t] / D[first]``,
+so the uncertainty is about how spending grows after the pledge year.
+
+The fund's total and any group totals are sums over jointly simulated member paths: GDP and share
+shocks are correlated across members (correlations estimated from history and shrunk towards
+zero) and accumulate over the years like a random walk, with each member's marginal spread set
+to its calibrated forecast interval. Quantiles of totals are taken from the summed paths, never
+by adding members' quantiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.base import level_label, z_value
+from models.data import load_nato_defexp, load_worldbank
+from models.errors import ForecastInputError
+from models.paths import PolicyPath, resolve_path
+from models.selection import AutoForecaster
+
+GDP_START = 1995  # 30 years of GDP: long enough for calibration, short of the Cold War's end.
+FUND_CANDIDATES = ("naive", "drift", "theta")
+FUND_COMBINATIONS = {"ensemble": ("drift", "theta")}
+
+
+@dataclass(frozen=True)
+class FundHistory:
+    """Inputs of the fund model: GDP and defence-share histories per member (long frames)."""
+
+    gdp: pd.DataFrame  # unique_id, ds, y = GDP in current US$
+    share: pd.DataFrame  # unique_id, ds, y = defence expenditure / GDP (fraction)
+
+
+def load_fund_history(
+    nato_path: str | None = None, wb_path: str | None = None, gdp_start: int = GDP_START
+) -> FundHistory:
+    """GDP (World Bank, from ``gdp_start``) and defence-share histories for every country.
+
+    The share for NATO members is NATO's defence expenditure (current US$) over World Bank GDP
+    (current US$), so that share x GDP reproduces NATO's figures; countries outside NATO's tables
+    use the World Bank's military expenditure share (SIPRI data).
+    """
+    wb = load_worldbank(wb_path, start=gdp_start)
+    gdp = wb[["unique_id", "ds", "y"]].copy()
+    nato = load_nato_defexp(nato_path)
+    merged = nato.merge(gdp.rename(columns={"y": "gdp_wb"}), on=["unique_id", "ds"], how="left")
+    merged = merged[merged["gdp_wb"].notna() & (merged["gdp_wb"] > 0)]
+    nato_share = pd.DataFrame(
+        {"unique_id": merged["unique_id"], "ds": merged["ds"], "y": merged["y"] / merged["gdp_wb"]}
+    )
+    wb_share = wb.loc[wb["wb_milex_pct_gdp"].notna(), ["unique_id", "ds", "wb_milex_pct_gdp"]]
+    wb_share = wb_share[~wb_share["unique_id"].isin(set(nato_share["unique_id"]))]
+    wb_share = wb_share.rename(columns={"wb_milex_pct_gdp": "y"}).assign(y=lambda d: d["y"] / 100)
+    wb_share = wb_share[wb_share["ds"] >= 2010]
+    share = pd.concat([nato_share, wb_share], ignore_index=True)
+    # Keep each country's latest unbroken stretch, so the frame is gap-free.
+    keep = []
+    for _, g in share.sort_values(["unique_id", "ds"]).groupby("unique_id"):
+        brk = np.flatnonzero(np.diff(g["ds"].to_numpy()) != 1)
+        keep.append(g.iloc[brk[-1] + 1 :] if len(brk) else g)
+    share = pd.concat(keep, ignore_index=True)
+    return FundHistory(gdp=gdp.reset_index(drop=True), share=share)
+
+
+def members_frame(source: Any) -> pd.DataFrame:
+    """A ``member, year, pledge`` frame from a frame or from a scenario-like object.
+
+    A scenario-like object has ``members`` (each with ``id`` and ``pledges: {year: amount}``).
+    """
+    if isinstance(source, pd.DataFrame):
+        missing = {"member", "year", "pledge"} - set(source.columns)
+        if missing:
+            raise ForecastInputError(f"members frame: missing column(s) {sorted(missing)}")
+        return source[["member", "year", "pledge"]].copy()
+    rows = [(m.id, int(y), float(v)) for m in source.members for y, v in dict(m.pledges).items()]
+    return pd.DataFrame(rows, columns=["member", "year", "pledge"])
+
+
+def _shrunk_corr(hist: pd.DataFrame, members: Sequence[str], shrink: float) -> np.ndarray:
+    """Correlation of members' year-on-year changes over their common years, shrunk to I."""
+    wide = hist.pivot(index="ds", columns="unique_id", values="y").reindex(columns=list(members))
+    d = wide.diff().iloc[1:]
+    n = len(members)
+    if len(d) < 4:
+        return np.eye(n)
+    c = d.corr(min_periods=4).to_numpy()
+    c = np.where(np.isfinite(c), c, 0.0)
+    np.fill_diagonal(c, 1.0)
+    c = (1 - shrink) * c + shrink * np.eye(n)
+    # Pairwise correlations need not form a valid matrix: clip eigenvalues to stay positive.
+    w, v = np.linalg.eigh(c)
+    c = (v * np.maximum(w, 1e-6)) @ v.T
+    s = np.sqrt(np.diag(c))
+    return c / np.outer(s, s)
+
+
+def _simulate(
+    mean: np.ndarray, sd: np.ndarray, corr: np.ndarray, n_samples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Joint paths ``(samples, members, steps)``: correlated random-walk shocks, unit marginals
+    rescaled to each member's forecast sd per step."""
+    n, h = mean.shape
+    chol = np.linalg.cholesky(corr)
+    e = rng.standard_normal((n_samples, h, n)) @ chol.T
+    z = np.cumsum(e, axis=1) / np.sqrt(np.arange(1, h + 1))[None, :, None]
+    return mean[None] + sd[None] * z.transpose(0, 2, 1)
+
+
+def _forecast_grid(
+    hist: pd.DataFrame, members: Sequence[str], last_year: int, n_jobs: int, log: bool
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Mean and sd per member for every year up to ``last_year`` after each member's last
+    observation, on a grid indexed by steps after the earliest last observation."""
+    sub = hist[hist["unique_id"].isin(members)].copy()
+    if log:
+        sub["y"] = np.log(sub["y"])
+    last = sub.groupby("unique_id")["ds"].max().to_dict()
+    h = last_year - min(last.values())
+    model = AutoForecaster(
+        candidates=FUND_CANDIDATES,
+        combinations=FUND_COMBINATIONS,
+        horizon=min(h, 10),
+        n_windows=3,
+        n_jobs=n_jobs,
+    ).fit(sub)
+    fc = model.predict(h, level=(95,))
+    fc["sd"] = (fc["hi-95"] - fc["lo-95"]) / (2 * z_value(95))
+    base = min(last.values())
+    mean = np.zeros((len(members), h))
+    sd = np.zeros((len(members), h))
+    for i, m in enumerate(members):
+        g = fc[fc["unique_id"] == m]
+        years = g["ds"].to_numpy()
+        # Years already observed for this member keep their observed value (sd 0).
+        obs = sub[sub["unique_id"] == m].set_index("ds")["y"]
+        for j in range(h):
+            yr = base + 1 + j
+            if yr in obs.index:
+                mean[i, j] = obs[yr]
+            else:
+                k = int(np.flatnonzero(years == yr)[0])
+                mean[i, j] = g["mean"].iloc[k]
+                sd[i, j] = g["sd"].iloc[k]
+    return mean, sd, {"base": base, "h": h}
+
+
+@dataclass
+class FundForecast:
+    """Joint sample paths of members' contributions, with summaries.
+
+    ``samples[s, i, t]`` is member ``members[i]``'s contribution in ``years[t]`` in path ``s``,
+    in currency units.
+    """
+
+    members: list[str]
+    years: list[int]
+    samples: np.ndarray
+    path_name: str
+    path: PolicyPath
+    rates: dict[str, float] = field(default_factory=dict)
+
+    def sample_paths(self) -> pd.DataFrame:
+        """Long frame ``sample, member, year, contribution``."""
+        s, n, t = self.samples.shape
+        idx = np.indices((s, n, t)).reshape(3, -1)
+        return pd.DataFrame(
+            {
+                "sample": idx[0],
+                "member": np.asarray(self.members)[idx[1]],
+                "year": np.asarray(self.years)[idx[2]],
+                "contribution": self.samples.reshape(-1),
+            }
+        )
+
+    def _summary(self, x: np.ndarray, levels: Iterable[float]) -> dict[str, np.ndarray]:
+        out = {"mean": x.mean(axis=0), "median": np.median(x, axis=0)}
+        for lv in sorted(levels):
+            a = (100 - lv) / 200
+            out[f"lo-{level_label(lv)}"] = np.quantile(x, a, axis=0)
+            out[f"hi-{level_label(lv)}"] = np.quantile(x, 1 - a, axis=0)
+        return out
+
+    def total(self, levels: Iterable[float] = (80, 95), members: Sequence[str] | None = None):
+        """The fund's (or a group's) total per year with intervals from the summed paths."""
+        idx = [self.members.index(m) for m in members] if members else slice(None)
+        tot = self.samples[:, idx, :].sum(axis=1)
+        return pd.DataFrame({"year": self.years, **self._summary(tot, levels)})
+
+    def by_member(self, levels: Iterable[float] = (80, 95)) -> pd.DataFrame:
+        """Each member's contribution per year with its own intervals."""
+        parts = []
+        for i, m in enumerate(self.members):
+            parts.append(
+                pd.DataFrame(
+                    {"member": m, "year": self.years, **self._summary(self.samples[:, i], levels)}
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def drivers(self, k: int = 5) -> pd.DataFrame:
+        """The ``k`` members whose expected contribution changes most from first to last year."""
+        m = self.samples.mean(axis=0)
+        change = m[:, -1] - m[:, 0]
+        total_change = float(change.sum())
+        order = np.argsort(-np.abs(change), kind="stable")[:k]
+        return pd.DataFrame(
+            {
+                "member": [self.members[i] for i in order],
+                "first": m[order, 0],
+                "last": m[order, -1],
+                "change": change[order],
+                "share_of_change": change[order] / total_change if total_change else np.nan,
+            }
+        )
+
+    def pledges_at_quantile(self, quantile: float, years: Sequence[int] | None = None):
+        """Members' pledges that add up to the ``quantile`` of the fund's total, per year.
+
+        For each year, the paths whose total lies nearest that quantile (the closest 2%, at least
+        20) are averaged member by member, then scaled to the quantile exactly: a coherent split,
+        not a sum of members' own quantiles.
+        """
+        if not 0 < quantile < 1:
+            raise ForecastInputError(f"quantile must be in (0, 1); got {quantile!r}")
+        rows = []
+        for t, yr in enumerate(self.years):
+            if years is not None and yr not in years:
+                continue
+            tot = self.samples[:, :, t].sum(axis=1)
+            q = float(np.quantile(tot, quantile))
+            k = max(20, int(0.02 * len(tot)))
+            near = np.argsort(np.abs(tot - q), kind="stable")[:k]
+            avg = self.samples[near, :, t].mean(axis=0)
+            s = avg.sum()
+            avg = avg * (q / s) if s > 0 else avg
+            rows += [(m, yr, float(v)) for m, v in zip(self.members, avg, strict=True)]
+        return pd.DataFrame(rows, columns=["member", "year", "pledge"])
+
+
+def fund_forecast(
+    members: Any,
+    path: str | PolicyPath = "trend",
+    years: Sequence[int] | None = None,
+    *,
+    paths: Mapping[str, Any] | None = None,
+    n_samples: int = 2000,
+    seed: int = 0,
+    history: FundHistory | None = None,
+    n_jobs: int = 1,
+) -> FundForecast:
+    """Simulate members' contributions under a policy path.
+
+    Parameters
+    ----------
+    members : a ``member, year, pledge`` frame or a scenario-like object; the first year's
+        pledges set the rates (currency units, e.g. US$).
+    path : a path name (built-in or in ``paths``) or a :class:`PolicyPath`.
+    years : the years to forecast (default: the pledge years).
+    paths : a scenario's own path definitions.
+    n_samples, seed : the number of joint paths and the random seed (same seed, same paths).
+
+    Raises
+    ------
+    ForecastInputError
+        Unknown path, a pledging member without GDP or defence data, or bad years.
+    """
+    frame = members_frame(members)
+    if isinstance(path, PolicyPath):
+        pol, name = path, "custom"
+    else:
+        try:
+            pol, name = resolve_path(path, paths), path
+        except ValueError as exc:
+            raise ForecastInputError(str(exc)) from None
+    years = sorted(int(y) for y in (years if years is not None else frame["year"].unique()))
+    if not years:
+        raise ForecastInputError("no fund years to forecast")
+    first = years[0]
+    p0 = frame[frame["year"] == first].set_index("member")["pledge"].astype(float)
+    if p0.empty:
+        raise ForecastInputError(f"no pledges for the first forecast year {first}")
+    joiners = [m for m in pol.join if m not in p0.index]
+    ids = sorted(set(p0.index) | set(joiners))
+    hist = history or load_fund_history()
+    have_gdp = set(hist.gdp["unique_id"])
+    have_share = set(hist.share["unique_id"])
+    modelled = [m for m in ids if m in have_gdp and m in have_share]
+    for m in ids:
+        if m not in modelled and (m in joiners or p0.get(m, 0.0) > 0):
+            what = "GDP" if m not in have_gdp else "defence-share"
+            raise ForecastInputError(f"member {m!r}: no {what} history in the shipped data")
+    rng = np.random.default_rng(seed)
+    last_year = years[-1]
+
+    gdp_mean, gdp_sd, gg = _forecast_grid(hist.gdp, modelled, last_year, n_jobs, log=True)
+    corr_g = _shrunk_corr(
+        hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), modelled, 0.3
+    )
+    log_gdp = _simulate(gdp_mean, gdp_sd, corr_g, n_samples, rng)
+    gdp = np.exp(log_gdp)
+    gdp_years = gg["base"] + 1 + np.arange(gg["h"])
+
+    share_last = hist.share.sort_values("ds").groupby("unique_id").last()
+    if pol.base == "trend":
+        # In logs: shares stay positive and their changes are proportional.
+        share_pos = hist.share[hist.share["y"] > 0]
+        sh_mean, sh_sd, sg = _forecast_grid(share_pos, modelled, last_year, n_jobs, log=True)
+        corr_s = _shrunk_corr(share_pos.assign(y=np.log(share_pos["y"])), modelled, 0.5)
+        share = np.exp(_simulate(sh_mean, sh_sd, corr_s, n_samples, rng))
+        share_years = sg["base"] + 1 + np.arange(sg["h"])
+    else:
+        target = pol.target_share()
+        if target is None or pol.target_year is None:
+            raise ForecastInputError(f"policy path {name!r}: gdp_share needs a target")
+        share_years = np.arange(int(share_last["ds"].min()) + 1, last_year + 1)
+        share = np.zeros((1, len(modelled), len(share_years)))
+        for i, m in enumerate(modelled):
+            y0, s0 = int(share_last.at[m, "ds"]), float(share_last.at[m, "y"])
+            goal = max(target, s0) if pol.never_cut else target
+            span = max(pol.target_year - y0, 1)
+            frac = np.clip((share_years - y0) / span, 0.0, 1.0)
+            share[0, i] = s0 + (goal - s0) * frac
+        share = np.broadcast_to(share, (n_samples, *share.shape[1:]))
+
+    def on_years(arr: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        idx = [int(np.flatnonzero(grid == y)[0]) if y in grid else -1 for y in years]
+        if min(idx) < 0:
+            raise ForecastInputError(f"years {years} fall outside the forecast grid")
+        return arr[:, :, idx]
+
+    defexp = on_years(gdp, gdp_years) * on_years(share, share_years)
+    contrib = np.zeros((n_samples, len(ids), len(years)))
+    rates: dict[str, float] = {}
+    base_rates = []
+    for i, m in enumerate(modelled):
+        pledge = float(p0.get(m, 0.0))
+        if m in p0.index and pledge > 0:
+            d0 = defexp[:, i, 0]
+            rates[m] = pledge / float(d0.mean())
+            base_rates.append(rates[m])
+            contrib[:, ids.index(m), :] = pledge * defexp[:, i, :] / d0[:, None]
+    join_rate = float(np.median(base_rates)) if base_rates else 0.0
+    yrs = np.asarray(years)
+    for m in joiners:
+        i = modelled.index(m)
+        rates[m] = join_rate
+        contrib[:, ids.index(m), :] = join_rate * defexp[:, i, :] * (yrs >= pol.join[m])
+    for m, y in pol.leave.items():
+        if m in ids:
+            contrib[:, ids.index(m), yrs >= y] = 0.0
+    for m, rc in pol.rate_change.items():
+        if m in ids:
+            contrib[:, ids.index(m), yrs >= rc.from_year] *= rc.factor
+    return FundForecast(ids, years, contrib, name, pol, rates)
+
+
+def fund_sample_paths(members: Any, path: str = "trend", years=None, **kw: Any) -> pd.DataFrame:
+    """Joint sample paths ``sample, member, year, contribution`` (see :func:`fund_forecast`)."""
+    return fund_forecast(members, path, years, **kw).sample_paths()
+
+
+def forecast_pledges(
+    members: Any,
+    path: str,
+    quantile: float,
+    seed: int = 0,
+    *,
+    years: Sequence[int] | None = None,
+    paths: Mapping[str, Any] | None = None,
+    n_samples: int = 2000,
+    history: FundHistory | None = None,
+) -> pd.DataFrame:
+    """Pledges ``member, year, pledge`` (currency units) at the fund total's ``quantile``.
+
+    ``members`` is a ``member, year, pledge`` frame or a scenario-like object whose first year's
+    pledges calibrate the rates; ``years`` defaults to its pledge years. ``quantile=0.1`` plans
+    on the prudent 10th percentile of the fund's total.
+    """
+    fc = fund_forecast(
+        members, path, years, paths=paths, n_samples=n_samples, seed=seed, history=history
+    )
+    return fc.pledges_at_quantile(quantile)
