@@ -85,3 +85,50 @@ def convert_cmd(
         f"{len(sc.policies)} policies)",
         highlight=False,
     )
+
+
+@friendly_errors
+def forecast_report_cmd(
+    out: OutOpt,
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="The fund: scenario file or shipped name.")
+    ] = "aspf-2026",
+    path: Annotated[
+        list[str] | None,
+        typer.Option("--path", help="Policy path (repeatable; default trend and hague-2035)."),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Joint sample paths.", min=100)] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same report).")] = 0,
+    pdf: PdfOpt = False,
+    xlsx: XlsxOpt = False,
+) -> None:
+    """Write a forecast report: the fund's size with 80/95% fan charts per policy path,
+    members' trends and burden shares, the members that drive the change, backtest
+    accuracy, assumptions, sources and the inputs' hash."""
+    from models.errors import ForecastInputError
+    from reports.document import engine_version, generated_at
+    from reports.forecast_inputs import (
+        DEFAULT_PATHS,
+        ForecastOptions,
+        forecast_data,
+        inputs_sha256,
+    )
+    from reports.forecast_report import forecast_report
+    from reports.publish import output_paths, publish
+
+    output_paths(out, pdf, xlsx)  # refuse a bad --out before forecasting
+    source = scenario_path(scenario)
+    sc = load_scenario(source)
+    options = ForecastOptions(tuple(path or DEFAULT_PATHS), samples, seed)
+    try:
+        data = forecast_data(sc, source, options)
+    except ForecastInputError as error:
+        raise ScenarioError([str(error)]) from None
+    provenance = (
+        ("engine version", engine_version()),
+        ("generated at (UTC)", generated_at()),
+        ("inputs sha256", inputs_sha256(source, options)),
+        ("command", _command_line()),
+    )
+    for written in publish(forecast_report(data, provenance), out, pdf, xlsx):
+        console.print(f"wrote {written}", highlight=False)

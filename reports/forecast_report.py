@@ -159,7 +159,7 @@ def _members_section(data: ForecastData, fmt: _Fmt) -> Section:
         )
         for name, frame in _panels(data, main).items()
     }
-    first_forecast = int(main.members["ds"].min())
+    first_forecast = int(data.history["ds"].max()) + 1
     chart = Chart(
         "member-trends",
         "Members' contributions",
@@ -199,7 +199,7 @@ def _members_section(data: ForecastData, fmt: _Fmt) -> Section:
         f"Members' contributions: last year and the horizon's end, path '{main.name}' ({fmt.unit})",
         frame.reset_index(drop=True),
         formats,
-        "Model: the forecasting model chosen for the member by its backtest accuracy.",
+        "Model: the model the automatic choice picks for the member's defence spending.",
     )
     text = (
         "Each member's contribution follows its defence spending. The small charts show "
@@ -231,7 +231,7 @@ def _burden_section(data: ForecastData) -> Section:
     )
     palette = charts.colours(list(shown.columns))
     palette[others] = "#c8c8c8"
-    first_forecast = int(main.members["ds"].min())
+    first_forecast = int(data.history["ds"].max()) + 1
     chart = Chart(
         "burden-shares",
         "Burden shares over time",
@@ -341,7 +341,7 @@ def _accuracy_section(data: ForecastData) -> Section:
     for level in LEVELS:
         columns[f"coverage-{level}"] = f"{level}% coverage"
         if f"coverage_uncal-{level}" in bt:
-            columns[f"coverage_uncal-{level}"] = f"{level}% coverage before calibration"
+            columns[f"coverage_uncal-{level}"] = f"{level}% coverage, uncalibrated"
     grouped = bt.groupby("model").agg(
         series=("unique_id", "nunique"), **{c: (c, "mean") for c in columns if c in bt}
     )
@@ -374,6 +374,19 @@ def _accuracy_section(data: ForecastData) -> Section:
         + "".join(f"; the {lv}% intervals covered {c * 100:.0f}%" for lv, c in cover.items())
         + ".",
     ]
+    if mase_all > 1:
+        lines.append(
+            "A MASE above 1 means that, over these few years of history, the models did "
+            "not beat repeating the last value: read the central forecast as one plausible "
+            "course and give the intervals more weight than the line."
+        )
+    short = [lv for lv, c in cover.items() if c < lv / 100 - 0.05]
+    if short:
+        lines.append(
+            "The intervals covered less often than they claim ("
+            + ", ".join(f"{lv}%" for lv in short)
+            + "): the real uncertainty is larger than the bands show."
+        )
     if any(f"coverage_uncal-{lv}" in bt for lv in LEVELS):
         lines.append(
             "The intervals are calibrated on the backtest errors (conformal adjustment): the "

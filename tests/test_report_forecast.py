@@ -130,7 +130,7 @@ def test_accuracy_table_has_each_model_and_an_overall_row(report):
     assert set(accuracy.index) == {"drift", "ets", "all models used"}
     assert accuracy.loc["all models used", "series"] == 12
     assert accuracy.loc["all models used", "80% coverage"] == pytest.approx(0.75)
-    assert "80% coverage before calibration" in accuracy.columns
+    assert "80% coverage, uncalibrated" in accuracy.columns
 
 
 def test_html_shows_member_names_and_the_fund_forecast(report):

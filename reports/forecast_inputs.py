@@ -1,0 +1,154 @@
+"""Fill a :class:`~reports.forecast_report.ForecastData` from the forecasting models.
+
+The fund's members and first-year pledges come from a scenario; :func:`models.fund.
+fund_forecast` simulates their contributions under each policy path (joint sample paths,
+so the fund's intervals are coherent). History is shown on the same scale: each member's
+defence spending (NATO, 2014-2024) times the contribution rate the pledges imply. The
+backtest scores the same automatic model choice on members' defence spending.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.scenario import Scenario
+from models.data import NATO_WIDE, WORLDBANK, load_nato_defexp
+from models.errors import ForecastInputError
+from models.fund import FundForecast, fund_forecast, load_fund_history
+from models.paths import resolve_path
+from models.selection import run_backtest
+from reports.document import sha256_files
+from reports.forecast_report import LEVELS, ForecastData, PathForecast
+from reports.sources import NATO_DEFEXP, WORLD_BANK
+
+DEFAULT_PATHS = ("trend", "hague-2035")
+#: Years ahead scored in the backtest, and rolling origins per series.
+BACKTEST_HORIZON = 3
+BACKTEST_WINDOWS = 3
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What shapes a forecast report: policy paths, joint sample paths and the seed."""
+
+    paths: tuple[str, ...] = DEFAULT_PATHS
+    n_samples: int = 2000
+    seed: int = 0
+
+
+def _jobs() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _path_forecast(fc: FundForecast, description: str) -> PathForecast:
+    """The path's fund and member summaries; raises ForecastInputError if not finite."""
+    fund = fc.total(LEVELS).rename(columns={"year": "ds"})
+    if not np.isfinite(fund.drop(columns="ds").to_numpy(float)).all():
+        raise ForecastInputError(
+            f"path {fc.path_name!r}: the simulated fund has values that are not finite; "
+            "the forecast cannot be reported"
+        )
+    members = fc.by_member(LEVELS).rename(columns={"member": "unique_id", "year": "ds"})
+    keep = ["mean", *[f"{side}-{lv}" for lv in LEVELS for side in ("lo", "hi")]]
+    return PathForecast(
+        fc.path_name, description, fund[["ds", *keep]], members[["unique_id", "ds", *keep]]
+    )
+
+
+def _history(rates: dict[str, float]) -> pd.DataFrame:
+    """Each pledging member's defence spending times its contribution rate (currency units)."""
+    spending = load_nato_defexp()[["unique_id", "ds", "y"]]
+    spending = spending[spending["unique_id"].isin(rates)]
+    return spending.assign(y=spending["y"] * spending["unique_id"].map(rates)).reset_index(
+        drop=True
+    )
+
+
+def _backtest(members: Sequence[str]) -> pd.DataFrame:
+    """Per-series accuracy (MASE, sMAPE, calibrated and raw coverage) on defence spending."""
+    spending = load_nato_defexp()[["unique_id", "ds", "y"]]
+    spending = spending[spending["unique_id"].isin(members)]
+    _, per_series, _ = run_backtest(
+        spending,
+        BACKTEST_HORIZON,
+        model="auto",
+        n_windows=BACKTEST_WINDOWS,
+        levels=LEVELS,
+        n_jobs=_jobs(),
+    )
+    return per_series
+
+
+def forecast_data(
+    scenario: Scenario, scenario_path: Path, options: ForecastOptions
+) -> ForecastData:
+    """Forecast the scenario's fund under each path and score the models.
+
+    Raises ForecastInputError (models.errors) for an unknown path or members without data.
+    """
+    history_inputs = load_fund_history()
+    custom = dict(scenario.paths)
+    forecasts = [
+        fund_forecast(
+            scenario,
+            name,
+            paths=custom,
+            n_samples=options.n_samples,
+            seed=options.seed,
+            history=history_inputs,
+            n_jobs=_jobs(),
+        )
+        for name in options.paths
+    ]
+    paths = tuple(
+        _path_forecast(fc, resolve_path(fc.path_name, custom).description or fc.path_name)
+        for fc in forecasts
+    )
+    rates = forecasts[0].rates
+    history = _history(rates)
+    backtest = _backtest(sorted(history["unique_id"].unique()))
+    first_year = forecasts[0].years[0]
+    assumptions = (
+        "Each member contributes a fixed rate of its defence spending; the rate is set so "
+        f"that the {first_year} contributions equal the pledges in {scenario_path.name}.",
+        "Defence spending is GDP (World Bank, forecast) times the defence share of GDP "
+        "(NATO 2014-2024, forecast or set by the policy path).",
+        "History before the fund existed is shown on the same scale: past defence spending "
+        "times each member's contribution rate, i.e. what the fund would have been.",
+        f"{options.n_samples} joint sample paths (seed {options.seed}); members' shocks are "
+        "correlated (correlations from history, shrunk towards zero); the fund's intervals are "
+        "quantiles of the summed paths.",
+        "Members that pledge nothing are left out of the forecast.",
+        *(f"Path '{p.name}': {p.description}" for p in paths),
+        f"Backtest: the automatic model choice forecasts members' defence spending "
+        f"{BACKTEST_HORIZON} years ahead from {BACKTEST_WINDOWS} rolling origins; intervals "
+        "are calibrated on errors before each origin only.",
+    )
+    models = backtest[["unique_id", "model"]]
+    return ForecastData(
+        fund_name=scenario.fund.name,
+        currency=scenario.fund.currency,
+        unit=scenario.fund.unit,
+        history=history,
+        paths=paths,
+        models=models,
+        backtest=backtest,
+        backtest_horizon=BACKTEST_HORIZON,
+        names={m.id: m.name or m.id for m in scenario.members},
+        assumptions=assumptions,
+        sources=(NATO_DEFEXP, WORLD_BANK),
+    )
+
+
+def inputs_sha256(scenario_path: Path, options: ForecastOptions) -> str:
+    """Hash of the scenario file, the shipped data files and the options."""
+    return sha256_files(
+        [scenario_path, NATO_WIDE, WORLDBANK],
+        {"paths": list(options.paths), "n_samples": options.n_samples, "seed": options.seed},
+    )
