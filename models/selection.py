@@ -9,6 +9,7 @@ intervals: the CLI's ``--model ets`` and friends use it that way.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Self
 
@@ -52,7 +53,8 @@ def add_combinations(cv: pd.DataFrame, combinations: Mapping[str, Sequence[str]]
     for name, comps in combinations.items():
         m = cv[list(comps)].to_numpy(float)
         s = cv[[f"{c}__sd" for c in comps]].to_numpy(float)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN, on purpose
             ok = np.isfinite(m)
             cv[name] = np.where(
                 ok.any(axis=1), np.nanmedian(np.where(ok, m, np.nan), axis=1), np.nan

@@ -1,0 +1,233 @@
+"""Forecast the coalition fund and any annual series (thin CLI over :mod:`models`).
+
+    python forecast.py                      # the default fund, ten years, 80/95% intervals
+    python forecast.py run --data CSV --horizon H [--model auto] [--levels 80 95] [--out DIR]
+    python forecast.py backtest --data CSV --horizon H [--windows K] [--out DIR]
+    python forecast.py fund [--scenario FILE] [--path trend|hague-2035|...] [--out DIR]
+
+Exit codes: 0 success; 2 invalid input or usage (one-line message naming the file, series and
+problem; no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+# One BLAS thread per process: the work is many small fits, parallelised over processes.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pandas as pd  # noqa: E402
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_SCENARIO = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=False,
+    help="Forecast the coalition fund and annual series with calibrated intervals.",
+)
+console = Console()
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit with code 2."""
+    Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code=2)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a CSV atomically: a temporary file in the same folder, then ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            df.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _guard(func):
+    """Turn input errors into exit 2 with their one-line message."""
+    import functools
+
+    from models.errors import ForecastInputError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            from engine.errors import EngineError
+        except ImportError:  # the engine is optional for series forecasts
+            EngineError = ForecastInputError
+        try:
+            return func(*args, **kwargs)
+        except (ForecastInputError, EngineError) as exc:
+            fail(" ".join(str(exc).split("\n")[0:1]) if str(exc) else type(exc).__name__)
+        except OSError as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".strip(": "))
+
+    return wrapper
+
+
+def _bn(x: float) -> str:
+    return f"{x / 1e9:,.1f}"
+
+
+def print_fund(fc, levels=(80, 95)) -> None:
+    """Rich tables: the fund's size per year with intervals, and the five main drivers."""
+    tot = fc.total(levels)
+    t = Table(title=f"Fund size, US$ bn (path: {fc.path_name}; {fc.samples.shape[0]} joint paths)")
+    t.add_column("year", justify="right")
+    t.add_column("mean", justify="right")
+    for lv in levels:
+        t.add_column(f"{lv}% interval", justify="right")
+    for d in tot.to_dict("records"):
+        cells = [str(d["year"]), _bn(d["mean"])]
+        for lv in levels:
+            cells.append(f"{_bn(d[f'lo-{lv}'])} - {_bn(d[f'hi-{lv}'])}")
+        t.add_row(*cells)
+    console.print(t)
+    drv = fc.drivers(5)
+    t2 = Table(title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (expected, US$ bn)")
+    for c in ("member", fc.years[0], fc.years[-1], "change", "share of change"):
+        t2.add_column(str(c), justify="right")
+    for r in drv.itertuples(index=False):
+        t2.add_row(
+            r.member, _bn(r.first), _bn(r.last), _bn(r.change), f"{100 * r.share_of_change:.0f}%"
+        )
+    console.print(t2)
+
+
+def _fund(
+    scenario: Path, path: str, horizon: int, samples: int, seed: int, out: Path | None, jobs: int
+) -> None:
+    from engine.forecast_pledges import read_forecast_scenario
+    from models.base import check_horizon
+    from models.fund import fund_forecast
+
+    horizon = check_horizon(horizon)
+    sc, paths, _ = read_forecast_scenario(scenario)
+    first = int(sc.fund.years[0])
+    years = list(range(first, first + horizon))
+    fc = fund_forecast(sc, path, years, paths=paths, n_samples=samples, seed=seed, n_jobs=jobs)
+    print_fund(fc)
+    if out is not None:
+        tot = fc.total((80, 95))
+        write_csv(tot, out / "fund.csv")
+        write_csv(fc.by_member((80, 95)), out / "members.csv")
+        write_csv(fc.drivers(5), out / "drivers.csv")
+        console.print(f"wrote {out}/fund.csv, members.csv, drivers.csv")
+
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context) -> None:
+    """Without a command: forecast the default fund ten years ahead and print it."""
+    if ctx.invoked_subcommand is None:
+        _guard(_fund)(DEFAULT_SCENARIO, "trend", 10, 2000, 0, None, 2)
+
+
+@app.command()
+@_guard
+def run(
+    data: Annotated[Path, typer.Option(help="long CSV with unique_id, ds, y")],
+    horizon: Annotated[int, typer.Option(help="years ahead (>= 1)")],
+    model: Annotated[str, typer.Option(help="auto|naive|drift|ets|arima|theta|ensemble")] = "auto",
+    levels: Annotated[list[float] | None, typer.Option(help="interval levels, e.g. 80 95")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("forecast_out"),
+    windows: Annotated[int, typer.Option(help="backtest windows for choice/calibration")] = 3,
+    jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
+) -> None:
+    """Forecast every series of a long CSV; writes OUT/forecast.csv."""
+    from models.base import check_horizon, check_levels
+    from models.data import read_long_csv
+    from models.errors import ForecastInputError
+    from models.selection import make_forecaster
+
+    h = check_horizon(horizon)
+    lv = check_levels(levels or [80, 95])
+    fc_model = make_forecaster(model, h, n_jobs=jobs, n_windows=windows)
+    df = read_long_csv(data)
+    try:
+        fc_model.fit(df)
+    except ForecastInputError as exc:
+        raise ForecastInputError(f"{data}: {exc}") from None
+    fc = fc_model.predict(h, level=lv)
+    write_csv(fc, out / "forecast.csv")
+    console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {h} years)")
+
+
+@app.command()
+@_guard
+def backtest(
+    data: Annotated[Path, typer.Option(help="long CSV with unique_id, ds, y")],
+    horizon: Annotated[int, typer.Option(help="years ahead (>= 1)")],
+    windows: Annotated[int, typer.Option(help="evaluation windows per series")] = 3,
+    model: Annotated[str, typer.Option(help="auto|naive|drift|ets|arima|theta|ensemble")] = "auto",
+    levels: Annotated[list[float] | None, typer.Option(help="interval levels")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("backtest_out"),
+    jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
+) -> None:
+    """Rolling-origin backtest; writes OUT/backtest_forecasts.csv, metrics_series.csv,
+    metrics_overall.csv (MASE, sMAPE, coverage, MSIS; calibrated and the models' own)."""
+    from models.base import check_horizon
+    from models.data import read_long_csv
+    from models.errors import ForecastInputError
+    from models.selection import run_backtest
+
+    h = check_horizon(horizon)
+    df = read_long_csv(data)
+    try:
+        fc, per, overall = run_backtest(
+            df, h, model=model, n_windows=windows, levels=levels or [80, 95], n_jobs=jobs
+        )
+    except ForecastInputError as exc:
+        raise ForecastInputError(f"{data}: {exc}") from None
+    write_csv(fc, out / "backtest_forecasts.csv")
+    write_csv(per, out / "metrics_series.csv")
+    write_csv(overall, out / "metrics_overall.csv")
+    t = Table(title=f"Backtest of {model}: {len(per)} series, {windows} window(s), horizon {h}")
+    for c in overall.columns:
+        t.add_column(c, justify="right")
+    t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in overall.iloc[0]])
+    console.print(t)
+    console.print(f"wrote {out}/backtest_forecasts.csv, metrics_series.csv, metrics_overall.csv")
+
+
+@app.command()
+@_guard
+def fund(
+    scenario: Annotated[Path, typer.Option(help="scenario YAML")] = DEFAULT_SCENARIO,
+    path: Annotated[str, typer.Option(help="policy path: trend, hague-2035 or the scenario's")] = (
+        "trend"
+    ),
+    horizon: Annotated[int, typer.Option(help="years from the first fund year")] = 10,
+    samples: Annotated[int, typer.Option(help="joint sample paths")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
+    jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
+) -> None:
+    """Forecast the fund's size and members' contributions under a policy path."""
+    _fund(scenario, path, horizon, samples, seed, out, jobs)
+
+
+# The report command lives with the other reports (cli/report.py, reports/).
+from cli.report import forecast_report_cmd  # noqa: E402
+
+app.command("report")(forecast_report_cmd)
+
+if __name__ == "__main__":
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
