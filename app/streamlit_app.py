@@ -29,6 +29,7 @@ from engine.edits import Edit, apply_edits, parse_edit
 from engine.errors import EngineError
 from engine.io import READERS, dump_scenario_yaml, load_scenario
 from engine.resolve import Resolver
+from engine.result import Result
 from engine.scenario import Scenario
 from engine.sensitivity import sensitivity
 from engine.solve import scenario_sha256
@@ -81,7 +82,7 @@ def _solve(scenario: Scenario, reference: Any = None) -> None:
     S.result_sha = scenario_sha256(scenario)
     base = S.get("base_result", result)
     S.comparison = compare(base, result)
-    S.sensitivity = sensitivity(scenario, _resolver()) if result.ok else None
+    S.sensitivity = None
 
 
 def load(scenario: Scenario, source: str, version: str | None = None) -> None:
@@ -136,6 +137,12 @@ def solve_working() -> None:
     """Re-solve the working copy warm, keeping the plan closest to the baseline's."""
     base = S.base_result
     _solve(S.working, base.allocation if base.ok else None)
+
+
+def explain_prices() -> None:
+    """The sensitivity report of the solved scenario: where each shadow price holds and
+    the priority ranges that leave each area's funding unchanged (one more solve)."""
+    S.sensitivity = sensitivity(S.result.scenario, _resolver())
 
 
 def save_version(note: str) -> None:
@@ -391,17 +398,7 @@ def results_tabs() -> None:
         st.caption("Scenario fields changed since the baseline")
         st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
     with tabs[3]:
-        report = S.sensitivity
-        if report is None or report.constraints.empty:
-            st.write("No binding constraint has a shadow price.")
-        else:
-            texts = report.constraints["text"].to_list()
-            st.markdown("\n".join(f"- {views.plain(t)}" for t in texts[:SHOWN_PRICES]))
-            if len(texts) > SHOWN_PRICES:
-                with st.expander(f"All {len(texts)} binding constraints"):
-                    st.dataframe(report.constraints.drop(columns=["text"]), hide_index=True)
-            st.caption("Priority ranges over which each area's funding would not change")
-            st.markdown("\n".join(f"- {views.plain(t)}" for t in report.areas["text"]))
+        shadow_panel(result)
     with tabs[4]:
         versions_panel()
     with tabs[5]:
@@ -425,6 +422,27 @@ def results_tabs() -> None:
             "scenario.yaml",
             "application/x-yaml",
         )
+
+
+def shadow_panel(result: Result) -> None:
+    """Shadow prices in words at once; their valid ranges on request."""
+    sentences = views.shadow_sentences(result)
+    if not sentences:
+        st.write("No binding constraint has a shadow price.")
+        return
+    st.markdown("\n".join(f"- {views.plain(t)}" for t in sentences[:SHOWN_PRICES]))
+    if len(sentences) > SHOWN_PRICES:
+        st.caption(f"... and {len(sentences) - SHOWN_PRICES} more binding constraints")
+    report = S.sensitivity
+    if report is None:
+        if st.button("Show where these prices hold"):
+            _attempt(explain_prices)
+            st.rerun()
+        return
+    st.caption("Where each shadow price holds")
+    st.dataframe(report.constraints[["text"]], hide_index=True)
+    st.caption("Priority ranges over which each area's funding would not change")
+    st.markdown("\n".join(f"- {views.plain(t)}" for t in report.areas["text"]))
 
 
 def versions_panel() -> None:
@@ -485,9 +503,8 @@ def main() -> None:
     with st.expander("Edit tables"):
         table_editors(working)
     solve_col, note_col, save_col = st.columns([1, 3, 1], vertical_alignment="bottom")
-    if solve_col.button("Solve", type="primary"):
-        _attempt(solve_working)
-        st.rerun()
+    # A callback runs before the page is drawn, so one run shows the new plan.
+    solve_col.button("Solve", type="primary", on_click=_attempt, args=(solve_working,))
     note = note_col.text_input(
         "Version note", key=f"note{S.rev}", placeholder="what this version is for"
     )

@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from engine.describe import money
+from engine.describe import money, shadow_sentence
 from engine.result import Result
 from engine.scenario import Scenario
 from engine.units import UNIT_FACTORS
@@ -19,6 +19,8 @@ from engine.whatif import Comparison
 
 #: Money changes below this share of the fund's unit are solver round-off, not news.
 SHOWN_CHANGE = 1e-4
+#: Shadow prices below this many value points per fund unit are solver round-off.
+SHOWN_PRICE = 1e-8
 
 
 def unit_label(scenario: Scenario) -> str:
@@ -124,6 +126,20 @@ def value_sentence(comparison: Comparison) -> str:
         f"value {comparison.value_before:,.2f} → {comparison.value_after:,.2f} points "
         f"({direction} {abs(change):,.2f})"
     )
+
+
+def shadow_sentences(result: Result) -> list[str]:
+    """Binding constraints a planner set, largest shadow price first, in words: what one
+    more unit of the fund's money on each would add to or cost the plan's value."""
+    binding = result.binding()
+    if binding.empty:
+        return []
+    tiny = SHOWN_PRICE / UNIT_FACTORS[result.scenario.fund.unit]
+    binding = binding[binding["shadow_price"].abs() > tiny]
+    return [
+        shadow_sentence(row.label, row.shadow_price, result.scenario)
+        for row in binding.itertuples()
+    ]
 
 
 def diagnosis_table(result: Result) -> pd.DataFrame:

@@ -212,6 +212,12 @@ def test_allocation_table_totals_match_the_result(floor_raised) -> None:
     assert flows.to_numpy().sum() == pytest.approx(new.summary["total_allocated"] / 1e9)
 
 
+def test_shadow_sentences_put_the_raised_floor_in_words(floor_raised) -> None:
+    _, new, _ = floor_raised
+    sentences = views.shadow_sentences(new)
+    assert any("the cyber floor in 2026 costs" in s for s in sentences)
+
+
 def test_an_infeasible_result_gives_a_diagnosis_table(aspf: Scenario) -> None:
     result = solve(apply_edits(aspf, ["areas.cyber.floor=500bn"]))
     table = views.diagnosis_table(result)

@@ -128,3 +128,12 @@ def test_every_shipped_scenario_loads_and_solves(page, name: str) -> None:
     assert not page.error
     assert _by_label(page.metric, "Status").value in ("optimal", "feasible")
     assert page.title[0].value == load_scenario(SCENARIOS_DIR / name).fund.name
+
+
+def test_shadow_prices_are_sentences_and_their_ranges_come_on_request(page) -> None:
+    text = _text(page)
+    assert "each extra " in text
+    assert "value points" in text
+    _by_label(page.button, "Show where these prices hold").click().run()
+    assert not page.error
+    assert "funding would not change while its priority stays between" in _text(page)
