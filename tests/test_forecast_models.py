@@ -1,0 +1,276 @@
+"""Forecasters: the shared contract, known series, the ARIMA guard, calibration and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import NotFittedError
+from models.baselines import Drift, Naive
+from models.conformal import conformal_quantile, halfwidths
+from models.data import load_nato_defexp, load_worldbank, read_long_csv, validate_long
+from models.ensemble import Ensemble
+from models.errors import ForecastInputError
+from models.metrics import coverage, mase, mase_scale, msis, smape
+from models.regression import DriverRegression
+from models.selection import AutoForecaster, make_forecaster, run_backtest
+from models.statsmodels_models import (
+    ARIMA,
+    ETS,
+    ArimaCandidate,
+    Theta,
+    is_plausible,
+    select_plausible,
+)
+
+DATA = Path(__file__).parent / "data" / "forecast"
+
+
+def random_walks(n_series: int, length: int, drift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(n_series):
+        y = 100 + np.cumsum(rng.normal(drift, 1.0, length))
+        parts.append(
+            pd.DataFrame({"unique_id": f"s{i:03d}", "ds": 1990 + np.arange(length), "y": y})
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+ALL_MODELS = [
+    pytest.param(Naive, id="naive"),
+    pytest.param(Drift, id="drift"),
+    pytest.param(ETS, id="ets"),
+    pytest.param(ARIMA, id="arima"),
+    pytest.param(Theta, id="theta"),
+    pytest.param(DriverRegression, id="regression"),
+    pytest.param(Ensemble, id="ensemble"),
+    pytest.param(
+        lambda: AutoForecaster(candidates=("naive", "drift", "theta"), horizon=3), id="auto"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return random_walks(2, 20, 0.8, seed=3)
+
+
+@pytest.mark.parametrize("factory", ALL_MODELS)
+def test_every_model_honours_the_contract(factory, panel):
+    model = factory()
+    assert model.fit(panel) is model
+    fc = model.predict(4, level=[95, 80])
+    assert list(fc.columns) == [
+        "unique_id",
+        "ds",
+        "model",
+        "mean",
+        "lo-80",
+        "hi-80",
+        "lo-95",
+        "hi-95",
+    ]
+    assert len(fc) == 2 * 4
+    assert list(fc.groupby("unique_id")["ds"].first()) == [2010, 2010]
+    assert not fc.isna().any().any()
+    assert (fc["lo-95"] <= fc["lo-80"]).all()
+    assert (fc["lo-80"] <= fc["mean"]).all()
+    assert (fc["mean"] <= fc["hi-80"]).all()
+    assert (fc["hi-80"] <= fc["hi-95"]).all()
+    assert ((fc["hi-95"] - fc["lo-95"]) > (fc["hi-80"] - fc["lo-80"])).all()
+    again = factory().fit(panel).predict(4, level=[80, 95])
+    pd.testing.assert_frame_equal(fc, again)
+
+
+@pytest.mark.parametrize("factory", ALL_MODELS)
+def test_every_model_rejects_a_too_short_series(factory):
+    short = pd.DataFrame({"unique_id": "tiny", "ds": [2000], "y": [1.0]})
+    with pytest.raises(ForecastInputError, match="tiny"):
+        factory().fit(short)
+
+
+@pytest.mark.parametrize("factory", ALL_MODELS)
+def test_every_model_rejects_non_finite_values(factory, panel):
+    bad = panel.copy()
+    bad.loc[5, "y"] = np.inf
+    with pytest.raises(ForecastInputError, match="non-finite"):
+        factory().fit(bad)
+
+
+@pytest.mark.parametrize("factory", ALL_MODELS)
+def test_predict_before_fit_is_refused(factory):
+    with pytest.raises(NotFittedError):
+        factory().predict(3)
+
+
+def test_drift_forecasts_a_linear_trend_exactly():
+    df = pd.DataFrame(
+        {"unique_id": "lin", "ds": np.arange(2000, 2016), "y": 10 + 2.5 * np.arange(16)}
+    )
+    fc = Drift().fit(df).predict(5)
+    np.testing.assert_allclose(fc["mean"], 10 + 2.5 * np.arange(16, 21))
+
+
+def test_naive_forecasts_a_constant_series_exactly():
+    df = pd.DataFrame({"unique_id": "flat", "ds": np.arange(2000, 2016), "y": 7.0})
+    fc = Naive().fit(df).predict(3)
+    np.testing.assert_allclose(fc["mean"], 7.0)
+    np.testing.assert_allclose(fc["hi-95"] - fc["lo-95"], 0.0, atol=1e-9)
+
+
+def test_regression_uses_future_drivers():
+    t = np.arange(12, dtype=float)
+    gdp = 100 + 5 * t + np.sin(t)
+    df = pd.DataFrame({"unique_id": "d", "ds": 2000 + t.astype(int), "y": 0.02 * gdp, "gdp": gdp})
+    future = pd.DataFrame({"unique_id": "d", "ds": [2012, 2013], "gdp": [200.0, 300.0]})
+    model = DriverRegression(drivers=["gdp"]).fit(df)
+    fc = model.predict(2, X_df=future)
+    np.testing.assert_allclose(fc["mean"], [4.0, 6.0], rtol=1e-6)
+    with pytest.raises(ForecastInputError, match="future drivers"):
+        model.predict(2)
+
+
+def test_plausibility_guard_rejects_an_explosive_forecast():
+    y = np.linspace(1000, 2000, 20)
+    explosive = np.array([2100, 3000, -29000.0])
+    assert not is_plausible(y, explosive, np.ones(3))
+    assert not is_plausible(y, np.array([2050.0, np.nan, 2150]), np.ones(3))
+    assert is_plausible(y, np.array([2050.0, 2100, 2150]), np.full(3, 30.0))
+
+
+def test_arima_search_skips_the_best_aicc_model_when_it_explodes():
+    y = np.linspace(1000, 2000, 20)
+    best_but_explosive = ArimaCandidate("bad", -100.0, np.array([2e3, 9e4, 9e6]), np.ones(3))
+    fine = ArimaCandidate("good", 50.0, np.array([2050.0, 2100, 2150]), np.full(3, 20.0))
+    assert select_plausible(y, [best_but_explosive, fine]).label == "good"
+    assert select_plausible(y, [best_but_explosive]) is None
+
+
+def test_arima_falls_back_to_drift_when_no_order_is_plausible(monkeypatch, panel):
+    import models.statsmodels_models as sm
+
+    monkeypatch.setattr(sm, "is_plausible", lambda y, mean, sd: False)
+    fc = ARIMA().fit(panel).predict(3)
+    assert set(fc["model"]) == {"arima(fallback:drift)"}
+    pd.testing.assert_series_equal(fc["mean"], Drift().fit(panel).predict(3)["mean"])
+
+
+def test_auto_falls_back_when_the_chosen_model_cannot_fit(monkeypatch, panel):
+    def broken(self, y, X):
+        raise ValueError("cannot fit")
+
+    monkeypatch.setattr(Theta, "_fit_series", broken)
+    model = AutoForecaster(
+        candidates=("theta", "drift"), combinations={}, choose="theta", horizon=3
+    )
+    fc = model.fit(panel).predict(3)
+    assert set(fc["model"]) == {"drift"}
+    assert not fc.isna().any().any()
+
+
+def test_calibrated_intervals_cover_close_to_nominal_on_random_walks():
+    # Naive forecasts of random walks with drift: the model's own intervals ignore the drift
+    # and undercover; the conformal ones learnt from rolling origins must be near nominal.
+    df = random_walks(240, 30, 1.0, seed=11)
+    train = df[df["ds"] < 2014]
+    test = df[df["ds"] >= 2014]
+    own = AutoForecaster(candidates=("naive",), combinations={}, horizon=6, calibrate=False)
+    cal = AutoForecaster(candidates=("naive",), combinations={}, horizon=6)
+    m_own = test.merge(own.fit(train).predict(6, level=[80, 95]), on=["unique_id", "ds"])
+    m_cal = test.merge(cal.fit(train).predict(6, level=[80, 95]), on=["unique_id", "ds"])
+    assert coverage(m_own["y"], m_own["lo-95"], m_own["hi-95"]) < 0.85
+    assert 0.92 <= coverage(m_cal["y"], m_cal["lo-95"], m_cal["hi-95"]) <= 0.98
+    assert 0.74 <= coverage(m_cal["y"], m_cal["lo-80"], m_cal["hi-80"]) <= 0.86
+
+
+def test_conformal_quantile_uses_the_finite_sample_rank():
+    errors = np.arange(1, 40, dtype=float)  # 39 errors: the 95% rank is ceil(40 * 0.95) = 38
+    assert conformal_quantile(errors, 95) == 38.0
+    few = np.array([1.0, 2.0, 3.0])
+    assert conformal_quantile(few, 95) >= 3.0
+
+
+def test_halfwidths_widen_with_step_and_level():
+    rng = np.random.default_rng(0)
+    errs = {1: np.abs(rng.normal(0, 1, 200)), 2: np.abs(rng.normal(0, 1.5, 200))}
+    half = halfwidths(errs, 4, [80, 95])
+    assert np.all(np.diff(half[80]) >= 0)
+    assert np.all(half[95] > half[80])
+
+
+def test_backtest_reports_cutoffs_and_calibrated_coverage():
+    df = random_walks(30, 26, 0.5, seed=5)
+    fc, per, overall = run_backtest(df, 4, model="drift", n_windows=2, levels=[80, 95])
+    assert fc.groupby("unique_id")["cutoff"].nunique().eq(2).all()
+    assert {"mase", "smape", "coverage-95", "msis-95", "coverage_uncal-95"} <= set(per.columns)
+    assert len(per) == 30
+    assert 0.85 <= overall.loc[0, "coverage-95"] <= 1.0
+
+
+def test_backtest_refuses_series_too_short_for_its_windows():
+    df = random_walks(2, 8, 0.5, seed=5)
+    with pytest.raises(ForecastInputError, match="at least"):
+        run_backtest(df, 4, model="naive", n_windows=3)
+
+
+def test_make_forecaster_rejects_unknown_models():
+    with pytest.raises(ForecastInputError, match="unknown model"):
+        make_forecaster("prophet", 3)
+
+
+def test_metrics_on_known_values():
+    y = np.array([100.0, 110.0])
+    f = np.array([110.0, 110.0])
+    assert smape(y, f) == pytest.approx(100 * (20 / 210) / 2)
+    assert mase_scale(np.array([1.0, 3.0, 2.0])) == pytest.approx(1.5)
+    assert mase(y, f, 5.0) == pytest.approx(1.0)
+    assert coverage(y, y - 1, y + 1) == 1.0
+    # one miss of 10 below a [0, 100] interval at 95%: width 100 + 40 * 10, averaged with 100
+    assert msis(np.array([-10.0, 50.0]), np.zeros(2), np.full(2, 100.0), 1.0) == pytest.approx(
+        300.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing_column.csv", "missing column"),
+        ("duplicate.csv", "duplicate rows for ds=2001"),
+        ("gap.csv", "'b' has a gap"),
+        ("text_in_y.csv", "'two'"),
+        ("nope.csv", "file not found"),
+    ],
+)
+def test_malformed_files_fail_clearly(name, message):
+    with pytest.raises(ForecastInputError, match=message) as info:
+        read_long_csv(DATA / name)
+    assert name in str(info.value)
+
+
+def test_validate_long_sorts_and_types():
+    df = pd.DataFrame({"unique_id": [1, 1], "ds": ["2001", "2000"], "y": ["2", "1"]})
+    out = validate_long(df)
+    assert out["ds"].tolist() == [2000, 2001]
+    assert out["y"].tolist() == [1.0, 2.0]
+    assert out["unique_id"].tolist() == ["1", "1"]
+
+
+def test_shipped_loaders_return_tidy_long_frames():
+    nato = load_nato_defexp()
+    assert {"unique_id", "ds", "y", "pct_gdp", "gdp"} <= set(nato.columns)
+    assert nato["unique_id"].nunique() == 31
+    assert nato.groupby("unique_id")["ds"].agg(["min", "max"]).eq([2014, 2024]).all().all()
+    wb = load_worldbank()
+    assert wb.loc[wb["unique_id"] == "DEU", "ds"].max() == 2025
+    assert not wb.duplicated(["unique_id", "ds"]).any()
+
+
+def test_loader_names_the_file_on_a_malformed_table(tmp_path):
+    bad = tmp_path / "nato.csv"
+    bad.write_text("iso3,year,defexp_usd_current_m\nDEU,2020,abc\n")
+    with pytest.raises(ForecastInputError, match=r"nato\.csv: missing column"):
+        load_nato_defexp(bad)
