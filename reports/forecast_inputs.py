@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.forecast_pledges import forecast_settings
 from engine.scenario import Scenario
 from models.data import NATO_WIDE, WORLDBANK, load_nato_defexp
 from models.errors import ForecastInputError
@@ -93,7 +94,7 @@ def forecast_data(
     Raises ForecastInputError (models.errors) for an unknown path or members without data.
     """
     history_inputs = load_fund_history()
-    custom = dict(scenario.paths)
+    custom, _ = forecast_settings(scenario)
     forecasts = [
         fund_forecast(
             scenario,

@@ -34,12 +34,18 @@ CHROMIUM_ARGS = [
 #: Charts each report must draw, by report.
 ALLOCATION_CHARTS = {"allocation-by-area", "member-area-flows", "members-pledged-allocated"}
 DIFF_CHARTS = ALLOCATION_CHARTS | {"diff-areas"}
+FORECAST_CHARTS = {
+    "fund-fan-trend",
+    "fund-fan-hague-2035",
+    "member-trends",
+    "burden-shares",
+    "drivers-trend",
+    "drivers-hague-2035",
+}
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
-    )
+def _run(*args: str, cli: str = "optimise.py") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, cli, *args], cwd=ROOT, capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +66,23 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         "--pdf",
     )
     assert diff.returncode == 0, diff.stderr
-    return {"plan": out / "plan.html", "diff": out / "diff.html"}
+    # Fewer sample paths than the default keep the test quick; the report is the same kind.
+    forecast = _run(
+        "report",
+        "--samples",
+        "300",
+        "--out",
+        str(out / "forecast.html"),
+        "--pdf",
+        "--xlsx",
+        cli="forecast.py",
+    )
+    assert forecast.returncode == 0, forecast.stderr
+    return {
+        "plan": out / "plan.html",
+        "diff": out / "diff.html",
+        "forecast": out / "forecast.html",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +119,10 @@ def _not_blank(png: bytes) -> tuple[float, int]:
     return inked, len(np.unique(pixels, axis=0))
 
 
-@pytest.mark.parametrize(("name", "charts"), [("plan", ALLOCATION_CHARTS), ("diff", DIFF_CHARTS)])
+@pytest.mark.parametrize(
+    ("name", "charts"),
+    [("plan", ALLOCATION_CHARTS), ("diff", DIFF_CHARTS), ("forecast", FORECAST_CHARTS)],
+)
 def test_report_opens_offline_without_errors_and_draws_every_chart(browser, reports, name, charts):
     page, errors, requests = _open(browser, reports[name])
     drawn = page.evaluate(
@@ -118,8 +143,9 @@ def test_report_opens_offline_without_errors_and_draws_every_chart(browser, repo
         assert chart["marks"] > 10, chart
 
 
-def test_report_screenshot_is_not_blank(browser, reports):
-    page, _, _ = _open(browser, reports["plan"])
+@pytest.mark.parametrize("name", ["plan", "forecast"])
+def test_report_screenshot_is_not_blank(browser, reports, name):
+    page, _, _ = _open(browser, reports[name])
     png = page.screenshot(full_page=True)
     page.close()
     inked, colours = _not_blank(png)
@@ -170,6 +196,17 @@ def _page_texts(pdf: Path, count: int) -> list[str]:
             ],
         ),
         ("diff", ["Allocation by area and year", "Compared with aspf-2026.xlsx"]),
+        (
+            "forecast",
+            [
+                "The fund's size: history and forecast",
+                "Members' contributions",
+                "Burden shares over time",
+                "The members that drive the change",
+                "How far to trust it: backtest accuracy",
+                "Assumptions, sources and reproducibility",
+            ],
+        ),
     ],
 )
 def test_pdf_starts_each_section_on_a_new_page_and_no_page_is_blank(
@@ -178,7 +215,8 @@ def test_pdf_starts_each_section_on_a_new_page_and_no_page_is_blank(
     pdf = reports[name].with_suffix(".pdf")
     pages = _pdf_pages(pdf, tmp_path)
     texts = _page_texts(pdf, len(pages))
-    assert "allocation plan 2026-2030" in texts[0]
+    cover = " ".join(texts[0].split())
+    assert ("allocation plan 2026-2030" in cover) or ("forecast to 2030" in cover)
     starts = [t.strip().splitlines()[0].strip() if t.strip() else "" for t in texts]
     found = [starts.index(s) for s in sections]
     assert found == sorted(found), starts
@@ -199,3 +237,13 @@ def test_excel_report_has_a_sheet_per_table(reports):
     rows = list(book["allocation-by-area"].iter_rows(values_only=True))
     assert rows[-1][0] == "total"
     assert rows[-1][-2] == pytest.approx(490.0, rel=1e-3)
+
+
+def test_excel_forecast_report_has_the_fund_forecast_per_path(reports):
+    from openpyxl import load_workbook
+
+    book = load_workbook(reports["forecast"].with_suffix(".xlsx"), read_only=True)
+    rows = list(book["fund-forecast"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("path", "year", "mean")
+    assert {r[0] for r in rows[1:]} == {"trend", "hague-2035"}
+    assert "backtest-accuracy" in book.sheetnames
