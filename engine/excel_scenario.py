@@ -16,6 +16,8 @@ its columns (text in brackets after a name, e.g. ``pledge (USD)``, is a hint and
   ``resources``, ``exclusions``, ...; see :data:`SECTION_MODELS`): one row per item, one
   column per field, cells written as in a YAML file (``2bn``, ``25%``, ``[DEU, FRA]``,
   ``{2026: 2bn, 2027: 4bn}``).
+- one sheet per named section (policy ``paths``): a ``name`` column, then the fields.
+- other top-level settings (``pledges``) are rows of sheet ``fund``, written as YAML text.
 - ``about`` and any sheet whose name starts with ``notes`` are for people and not read.
 
 Amounts are numbers in the fund's unit (``unit`` on sheet ``fund``: 18.9 means $18.9bn
@@ -66,30 +68,53 @@ CORE_SHEETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _section_models() -> dict[str, type[BaseModel]]:
-    """The scenario's other list sections (projects, calls, ...), by field name.
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _sections(container: type) -> dict[str, type[BaseModel]]:
+    """The scenario's fields of type ``container[..., Model]``, by name (core ones aside).
 
     Derived from the Scenario model, so a section added to the format gets its sheet.
     """
     sections = {}
     for name, info in Scenario.model_fields.items():
         args = get_args(info.annotation)
-        if name in ("members", "areas", "policies") or get_origin(info.annotation) is not list:
+        if name in ("members", "areas", "policies") or get_origin(info.annotation) is not container:
             continue
-        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-            sections[name] = args[0]
+        if args and _is_model(args[-1]):
+            sections[name] = args[-1]
     return sections
 
 
-#: Sheets of the go/no-go sections: one row per item, one column per field; cells hold
-#: values as a YAML file does (``2bn``, ``25%``; lists and maps in YAML flow style).
-SECTION_MODELS = _section_models()
+#: Sheets of the go/no-go sections (lists: projects, calls, ...): one row per item, one
+#: column per field; cells hold values as a YAML file does (``2bn``, ``25%``; lists and
+#: maps in YAML flow style).
+SECTION_MODELS = _sections(list)
+#: Sheets of named sections (maps such as policy ``paths``): a ``name`` column, then fields.
+NAMED_MODELS = _sections(dict)
+#: Other top-level fields (such as ``pledges``): a row each on sheet ``fund``, as YAML text.
+FUND_EXTRAS = tuple(
+    name
+    for name in Scenario.model_fields
+    if name not in {*CORE_SHEETS, "policies", "objective", *SECTION_MODELS, *NAMED_MODELS}
+)
 SHEETS: dict[str, tuple[str, ...]] = {
     **CORE_SHEETS,
     **{name: tuple(model.model_fields) for name, model in SECTION_MODELS.items()},
+    **{name: ("name", *model.model_fields) for name, model in NAMED_MODELS.items()},
 }
 REQUIRED_SHEETS = ("fund", "members", "areas")
-FUND_FIELDS = ("name", "currency", "unit", "years", "carry_over", "discount_rate", "tie_break")
+FUND_FIELDS = (
+    "name",
+    "currency",
+    "unit",
+    "years",
+    "carry_over",
+    "discount_rate",
+    "tie_break",
+    *FUND_EXTRAS,
+)
 _OBJECTIVE_FIELDS = ("discount_rate", "tie_break")
 _LIMIT_COLUMNS = {"floor", "ceiling", "at_least", "at_most"}
 _LIST_COLUMNS = {"opt_in", "opt_out", "areas", "members"}
@@ -268,9 +293,11 @@ class _Reader:
                 + f"; the cell holds {text!r}",
             )
 
-    def fund(self, ws: Worksheet) -> tuple[dict[str, Any], dict[str, Any]]:
+    def fund(self, ws: Worksheet) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The fund's fields, the objective's, and other top-level fields (YAML text)."""
         fund: dict[str, Any] = {}
         objective: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
         seen: set[str] = set()
         for _, cells in self.rows(ws):
             key_cell, value_cell = cells.get("field"), cells.get("value")
@@ -288,6 +315,19 @@ class _Reader:
                 self.problem("fund", f"cell {key_cell.coordinate}", f"field {name!r} appears twice")
                 continue
             seen.add(name)
+            if name in FUND_EXTRAS:
+                try:
+                    value = _section_value(value_cell)
+                except yaml.YAMLError as error:
+                    problem = getattr(error, "problem", None) or "cannot be read"
+                    self.problem(
+                        "fund", f"cell {value_cell.coordinate}", f"not a valid map ({problem})"
+                    )
+                    continue
+                if value is not None:
+                    extras[name] = value
+                    self.where.add(name, "fund", f"cell {value_cell.coordinate}", value_cell)
+                continue
             value = _cell_value(value_cell, name)
             if value is None:
                 continue
@@ -306,7 +346,7 @@ class _Reader:
             )
             target[name] = value
             self.where.add(f"{prefix}.{name}", "fund", f"cell {value_cell.coordinate}", value_cell)
-        return fund, objective
+        return fund, objective, extras
 
     def items(self, ws: Worksheet) -> list[dict[str, Any]]:
         """One item per row of the members, areas or policies sheet."""
@@ -331,12 +371,41 @@ class _Reader:
         return items
 
     def section(self, ws: Worksheet) -> list[dict[str, Any]]:
-        """One item per row of a go/no-go sheet; YAML flow text in a cell is parsed."""
+        """One item per row of a go/no-go sheet (``projects``, ``calls``, ...)."""
+        return [item for _, _, item in self.section_rows(ws, named=False)]
+
+    def named(self, ws: Worksheet) -> dict[str, dict[str, Any]]:
+        """One named item per row of a map sheet (such as ``paths``), keyed by ``name``."""
         kind = ws.title
-        items = []
+        items: dict[str, dict[str, Any]] = {}
+        for row, cells, item in self.section_rows(ws, named=True):
+            name = item.pop("name", None)
+            if name is None:
+                self.problem(kind, f"row {row}", "each row needs a name")
+            elif str(name) in items:
+                ref = f"cell {cells['name'].coordinate}"
+                self.problem(kind, ref, f"name {name!r} appears twice")
+            else:
+                items[str(name)] = item
+        return items
+
+    def section_rows(
+        self, ws: Worksheet, named: bool
+    ) -> list[tuple[int, dict[str, Cell], dict[str, Any]]]:
+        """Rows of a section sheet as items; YAML flow text (``[...]``, ``{...}``) is parsed.
+
+        Each cell is noted under the field path validation uses: ``projects[id].field``
+        for lists, ``paths.name.field`` for maps.
+        """
+        kind = ws.title
+        out = []
         for row, cells in self.rows(ws):
-            ident = _section_value(cells["id"]) if "id" in cells else None
-            path = f"{kind}[{ident if ident is not None else len(items)}]"
+            key = "name" if named else "id"
+            ident = _section_value(cells[key]) if key in cells else None
+            if named:
+                path = f"{kind}.{ident}"
+            else:
+                path = f"{kind}[{ident if ident is not None else len(out)}]"
             self.where.add(path, kind, f"row {row}")
             item: dict[str, Any] = {}
             for column, cell in cells.items():
@@ -351,8 +420,8 @@ class _Reader:
                 if value is not None:
                     item[column] = value
                     self.where.add(f"{path}.{column}", kind, f"cell {cell.coordinate}", cell)
-            items.append(item)
-        return items
+            out.append((row, cells, item))
+        return out
 
     def pledges(self, path: str, cells: dict[str, Cell]) -> dict[int, Any]:
         """A member's pledges from its ``pledge YYYY`` cells, by year."""
@@ -422,7 +491,7 @@ class _Reader:
                 self.problem(name, "", "sheet is missing (a scenario needs fund, members, areas)")
         if self.problems:
             raise ScenarioError(self.problems, str(self.path))
-        fund, objective = self.fund(sheets["fund"])
+        fund, objective, extras = self.fund(sheets["fund"])
         unit = fund.get("unit", "bn")
         self.factor = UNIT_FACTORS.get(unit, 1.0) if isinstance(unit, str) else 1.0
         data: dict[str, Any] = {
@@ -442,6 +511,10 @@ class _Reader:
         for name in SECTION_MODELS:
             if name in sheets:
                 data[name] = self.section(sheets[name])
+        for name in NAMED_MODELS:
+            if name in sheets:
+                data[name] = self.named(sheets[name])
+        data.update(extras)
         if self.problems:
             raise ScenarioError(self.problems, str(self.path))
         return data
@@ -559,6 +632,11 @@ def _annotation(info: FieldInfo) -> Any:
     return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
 
 
+def _flow(value: Any) -> str:
+    """A list or map as one line of YAML flow text (``{2026: 2bn, 2027: 4bn}``)."""
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**9).strip()
+
+
 def _strip(annotation: Any) -> Any:
     """The type inside ``Annotated[...]`` (or the annotation itself)."""
     return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
@@ -620,7 +698,10 @@ class _Writer:
             fields = type(value).model_fields
             return {
                 name: self.present(getattr(value, name), _annotation(fields[name]))
-                for name in value.model_dump(exclude_defaults=True)
+                # Fields the author set, defaults included: for a path that ``extends``
+                # another, an explicit default still overrides the parent's value.
+                for name in value.model_fields_set
+                if name in fields
             }
         if isinstance(value, dict):
             inner = get_args(annotation)[1] if len(get_args(annotation)) == 2 else Any
@@ -639,19 +720,22 @@ class _Writer:
                 return f"{text}%" if float(text) / 100 == value else value
         return value
 
-    def section(self, ws: Worksheet, model: type[BaseModel], items: list[BaseModel]) -> None:
-        """One row per item, one column per field of ``model``; lists and maps as YAML."""
-        fields = list(model.model_fields)
+    def section(
+        self, ws: Worksheet, model: type[BaseModel], items: list[BaseModel] | dict[str, BaseModel]
+    ) -> None:
+        """One row per item, one column per field of ``model`` (after ``name`` for a map);
+        lists and maps as YAML flow text."""
+        named = isinstance(items, dict)
+        fields = (["name"] if named else []) + list(model.model_fields)
         _table(ws, fields, [max(10, min(40, len(f) + 12)) for f in fields])
-        for row, item in enumerate(items, start=2):
+        rows = items.items() if isinstance(items, dict) else ((None, i) for i in items)
+        for row, (name, item) in enumerate(rows, start=2):
             present = self.present(item, model)
-            for col, name in enumerate(fields, start=1):
-                value = present.get(name)
-                if isinstance(value, dict | list):
-                    value = yaml.safe_dump(
-                        value, default_flow_style=True, sort_keys=False, width=10**9
-                    ).strip()
-                ws.cell(row, col, value)
+            if named:
+                present = {"name": name, **present}
+            for col, field_name in enumerate(fields, start=1):
+                value = present.get(field_name)
+                ws.cell(row, col, _flow(value) if isinstance(value, dict | list) else value)
 
     def about(self, ws: Worksheet) -> None:
         fund = self.scenario.fund
@@ -698,6 +782,17 @@ class _Writer:
             ws.cell(row, 2, value).alignment = Alignment(horizontal="left")
             ws.cell(row, 3, note).font = Font(italic=True, color="666666")
         self.number(ws.cell(7, 2), objective.discount_rate, share=True)
+        row = len(rows) + 2
+        for name in FUND_EXTRAS:
+            value = getattr(self.scenario, name)
+            if value is None or value == Scenario.model_fields[name].get_default(
+                call_default_factory=True
+            ):
+                continue
+            ws.cell(row, 1, name)
+            ws.cell(row, 2, _flow(self.present(value, _annotation(Scenario.model_fields[name]))))
+            ws.cell(row, 3, "as in a YAML scenario").font = Font(italic=True, color="666666")
+            row += 1
         for ref, choices in (("B4", "k,m,bn"), ("B8", "pro_rata,none")):
             check = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=False)
             ws.add_data_validation(check)
@@ -814,7 +909,16 @@ def _pledge_columns(scenario: Scenario) -> list[int] | None:
 
 #: Fields the workbook holds, per part of the scenario; anything else set is refused.
 _WRITTEN = {
-    "scenario": {"fund", "members", "areas", "policies", "objective", *SECTION_MODELS},
+    "scenario": {
+        "fund",
+        "members",
+        "areas",
+        "policies",
+        "objective",
+        *SECTION_MODELS,
+        *NAMED_MODELS,
+        *FUND_EXTRAS,
+    },
     "fund": {"name", "currency", "unit", "years", "carry_over"},
     "members": {"id", "name", "pledge", "opt_in", "opt_out", "caps"},
     "areas": {"id", "name", "priority", "floor", "ceiling", "absorption", "value_curve", "hard"},
@@ -861,7 +965,7 @@ def scenario_workbook(scenario: Scenario) -> Workbook:
     writer.about(book.active)
     for name in CORE_SHEETS:
         getattr(writer, name)(book.create_sheet(name))
-    for name, model in SECTION_MODELS.items():
+    for name, model in (SECTION_MODELS | NAMED_MODELS).items():
         items = getattr(scenario, name)
         if items:
             writer.section(book.create_sheet(name), model, items)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from openpyxl import load_workbook
 
 from engine.errors import OutputError, ScenarioError
@@ -213,3 +214,35 @@ def test_cli_convert_refuses_an_unknown_suffix_and_a_bad_workbook(tmp_path):
     done = _cli("convert", str(tmp_path / "bad.xlsx"), str(tmp_path / "plan.yaml"))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_policy_paths_and_forecast_pledges_round_trip_with_what_the_author_set(tmp_path):
+    data = yaml.safe_load((SCENARIOS / "aspf-2026.yaml").read_text(encoding="utf-8"))
+    data["paths"] = {
+        "hague-uk-leaves": {
+            "extends": "hague-2035",
+            "base": "trend",
+            "leave": {"GBR": 2028},
+            "rate_change": {"DEU": {"factor": 1.5, "from_year": 2027}},
+        }
+    }
+    data["pledges"] = {"from_forecast": {"path": "hague-2035", "quantile": 0.1}}
+    scenario = validate_scenario(data)
+    write_workbook_scenario(scenario, tmp_path / "paths.xlsx")
+    back = load_scenario(tmp_path / "paths.xlsx")
+    assert back == scenario
+    # An explicit default (base: trend) still overrides the path it extends.
+    assert "base" in back.paths["hague-uk-leaves"].model_fields_set
+    assert back.pledges.from_forecast.quantile == 0.1
+
+
+def test_a_bad_cell_on_a_named_sheet_names_its_cell(tmp_path):
+    data = yaml.safe_load((SCENARIOS / "aspf-2026.yaml").read_text(encoding="utf-8"))
+    data["paths"] = {"uk-leaves": {"extends": "trend", "leave": {"GBR": 2028}}}
+    book = scenario_workbook(validate_scenario(data))
+    book["paths"]["H2"] = "soon"
+    book["paths"]["J2"] = "{GB: 2028}"
+    book.save(tmp_path / "bad.xlsx")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "bad.xlsx")
+    assert "sheet 'paths', cell H2 (paths.uk-leaves.target_year)" in str(caught.value)
