@@ -180,3 +180,25 @@ def test_explain_cli_prints_plain_language_shadow_prices():
     proc = run_cli("explain", "aspf-2026", "--set", "areas.cyber.floor=12bn")
     assert proc.returncode == 0, proc.stderr
     assert "each extra $1bn on the cyber floor" in proc.stdout
+
+
+def test_solve_uses_pledges_from_the_forecast_when_the_scenario_asks(tmp_path):
+    out = tmp_path / "fc"
+    proc = run_cli(
+        "solve",
+        "aspf-2026",
+        "--set",
+        "pledges={from_forecast: {path: trend, quantile: 0.5}}",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    import pandas as pd
+
+    members = pd.read_csv(out / "members.csv")
+    own = load_scenario(ASPF)
+    # the first year calibrates the rates, so 2026 pledges are the scenario's own
+    first = members[members["year"] == 2026].set_index("member")["pledged"]
+    assert first["DEU"] == pytest.approx(own.member("DEU").pledges[2026], rel=1e-6)
+    later = members[members["year"] == 2030].set_index("member")["pledged"]
+    assert later.sum() != pytest.approx(first.sum(), rel=1e-6)
