@@ -360,39 +360,54 @@ def run_batch(
         text = f"worker lost: {type(error).__name__}: {error}"
         return [Outcome(item.scenario_id, "error", error=text) for item in chunk]
 
+    def step() -> bool:
+        """Fill the workers, store what finishes; False when nothing is left to do."""
+        while len(inflight) < 2 * pool.workers:
+            chunk = requeued.popleft() if requeued else next(chunks, None)
+            if chunk is None:
+                break
+            try:
+                future = pool.submit([(p.scenario_id, p.scenario) for p in chunk], sweep.solver)
+            except Exception:
+                requeued.appendleft(chunk)
+                raise
+            inflight[future] = chunk
+        if on_progress:
+            on_progress(tally)
+        if not inflight:
+            return False
+        for future in pool.wait(list(inflight)):
+            chunk = inflight[future]
+            try:
+                outcomes = future.result()
+            except Exception as error:
+                if pool.is_lost_worker(error):
+                    raise
+                outcomes = lost(chunk, error)
+            del inflight[future]
+            record(chunk, outcomes)
+        return True
+
     try:
         try:
             while True:
-                while len(inflight) < 2 * pool.workers:
-                    chunk = requeued.popleft() if requeued else next(chunks, None)
-                    if chunk is None:
+                try:
+                    if not step():
                         break
-                    inflight[
-                        pool.submit([(p.scenario_id, p.scenario) for p in chunk], sweep.solver)
-                    ] = chunk
-                if on_progress:
-                    on_progress(tally)
-                if not inflight:
-                    break
-                for future in pool.wait(list(inflight)):
-                    chunk = inflight.pop(future)
-                    try:
-                        outcomes = future.result()
-                    except Exception as error:
-                        if not pool.is_lost_worker(error):
-                            record(chunk, lost(chunk, error))
-                            continue
-                        restarts += 1
-                        if restarts > MAX_POOL_RESTARTS:
-                            raise BatchError(
-                                f"worker processes died {restarts} times ({error}); everything "
-                                "finished is stored: re-run the batch to resume"
-                            ) from None
-                        requeued.extend([chunk, *inflight.values()])
-                        inflight.clear()
-                        pool.restart()
-                        break
-                    record(chunk, outcomes)
+                except Exception as error:
+                    if not pool.is_lost_worker(error):
+                        raise
+                    restarts += 1
+                    if restarts > MAX_POOL_RESTARTS:
+                        raise BatchError(
+                            f"worker processes died {restarts} times ({error}); everything "
+                            "finished is stored: re-run the batch to resume"
+                        ) from None
+                    # Whatever was in flight is solved again by fresh workers; none of it
+                    # was stored, so nothing is stored twice.
+                    requeued.extend(inflight.values())
+                    inflight.clear()
+                    pool.restart()
         except KeyboardInterrupt:
             tally.interrupted = True
             running = set(pool.cancel(list(inflight)))
