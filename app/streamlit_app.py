@@ -151,6 +151,7 @@ def save_version(note: str) -> None:
     version = _store().save(S.working, note, S.version, S.source)
     S.version = version.id
     S.edits = []
+    S.rev += 1
     _flash("success", f"saved {version.id}: {note}")
 
 
@@ -360,68 +361,82 @@ def what_changed() -> None:
     st.markdown("\n".join(f"- {views.plain(line)}" for line in lines))
 
 
-def results_tabs() -> None:
-    """Allocation, flows, the full diff, shadow prices, versions, downloads."""
-    result, sc = S.result, S.result.scenario
-    tabs = st.tabs(["Allocation", "Flows", "Diff", "Shadow prices", "Versions", "Downloads"])
+def allocation_panel(result: Result) -> None:
+    """Funding by area and year (chart and table) and members' totals."""
+    unit = views.unit_label(result.scenario)
+    if not result.ok:
+        st.write("No plan to show.")
+        return
+    st.bar_chart(
+        views.allocation_long(result), x="year", y="amount", color="area", stack=True, y_label=unit
+    )
+    st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
+    st.caption(f"Members over the horizon ({unit})")
+    st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
+
+
+def flows_panel(result: Result) -> None:
+    """Member-to-area money, over the horizon or in one year."""
+    if not result.ok:
+        st.write("No plan to show.")
+        return
+    years = ["all years", *map(str, result.scenario.fund.years)]
+    year = st.selectbox("Year", years, key="flow_year")
+    st.caption(f"Member-to-area flows ({views.unit_label(result.scenario)})")
+    flows = views.flows(result, None if year == "all years" else int(year))
+    st.dataframe(flows.style.format("{:,.3f}"))
+
+
+def diff_panel(result: Result) -> None:
+    """Everything that changed against the baseline, in tables."""
+    comparison, sc = S.comparison, result.scenario
     unit = views.unit_label(sc)
-    with tabs[0]:
-        if result.ok:
-            st.bar_chart(
-                views.allocation_long(result),
-                x="year",
-                y="amount",
-                color="area",
-                stack=True,
-                y_label=unit,
-            )
-            st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
-            st.caption(f"Members over the horizon ({unit})")
-            st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
-        else:
-            st.write("No plan to show.")
-    with tabs[1]:
-        if result.ok:
-            years = ["all years", *map(str, sc.fund.years)]
-            year = st.selectbox("Year", years, key="flow_year")
-            chosen = None if year == "all years" else int(year)
-            st.caption(f"Member-to-area flows ({unit})")
-            st.dataframe(views.flows(result, chosen).style.format("{:,.3f}"))
-    with tabs[2]:
-        comparison = S.comparison
-        st.caption(f"Area funding that changed ({unit})")
-        st.dataframe(views.area_changes(comparison, sc), hide_index=True)
-        st.caption(f"Member-to-area flows that changed ({unit})")
-        st.dataframe(views.flow_changes(comparison, sc), hide_index=True)
-        st.caption("Constraints that started or stopped binding")
-        st.dataframe(comparison.binding, hide_index=True)
-        st.caption("Scenario fields changed since the baseline")
-        st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
-    with tabs[3]:
-        shadow_panel(result)
-    with tabs[4]:
-        versions_panel()
-    with tabs[5]:
-        for name, frame in result_frames(result).items():
-            st.download_button(
-                f"Download {name}.csv",
-                csv_bytes(frame),
-                f"{name}.csv",
-                "text/csv",
-                key=f"csv_{name}",
-            )
+    st.caption(f"Area funding that changed ({unit})")
+    st.dataframe(views.area_changes(comparison, sc), hide_index=True)
+    st.caption(f"Member-to-area flows that changed ({unit})")
+    st.dataframe(views.flow_changes(comparison, sc), hide_index=True)
+    st.caption("Constraints that started or stopped binding")
+    st.dataframe(comparison.binding, hide_index=True)
+    st.caption("Scenario fields changed since the baseline")
+    st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
+
+
+def downloads_panel(result: Result) -> None:
+    """Results as CSV files and one Excel workbook; the working scenario as YAML."""
+    for name, frame in result_frames(result).items():
         st.download_button(
-            "Download results (Excel)",
-            data=lambda: excel_bytes(S.result),
-            file_name="results.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"Download {name}.csv", csv_bytes(frame), f"{name}.csv", "text/csv", key=f"csv_{name}"
         )
-        st.download_button(
-            "Download working scenario YAML",
-            dump_scenario_yaml(S.working),
-            "scenario.yaml",
-            "application/x-yaml",
-        )
+    st.download_button(
+        "Download results (Excel)",
+        data=lambda: excel_bytes(S.result),
+        file_name="results.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    st.download_button(
+        "Download working scenario YAML",
+        dump_scenario_yaml(S.working),
+        "scenario.yaml",
+        "application/x-yaml",
+    )
+
+
+def results_tabs() -> None:
+    """One tab per view of the result; only the open tab is computed, and it stays open
+    across page runs."""
+    panels = {
+        "Allocation": allocation_panel,
+        "Flows": flows_panel,
+        "Diff": diff_panel,
+        "Shadow prices": shadow_panel,
+        "Versions": lambda _result: versions_panel(),
+        "Downloads": downloads_panel,
+    }
+    tabs = st.tabs(list(panels), key="result_tab", on_change="rerun")
+    for tab, draw in zip(tabs, panels.values(), strict=True):
+        if tab.open:
+            with tab:
+                draw(S.result)
 
 
 def shadow_panel(result: Result) -> None:

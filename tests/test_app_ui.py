@@ -46,6 +46,11 @@ def _solve(at) -> None:
     _by_label(at.button, "Solve").click().run()
 
 
+def _open_tab(at, name: str) -> None:
+    at.session_state["result_tab"] = name
+    at.run()
+
+
 def _text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -115,6 +120,7 @@ def test_saved_edits_become_versions_with_their_parent_and_can_be_compared(
         ("v0002", "v0001", "cyber floor 30"),
     ]
     assert store.load("v0002").area("cyber").floor.amount == pytest.approx(30e9)
+    _open_tab(page, "Versions")
     _by_label(page.button, "Compare versions").click().run()
     assert not page.error
     assert "v0001 → v0002" in _text(page)
@@ -131,6 +137,7 @@ def test_every_shipped_scenario_loads_and_solves(page, name: str) -> None:
 
 
 def test_shadow_prices_are_sentences_and_their_ranges_come_on_request(page) -> None:
+    _open_tab(page, "Shadow prices")
     text = _text(page)
     assert "each extra " in text
     assert "value points" in text
