@@ -157,7 +157,7 @@ def run(
     h = check_horizon(horizon)
     lv = check_levels(levels or [80, 95])
     fc_model = make_forecaster(model, h, n_jobs=jobs, n_windows=windows)
-    df = read_long_csv(data)
+    df = read_long_csv(data, min_length=fc_model.required_length())
     try:
         fc_model.fit(df)
     except ForecastInputError as exc:
@@ -183,10 +183,10 @@ def backtest(
     from models.base import check_horizon
     from models.data import read_long_csv
     from models.errors import ForecastInputError
-    from models.selection import run_backtest
+    from models.selection import make_forecaster, run_backtest
 
     h = check_horizon(horizon)
-    df = read_long_csv(data)
+    df = read_long_csv(data, min_length=make_forecaster(model, h).required_length())
     try:
         fc, per, overall = run_backtest(
             df, h, model=model, n_windows=windows, levels=levels or [80, 95], n_jobs=jobs
@@ -226,7 +226,31 @@ from cli.report import forecast_report_cmd  # noqa: E402
 
 app.command("report")(forecast_report_cmd)
 
+
+def expand_levels(argv: list[str]) -> list[str]:
+    """Accept ``--levels 80 95`` (the documented form) as well as ``--levels 80 --levels 95``."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        out.append(argv[i])
+        if argv[i] == "--levels":
+            j = i + 1
+            values = []
+            while j < len(argv) and not argv[j].startswith("--"):
+                values.append(argv[j])
+                j += 1
+            if values:
+                out.append(values[0])
+                for v in values[1:]:
+                    out += ["--levels", v]
+            i = j
+            continue
+        i += 1
+    return out
+
+
 if __name__ == "__main__":
+    sys.argv[1:] = expand_levels(sys.argv[1:])
     try:
         app()
     except KeyboardInterrupt:

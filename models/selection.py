@@ -19,7 +19,7 @@ import pandas as pd
 from models.backtest import cv_series, map_series, safe_forecast
 from models.base import DEFAULT_LEVELS, Forecaster, check_horizon, check_levels, level_label
 from models.baselines import Drift, Naive
-from models.conformal import halfwidths, interval_columns, volatility_scale
+from models.conformal import halfwidths, interval_columns, interval_scale
 from models.data import validate_long
 from models.ensemble import combine
 from models.errors import ForecastInputError
@@ -65,18 +65,20 @@ def add_combinations(cv: pd.DataFrame, combinations: Mapping[str, Sequence[str]]
     return cv
 
 
-def rank_models(cv_one: pd.DataFrame, names: Sequence[str], scale: float) -> list[str]:
-    """Candidates of one series ordered by backtest MASE (ties keep ``names`` order).
-
-    A candidate with any missing backtest forecast is ranked last, in ``names`` order.
-    """
-    scores = []
-    for i, nm in enumerate(names):
+def backtest_scores(cv_one: pd.DataFrame, names: Sequence[str], scale: float) -> dict[str, float]:
+    """Backtest MASE of each candidate on one series (inf if any backtest forecast is missing)."""
+    out = {}
+    for nm in names:
         err = cv_one["y"].to_numpy(float) - cv_one[nm].to_numpy(float)
         bad = len(err) == 0 or not np.all(np.isfinite(err))
-        score = np.inf if bad else float(np.mean(np.abs(err))) / scale
-        scores.append((score, i, nm))
-    return [nm for _, _, nm in sorted(scores)]
+        out[nm] = np.inf if bad else float(np.mean(np.abs(err))) / scale
+    return out
+
+
+def rank_models(cv_one: pd.DataFrame, names: Sequence[str], scale: float) -> list[str]:
+    """Candidates of one series ordered by backtest MASE (ties keep ``names`` order)."""
+    scores = backtest_scores(cv_one, names, scale)
+    return sorted(names, key=lambda nm: (scores[nm], names.index(nm)))
 
 
 def _auto_series(
@@ -91,18 +93,30 @@ def _auto_series(
     order: Sequence[str],
     choose: str | None,
     partial: bool,
-) -> tuple[pd.DataFrame, list[str], str, Any]:
+) -> tuple[pd.DataFrame, dict[str, float], str | None, Any]:
+    """Backtest one series; refit now unless the choice waits for the whole panel."""
     cv = cv_series(atomic, uid, y, ds, X, h, n_windows, partial)
     cv = add_combinations(cv, combinations)
     scale = mase_scale(y)
-    ranking = rank_models(cv, order, scale if np.isfinite(scale) else 1.0)
-    tries = [choose, *[r for r in ranking if r != choose]] if choose else ranking
+    scores = backtest_scores(cv, order, scale if np.isfinite(scale) else 1.0)
+    if choose == "":
+        return cv, scores, None, None
+    name, state = _final_series(atomic, combinations, y, X, _tries(choose, scores, order))
+    return cv, scores, name, state
+
+
+def _tries(first: str | None, scores: Mapping[str, float], order: Sequence[str]) -> list[str]:
+    ranking = sorted(order, key=lambda nm: (scores[nm], list(order).index(nm)))
+    return [first, *[r for r in ranking if r != first]] if first else ranking
+
+
+def _final_series(atomic, combinations, y, X, tries: Sequence[str]) -> tuple[str, Any]:
+    """Fit the first candidate of ``tries`` that fits (the fallback chain), else naive."""
     for name in tries:
         state = _final_fit(atomic, combinations, name, y, X)
         if state is not None:
-            return cv, ranking, name, state
-    # Every candidate failed: the naive forecast is always available.
-    return cv, ranking, "naive", [("naive", Naive()._fit_series(y, X))]
+            return name, state
+    return "naive", [("naive", Naive()._fit_series(y, X))]
 
 
 def _final_fit(atomic, combinations, name, y, X):
@@ -118,7 +132,15 @@ def _final_fit(atomic, combinations, name, y, X):
 
 
 class AutoForecaster(Forecaster):
-    """Per-series model choice by rolling-origin MASE, with conformally calibrated intervals.
+    """Model choice by rolling-origin MASE, with conformally calibrated intervals.
+
+    ``select="global"`` (default) picks, from the pooled backtest, the candidate with the lowest
+    mean MASE over the panel's series; ``select="series"`` picks per series. Either way a series
+    whose chosen model fails to fit falls back down its own ranking (then to naive). With a single
+    series the two coincide. Why global by default: on M3 yearly (645 series, 3 windows) the
+    per-series choice among naive, drift, theta, ETS and their median raised sMAPE from 16.02
+    (the median for every series, which the global choice picks) to 16.67; three windows of
+    short annual series are too few to tell models apart per series.
 
     Parameters
     ----------
@@ -129,6 +151,7 @@ class AutoForecaster(Forecaster):
         are allowed, their intervals widen like a random walk.
     n_windows : number of full-horizon backtest windows per series.
     choose : force this candidate for every series (fall back down the ranking only if it fails).
+    select : ``"global"`` or ``"series"`` (see above).
     calibrate : whether to replace the models' own intervals with conformal ones.
     n_jobs : worker processes for the per-series fits.
     partial : also backtest the cutoffs whose horizon is cut short by the end of the data
@@ -147,6 +170,7 @@ class AutoForecaster(Forecaster):
         calibrate: bool = True,
         n_jobs: int = 1,
         partial: bool | None = None,
+        select: str = "global",
     ) -> None:
         self.candidates = candidates
         self.combinations = combinations
@@ -156,6 +180,7 @@ class AutoForecaster(Forecaster):
         self.calibrate = calibrate
         self.n_jobs = n_jobs
         self.partial = partial
+        self.select = select
 
     def _combos(self) -> dict[str, tuple[str, ...]]:
         if self.combinations is None:
@@ -203,11 +228,32 @@ class AutoForecaster(Forecaster):
                     h,
                     self.n_windows,
                     order,
-                    self.choose,
+                    self.choose if self.choose or self.select == "series" else "",
                     partial,
                 )
             )
+        if self.select not in ("global", "series"):
+            raise ForecastInputError(f"'select' must be 'global' or 'series'; got {self.select!r}")
         results = map_series(_auto_series, items, self.n_jobs)
+        self.panel_scores_ = pd.DataFrame([r[1] for r in results], index=list(ys)).replace(
+            np.inf, np.nan
+        )
+        if any(r[2] is None for r in results):
+            # Global choice: the lowest mean MASE among candidates that worked on >= 90% of series.
+            ok = self.panel_scores_.notna().mean() >= 0.9
+            means = self.panel_scores_.mean()[ok]
+            best = str(means.idxmin()) if len(means) else order[0]
+            finals = map_series(
+                _final_series,
+                [
+                    (atomic, combos, it[3], it[5], _tries(best, res[1], order))
+                    for it, res in zip(items, results, strict=True)
+                ],
+                self.n_jobs,
+            )
+            results = [
+                (res[0], res[1], fin[0], fin[1]) for res, fin in zip(results, finals, strict=True)
+            ]
         self.y_ = ys
         self.last_ds_ = last
         self.atomic_ = atomic
@@ -216,11 +262,11 @@ class AutoForecaster(Forecaster):
         self.ranking_ = {}
         self.scale_ = {}
         cvs = []
-        for (_, _, uid, *_rest), (cv, ranking, chosen, state) in zip(items, results, strict=True):
+        for (_, _, uid, *_rest), (cv, scores, chosen, state) in zip(items, results, strict=True):
             self.states_[uid] = state
             self.chosen_[uid] = chosen
-            self.ranking_[uid] = ranking
-            self.scale_[uid] = volatility_scale(ys[uid])
+            self.ranking_[uid] = _tries(None, scores, order)
+            self.scale_[uid] = interval_scale(1.0, ys[uid]) ** 2  # the series' MASE scale
             cv["chosen"] = chosen
             cvs.append(cv)
         self.cv_ = pd.concat(cvs, ignore_index=True)
@@ -232,12 +278,15 @@ class AutoForecaster(Forecaster):
         if cv.empty:
             return {}
         err = np.full(len(cv), np.nan)
+        sd = np.full(len(cv), np.nan)
         for name in cv["chosen"].unique():
             mask = (cv["chosen"] == name).to_numpy()
             if name in cv.columns:
                 err[mask] = (cv.loc[mask, "y"] - cv.loc[mask, name]).to_numpy(float)
-        scale = cv["unique_id"].map(self.scale_).to_numpy(float)
-        e = np.abs(err) / scale
+                sd[mask] = cv.loc[mask, f"{name}__sd"].to_numpy(float)
+        mase_s = cv["unique_id"].map(self.scale_).to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = np.abs(err) / np.sqrt(np.maximum(sd, 0.0) * mase_s)
         steps = cv["step"].to_numpy()
         ok = np.isfinite(e)
         return {int(s): np.sort(e[ok & (steps == s)]) for s in np.unique(steps)}
@@ -258,7 +307,8 @@ class AutoForecaster(Forecaster):
         if not self.calibrate or not any(len(v) for v in self.scaled_errors_.values()):
             return super()._intervals(uid, mean, sd, levels)
         half = halfwidths(self.scaled_errors_, len(mean), levels)
-        return interval_columns(mean, self.scale_[uid], half)
+        scale = np.sqrt(np.maximum(sd, 0.0) * self.scale_[uid])
+        return interval_columns(mean, scale, half)
 
     def predict(
         self, h: int, level: Iterable[float] = DEFAULT_LEVELS, X_df: pd.DataFrame | None = None
@@ -345,14 +395,28 @@ def run_backtest(
         # The k-th evaluation cutoff of each series (k = 0 is the latest full window).
         cut = {uid: dss[uid][len(ys[uid]) - h - k - 1] for uid in ys}
         hist = cv[cv["ds"] <= cv["unique_id"].map(cut)]
-        chosen, scales, errs = {}, {}, []
-        for uid, g in hist.groupby("unique_id", sort=True):
+        chosen, scales, errs, panel = {}, {}, [], {}
+        groups = dict(list(hist.groupby("unique_id", sort=True)))
+        for uid, g in groups.items():
             y_tr = ys[uid][: len(ys[uid]) - h - k]
             sc = mase_scale(y_tr)
-            rank = rank_models(g, order, sc if np.isfinite(sc) else 1.0)
-            chosen[uid] = auto.choose if auto.choose else rank[0]
-            scales[uid] = volatility_scale(y_tr)
-            e = np.abs(g["y"] - g[chosen[uid]]).to_numpy(float) / scales[uid]
+            panel[uid] = backtest_scores(g, order, sc if np.isfinite(sc) else 1.0)
+        table = pd.DataFrame(panel).T.replace(np.inf, np.nan)
+        ok = table.notna().mean() >= 0.9
+        best = str(table.mean()[ok].idxmin()) if ok.any() else order[0]
+        for uid, g in groups.items():
+            y_tr = ys[uid][: len(ys[uid]) - h - k]
+            if auto.choose:
+                chosen[uid] = auto.choose
+            elif auto.select == "series":
+                chosen[uid] = _tries(None, panel[uid], order)[0]
+            else:
+                chosen[uid] = best
+            scales[uid] = y_tr
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e = np.abs(g["y"] - g[chosen[uid]]).to_numpy(float) / interval_scale(
+                    g[f"{chosen[uid]}__sd"].to_numpy(float), y_tr
+                )
             errs.append(pd.DataFrame({"step": g["step"].to_numpy(), "e": e}))
         pooled = pd.concat(errs) if errs else pd.DataFrame({"step": [], "e": []})
         pooled = pooled[np.isfinite(pooled["e"])]
@@ -366,8 +430,8 @@ def run_backtest(
             if len(mean) != h or not np.all(np.isfinite(mean)):
                 continue
             sd = ev[f"{name}__sd"].to_numpy(float)
-            scale = scales.get(uid, volatility_scale(ys[uid][: len(ys[uid]) - h - k]))
-            cols = interval_columns(mean, scale, half)
+            y_tr = scales.get(uid, ys[uid][: len(ys[uid]) - h - k])
+            cols = interval_columns(mean, interval_scale(sd, y_tr), half)
             out = pd.DataFrame(
                 {
                     "unique_id": uid,

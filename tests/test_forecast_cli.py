@@ -1,0 +1,132 @@
+"""forecast.py in a subprocess: outputs, exit codes and one-line error messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data" / "forecast"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "forecast.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+
+
+def test_run_writes_the_contract_columns_and_exact_drift_forecasts(tmp_path):
+    res = cli(
+        "run", "--data", str(DATA / "linear_and_flat.csv"), "--horizon", "3",
+        "--model", "drift", "--out", str(tmp_path), "--jobs", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    fc = pd.read_csv(tmp_path / "forecast.csv")
+    assert list(fc.columns) == [
+        "unique_id",
+        "ds",
+        "model",
+        "mean",
+        "lo-80",
+        "hi-80",
+        "lo-95",
+        "hi-95",
+    ]
+    lin = fc[fc["unique_id"] == "lin"]
+    np.testing.assert_allclose(lin["mean"], 10 + 2.5 * np.arange(16, 19))
+    assert lin["ds"].tolist() == [2016, 2017, 2018]
+    np.testing.assert_allclose(fc.loc[fc["unique_id"] == "flat", "mean"], 7.0)
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_run_honours_requested_levels(tmp_path):
+    res = cli(
+        "run", "--data", str(DATA / "random_walks.csv"), "--horizon", "2", "--model", "naive",
+        "--levels", "50", "90", "--out", str(tmp_path), "--jobs", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    cols = pd.read_csv(tmp_path / "forecast.csv").columns.tolist()
+    assert cols[-4:] == ["lo-50", "hi-50", "lo-90", "hi-90"]
+
+
+def test_backtest_writes_series_and_overall_metrics(tmp_path):
+    res = cli(
+        "backtest", "--data", str(DATA / "random_walks.csv"), "--horizon", "3",
+        "--windows", "2", "--model", "drift", "--out", str(tmp_path), "--jobs", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    per = pd.read_csv(tmp_path / "metrics_series.csv")
+    overall = pd.read_csv(tmp_path / "metrics_overall.csv")
+    fc = pd.read_csv(tmp_path / "backtest_forecasts.csv")
+    assert len(per) == 4
+    assert {"mase", "smape", "coverage-95", "msis-95"} <= set(overall.columns)
+    assert "cutoff" in fc.columns
+    assert fc["cutoff"].nunique() == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--data", "missing_column.csv", "--horizon", "2"], "missing column(s) ds"),
+        (["--data", "duplicate.csv", "--horizon", "2"], "duplicate rows for ds=2001"),
+        (["--data", "gap.csv", "--horizon", "2"], "series 'b' has a gap"),
+        (["--data", "text_in_y.csv", "--horizon", "2"], "series 'a' has a missing, non-numeric"),
+        (["--data", "random_walks.csv", "--horizon", "0"], "horizon must be an integer >= 1"),
+        (
+            ["--data", "short.csv", "--horizon", "2", "--model", "ets"],
+            "series 'b' has 1 observation",
+        ),
+        (["--data", "nope.csv", "--horizon", "2"], "nope.csv: file not found"),
+        (["--data", "random_walks.csv", "--horizon", "2", "--model", "magic"], "unknown model"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(args, expected, tmp_path):
+    args = [str(DATA / a) if a.endswith(".csv") else a for a in args]
+    res = cli("run", *args, "--out", str(tmp_path), "--jobs", "1")
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert expected in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    if "--data" in args and "horizon must" not in expected and "unknown model" not in expected:
+        assert Path(args[args.index("--data") + 1]).name in res.stderr
+    assert not (tmp_path / "forecast.csv").exists()
+
+
+def test_fund_writes_coherent_outputs_for_a_scenario_path(tmp_path):
+    res = cli(
+        "fund", "--scenario", str(DATA / "mini_scenario.yaml"), "--path", "hague-pol-leaves",
+        "--horizon", "4", "--samples", "400", "--out", str(tmp_path), "--jobs", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "Fund size" in res.stdout
+    fund = pd.read_csv(tmp_path / "fund.csv")
+    members = pd.read_csv(tmp_path / "members.csv")
+    assert fund["year"].tolist() == [2026, 2027, 2028, 2029]
+    assert fund.loc[0, "mean"] == pytest.approx(31e9)
+    np.testing.assert_allclose(fund["mean"], members.groupby("year")["mean"].sum().to_numpy())
+    assert (
+        members.loc[(members["member"] == "POL") & (members["year"] >= 2028), "mean"] == 0
+    ).all()
+    assert set(pd.read_csv(tmp_path / "drivers.csv")["member"]) <= {"DEU", "POL", "ESP"}
+
+
+def test_fund_with_an_unknown_path_exits_2(tmp_path):
+    res = cli("fund", "--scenario", str(DATA / "mini_scenario.yaml"), "--path", "moon")
+    assert res.returncode == 2
+    assert "unknown policy path 'moon'" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_fund_with_a_missing_scenario_exits_2():
+    res = cli("fund", "--scenario", "no/such.yaml")
+    assert res.returncode == 2
+    assert "no/such.yaml: file not found" in res.stderr

@@ -1,0 +1,174 @@
+"""The fund: calibrated rates, policy paths, coherent totals and forecast pledges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from models.errors import ForecastInputError
+from models.fund import FundHistory, forecast_pledges, fund_forecast, load_fund_history
+from models.paths import ForecastPledges, PolicyPath, resolve_path
+
+DATA = Path(__file__).parent / "data" / "forecast"
+YEARS = list(range(2026, 2033))
+
+
+@pytest.fixture(scope="module")
+def history() -> FundHistory:
+    full = load_fund_history()
+    keep = ["DEU", "POL", "ESP", "ITA", "UKR"]
+    return FundHistory(
+        gdp=full.gdp[full.gdp["unique_id"].isin(keep)],
+        share=full.share[full.share["unique_id"].isin(keep)],
+    )
+
+
+@pytest.fixture(scope="module")
+def pledges() -> pd.DataFrame:
+    return pd.DataFrame({"member": ["DEU", "POL", "ESP"], "year": 2026, "pledge": [20e9, 7e9, 4e9]})
+
+
+@pytest.fixture(scope="module")
+def trend(pledges, history):
+    return fund_forecast(pledges, "trend", YEARS, n_samples=600, seed=1, history=history)
+
+
+def test_first_year_contributions_equal_the_pledges_in_every_path(trend):
+    expected = {"DEU": 20e9, "POL": 7e9, "ESP": 4e9}
+    for i, m in enumerate(trend.members):
+        np.testing.assert_allclose(trend.samples[:, i, 0], expected[m])
+
+
+def test_total_is_the_sum_of_member_paths_not_of_quantiles(trend):
+    tot = trend.total((95,)).set_index("year")
+    mem = trend.by_member((95,))
+    np.testing.assert_allclose(tot["mean"], mem.groupby("year")["mean"].sum())
+    summed_quantiles = mem.groupby("year")["hi-95"].sum() - mem.groupby("year")["lo-95"].sum()
+    width = tot["hi-95"] - tot["lo-95"]
+    # Members are not perfectly correlated: the total's band is narrower than added bands.
+    assert (width.iloc[1:] < summed_quantiles.iloc[1:]).all()
+    assert (width.iloc[1:] > 0).all()
+
+
+def test_uncertainty_grows_with_the_horizon(trend):
+    tot = trend.total((80,))
+    width = (tot["hi-80"] - tot["lo-80"]).to_numpy()
+    assert width[-1] > width[1] > 0
+
+
+def test_same_seed_same_paths_other_seed_other_paths(pledges, history, trend):
+    again = fund_forecast(pledges, "trend", YEARS, n_samples=600, seed=1, history=history)
+    other = fund_forecast(pledges, "trend", YEARS, n_samples=600, seed=2, history=history)
+    np.testing.assert_array_equal(trend.samples, again.samples)
+    assert not np.allclose(trend.samples, other.samples)
+
+
+def test_hague_path_raises_low_spenders_more_than_the_trend(pledges, history, trend):
+    hague = fund_forecast(pledges, "hague-2035", YEARS, n_samples=600, seed=1, history=history)
+    esp = hague.members.index("ESP")
+    # Spain spent about 1.3% of GDP in 2024: the straight line to 3.5% in 2035 more than doubles
+    # its share, so its contribution outgrows Poland's, which already spends over 3.5%.
+    growth = hague.samples.mean(axis=0)[:, -1] / hague.samples.mean(axis=0)[:, 0]
+    assert growth[esp] > 1.5
+    assert growth[esp] > growth[hague.members.index("POL")]
+    assert hague.total().iloc[-1]["mean"] > trend.total().iloc[-1]["mean"]
+
+
+def test_leave_and_rate_change_are_applied(pledges, history):
+    path = PolicyPath(
+        base="trend", leave={"POL": 2029}, rate_change={"DEU": {"factor": 2.0, "from_year": 2030}}
+    )
+    base = fund_forecast(pledges, "trend", YEARS, n_samples=300, seed=4, history=history)
+    fc = fund_forecast(pledges, path, YEARS, n_samples=300, seed=4, history=history)
+    yrs = np.asarray(YEARS)
+    pol, deu = fc.members.index("POL"), fc.members.index("DEU")
+    assert np.all(fc.samples[:, pol, yrs >= 2029] == 0)
+    np.testing.assert_array_equal(fc.samples[:, pol, yrs < 2029], base.samples[:, pol, yrs < 2029])
+    np.testing.assert_allclose(
+        fc.samples[:, deu, yrs >= 2030], 2 * base.samples[:, deu, yrs >= 2030]
+    )
+    np.testing.assert_array_equal(fc.samples[:, deu, yrs < 2030], base.samples[:, deu, yrs < 2030])
+
+
+def test_a_joining_member_contributes_from_its_join_year(pledges, history):
+    fc = fund_forecast(
+        pledges, PolicyPath(join={"UKR": 2028}), YEARS, n_samples=300, seed=4, history=history
+    )
+    yrs = np.asarray(YEARS)
+    ukr = fc.members.index("UKR")
+    assert np.all(fc.samples[:, ukr, yrs < 2028] == 0)
+    assert np.all(fc.samples[:, ukr, yrs >= 2028] > 0)
+
+
+def test_sample_paths_frame_has_one_row_per_sample_member_year(trend):
+    paths = trend.sample_paths()
+    assert list(paths.columns) == ["sample", "member", "year", "contribution"]
+    assert len(paths) == 600 * 3 * len(YEARS)
+
+
+def test_forecast_pledges_add_up_to_the_totals_quantile(pledges, history):
+    p10 = forecast_pledges(pledges, "hague-2035", 0.1, seed=0, years=YEARS, history=history)
+    p50 = forecast_pledges(pledges, "hague-2035", 0.5, seed=0, years=YEARS, history=history)
+    assert list(p10.columns) == ["member", "year", "pledge"]
+    fc = fund_forecast(pledges, "hague-2035", YEARS, seed=0, history=history)
+    q10 = np.quantile(fc.samples.sum(axis=1), 0.1, axis=0)
+    np.testing.assert_allclose(p10.groupby("year")["pledge"].sum().to_numpy(), q10, rtol=1e-9)
+    later = p10["year"] > 2026
+    assert (p10.loc[later, "pledge"].to_numpy() < p50.loc[later, "pledge"].to_numpy()).all()
+
+
+def test_a_pledging_member_without_data_is_refused(history):
+    frame = pd.DataFrame({"member": ["DEU", "ISL"], "year": 2026, "pledge": [1e9, 1e8]})
+    with pytest.raises(ForecastInputError, match="'ISL'"):
+        fund_forecast(frame, "trend", YEARS, n_samples=100, history=history)
+
+
+def test_unknown_path_is_refused(pledges, history):
+    with pytest.raises(ForecastInputError, match="unknown policy path 'moon'"):
+        fund_forecast(pledges, "moon", YEARS, history=history)
+
+
+def test_paths_extend_and_override():
+    own = {"uk-out": {"extends": "hague-2035", "leave": {"GBR": 2028}}}
+    p = resolve_path("uk-out", own)
+    assert p.base == "gdp_share"
+    assert p.core_pct_gdp == 3.5
+    assert p.target_year == 2035
+    assert p.leave == {"GBR": 2028}
+    assert resolve_path("hague-2035", {"hague-2035": {"base": "trend"}}).base == "trend"
+    with pytest.raises(ValueError, match="cycle"):
+        resolve_path("a", {"a": {"extends": "b"}, "b": {"extends": "a"}})
+
+
+def test_path_and_pledge_settings_are_validated():
+    with pytest.raises(ValidationError):
+        PolicyPath(base="gdp_share")  # no target
+    with pytest.raises(ValidationError):
+        PolicyPath(colour="red")
+    with pytest.raises(ValidationError):
+        PolicyPath(leave={"germany": 2030})
+    with pytest.raises(ValidationError):
+        ForecastPledges(path="trend", quantile=1.0)
+    assert ForecastPledges(path="trend", quantile=0.1).seed == 0
+
+
+def test_resolve_forecast_pledges_returns_a_new_scenario(monkeypatch, history):
+    import models.fund as fund_module
+    from engine.forecast_pledges import read_forecast_scenario, resolve_forecast_pledges
+
+    monkeypatch.setattr(fund_module, "load_fund_history", lambda: history)
+    scenario, paths, ff = read_forecast_scenario(DATA / "mini_scenario.yaml")
+    assert ff is not None
+    assert ff.quantile == 0.1
+    assert "hague-pol-leaves" in paths
+    before = {m.id: dict(m.pledges) for m in scenario.members}
+    out = resolve_forecast_pledges(scenario)
+    after = {m.id: dict(m.pledges) for m in out.members}
+    assert {m.id: dict(m.pledges) for m in scenario.members} == before
+    assert after["DEU"][2026] == pytest.approx(before["DEU"][2026], rel=0.05)
+    assert sorted(after["POL"]) == [2026, 2027, 2028]
+    assert after != before
