@@ -165,7 +165,7 @@ def test_raising_a_floor_shows_the_new_figure_and_the_diff_then_an_impossible_fl
         assert ImageStat.Stat(grey).stddev[0] > 10, "the screenshot is nearly uniform"
 
 
-def test_a_bad_upload_shows_a_clear_message_and_the_app_keeps_working(page) -> None:
+def test_a_bad_upload_shows_a_clear_message_and_a_good_one_loads(page) -> None:
     page.locator("input[type=file]").set_input_files(
         files=[
             {
@@ -180,3 +180,8 @@ def test_a_bad_upload_shows_a_clear_message_and_the_app_keeps_working(page) -> N
     assert "Traceback" not in page.content()
     _solve(page)
     sync_api.expect(page.get_by_text("optimal").first).to_be_visible()
+
+    nif = ROOT / "datasets" / "scenarios" / "nif.yaml"
+    page.locator("input[type=file]").set_input_files(files=[str(nif)])
+    name = load_scenario(nif).fund.name
+    sync_api.expect(page.get_by_role("heading", name=name)).to_be_visible()
