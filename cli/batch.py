@@ -255,6 +255,14 @@ def show_cmd(
         for row in worst.itertuples(index=False):
             table.add_row(row.leaves, row.area, fmt(row.before), fmt(row.after), fmt(row.change))
         console.print(table)
+    stuck = tables.get("n_minus_1_no_plan")
+    if stuck is not None:
+        for row in stuck.itertuples(index=False):
+            console.print(
+                f"[bold red]no plan[/] when {row.leaves} leaves: {row.no_plan} of "
+                f"{row.scenarios} scenarios ({row.statuses})",
+                highlight=False,
+            )
 
 
 def _unit(unit: str) -> float:

@@ -20,7 +20,13 @@ import yaml
 from engine.batch import execute
 from engine.batch.execute import run_batch, solve_one
 from engine.batch.store import RunStore, store_url
-from engine.batch.summary import export, floor_met, funding_quantiles, n_minus_1
+from engine.batch.summary import (
+    export,
+    floor_met,
+    funding_quantiles,
+    n_minus_1,
+    n_minus_1_no_plan,
+)
 from engine.batch.sweep import SolverSettings, load_sweep
 from engine.scenario import validate_scenario
 from engine.solve import solve
@@ -161,14 +167,22 @@ def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path):
     assert set(quantiles["scenarios"]) == {1}  # the infeasible scenario has no funding
 
 
-def test_n_minus_1_names_the_areas_that_lose_funding(tmp_path: Path):
-    plan = load_sweep(write_sweep(tmp_path, {"n_minus_1": ["DEU"]}))
+def test_n_minus_1_names_the_areas_that_lose_funding_and_the_members_no_plan_survives(
+    tmp_path: Path,
+):
+    # France alone (4bn in 2027) cannot pay a 5bn cyber floor: without Germany, no plan.
+    spec = {"set": ["areas.cyber.floor=5bn"], "n_minus_1": True}
+    plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         run_batch(plan, store, workers=1)
         losses = n_minus_1(store, plan.batch_id)
-    assert set(losses["leaves"]) == {"DEU"}
+        stuck = n_minus_1_no_plan(store, plan.batch_id)
+    assert set(losses["leaves"]) == {"FRA"}
     assert (losses["change"] < 0).all()
-    assert losses["change"].sum() < -1e9  # Germany's 20bn over the horizon are missing
+    assert losses["change"].sum() == pytest.approx(-10e9, rel=1e-6)  # France's 6bn + 4bn
+    assert stuck.to_dict("records") == [
+        {"leaves": "DEU", "scenarios": 1, "no_plan": 1, "statuses": "infeasible"}
+    ]
 
 
 # --------------------------------------------------------------------------- crash safety

@@ -231,7 +231,7 @@ class RunStore:
         except (ArgumentError, ImportError) as error:
             raise StoreError(f"--store {self.label}: {error}") from None
 
-    def _migrate(self) -> None:
+    def _migrate(self, retry: bool = True) -> None:
         try:
             with self.engine.begin() as conn:
                 metadata.create_all(conn, checkfirst=True)
@@ -247,8 +247,10 @@ class RunStore:
                         "wrote it, or use a new store"
                     )
         except IntegrityError:
+            if not retry:
+                raise
             # Another process created the same tables at the same moment: use theirs.
-            self._migrate()
+            self._migrate(retry=False)
         except SQLAlchemyError as error:
             raise StoreError(f"{self.label}: cannot open the run store ({_short(error)})") from None
 

@@ -156,6 +156,27 @@ def n_minus_1(store: RunStore, batch_id: str) -> pd.DataFrame:
     return out.sort_values(["leaves", "change"])[columns].reset_index(drop=True)
 
 
+def n_minus_1_no_plan(store: RunStore, batch_id: str) -> pd.DataFrame:
+    """For an N-1 sweep: the members whose leaving leaves the fund without a plan (e.g. a
+    floor nobody else can pay for), with how many of their scenarios end so and why."""
+    columns = ["leaves", "scenarios", "no_plan", "statuses"]
+    res = results_frame(store, batch_id)
+    if "leaves" not in res.columns or res.empty:
+        return pd.DataFrame(columns=columns)
+    res = res[res["leaves"].notna() & (res["status"] != "error")]
+    res = res.assign(no_plan=~res["status"].isin(PLAN))
+    out = (
+        res.groupby("leaves")
+        .agg(
+            scenarios=("scenario_id", "size"),
+            no_plan=("no_plan", "sum"),
+            statuses=("status", lambda s: ", ".join(sorted(set(s) - set(PLAN)))),
+        )
+        .reset_index()
+    )
+    return out[out["no_plan"] > 0][columns].reset_index(drop=True)
+
+
 def summary_tables(store: RunStore, batch_id: str) -> dict[str, pd.DataFrame]:
     """Every summary table of a batch, by name."""
     tables = {
@@ -164,9 +185,12 @@ def summary_tables(store: RunStore, batch_id: str) -> dict[str, pd.DataFrame]:
         "floor_met": floor_met(store, batch_id),
         "binding": binding_frequency(store, batch_id, top=None),
     }
-    losses = n_minus_1(store, batch_id)
-    if not losses.empty:
-        tables["n_minus_1"] = losses
+    for name, table in (
+        ("n_minus_1", n_minus_1(store, batch_id)),
+        ("n_minus_1_no_plan", n_minus_1_no_plan(store, batch_id)),
+    ):
+        if not table.empty:
+            tables[name] = table
     return tables
 
 
@@ -197,7 +221,11 @@ def export(
         )
         for name, frame in tables.items()
     }
-    owned = tuple(f"{name}{s}" for name in (*tables, "n_minus_1") for s in (".parquet", ".csv"))
+    owned = tuple(
+        f"{name}{s}"
+        for name in (*tables, "n_minus_1", "n_minus_1_no_plan")
+        for s in (".parquet", ".csv")
+    )
     return write_folder(out, writers, owned)
 
 
