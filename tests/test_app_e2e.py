@@ -61,6 +61,11 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _see(locator) -> None:
+    """Wait (bounded) until the locator is visible; fail with Playwright's report if not."""
+    sync_api.expect(locator).to_be_visible(timeout=WAIT_MS)
+
+
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[str]:
     """The app started with ``optimise.py app`` on a free port; stopped afterwards."""
@@ -100,10 +105,9 @@ def page(app_url: str) -> Iterator[object]:
         try:
             tab = browser.new_page(viewport={"width": 1400, "height": 1600})
             tab.set_default_timeout(WAIT_MS)
-            sync_api.expect.set_options(timeout=WAIT_MS)
             tab.goto(app_url, wait_until="domcontentloaded")
             heading = tab.get_by_role("heading", name="Alternative Security Partnership Fund")
-            sync_api.expect(heading).to_be_visible(timeout=WAIT_MS)
+            _see(heading)
             yield tab
         finally:
             browser.close()
@@ -118,7 +122,7 @@ def _set_area_field(page, area: str, field: str, value: str, edits: int) -> None
     box.fill(value)
     box.press("Enter")
     page.get_by_role("button", name="Apply area edit").click()
-    sync_api.expect(page.get_by_text(f"{edits} unsaved edit")).to_be_visible()
+    _see(page.get_by_text(f"{edits} unsaved edit"))
 
 
 def _solve(page) -> None:
@@ -142,17 +146,15 @@ def test_raising_a_floor_shows_the_new_figure_and_the_diff_then_an_impossible_fl
 
     _set_area_field(page, "cyber", "Floor", f"{floor / 1e9:g}", edits=1)
     _solve(page)
-    sync_api.expect(page.get_by_text(f"cyber in 2026: {before} → {after}")).to_be_visible()
-    sync_api.expect(page.get_by_text("Changes against the baseline")).to_be_visible()
+    _see(page.get_by_text(f"cyber in 2026: {before} → {after}"))
+    _see(page.get_by_text("Changes against the baseline"))
     page.get_by_role("tab", name="Diff").click()
-    sync_api.expect(page.get_by_text("Area funding that changed")).to_be_visible()
+    _see(page.get_by_text("Area funding that changed"))
 
     _set_area_field(page, "cyber", "Floor", "500", edits=2)
     _solve(page)
-    sync_api.expect(
-        page.get_by_text("Smallest changes that make the plan possible again")
-    ).to_be_visible()
-    sync_api.expect(page.get_by_text("lower the cyber floor in 2026").first).to_be_visible()
+    _see(page.get_by_text("Smallest changes that make the plan possible again"))
+    _see(page.get_by_text("lower the cyber floor in 2026").first)
 
     shot = tmp_path / "diagnosis.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -175,13 +177,13 @@ def test_a_bad_upload_shows_a_clear_message_and_a_good_one_loads(page) -> None:
             }
         ]
     )
-    sync_api.expect(page.get_by_text("broken.yaml: line").first).to_be_visible()
-    sync_api.expect(page.get_by_text("not valid YAML").first).to_be_visible()
+    _see(page.get_by_text("broken.yaml: line").first)
+    _see(page.get_by_text("not valid YAML").first)
     assert "Traceback" not in page.content()
     _solve(page)
-    sync_api.expect(page.get_by_text("optimal").first).to_be_visible()
+    _see(page.get_by_text("optimal").first)
 
     nif = ROOT / "datasets" / "scenarios" / "nif.yaml"
     page.locator("input[type=file]").set_input_files(files=[str(nif)])
     name = load_scenario(nif).fund.name
-    sync_api.expect(page.get_by_role("heading", name=name)).to_be_visible()
+    _see(page.get_by_role("heading", name=name))
