@@ -72,15 +72,18 @@ def _resolver() -> Resolver:
     return S.resolver
 
 
-def _solve(scenario: Scenario, reference: Any = None) -> None:
-    """Solve the working scenario near ``reference`` and compare it with the baseline."""
+def _solve(scenario: Scenario, reference: Any = None) -> Result:
+    """Solve ``scenario`` warm, near ``reference`` (an allocation) when given."""
     start = time.perf_counter()
     result = _resolver().solve(scenario, reference=reference)
     S.solve_seconds = time.perf_counter() - start
     S.solve_mode = _resolver().last_mode
+    return result
+
+
+def _show(result: Result, base: Result) -> None:
     S.result = result
-    S.result_sha = scenario_sha256(scenario)
-    base = S.get("base_result", result)
+    S.result_sha = scenario_sha256(result.scenario)
     S.comparison = compare(base, result)
     S.sensitivity = None
 
@@ -92,12 +95,13 @@ def load(scenario: Scenario, source: str, version: str | None = None) -> None:
         store = _store()
         found = store.find(scenario_sha256(scenario))
         version = (found or store.save(scenario, f"loaded {source}", None, source)).id
+    result = _solve(scenario)
     S.base = S.working = scenario
     S.base_version = S.version = version
     S.source = source
     S.edits = []
-    S.base_result = _resolver().solve(scenario)
-    _solve(scenario, S.base_result.allocation if S.base_result.ok else None)
+    S.base_result = result
+    _show(result, result)
     S.rev = S.get("rev", 0) + 1
 
 
@@ -136,7 +140,7 @@ def edit_tables(tables: Tables) -> None:
 def solve_working() -> None:
     """Re-solve the working copy warm, keeping the plan closest to the baseline's."""
     base = S.base_result
-    _solve(S.working, base.allocation if base.ok else None)
+    _show(_solve(S.working, base.allocation if base.ok else None), base)
 
 
 def explain_prices() -> None:
