@@ -86,11 +86,13 @@ def scenarios(draw) -> dict:
         data["exclusions"] = [{"id": "ex", "projects": ["p0", "p1"]}]
     if any("workshare" in p for p in projects):
         data["industrial_return"] = [{"id": "jr", "min_ratio": "90%", "tolerance": "10%"}]
-    coalition = [p["id"] for p in projects if "coalition" in p]
+    coalition = [p for p in projects if "coalition" in p]
     if coalition and draw(st.booleans()):
-        key = {m: draw(st.integers(1, 5)) for m in ids}
+        # Only members who may fund the programme can carry a key share.
+        able = [m["id"] for m in members if coalition[0]["area"] not in m.get("opt_out", [])]
+        key = {m: draw(st.integers(1, 5)) for m in able}
         data["burden_sharing"] = [
-            {"id": "bs", "projects": coalition[:1], "key": key, "tolerance": "15%"}
+            {"id": "bs", "projects": [coalition[0]["id"]], "key": key, "tolerance": "15%"}
         ]
     if draw(st.booleans()):
         data["fund"]["carry_over"] = True
