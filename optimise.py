@@ -15,7 +15,7 @@ import typer
 
 from cli.app import app_cmd
 from cli.batch import batch_cmd, runs_app
-from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from cli.common import EXIT_NO_PLAN, EXIT_OK, console, err_console, friendly_errors
 from cli.report import convert_cmd, report_cmd
 from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
@@ -66,6 +66,8 @@ def solve(
         write_result(result, out)
     if as_json:
         typer.echo(json.dumps(result.summary, indent=2, default=str))
+        if result.ok and result.summary.get("message"):  # e.g. a MIP stopped at its time limit
+            err_console.print(f"warning: {result.summary['message']}", highlight=False)
     else:
         from cli.show import print_result
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine.project_model import LINK_KINDS
 from engine.scenario import Scenario
 from engine.solvers import SolveStatus
 
@@ -51,7 +52,8 @@ class Result:
         c = self.constraints
         if c.empty:
             return c
-        planner = c[c["binding"] & ~c["kind"].isin(["funding", "total", "value"])]
+        bookkeeping = ["funding", "total", "value", *LINK_KINDS]
+        planner = c[c["binding"] & ~c["kind"].isin(bookkeeping)]
         return planner.reindex(
             planner["shadow_price"].abs().sort_values(ascending=False).index
         ).reset_index(drop=True)

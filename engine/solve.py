@@ -282,10 +282,13 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
         summary["message"] = "time limit reached: the best plan found, optimality not proven"
     projects, project_members = project_frames(model, value)
     summary.update(project_summary(projects))
-    if plan.mip_gap is not None:
+    if model.projects is not None:  # a MIP: its gap (None when no bound was reached)
         summary.update(mip_gap=plan.mip_gap, proven_optimal=plan.status is SolveStatus.OPTIMAL)
         if plan.status is SolveStatus.FEASIBLE:
-            summary["message"] += f" (MIP gap {plan.mip_gap:.2%})"
+            gap = plan.mip_gap
+            summary["message"] += (
+                f" (MIP gap {gap:.2%})" if gap is not None else " (MIP gap unknown: no bound yet)"
+            )
     return Result(
         sc,
         plan.status,

@@ -168,7 +168,7 @@ def highs_solution(h, seconds: float, mip: bool = False) -> Solution:
             row_dual=np.zeros(n_rows),
             seconds=seconds,
             solver="highs",
-            mip_gap=float(info.mip_gap) if has_plan else None,
+            mip_gap=float(info.mip_gap) if has_plan and np.isfinite(info.mip_gap) else None,
         )
     # With the sense set to maximise, HiGHS's duals are d objective / d rhs already
     # (PuLP's interface negates the objective and so flips them); the tests check this
