@@ -479,6 +479,8 @@ def main() -> None:
     print(header)
     for size in args.sizes:
         raw = run_child("raw", size, args.highs, args.timeout)
+        # Shown at once: at large the engine child (with its tie-break stage) runs long.
+        print(f"{size:<7}raw highspy: {json.dumps(raw)}", flush=True)
         eng = run_child("engine", size, args.highs, args.timeout)
         if "error" in raw or "error" in eng:
             print(f"{size:<7} raw: {raw.get('error', 'ok')}; engine: {eng.get('error', 'ok')}")
