@@ -286,6 +286,26 @@ def _unknown(where: str, refs: list[str], known: set[str], kind: str) -> list[st
     ]
 
 
+def _check_coalition(where: str, project: Project) -> list[str]:
+    """A coalition rule no plan could meet: stakes above 100%, or more money than the cost."""
+    rule = project.coalition
+    if rule is None:
+        return []
+    problems = []
+    if rule.min_members is not None and rule.min_members * rule.min_stake > 1 + 1e-9:
+        problems.append(
+            f"{where}.coalition: {rule.min_members} members with at least "
+            f"{rule.min_stake:.0%} each exceed 100% of the project; lower min_stake"
+        )
+    cost = sum(project.cost.values())
+    if rule.min_amount is not None and rule.min_amount > cost * (1 + 1e-9):
+        problems.append(
+            f"{where}.coalition.min_amount: {rule.min_amount:,.0f} is above the "
+            f"project's whole cost {cost:,.0f}, so it could never launch"
+        )
+    return problems
+
+
 def check_projects(scenario: Scenario) -> list[str]:
     """Problems with the project sections' references, years and ids (empty if none).
 
@@ -331,6 +351,7 @@ def check_projects(scenario: Scenario) -> list[str]:
         ]
         if p.id in p.needs:
             problems.append(f"{where}.needs: a project cannot need itself")
+        problems += _check_coalition(where, p)
     for c in scenario.calls:
         where = f"calls[{c.id}]"
         problems += _unknown(f"{where}.area", [c.area], areas, "area")

@@ -275,3 +275,14 @@ def test_the_format_example_in_the_projects_module_validates_and_solves():
     result = solve(validate_scenario(data), EXACT)
     assert result.summary["proven_optimal"] is True
     assert result.summary["projects_considered"] == 7
+
+
+def test_coalition_rules_that_can_never_be_met_are_rejected():
+    data = small()
+    data["projects"][2]["coalition"] = {"min_members": 3, "min_stake": "40%", "min_amount": "20m"}
+    with pytest.raises(ScenarioError) as info:
+        validate_scenario(data)
+    assert "projects[shield].coalition: 3 members with at least 40% each exceed 100%" in str(
+        info.value
+    )
+    assert "projects[shield].coalition.min_amount: 20,000,000 is above" in str(info.value)
