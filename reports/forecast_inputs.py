@@ -44,7 +44,9 @@ class ForecastOptions:
 
 
 def _jobs() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    # Measured on the default fund: 2 worker processes beat 4 (each worker pays for its
+    # own imports) and beat 1; see benchmarks/RESULTS_reports.md.
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _path_forecast(fc: FundForecast, description: str) -> PathForecast:

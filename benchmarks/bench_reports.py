@@ -1,0 +1,116 @@
+"""Time report generation for the default scenario, phase by phase, with the PDF step
+compared side by side against Chromium's own print-to-PDF.
+
+    python -m benchmarks.bench_reports [--repeats 3] [--forecast]
+
+Prints wall and CPU seconds per phase (median over repeats) and the ratio of WeasyPrint
+to Chromium for the PDF. CPU seconds include worker processes (the forecast's model fits
+run in a process pool), so they say what an idle machine's wall clock would show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.io import load_scenario
+from reports.allocation import Inputs, allocation_report
+from reports.excel import xlsx_bytes
+from reports.html import render_html
+from reports.pdf import pdf_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+ASPF = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _time(func: Callable[[], object]) -> tuple[float, float, object]:
+    wall, cpu = time.perf_counter(), _cpu()
+    value = func()
+    return time.perf_counter() - wall, _cpu() - cpu, value
+
+
+def _chromium_pdf(html: str) -> bytes:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
+        page_file = Path(folder) / "report.html"
+        page_file.write_text(html, encoding="utf-8")
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        pdf = page.pdf(format="A4", print_background=True)
+        browser.close()
+        return pdf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--forecast", action="store_true", help="also time the forecast report")
+    args = parser.parse_args()
+    rows: dict[str, list[tuple[float, float]]] = {}
+
+    def record(name: str, func: Callable[[], object]) -> object:
+        wall, cpu, value = _time(func)
+        rows.setdefault(name, []).append((wall, cpu))
+        return value
+
+    scenario = load_scenario(ASPF)
+    for _ in range(args.repeats):
+        report = record(
+            "allocation: solve + build", lambda: allocation_report(Inputs(scenario, ASPF))[0]
+        )
+        html = record("allocation: HTML", lambda r=report: render_html(r))
+        record("allocation: PDF (WeasyPrint)", lambda h=html: pdf_bytes(h))
+        if CHROMIUM.exists():
+            record("allocation: PDF (Chromium print)", lambda h=html: _chromium_pdf(h))
+        record("allocation: Excel", lambda r=report: xlsx_bytes(r))
+        if args.forecast:
+            from reports.forecast_inputs import ForecastOptions, forecast_data
+            from reports.forecast_report import forecast_report
+
+            data = record(
+                "forecast: models (2 paths + backtest)",
+                lambda: forecast_data(scenario, ASPF, ForecastOptions()),
+            )
+            freport = record("forecast: build", lambda d=data: forecast_report(d, ()))
+            fhtml = record("forecast: HTML", lambda r=freport: render_html(r))
+            record("forecast: PDF (WeasyPrint)", lambda h=fhtml: pdf_bytes(h))
+            record("forecast: Excel", lambda r=freport: xlsx_bytes(r))
+    print(f"load average {os.getloadavg()[0]:.1f}; {args.repeats} repeats; medians")
+    print(f"{'phase':42} {'wall s':>8} {'CPU s':>8}")
+    medians = {}
+    for name, values in rows.items():
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        medians[name] = (wall, cpu)
+        print(f"{name:42} {wall:8.2f} {cpu:8.2f}")
+    for kind in ("allocation", "forecast"):
+        phases = [v for k, v in medians.items() if k.startswith(kind) and "Chromium" not in k]
+        if phases:
+            wall = sum(v[0] for v in phases)
+            cpu = sum(v[1] for v in phases)
+            print(f"{kind + ': total (HTML+PDF+Excel)':42} {wall:8.2f} {cpu:8.2f}")
+    weasy = medians.get("allocation: PDF (WeasyPrint)")
+    chrome = medians.get("allocation: PDF (Chromium print)")
+    if weasy and chrome:
+        print(f"PDF: WeasyPrint / Chromium wall = {weasy[0] / chrome[0]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
