@@ -22,7 +22,7 @@ from app import views
 from app.changes import scenario_changes
 from app.exports import csv_bytes, excel_bytes, result_frames
 from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
-from app.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, read_upload, upload_suffixes
+from app.uploads import MAX_UPLOAD_MB, read_upload, upload_suffixes
 from app.versions import VersionStore, data_dir
 from datasets import DEFAULT_SCENARIO, SCENARIOS_DIR
 from engine.edits import Edit, apply_edits, parse_edit
@@ -194,14 +194,7 @@ def sidebar() -> None:
     )
     if upload is not None and S.get("upload_seen") != upload.file_id:
         S.upload_seen = upload.file_id
-        if upload.size > MAX_UPLOAD_BYTES:
-            _flash(
-                "error",
-                f"{upload.name}: file is {upload.size:,} bytes; the limit is "
-                f"{MAX_UPLOAD_BYTES:,} bytes",
-            )
-        else:
-            _attempt(load_upload, upload.name, upload.getvalue())
+        _attempt(load_upload, upload.name, upload.getvalue())
         st.rerun()
 
     bar.header("Versions")
@@ -269,7 +262,7 @@ def quick_edits(scenario: Scenario) -> None:
         now = scenario_tables(scenario).members.set_index("id").loc[member_id]
         pledge = st.text_input(
             f"Pledge for {member_id} per year ({unit})",
-            f"{now[pledge_column(first)]:g}",
+            f"{now[pledge_column(first)]:.12g}",
             key=f"m{rev}{member_id}",
             help=f"{member.name}: one amount held for every year of the horizon",
         )
@@ -352,8 +345,12 @@ def what_changed() -> None:
     """The diff against the baseline, or the diagnosis when there is no plan."""
     result, comparison, sc = S.result, S.comparison, S.result.scenario
     if not result.ok:
-        st.error(views.plain(f"No plan: {result.summary.get('message', '')}"))
+        if result.diagnosis.empty:
+            st.error(views.plain(f"No plan: {result.summary.get('message', '')}"))
+            return
+        st.error("No plan: the scenario's constraints conflict.")
         st.subheader("Smallest changes that make the plan possible again")
+        st.caption("Together these are the least total change; one line alone may not be enough.")
         st.table(views.diagnosis_table(result), hide_index=True)
         return
     st.subheader(f"Changes against the baseline ({S.base_version})")
@@ -363,6 +360,9 @@ def what_changed() -> None:
         return
     st.markdown(views.plain(views.value_sentence(comparison)))
     st.markdown("\n".join(f"- {views.plain(line)}" for line in lines))
+    why = views.binding_sentences(comparison)
+    if why:
+        st.markdown("**Why:** " + "; ".join(views.plain(line) for line in why))
 
 
 def allocation_panel(result: Result) -> None:

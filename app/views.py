@@ -116,6 +116,18 @@ def change_sentences(comparison: Comparison, scenario: Scenario, top: int = 8) -
     return lines
 
 
+def binding_sentences(comparison: Comparison, top: int = 6) -> list[str]:
+    """Why the plan moved: the constraints that started or stopped binding, in words."""
+    lines = []
+    for status in ("became binding", "stopped binding"):
+        labels = comparison.binding.loc[comparison.binding["status"] == status, "label"]
+        labels = list(dict.fromkeys(labels))
+        if labels:
+            more = f" and {len(labels) - top} more" if len(labels) > top else ""
+            lines.append(f"{status}: {', '.join(labels[:top])}{more}")
+    return lines
+
+
 def value_sentence(comparison: Comparison) -> str:
     """The change of the plan's value in words (or why there is none)."""
     if comparison.status_after != "optimal" or comparison.status_before != "optimal":

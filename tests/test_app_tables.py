@@ -204,6 +204,11 @@ def test_change_sentences_name_the_area_year_and_amounts(aspf: Scenario, floor_r
     assert "down" in views.value_sentence(comparison)
 
 
+def test_binding_sentences_say_why_the_plan_moved(floor_raised) -> None:
+    lines = views.binding_sentences(floor_raised[2])
+    assert lines[0].startswith("became binding: the cyber floor in 2026")
+
+
 def test_allocation_table_totals_match_the_result(floor_raised) -> None:
     _, new, _ = floor_raised
     table = views.allocation_by_area(new)

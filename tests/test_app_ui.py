@@ -76,6 +76,7 @@ def test_a_raised_floor_is_solved_warm_and_shown_as_a_change(page) -> None:
     assert "cyber in 2026: " in text
     scenario = load_scenario(SCENARIOS_DIR / "aspf-2026.yaml")
     assert views.plain(money(30e9, scenario)) in text
+    assert "**Why:** became binding: the cyber floor in 2026" in text
 
 
 def test_an_impossible_floor_shows_the_smallest_fixes(page) -> None:
