@@ -348,8 +348,8 @@ def _binding_table(result: Result, fmt: _Fmt) -> tuple[pd.DataFrame, pd.DataFram
     return frame, areas
 
 
-def _constraints_section(result: Result, fmt: _Fmt) -> Section:
-    frame, areas = _binding_table(result, fmt)
+def _constraints_section(frame: pd.DataFrame, areas: pd.DataFrame, fmt: _Fmt) -> Section:
+    """Binding constraints (``frame``, see :func:`_binding_table`) and priority ranges."""
     price_col = frame.columns[2]
     table = Table.of(
         "binding-constraints",
@@ -363,7 +363,6 @@ def _constraints_section(result: Result, fmt: _Fmt) -> Section:
             else ""
         ),
     )
-    full = Table.of("binding-constraints-all", "All binding constraints", frame)
     ranges = Table.of(
         "priority-ranges",
         "How far each area's priority can move before its funding changes",
@@ -379,13 +378,7 @@ def _constraints_section(result: Result, fmt: _Fmt) -> Section:
         "priorities alone would fund less. A budget with a positive price means more "
         "money from that member would be put to good use.",
     )
-    return Section(
-        "constraints",
-        "What limits the plan",
-        paragraphs,
-        (),
-        (table, ranges),
-    ), full
+    return Section("constraints", "What limits the plan", paragraphs, (), (table, ranges))
 
 
 def _diff_section(cmp: Comparison, base: Result, new: Result, fmt: _Fmt, base_name: str) -> Section:
@@ -532,9 +525,9 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
         if not result.projects.empty:
             sections.append(_projects_section(result, fmt))
             data["project-members"] = result.project_members
-        constraints, all_binding = _constraints_section(result, fmt)
-        sections.append(constraints)
-        data["binding-constraints-all"] = all_binding.frame
+        binding, priority_ranges = _binding_table(result, fmt)
+        sections.append(_constraints_section(binding, priority_ranges, fmt))
+        data["binding-constraints-all"] = binding
         data["allocation"] = result.allocation.assign(
             amount=fmt.scaled(result.allocation["amount"])
         ).rename(columns={"amount": f"amount ({fmt.unit})"})
