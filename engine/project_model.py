@@ -488,6 +488,19 @@ def define_projects(model: PlanModel) -> None:
     define_burden_sharing(model, maps)
 
 
+def share_reference(model: PlanModel) -> dict[int, float]:
+    """Tie-break targets for joint projects' member shares: each project's go decision (as
+    fixed in the model) split equally among the members who may fund it. Optimal plans
+    often leave these shares free; a fixed target keeps them from moving between solves."""
+    maps: ProjectMaps | None = model.projects
+    if maps is None:
+        return {}
+    shares: dict[str, list[int]] = {}
+    for (_m, key), q in maps.member_share.items():
+        shares.setdefault(key, []).append(q)
+    return {q: model.col_lb[maps.go[key]] / len(cols) for key, cols in shares.items() for q in cols}
+
+
 def fix_integers(model: PlanModel, values: np.ndarray) -> PlanModel:
     """The model with every integer column fixed at its (rounded) value: an LP whose duals
     are the shadow prices of the LP part given the go/no-go decisions. The input is

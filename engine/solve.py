@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.model import INF, PlanModel, build_model, discount_factors
+from engine.project_model import share_reference
 from engine.project_results import project_frames, project_summary
 from engine.project_solve import solve_integers, with_mip
 from engine.result import Result
@@ -47,7 +48,7 @@ def pro_rata_reference(model: PlanModel) -> dict[int, float]:
         w = weights[m, t]
         pledge = sc.member(m).pledges[t] / model.scale
         ref[j] = pledge * priority[a] / w if w > 0 else 0.0
-    return ref
+    return ref | share_reference(model)
 
 
 def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dict[int, float]:
@@ -57,7 +58,7 @@ def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dic
         j = model.x.get((m, a, int(t)))
         if j is not None:
             ref[j] = amount / model.scale
-    return ref
+    return ref | share_reference(model)
 
 
 def _hash_unit(ids: np.ndarray) -> np.ndarray:
