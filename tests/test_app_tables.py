@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 
@@ -231,6 +230,8 @@ def test_an_infeasible_result_gives_a_diagnosis_table(aspf: Scenario) -> None:
 
 
 def test_downloads_hold_every_result_table(floor_raised) -> None:
+    import openpyxl
+
     _, new, _ = floor_raised
     text = csv_bytes(new.allocation).decode()
     assert text.splitlines()[0] == "member,area,year,amount"
