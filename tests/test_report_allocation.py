@@ -156,3 +156,10 @@ def test_tables_shown_in_html_are_formatted_and_right_aligned(built):
     assert isinstance(table.shown.loc[0, "share"], str)
     assert '<td class="num">' in html
     assert pd.api.types.is_float_dtype(table.frame["2026"])
+
+
+def test_every_chart_names_a_sheet_of_the_workbook_that_holds_its_data(built):
+    report, _ = built
+    sheets = report_workbook(report).sheetnames
+    for chart in report.charts():
+        assert chart.data in sheets, chart.id

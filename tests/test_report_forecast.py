@@ -138,3 +138,11 @@ def test_html_shows_member_names_and_the_fund_forecast(report):
     assert "Germany" in html
     assert "by 2030 the fund is expected at" in html
     assert "How far to trust it" in html
+
+
+def test_every_chart_names_a_sheet_of_the_workbook_that_holds_its_data(report):
+    from reports.excel import report_workbook
+
+    sheets = report_workbook(report).sheetnames
+    for chart in report.charts():
+        assert chart.data in sheets, chart.id
