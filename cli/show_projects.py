@@ -39,6 +39,7 @@ def print_projects(result: Result, top: int = 12) -> None:
         amount=("amount", "sum"),
         years=("year", lambda y: f"{min(y)}-{max(y)}" if len(y) > 1 else str(min(y))),
         needed=("needed_value", "first"),
+        cut=("cost_cut", "first"),
         note=("margin_note", "first"),
     )
     units = units.reset_index()
@@ -82,8 +83,15 @@ def print_projects(result: Result, top: int = 12) -> None:
     console.print(table)
     near = units[units["needed"].notna()].sort_values("needed")
     if not near.empty:
-        table = Table("project", "extra value needed", "note", title="Just below the line")
+        table = Table(
+            "project",
+            "extra value needed",
+            "or cost cut (estimate)",
+            "note",
+            title="Just below the line",
+        )
         for r in near.itertuples():
             needed = "cannot be selected" if math.isinf(r.needed) else f"{r.needed:.3g} points"
-            table.add_row(_label(r.project, r.stage), needed, r.note)
+            cut = "no cost cut suffices" if math.isinf(r.cut) else money(r.cut, sc)
+            table.add_row(_label(r.project, r.stage), needed, "" if pd.isna(r.cut) else cut, r.note)
         console.print(table)

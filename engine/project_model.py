@@ -501,6 +501,41 @@ def share_reference(model: PlanModel) -> dict[int, float]:
     return {q: model.col_lb[maps.go[key]] / len(cols) for key, cols in shares.items() for q in cols}
 
 
+#: Rows whose coefficients on a unit's funded share or member shares are its costs.
+COST_KINDS = frozenset(
+    {
+        "projects_within_area",
+        "value",
+        "stage_budget",
+        "coalition_amount",
+        "member_projects",
+        "industrial_return",
+        "burden_min",
+        "burden_max",
+    }
+)
+
+
+def scale_unit_cost(model: PlanModel, key: str, factor: float) -> PlanModel:
+    """The model with unit ``key``'s cost profile multiplied by ``factor`` (a copy with
+    new coefficient and objective arrays; the input is unchanged)."""
+    maps: ProjectMaps = model.projects
+    unit = maps.units[key]
+    funded = maps.funded(key)
+    cols = {funded} | {q for (_m, k), q in maps.member_share.items() if k == key}
+    vals = list(model.row_vals)
+    for i, row in enumerate(model.rows):
+        if row.kind not in COST_KINDS:
+            continue
+        for k in range(model.row_start[i], model.row_start[i + 1]):
+            if model.row_cols[k] in cols:
+                vals[k] *= factor
+    objective = dict(model.objective)
+    # define_value took the area's value of the unit's money off its own value.
+    objective[funded] = unit.weight + (objective[funded] - unit.weight) * factor
+    return replace(model, row_vals=vals, objective=objective)
+
+
 def fix_integers(model: PlanModel, values: np.ndarray) -> PlanModel:
     """The model with every integer column fixed at its (rounded) value: an LP whose duals
     are the shadow prices of the LP part given the go/no-go decisions. The input is

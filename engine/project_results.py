@@ -4,8 +4,10 @@ Frames (money in currency units, value in value points):
 
 - ``projects``: one line per project (or application stage) and year of its profile:
   project, call, stage, area, year, funded, share, cost, amount, value, needed_value,
-  margin_note. ``needed_value`` is the extra value an unselected project would need to
-  be selected (computed for the few best candidates, NaN for the others).
+  cost_cut, margin_note. For the few best unselected candidates (NaN for the others),
+  ``needed_value`` is the extra value a project would need to be selected and
+  ``cost_cut`` how much less its whole profile would need to cost instead (a first-order
+  estimate).
 - ``project_members``: project, stage, member, year, amount, basis. ``basis`` is
   ``commitment`` for jointly funded projects (the member's committed share) and
   ``pro_rata`` for projects paid from an area's pool (split in proportion to each
@@ -35,6 +37,7 @@ PROJECT_COLUMNS = [
     "amount",
     "value",
     "needed_value",
+    "cost_cut",
     "margin_note",
 ]
 MEMBER_COLUMNS = ["project", "stage", "member", "year", "amount", "basis"]
@@ -75,6 +78,7 @@ def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, 
                     c * share,
                     u.weight * share if t == min(u.cost) else 0.0,
                     margin.needed_value if margin else np.nan,
+                    margin.cost_cut if margin else np.nan,
                     margin.note if margin else "",
                 )
             )

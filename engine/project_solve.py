@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from engine.model import PlanModel
-from engine.project_model import ProjectMaps, fix_integers
+from engine.project_model import ProjectMaps, fix_integers, scale_unit_cost
 from engine.solvers import (
     Solution,
     SolverOptions,
@@ -29,13 +31,33 @@ MARGIN_CANDIDATES = 5
 MARGIN_TIME_FACTOR = 2.0
 
 
+#: Relative cost change of the finite difference behind ``Margin.cost_cut``.
+COST_STEP = 1e-4
+
+
 @dataclass(frozen=True)
 class Margin:
     """How much more value (points, the project's own ``value`` units) an unselected
-    project needs to be selected; ``note`` says whether that is exact."""
+    project needs to be selected, or alternatively how much less its whole profile must
+    cost (currency units; a first-order estimate at the plan with the project forced in);
+    ``note`` says whether the value is exact."""
 
     needed_value: float
     note: str
+    cost_cut: float = float("nan")
+
+
+def cost_slope(model: PlanModel, key: str, values: np.ndarray, options: SolverOptions) -> float:
+    """Objective gained per currency unit cut from unit ``key``'s whole cost, at the plan
+    ``values`` with its go/no-go decisions fixed (finite difference of the LP)."""
+    unit = model.projects.units[key]
+    fixed = fix_integers(model, values)
+    cheaper = scale_unit_cost(fixed, key, 1.0 - COST_STEP)
+    base, _ = solve_highs(fixed, options)
+    cut, _ = solve_highs(cheaper, options)
+    if base.status is not SolveStatus.OPTIMAL or cut.status is not SolveStatus.OPTIMAL:
+        return float("nan")
+    return (cut.objective - base.objective) / (COST_STEP * unit.total_cost)
 
 
 def _run(model: PlanModel, options: SolverOptions) -> Solution:
@@ -83,8 +105,11 @@ def margins(
         elif info.primal_solution_status == 2:
             loss = max(mip.objective - float(info.objective_function_value), 0.0)
             exact = status == highspy.HighsModelStatus.kOptimal
+            slope = cost_slope(model, u.key, np.asarray(h.getSolution().col_value), options)
             out[u.key] = Margin(
-                loss / per_point, "exact" if exact else "upper bound (re-solve time limit)"
+                loss / per_point,
+                "exact" if exact else "upper bound (re-solve time limit)",
+                loss / slope if slope > 0 and loss / slope < u.total_cost else float("inf"),
             )
         h.changeColBounds(z, 0.0, 1.0)
     return out

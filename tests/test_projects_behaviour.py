@@ -286,3 +286,21 @@ def test_coalition_rules_that_can_never_be_met_are_rejected():
         info.value
     )
     assert "projects[shield].coalition.min_amount: 20,000,000 is above" in str(info.value)
+
+
+def test_cost_cut_is_what_selects_a_project_when_money_has_a_linear_value():
+    data = {
+        "fund": {"name": "t", "currency": "EUR", "unit": "m", "years": [2026, 2027]},
+        "members": [{"id": "AAA", "pledge": "10m"}],
+        "areas": [{"id": "a"}],
+        "projects": [{"id": "lab", "area": "a", "cost": {2026: "3m", 2027: "3m"}, "value": 5}],
+    }
+    sc = validate_scenario(data)
+    row = solve(sc, EXACT).projects.set_index("project").iloc[0]
+    assert not row["funded"]
+    assert row["needed_value"] == pytest.approx(1.0)
+    assert row["cost_cut"] == pytest.approx(1e6, rel=1e-6)
+    for factor, chosen in ((1.02, True), (0.98, False)):
+        cost = (6e6 - factor * row["cost_cut"]) / 2
+        edited = apply_edits(sc, [f"projects.lab.cost={{2026: {cost}, 2027: {cost}}}"])
+        assert bool(solve(edited, EXACT).projects["funded"].iat[0]) is chosen
