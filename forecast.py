@@ -249,8 +249,22 @@ def expand_levels(argv: list[str]) -> list[str]:
     return out
 
 
+def register_report(argv: list[str]) -> None:
+    """Mount ``report`` (cli/report.py, the forecast report) when asked for: importing it costs
+    every other command half a second."""
+    if argv[:1] == ["report"] or "--help" in argv:
+        try:
+            from cli.report import forecast_report_cmd
+        except ImportError:
+            return
+        app.command("report", help="Write the forecast report (HTML; --pdf, --xlsx).")(
+            forecast_report_cmd
+        )
+
+
 if __name__ == "__main__":
     sys.argv[1:] = expand_levels(sys.argv[1:])
+    register_report(sys.argv[1:])
     try:
         app()
     except KeyboardInterrupt:

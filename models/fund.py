@@ -39,6 +39,9 @@ class FundHistory:
 
     gdp: pd.DataFrame  # unique_id, ds, y = GDP in current US$
     share: pd.DataFrame  # unique_id, ds, y = defence expenditure / GDP (fraction)
+    # Countries whose series are always fitted alongside the members, so that the conformal
+    # calibration pools enough errors even for a fund of three (NATO's reporting allies).
+    pool: tuple[str, ...] = ()
 
 
 def load_fund_history(
@@ -69,7 +72,8 @@ def load_fund_history(
         brk = np.flatnonzero(np.diff(g["ds"].to_numpy()) != 1)
         keep.append(g.iloc[brk[-1] + 1 :] if len(brk) else g)
     share = pd.concat(keep, ignore_index=True)
-    return FundHistory(gdp=gdp.reset_index(drop=True), share=share)
+    pool = tuple(sorted(set(nato_share["unique_id"])))
+    return FundHistory(gdp=gdp.reset_index(drop=True), share=share, pool=pool)
 
 
 def members_frame(source: Any) -> pd.DataFrame:
@@ -120,14 +124,19 @@ _GRID_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray, dict[str, int]]] = {}
 
 
 def _forecast_grid(
-    hist: pd.DataFrame, members: Sequence[str], last_year: int, n_jobs: int, log: bool
+    hist: pd.DataFrame,
+    members: Sequence[str],
+    last_year: int,
+    n_jobs: int,
+    log: bool,
+    pool: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Mean and sd per member for every year up to ``last_year`` after each member's last
     observation, on a grid indexed by steps after the earliest last observation.
 
     Results are memoised on the data's content: comparing paths or seeds refits nothing.
     """
-    sub = hist[hist["unique_id"].isin(members)].copy()
+    sub = hist[hist["unique_id"].isin(set(members) | set(pool))].copy()
     if log:
         sub["y"] = np.log(sub["y"])
     key = (
@@ -146,12 +155,15 @@ def _forecast_grid(
 def _fit_grid(
     sub: pd.DataFrame, members: Sequence[str], last_year: int, n_jobs: int
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    last = sub.groupby("unique_id")["ds"].max().to_dict()
+    last = sub[sub["unique_id"].isin(members)].groupby("unique_id")["ds"].max().to_dict()
     h = last_year - min(last.values())
+    # Backtest windows need training data: with 11 years of shares, a 10-year window would train
+    # on 1-3 points. Calibrate up to half the shortest history; later years extrapolate.
+    n_min = int(sub[sub["unique_id"].isin(members)].groupby("unique_id").size().min())
     model = AutoForecaster(
         candidates=FUND_CANDIDATES,
         combinations=FUND_COMBINATIONS,
-        horizon=min(h, 10),
+        horizon=max(1, min(h, 10, n_min // 2)),
         n_windows=3,
         n_jobs=n_jobs,
     ).fit(sub)
@@ -324,7 +336,9 @@ def fund_forecast(
     rng = np.random.default_rng(seed)
     last_year = years[-1]
 
-    gdp_mean, gdp_sd, gg = _forecast_grid(hist.gdp, modelled, last_year, n_jobs, log=True)
+    gdp_mean, gdp_sd, gg = _forecast_grid(
+        hist.gdp, modelled, last_year, n_jobs, log=True, pool=hist.pool
+    )
     corr_g = _shrunk_corr(
         hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), modelled, 0.3
     )
@@ -336,7 +350,9 @@ def fund_forecast(
     if pol.base == "trend":
         # In logs: shares stay positive and their changes are proportional.
         share_pos = hist.share[hist.share["y"] > 0]
-        sh_mean, sh_sd, sg = _forecast_grid(share_pos, modelled, last_year, n_jobs, log=True)
+        sh_mean, sh_sd, sg = _forecast_grid(
+            share_pos, modelled, last_year, n_jobs, log=True, pool=hist.pool
+        )
         corr_s = _shrunk_corr(share_pos.assign(y=np.log(share_pos["y"])), modelled, 0.5)
         share = np.exp(_simulate(sh_mean, sh_sd, corr_s, n_samples, rng))
         share_years = sg["base"] + 1 + np.arange(sg["h"])

@@ -21,9 +21,13 @@ YEARS = list(range(2026, 2033))
 def history() -> FundHistory:
     full = load_fund_history()
     keep = ["DEU", "POL", "ESP", "ITA", "UKR"]
+    # The calibration pool keeps six allies besides the members: enough errors, fast fits.
+    pool = ("BEL", "CAN", "FRA", "GBR", "NLD", "NOR")
+    sel = [*keep, *pool]
     return FundHistory(
-        gdp=full.gdp[full.gdp["unique_id"].isin(keep)],
-        share=full.share[full.share["unique_id"].isin(keep)],
+        gdp=full.gdp[full.gdp["unique_id"].isin(sel)],
+        share=full.share[full.share["unique_id"].isin(sel)],
+        pool=pool,
     )
 
 
