@@ -94,6 +94,14 @@ def scenarios(draw) -> dict:
         data["burden_sharing"] = [
             {"id": "bs", "projects": [coalition[0]["id"]], "key": key, "tolerance": "15%"}
         ]
+    if draw(st.integers(0, 3)) == 0:
+        data["area_coalitions"] = [
+            {
+                "area": "a2",
+                "min_members": draw(st.integers(1, 4)),
+                "min_contribution": draw(st.sampled_from(["1m", "10m", "25m"])),
+            }
+        ]
     if draw(st.booleans()):
         data["fund"]["carry_over"] = True
     return data
@@ -177,6 +185,15 @@ def check_plan(data: dict, result) -> None:
     given = pm.groupby(["member", "year"])["amount"].sum()
     for key, amount in given.items():
         assert amount <= flows.get(key, 0.0) + 1.0
+
+    # Area coalitions: the area gets nothing, or enough members each give enough.
+    for rule in data.get("area_coalitions", []):
+        flows = result.allocation[result.allocation["area"] == rule["area"]]
+        if flows["amount"].sum() > 1.0:
+            given = flows.groupby("member")["amount"].sum()
+            least = float(rule["min_contribution"].rstrip("m")) * 1e6 - 1.0
+            assert (given >= least).sum() >= rule["min_members"]
+            assert (given < least).sum() == 0
 
     # Juste retour and burden sharing, from the reported contributions.
     if data.get("industrial_return"):
