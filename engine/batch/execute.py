@@ -10,6 +10,10 @@ A scenario that raises is recorded with its error; a solver time limit is record
 solver's status. A local worker that dies is replaced and its unfinished scenarios are
 resubmitted; on Dask the scheduler does the same. Ctrl-C cancels what has not started, stores
 what finishes, and returns with ``interrupted`` set.
+
+Local workers are spawned processes: a script that calls :func:`run_batch` needs the usual
+``if __name__ == "__main__":`` guard. Workers of a remote Dask cluster must be able to import
+this package (same version) to run :func:`solve_chunk`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 from engine.batch.store import Outcome, RunStore
 from engine.batch.sweep import BatchPlan, Planned, SolverSettings
 from engine.errors import EngineError
-from engine.scenario import Limit, Scenario
+from engine.scenario import Scenario
 
 #: Resolvers a worker keeps (one per LP structure, least recently used dropped first).
 RESOLVERS_PER_WORKER = 4
@@ -66,38 +70,31 @@ class Tally:
 
 # --------------------------------------------------------------------------- worker side
 
-_RESOLVERS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_RESOLVERS: OrderedDict[tuple[SolverSettings, str], Any] = OrderedDict()
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _kind(limit: Limit | None) -> str:
-    return "-" if limit is None else ("share" if limit.share is not None else "amount")
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return 0
 
 
-def structure_key(scenario: Scenario) -> tuple[Any, ...]:
-    """What decides the LP's variables, rows and sparsity (not its numbers).
+def structure_key(scenario: Scenario) -> str:
+    """The scenario with its numbers blanked out: what decides the LP's variables, rows and
+    sparsity. A member's pledge counts only as zero or not (no pledge, no flows).
 
-    Scenarios with equal keys re-solve warm on one resolver; an imperfect key costs only a
-    cold solve, because the resolver checks the structure itself.
+    Scenarios with equal keys re-solve warm on one resolver; an imprecise key costs only a
+    cold solve, because the resolver compares the structure itself.
     """
-    sc = scenario
-    members = tuple(
-        (
-            m.id,
-            any(v > 0 for v in m.pledges.values()),
-            tuple(a.id for a in sc.areas if m.joins(a.id)),
-        )
-        for m in sc.members
-    )
-    areas = tuple(
-        (a.id, _kind(a.floor), _kind(a.ceiling), a.absorption is not None, len(a.value_curve or ()))
-        for a in sc.areas
-    )
-    policies = tuple(
-        (p.id, p.areas, p.members, p.per, _kind(p.at_least), _kind(p.at_most)) for p in sc.policies
-    )
-    fund = (tuple(sc.fund.years), sc.fund.carry_over, sc.objective.tie_break)
-    return (fund, members, areas, tuple(map(str, policies)))
+    data = scenario.to_input()
+    for member in data.get("members", []):
+        member["pledge"] = any(v > 0 for v in scenario.member(member["id"]).pledges.values())
+    return json.dumps(_shape(data), sort_keys=True)
 
 
 def _resolver(settings: SolverSettings, scenario: Scenario) -> Any:
