@@ -29,8 +29,6 @@ from engine.solvers import (
 MARGIN_CANDIDATES = 5
 #: Time limit of each margin re-solve, as a multiple of the first MIP's time (at least 1 s).
 MARGIN_TIME_FACTOR = 2.0
-
-
 #: Relative cost change of the finite difference behind ``Margin.cost_cut``.
 COST_STEP = 1e-4
 
@@ -60,6 +58,16 @@ def cost_slope(model: PlanModel, key: str, values: np.ndarray, options: SolverOp
     return (cut.objective - base.objective) / (COST_STEP * unit.total_cost)
 
 
+def _cost_cut(loss: float, slope: float, cost: float) -> float:
+    """Currency units to cut for ``loss`` points at ``slope`` points per unit: infinite
+    when no cut up to the whole cost would do, NaN when the slope is unknown."""
+    if np.isnan(slope):
+        return float("nan")
+    if loss <= 0:
+        return 0.0
+    return loss / slope if slope > 0 and loss / slope < cost else float("inf")
+
+
 def _run(model: PlanModel, options: SolverOptions) -> Solution:
     if options.solver == "cbc":
         return solve_cbc(model, options)
@@ -76,8 +84,10 @@ def margins(
 ) -> dict[str, Margin]:
     """For the ``top`` unselected units with the best value per cost, the extra value
     needed for selection: the objective lost when the unit is forced in, divided by its
-    weight per value point. Re-solves with HiGHS; a re-solve stopped at its time limit
-    gives an upper bound, an infeasible one means the unit cannot be selected at all."""
+    weight per value point, and the cost cut that would do instead. Re-solves with HiGHS;
+    a re-solve stopped at its time limit gives an upper bound, an infeasible one means the
+    unit cannot be selected at all. Both solves stop at ``options.mip_gap``, so "exact"
+    holds within that relative tolerance of the objective."""
     maps: ProjectMaps = model.projects
     chosen = [
         u
@@ -109,7 +119,7 @@ def margins(
             out[u.key] = Margin(
                 loss / per_point,
                 "exact" if exact else "upper bound (re-solve time limit)",
-                loss / slope if slope > 0 and loss / slope < u.total_cost else float("inf"),
+                _cost_cut(loss, slope, u.total_cost),
             )
         h.changeColBounds(z, 0.0, 1.0)
     return out
