@@ -114,24 +114,24 @@ class _ThreadPool(execute._LocalPool):
 
 def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     plan = load_sweep(write_sweep(tmp_path, GRID))
-    bad = next(plan.scenarios()).scenario_id
-    real = execute.solve_one
+    bad = next(plan.scenarios()).scenario
+    real = execute._resolver
 
-    def flaky(sid, scenario, settings):
-        if sid == bad:
-            # Members that are not members: the worker raises while solving this one.
-            return real(sid, scenario.model_copy(update={"members": {"x": 1}}), settings)
-        return real(sid, scenario, settings)
+    def flaky(settings, scenario):
+        if scenario == bad:
+            raise RuntimeError("the solver exploded")
+        return real(settings, scenario)
 
     monkeypatch.setattr(execute, "_pool", lambda workers, scheduler: _ThreadPool(1))
-    monkeypatch.setattr(execute, "solve_one", flaky)
+    monkeypatch.setattr(execute, "_resolver", flaky)
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         tally = run_batch(plan, store)
         res = store.frame("results", plan.batch_id).set_index("scenario_id")
+    bad_id = next(plan.scenarios()).scenario_id
     assert (tally.done, tally.failed) == (6, 1)
-    assert res.loc[bad, "status"] == "error"
-    assert "AttributeError" in res.loc[bad, "error"]
-    assert (res.drop(index=bad)["status"] == "optimal").all()
+    assert res.loc[bad_id, "status"] == "error"
+    assert "RuntimeError: the solver exploded" in res.loc[bad_id, "error"]
+    assert (res.drop(index=bad_id)["status"] == "optimal").all()
 
 
 def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
