@@ -74,9 +74,7 @@ def _read_xlsx(path: Path) -> Any:
     return read_workbook_data(path)
 
 
-READERS.update(
-    {".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json, ".xlsx": _read_xlsx}
-)
+READERS.update({".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json, ".xlsx": _read_xlsx})
 
 
 def read_scenario_data(path: str | os.PathLike[str]) -> Any:
