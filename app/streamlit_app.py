@@ -21,6 +21,7 @@ import streamlit as st
 from app import views
 from app.changes import scenario_changes
 from app.exports import csv_bytes, excel_bytes, result_frames
+from app.fixes import nearest_feasible
 from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import MAX_UPLOAD_MB, read_upload, upload_suffixes
 from app.versions import VersionStore, data_dir
@@ -147,6 +148,19 @@ def explain_prices() -> None:
     """The sensitivity report of the solved scenario: where each shadow price holds and
     the priority ranges that leave each area's funding unchanged (one more solve)."""
     S.sensitivity = sensitivity(S.result.scenario, _resolver())
+
+
+def find_nearest() -> None:
+    """Bisect between the baseline and the infeasible edits for the nearest plan."""
+    S.nearest = (S.result_sha, nearest_feasible(S.base, S.result.scenario))
+
+
+def use_nearest() -> None:
+    """Make the nearest feasible scenario the working copy (solve it next)."""
+    nearest = S.nearest[1]
+    S.working = nearest.scenario
+    S.edits = [*S.edits, f"scaled back to {nearest.fraction:.1%} to have a plan"]
+    S.rev += 1
 
 
 def save_version(note: str) -> None:
@@ -352,6 +366,7 @@ def what_changed() -> None:
         st.subheader("Smallest changes that make the plan possible again")
         st.caption("Together these are the least total change; one line alone may not be enough.")
         st.table(views.diagnosis_table(result), hide_index=True)
+        nearest_panel()
         return
     st.subheader(f"Changes against the baseline ({S.base_version})")
     lines = views.change_sentences(comparison, sc)
@@ -363,6 +378,26 @@ def what_changed() -> None:
     why = views.binding_sentences(comparison)
     if why:
         st.markdown("**Why:** " + "; ".join(views.plain(line) for line in why))
+
+
+def nearest_panel() -> None:
+    """On request, the planner's edits scaled back just enough to have a plan."""
+    if not S.base_result.ok:
+        return
+    found = S.get("nearest")
+    if found is None or found[0] != S.result_sha:
+        st.button("Find the nearest plan that works", on_click=_attempt, args=(find_nearest,))
+        return
+    nearest = found[1]
+    if nearest is None:
+        st.info("Your edits change more than numbers, so there is no in-between to try.")
+        return
+    st.markdown(
+        f"The nearest plan that works keeps **{nearest.fraction:.1%}** of each change "
+        "since the baseline:"
+    )
+    st.table(scenario_changes(S.base, nearest.scenario), hide_index=True)
+    st.button("Use these values", on_click=_attempt, args=(use_nearest,))
 
 
 def allocation_panel(result: Result) -> None:

@@ -145,3 +145,14 @@ def test_shadow_prices_are_sentences_and_their_ranges_come_on_request(page) -> N
     _by_label(page.button, "Show where these prices hold").click().run()
     assert not page.error
     assert "funding would not change while its priority stays between" in _text(page)
+
+
+def test_the_nearest_plan_that_works_can_be_found_and_used(page) -> None:
+    _edit_area(page, "cyber", "Floor", "500")
+    _solve(page)
+    _by_label(page.button, "Find the nearest plan that works").click().run()
+    changes = page.table[1].value
+    assert changes["path"].to_list() == ["areas.cyber.floor"]
+    _by_label(page.button, "Use these values").click().run()
+    _solve(page)
+    assert _by_label(page.metric, "Status").value == "optimal"
