@@ -221,12 +221,6 @@ def fund(
     _fund(scenario, path, horizon, samples, seed, out, jobs)
 
 
-# The report command lives with the other reports (cli/report.py, reports/).
-from cli.report import forecast_report_cmd  # noqa: E402
-
-app.command("report")(forecast_report_cmd)
-
-
 def expand_levels(argv: list[str]) -> list[str]:
     """Accept ``--levels 80 95`` (the documented form) as well as ``--levels 80 --levels 95``."""
     out: list[str] = []
