@@ -417,6 +417,18 @@ def child_engine(size: str, options: dict[str, str]) -> dict[str, Any]:
     result = extract(model, solution, solution, laps.wall["build"])
     laps.lap("extract")
     peak_one_stage = _peak_mib()
+    stage_one = {
+        **laps.wall,
+        "cpu": dict(laps.cpu),
+        "objective": result.objective,
+        "status": solution.status.value,
+        "cols": model.n_cols,
+        "rows": model.n_rows,
+        "nnz": len(model.row_cols),
+        "peak_mib": peak_one_stage,
+    }
+    # Printed now so that a timeout in the tie-break stage keeps the first stage's numbers.
+    print(json.dumps(stage_one), flush=True)
     tb = tie_break_model(model, solution.objective, pro_rata_reference(model))
     laps.lap("tie_build")
     second = run(tb)
@@ -450,7 +462,11 @@ def run_child(kind: str, size: str, highs: list[str], timeout: float) -> dict[st
         cmd += ["--highs", opt]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as stopped:
+        partial = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else stopped.stdout
+        lines = (partial or "").strip().splitlines()
+        if lines:  # the first stage finished; the tie-break did not
+            return {**json.loads(lines[-1]), "tie_error": f"timed out after {timeout:.0f} s"}
         return {"error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
@@ -489,24 +505,29 @@ def main() -> None:
         raw_e2e = raw["build"] + raw["solve"] + raw["extract"]
         rel = abs(eng["objective"] - raw["objective"]) / max(1.0, abs(raw["objective"]))
         agree = "same optimum" if rel <= 1e-9 else f"OPTIMA DIFFER (rel {rel:.1e})"
+        ec, rc = eng["cpu"], raw["cpu"]
+        if "tie_solve" in eng:
+            tie = (
+                f"{eng['tie_build']:.2f}/{eng['tie_solve']:.2f}/{eng['tie_extract']:.2f} s "
+                f"({eng['tie_status']}, peak {eng['peak_mib_with_tie']:.0f} MiB)"
+            )
+            tie_cpu = f"{ec['tie_build']:.2f}/{ec['tie_solve']:.2f}/{ec['tie_extract']:.2f}"
+        else:
+            tie = tie_cpu = eng.get("tie_error", "not run")
         print(
             f"{size:<7}{eng['cols']:>8}{eng['rows']:>8}{eng['nnz']:>9} | {eng['validate']:>13.3f}"
             f"{eng['build']:>8.3f}{eng['solve']:>8.2f}{eng['extract']:>8.3f}{e2e:>8.2f} | "
             f"{raw['build']:>10.3f}{raw['solve']:>8.2f}{raw['extract']:>8.3f}{raw_e2e:>8.2f} | "
             f"{e2e / raw_e2e:>6.2f}{GOALS[size]:>5.1f} | {eng['peak_mib']:>8.0f}"
-            f"{raw['peak_mib']:>6.0f} | {eng['tie_build']:.2f}/{eng['tie_solve']:.2f}/"
-            f"{eng['tie_extract']:.2f} s ({eng['tie_status']}, peak {eng['peak_mib_with_tie']:.0f}"
-            f" MiB)"
+            f"{raw['peak_mib']:>6.0f} | {tie}"
         )
-        ec, rc = eng["cpu"], raw["cpu"]
         e2e_cpu = ec["validate"] + ec["build"] + ec["solve"] + ec["extract"]
         raw_cpu = rc["build"] + rc["solve"] + rc["extract"]
         print(
             f"{'':<7}CPU s: engine valid {ec['validate']:.3f} build {ec['build']:.3f} solve "
             f"{ec['solve']:.2f} extract {ec['extract']:.3f} e2e {e2e_cpu:.2f} | raw build "
             f"{rc['build']:.3f} solve {rc['solve']:.2f} e2e {raw_cpu:.2f} | ratio "
-            f"{e2e_cpu / raw_cpu:.2f} | tie-break {ec['tie_build']:.2f}/{ec['tie_solve']:.2f}/"
-            f"{ec['tie_extract']:.2f}"
+            f"{e2e_cpu / raw_cpu:.2f} | tie-break {tie_cpu}"
         )
         print(
             f"{'':<7}objective engine {eng['objective']:.9f} raw {raw['objective']:.9f}: {agree}; "
