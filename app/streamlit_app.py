@@ -363,10 +363,10 @@ def what_changed() -> None:
             st.error(views.plain(f"No plan: {result.summary.get('message', '')}"))
             return
         st.error("No plan: the scenario's constraints conflict.")
+        nearest_panel()
         st.subheader("Smallest changes that make the plan possible again")
         st.caption("Together these are the least total change; one line alone may not be enough.")
         st.table(views.diagnosis_table(result), hide_index=True)
-        nearest_panel()
         return
     st.subheader(f"Changes against the baseline ({S.base_version})")
     lines = views.change_sentences(comparison, sc)

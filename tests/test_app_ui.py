@@ -151,7 +151,7 @@ def test_the_nearest_plan_that_works_can_be_found_and_used(page) -> None:
     _edit_area(page, "cyber", "Floor", "500")
     _solve(page)
     _by_label(page.button, "Find the nearest plan that works").click().run()
-    changes = page.table[1].value
+    changes = page.table[0].value
     assert changes["path"].to_list() == ["areas.cyber.floor"]
     _by_label(page.button, "Use these values").click().run()
     _solve(page)
