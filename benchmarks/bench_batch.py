@@ -4,7 +4,10 @@
 
 Two sweeps, each varying members' pledges (seeded lognormal factors, sigma 0.1) and one
 area's floor (a grid of values), so every scenario has the LP structure of its base:
-- default: the shipped scenario (aspf-2026, 33 members x 14 areas x 5 years);
+- default: the shipped scenario (aspf-2026, 32 members x 14 areas x 5 years) as an LP: its
+  go/no-go sections (projects, exclusions, industrial return, burden sharing) left out, as
+  they make every scenario a MIP with a different search (``--default-mip N`` times N
+  scenarios of the full default scenario through the engine alone, for information);
 - medium: ``benchmarks.generate.generate(31, 40, 10, seed=1)``.
 
 Timed, per sweep:
@@ -44,6 +47,9 @@ from engine.model import build_model
 from engine.scenario import Scenario, validate_scenario
 from engine.solve import pro_rata_reference, tie_break_model
 from engine.solvers import SolverOptions, highs_lp, new_highs
+
+#: Sections of a scenario that make an LP (the rest are go/no-go decisions: a MIP).
+LP_SECTIONS = ("fund", "members", "areas", "policies", "objective")
 
 
 def sweep_plan(name: str, base: dict, n: int) -> BatchPlan:
@@ -202,6 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--default-n", type=int, default=1000)
     parser.add_argument("--medium-n", type=int, default=200)
+    parser.add_argument("--default-mip", type=int, default=0)
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
