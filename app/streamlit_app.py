@@ -481,12 +481,15 @@ def results_tabs() -> None:
 def shadow_panel(result: Result) -> None:
     """Shadow prices in words at once; their valid ranges on request."""
     sentences = views.shadow_sentences(result)
-    if not sentences:
+    budgets = views.budget_sentence(result)
+    if not sentences and budgets is None:
         st.write("No binding constraint has a shadow price.")
         return
     st.markdown("\n".join(f"- {views.plain(t)}" for t in sentences[:SHOWN_PRICES]))
     if len(sentences) > SHOWN_PRICES:
         st.caption(f"... and {len(sentences) - SHOWN_PRICES} more binding constraints")
+    if budgets is not None:
+        st.markdown(f"- {views.plain(budgets)}")
     report = S.sensitivity
     if report is None:
         if st.button("Show where these prices hold"):

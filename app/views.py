@@ -140,18 +140,45 @@ def value_sentence(comparison: Comparison) -> str:
     )
 
 
-def shadow_sentences(result: Result) -> list[str]:
-    """Binding constraints a planner set, largest shadow price first, in words: what one
-    more unit of the fund's money on each would add to or cost the plan's value."""
+def _priced(result: Result) -> pd.DataFrame:
     binding = result.binding()
     if binding.empty:
-        return []
+        return binding
     tiny = SHOWN_PRICE / UNIT_FACTORS[result.scenario.fund.unit]
-    binding = binding[binding["shadow_price"].abs() > tiny]
+    return binding[binding["shadow_price"].abs() > tiny]
+
+
+def shadow_sentences(result: Result) -> list[str]:
+    """The binding floors, ceilings, absorption limits and policies (members' budgets
+    aside), largest shadow price first, in words: what one more unit of the fund's money
+    on each would add to or cost the plan's value."""
+    priced = _priced(result)
+    if priced.empty:
+        return []
+    priced = priced[priced["kind"] != "budget"]
     return [
-        shadow_sentence(row.label, row.shadow_price, result.scenario)
-        for row in binding.itertuples()
+        shadow_sentence(row.label, row.shadow_price, result.scenario) for row in priced.itertuples()
     ]
+
+
+def budget_sentence(result: Result) -> str | None:
+    """What one more unit from a member whose whole pledge is used would add, as a range
+    over those members and years (None if no budget binds)."""
+    priced = _priced(result)
+    if priced.empty:
+        return None
+    budgets = priced[priced["kind"] == "budget"]
+    if budgets.empty:
+        return None
+    sc = result.scenario
+    factor = UNIT_FACTORS[sc.fund.unit]
+    low, high = (budgets["shadow_price"].agg(f) * factor for f in ("min", "max"))
+    value = f"{low:.3g}" if f"{low:.3g}" == f"{high:.3g}" else f"{low:.3g} to {high:.3g}"
+    members = budgets["member"].nunique()
+    return (
+        f"{members} members spend their whole pledge in some year: each extra "
+        f"{money(factor, sc)} from one of them adds {value} value points"
+    )
 
 
 def diagnosis_table(result: Result) -> pd.DataFrame:

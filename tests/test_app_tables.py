@@ -219,7 +219,10 @@ def test_allocation_table_totals_match_the_result(floor_raised) -> None:
 def test_shadow_sentences_put_the_raised_floor_in_words(floor_raised) -> None:
     _, new, _ = floor_raised
     sentences = views.shadow_sentences(new)
-    assert any("the cyber floor in 2026 costs" in s for s in sentences)
+    one = money(1e9, new.scenario)
+    assert sentences[0].startswith(f"each extra {one} on the cyber floor in 2026 costs")
+    assert not any("budget" in s for s in sentences)
+    assert "members spend their whole pledge" in views.budget_sentence(new)
 
 
 def test_an_infeasible_result_gives_a_diagnosis_table(aspf: Scenario) -> None:
