@@ -4,7 +4,9 @@ Started by ``python optimise.py app`` (see :mod:`cli.app`). The page is layout o
 scenarios come from :mod:`engine.io` and :mod:`app.uploads`, edits from
 :mod:`engine.edits` and :mod:`app.tables`, solves from a per-session
 :class:`engine.resolve.Resolver` (warm re-solves), diffs from :mod:`engine.whatif`,
-shadow prices from :mod:`engine.sensitivity`, versions from :mod:`app.versions`.
+shadow prices in words from the result (their ranges from :mod:`engine.sensitivity` on
+request), the nearest plan after an impossible edit from :mod:`app.fixes`, versions from
+:mod:`app.versions`.
 Every action runs through :func:`_attempt`, so bad input shows a message and no
 traceback ever reaches the page.
 """
@@ -38,7 +40,7 @@ from engine.units import UNIT_FACTORS
 from engine.whatif import compare
 
 log = logging.getLogger(__name__)
-#: Shadow-price sentences listed before the rest go into a table.
+#: Shadow-price sentences shown; for the rest only their number is.
 SHOWN_PRICES = 12
 S = st.session_state
 
