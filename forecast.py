@@ -40,7 +40,8 @@ console = Console()
 
 def fail(message: str) -> None:
     """Print a one-line error and exit with code 2."""
-    Console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+    # Plain write: rich would wrap a long path over several lines.
+    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
     raise typer.Exit(code=2)
 
 

@@ -25,7 +25,7 @@ from models.ensemble import combine
 from models.errors import ForecastInputError
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
-from models.statsmodels_models import ARIMA, ETS, Theta
+from models.statsmodels_models import ARIMA, ETS, Theta, ThetaLog
 
 ATOMIC: dict[str, type[Forecaster]] = {
     "naive": Naive,
@@ -33,11 +33,29 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "ets": ETS,
     "arima": ARIMA,
     "theta": Theta,
+    "theta_log": ThetaLog,
     "regression": DriverRegression,
 }
-DEFAULT_CANDIDATES = ("naive", "drift", "theta", "ets")
+DEFAULT_CANDIDATES = ("naive", "drift", "theta", "theta_log", "ets")
 DEFAULT_COMBINATIONS: dict[str, tuple[str, ...]] = {"ensemble": ("drift", "theta", "ets")}
 MODEL_CHOICES = ("auto", "naive", "drift", "ets", "arima", "theta", "ensemble")
+
+
+def default_combinations(candidates: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The menu of median combinations the backtest chooses from: ``ensemble`` (drift, theta,
+    ETS) and the median of every subset of three or more candidates. Scoring a combination on
+    the backtest costs no fit, so the menu can be wide."""
+    from itertools import combinations as subsets
+
+    out: dict[str, tuple[str, ...]] = {}
+    if set(DEFAULT_COMBINATIONS["ensemble"]) <= set(candidates):
+        out["ensemble"] = DEFAULT_COMBINATIONS["ensemble"]
+    seen = set(out.values())
+    for k in range(3, len(candidates) + 1):
+        for combo in subsets(candidates, k):
+            if combo not in seen:
+                out[f"median({','.join(combo)})"] = combo
+    return out
 
 
 def _combo_forecast(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -144,9 +162,9 @@ class AutoForecaster(Forecaster):
 
     Parameters
     ----------
-    candidates : names of single models to try (``naive, drift, ets, arima, theta``).
+    candidates : names of single models to try (``naive, drift, ets, arima, theta, theta_log``).
     combinations : name -> component names; each is a median ensemble of already-tried models,
-        so it costs no extra fit in the backtest.
+        so it costs no extra fit in the backtest (default: :func:`default_combinations`).
     horizon : the horizon of the backtest windows (and of the calibration); forecasts beyond it
         are allowed, their intervals widen like a random walk.
     n_windows : number of full-horizon backtest windows per series.
@@ -184,7 +202,7 @@ class AutoForecaster(Forecaster):
 
     def _combos(self) -> dict[str, tuple[str, ...]]:
         if self.combinations is None:
-            return {k: v for k, v in DEFAULT_COMBINATIONS.items() if set(v) <= set(self.candidates)}
+            return default_combinations(self.candidates)
         return {k: tuple(v) for k, v in self.combinations.items()}
 
     def _atomic(self) -> dict[str, Forecaster]:

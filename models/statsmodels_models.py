@@ -17,6 +17,7 @@ import pandas as pd
 
 from models.base import Forecaster, residual_sd, z_value
 from models.baselines import Drift
+from models.errors import ForecastInputError
 
 
 @contextmanager
@@ -128,6 +129,26 @@ class Theta(Forecaster):
         alpha = state["alpha"]
         var = 1.0 + np.arange(h) * alpha**2
         return mean, state["sigma"] * np.sqrt(var)
+
+
+class ThetaLog(Theta):
+    """The Theta method on the logarithm of a positive series (multiplicative trend).
+
+    The mean is back-transformed with ``exp`` (the median of a log-normal forecast) and the
+    standard deviation by the delta method, ``exp(mean_log) * sd_log``.
+    """
+
+    name = "theta_log"
+
+    def _fit_series(self, y: np.ndarray, X: pd.DataFrame | None) -> dict[str, Any]:
+        if np.any(y <= 0):
+            raise ForecastInputError("theta_log needs a strictly positive series")
+        return super()._fit_series(np.log(y), X)
+
+    def _predict_series(self, state, h, X_future):
+        mean_log, sd_log = super()._predict_series(state, h, X_future)
+        mean = np.exp(mean_log)
+        return mean, mean * sd_log
 
 
 @dataclass(frozen=True)

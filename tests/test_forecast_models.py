@@ -22,6 +22,7 @@ from models.statsmodels_models import (
     ETS,
     ArimaCandidate,
     Theta,
+    ThetaLog,
     is_plausible,
     select_plausible,
 )
@@ -46,6 +47,7 @@ ALL_MODELS = [
     pytest.param(ETS, id="ets"),
     pytest.param(lambda: ARIMA(max_pq=1), id="arima"),
     pytest.param(Theta, id="theta"),
+    pytest.param(ThetaLog, id="theta_log"),
     pytest.param(DriverRegression, id="regression"),
     pytest.param(Ensemble, id="ensemble"),
     pytest.param(
@@ -274,3 +276,19 @@ def test_loader_names_the_file_on_a_malformed_table(tmp_path):
     bad.write_text("iso3,year,defexp_usd_current_m\nDEU,2020,abc\n")
     with pytest.raises(ForecastInputError, match=r"nato\.csv: missing column"):
         load_nato_defexp(bad)
+
+
+def test_default_menu_offers_median_combinations_of_the_candidates():
+    from models.selection import default_combinations
+
+    menu = default_combinations(("naive", "drift", "theta", "ets"))
+    assert menu["ensemble"] == ("drift", "theta", "ets")
+    assert "median(naive,drift,theta,ets)" in menu
+    assert "median(drift,theta,ets)" not in menu  # the same as "ensemble"
+    assert all(len(v) >= 3 for v in menu.values())
+
+
+def test_theta_log_refuses_non_positive_series():
+    df = pd.DataFrame({"unique_id": "z", "ds": np.arange(2000, 2010), "y": np.arange(-5.0, 5.0)})
+    with pytest.raises(ForecastInputError, match="strictly positive"):
+        ThetaLog().fit(df)
