@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,7 +52,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from engine.errors import OutputError, ScenarioError
+from engine.errors import ScenarioError
+from engine.io import atomic_write
 from engine.scenario import Limit, Scenario, validate_scenario
 from engine.units import UNIT_FACTORS, parse_money, parse_share
 
@@ -972,29 +972,9 @@ def scenario_workbook(scenario: Scenario) -> Workbook:
     return book
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_workbook(book: Workbook, path: str | os.PathLike[str]) -> None:
     """Save a workbook atomically (temporary file, then rename); raises OutputError."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            # mkstemp makes the file private; give it the permissions a new file gets.
-            os.chmod(tmp, 0o666 & ~_umask())
-            book.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
+    atomic_write(path, book.save)
 
 
 def write_workbook_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import OutputError
+from engine.io import _umask
 from engine.result import Result
 
 RESULT_FILES = (
@@ -77,6 +78,8 @@ def write_folder(
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+        # mkdtemp makes the folder private; give it the permissions a new folder gets.
+        os.chmod(tmp, 0o777 & ~_umask())
     except OSError as error:
         raise OutputError(f"{out}: cannot create the folder ({error.strerror or error})") from None
     try:

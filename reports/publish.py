@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from engine.errors import OutputError
+from engine.io import atomic_write_bytes
 from reports.document import Report
 from reports.excel import xlsx_bytes
 from reports.html import render_html
@@ -31,26 +31,6 @@ def output_paths(out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Pat
     return paths
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` through a temporary file and a rename, with the permissions a new
-    file gets (so a report can be shared); raises OutputError."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
-
-
 def publish(report: Report, out: str | os.PathLike[str], pdf: bool, xlsx: bool) -> list[Path]:
     """Write the report's HTML at ``out`` and, if asked, its PDF and workbook beside it.
 
@@ -64,5 +44,5 @@ def publish(report: Report, out: str | os.PathLike[str], pdf: bool, xlsx: bool) 
     for path in paths[1:]:
         contents.append(pdf_bytes(html) if path.suffix == ".pdf" else xlsx_bytes(report))
     for path, data in zip(paths, contents, strict=True):
-        write_atomic(path, data)
+        atomic_write_bytes(path, data)
     return paths
