@@ -100,6 +100,8 @@ class Resolver:
         self._value: _Loaded | None = None
         self._tie: _Loaded | None = None
         self._model: PlanModel | None = None
+        #: The scenario of the last solve (the model, ranging and basis belong to it).
+        self.last_scenario: Scenario | None = None
 
     def _load(self, slot: _Loaded | None, model: PlanModel) -> tuple[_Loaded, bool]:
         if slot is not None and slot.same_structure(model):
@@ -117,6 +119,7 @@ class Resolver:
             tie_break_model,
         )
 
+        self.last_scenario = scenario
         start = time.perf_counter()
         model = build_model(scenario)
         build_seconds = time.perf_counter() - start

@@ -43,14 +43,19 @@ def _finite(x: float) -> float:
     return float(x) if np.isfinite(x) and abs(x) < 1e29 else float("nan")
 
 
-def sensitivity(scenario: Scenario, resolver: Resolver | None = None) -> Sensitivity:
-    """Solve ``scenario`` (warm if the resolver has a similar model) and rank what binds.
+def sensitivity(
+    scenario: Scenario, resolver: Resolver | None = None, result: Result | None = None
+) -> Sensitivity:
+    """Rank what binds in ``scenario``, with valid ranges from HiGHS ranging.
 
-    Raises nothing on infeasible scenarios: the frames are then empty and
-    ``result.diagnosis`` explains.
+    Pass the ``resolver`` and the ``result`` of its last solve to reuse that solve (the
+    ranging then costs no extra solve); otherwise the scenario is solved (warm if the
+    resolver holds a similar model). Raises nothing on infeasible scenarios: the frames
+    are then empty and ``result.diagnosis`` explains.
     """
-    resolver = resolver or Resolver()
-    result = resolver.solve(scenario)
+    if resolver is None or result is None or resolver.last_scenario is not scenario:
+        resolver = resolver or Resolver()
+        result = resolver.solve(scenario)
     empty_c = pd.DataFrame(
         columns=["name", "kind", "label", "shadow_price", "bound", "valid_from", "valid_to", "text"]
     )

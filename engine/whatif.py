@@ -58,7 +58,9 @@ def _diff(before: pd.DataFrame, after: pd.DataFrame, keys: list[str], col: str) 
         after[[*keys, col]].rename(columns={col: "after"}),
         on=keys,
         how="outer",
-    ).fillna({"before": 0.0, "after": 0.0})
+    )
+    # An infeasible side has empty (object-typed) frames: make the numbers numbers first.
+    merged[["before", "after"]] = merged[["before", "after"]].astype(float).fillna(0.0)
     merged["change"] = merged["after"] - merged["before"]
     merged = merged[merged["change"].abs() > MONEY_TOL]
     order = merged["change"].abs().sort_values(ascending=False, kind="stable").index
@@ -84,16 +86,16 @@ def compare(base: Result, new: Result) -> Comparison:
         suffixes=("_before", "_after"),
     )
     joined["label"] = joined["label_after"].fillna(joined["label_before"])
-    b_before = joined["binding_before"].fillna(False).astype(bool)
-    b_after = joined["binding_after"].fillna(False).astype(bool)
+    b_before = joined["binding_before"].astype("boolean").fillna(False).astype(bool)
+    b_after = joined["binding_after"].astype("boolean").fillna(False).astype(bool)
     flips = joined[b_before != b_after].assign(
         before=b_before[b_before != b_after],
         after=b_after[b_before != b_after],
     )
     flips["status"] = flips["after"].map({True: "became binding", False: "stopped binding"})
     prices = joined.assign(
-        before=joined["shadow_price_before"].fillna(0.0).astype(float),
-        after=joined["shadow_price_after"].fillna(0.0).astype(float),
+        before=joined["shadow_price_before"].astype(float).fillna(0.0),
+        after=joined["shadow_price_after"].astype(float).fillna(0.0),
     )
     prices["change"] = prices["after"] - prices["before"]
     tol = PRICE_TOL / UNIT_FACTORS[new.scenario.fund.unit]
