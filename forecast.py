@@ -90,17 +90,18 @@ def print_fund(fc, levels=(80, 95)) -> None:
     tot = fc.total(levels)
     t = Table(title=f"Fund size, US$ bn (path: {fc.path_name}; {fc.samples.shape[0]} joint paths)")
     t.add_column("year", justify="right")
+    t.add_column("median", justify="right")
     t.add_column("mean", justify="right")
     for lv in levels:
         t.add_column(f"{lv}% interval", justify="right")
     for d in tot.to_dict("records"):
-        cells = [str(d["year"]), _bn(d["mean"])]
+        cells = [str(d["year"]), _bn(d["median"]), _bn(d["mean"])]
         for lv in levels:
             cells.append(f"{_bn(d[f'lo-{lv}'])} - {_bn(d[f'hi-{lv}'])}")
         t.add_row(*cells)
     console.print(t)
     drv = fc.drivers(5)
-    t2 = Table(title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (expected, US$ bn)")
+    t2 = Table(title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (median, US$ bn)")
     for c in ("member", fc.years[0], fc.years[-1], "change", "share of change"):
         t2.add_column(str(c), justify="right")
     for r in drv.itertuples(index=False):
