@@ -148,8 +148,9 @@ def solve_working() -> None:
 
 def explain_prices() -> None:
     """The sensitivity report of the solved scenario: where each shadow price holds and
-    the priority ranges that leave each area's funding unchanged (one more solve)."""
-    S.sensitivity = sensitivity(S.result.scenario, _resolver())
+    the priority ranges that leave each area's funding unchanged (reusing the last solve
+    when the resolver still holds it)."""
+    S.sensitivity = sensitivity(S.result.scenario, _resolver(), S.result)
 
 
 def find_nearest() -> None:
