@@ -36,7 +36,10 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "theta_log": ThetaLog,
     "regression": DriverRegression,
 }
-DEFAULT_CANDIDATES = ("naive", "drift", "theta", "theta_log", "ets")
+# theta_log is available but not in the default pool: on M3 yearly, adding it let the backtest
+# pick the median of all five (sMAPE 15.79 but MASE 2.63 and 95% coverage 0.92) over the median
+# of drift, theta and ETS (16.02, 2.59, 0.94), for 25% more fitting time.
+DEFAULT_CANDIDATES = ("naive", "drift", "theta", "ets")
 DEFAULT_COMBINATIONS: dict[str, tuple[str, ...]] = {"ensemble": ("drift", "theta", "ets")}
 MODEL_CHOICES = ("auto", "naive", "drift", "ets", "arima", "theta", "ensemble")
 
