@@ -159,3 +159,19 @@ def test_shipped_example_sweeps_load(repo_root: Path):
     grid = load_sweep(repo_root / "datasets" / "sweeps" / "aspf-grid.yaml")
     assert n1.size == 31  # the baseline and the 30 members that pledge something
     assert grid.size == 36
+
+
+def test_draws_from_the_forecast_follow_its_sample_paths():
+    pytest.importorskip("models.fund")
+    spec = {"draws": {"from_forecast": {"path": "trend", "n": 3, "seed": 2}}}
+    items = list(plan_of(spec).scenarios())
+    assert [i.labels for i in items] == [{"draw": 0}, {"draw": 1}, {"draw": 2}]
+    deu = [i.scenario.member("DEU").pledges for i in items]
+    assert all(p[2026] == pytest.approx(10e9) for p in deu)  # paths start at the pledge
+    assert len({p[2027] for p in deu}) == 3
+    assert [i.scenario_id for i in plan_of(spec).scenarios()] == [i.scenario_id for i in items]
+
+
+def test_draws_need_one_source():
+    with pytest.raises(ScenarioError, match="either pledges"):
+        plan_of({"draws": {"n": 2}})

@@ -8,7 +8,9 @@ A sweep (YAML) names a ``base`` scenario and up to three axes, combined as a pro
 - ``draws``: ``n`` seeded draws of members' pledges from stated distributions, per member id
   or ``'*'`` for every other member. ``normal``/``uniform`` give a yearly amount held flat over
   the horizon (negative draws count as zero); ``lognormal_factor`` (mean 1) and
-  ``uniform_factor`` multiply the member's pledge in every year.
+  ``uniform_factor`` multiply the member's pledge in every year. Or ``from_forecast: {path,
+  n, seed}``: each draw is one joint sample path of members' contributions from the fund's
+  forecast (:func:`models.fund.fund_sample_paths`), so members' pledges move together.
 
 Order: grid (outermost), then who leaves, then draws (innermost), so that neighbouring
 scenarios share their LP structure and re-solve warm. Each scenario's id is the SHA-256 of
@@ -30,7 +32,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.edits import Edit, apply_edits_to_data, parse_edit
 from engine.errors import ScenarioError
@@ -83,12 +85,38 @@ Distribution = Annotated[
 ]
 
 
-class Draws(_Strict):
-    """``n`` seeded draws of pledges; keys are member ids or ``'*'`` (all other members)."""
+class FromForecast(_Strict):
+    """``n`` joint sample paths of members' contributions from the fund's forecast
+    (:func:`models.fund.fund_sample_paths`) under a policy path, seeded."""
 
+    path: str = "trend"
     n: int = Field(ge=1, le=MAX_SCENARIOS)
     seed: int = 0
-    pledges: dict[str, Distribution] = Field(min_length=1)
+
+
+class Draws(_Strict):
+    """Seeded draws of pledges: ``n`` draws from stated distributions (``pledges``, keyed
+    by member id or ``'*'`` for all other members), or ``from_forecast`` sample paths."""
+
+    n: int | None = Field(default=None, ge=1, le=MAX_SCENARIOS)
+    seed: int = 0
+    pledges: dict[str, Distribution] | None = None
+    from_forecast: FromForecast | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Draws:
+        if (self.pledges is None) == (self.from_forecast is None):
+            raise ValueError("give either pledges (stated distributions) or from_forecast")
+        if self.pledges is not None and (self.n is None or not self.pledges):
+            raise ValueError("with pledges, give n and at least one member id or '*'")
+        if self.from_forecast is not None and self.n is not None:
+            raise ValueError("with from_forecast, give n inside from_forecast")
+        return self
+
+    @property
+    def count(self) -> int:
+        """How many draws."""
+        return self.from_forecast.n if self.from_forecast is not None else int(self.n or 0)
 
 
 class SolverSettings(_Strict):
@@ -175,7 +203,7 @@ class BatchPlan:
         self.leavers: list[str | None] = self._leavers(fixed)
         self.grid_points = list(itertools.product(*sweep.grid.values()))
         self.size = (
-            len(self.grid_points) * len(self.leavers) * (sweep.draws.n if sweep.draws else 1)
+            len(self.grid_points) * len(self.leavers) * (sweep.draws.count if sweep.draws else 1)
         )
         if self.size > MAX_SCENARIOS:
             raise ScenarioError(
@@ -205,7 +233,7 @@ class BatchPlan:
                 data = apply_edits_to_data(self.base_data, [*self.sweep.set, Edit(path, value)])
                 self._validate(data, f"grid.{path}={value!r}")
         known = {m.id for m in fixed.members}
-        ids = [*(self.sweep.draws.pledges if self.sweep.draws else {})]
+        ids = [*((self.sweep.draws.pledges or {}) if self.sweep.draws else {})]
         if isinstance(self.sweep.n_minus_1, list):
             ids += self.sweep.n_minus_1
         unknown = sorted({i for i in ids if i != "*" and i not in known})
@@ -231,21 +259,54 @@ class BatchPlan:
         if draws is None:
             yield []
             return
+        if draws.from_forecast is not None:
+            yield from self._forecast_edits(scenario, draws.from_forecast)
+            return
         members = scenario.members
+        pledges = draws.pledges or {}
         rng = np.random.default_rng(draws.seed)
         # One column per member in scenario order, drawn whether used or not, so adding an
         # entry for one member never changes another member's draws.
-        normal = rng.standard_normal((draws.n, len(members)))
-        uniform = rng.random((draws.n, len(members)))
-        for i in range(draws.n):
+        normal = rng.standard_normal((draws.count, len(members)))
+        uniform = rng.random((draws.count, len(members)))
+        for i in range(draws.count):
             edits = []
             for k, m in enumerate(members):
-                dist = draws.pledges.get(m.id, draws.pledges.get("*"))
+                dist = pledges.get(m.id, pledges.get("*"))
                 if dist is None:
                     continue
-                pledges = _draw(dist, m.pledges, normal[i, k], uniform[i, k])
-                edits.append(Edit(f"members.{m.id}.pledge", pledges))
+                drawn = _draw(dist, m.pledges, normal[i, k], uniform[i, k])
+                edits.append(Edit(f"members.{m.id}.pledge", drawn))
             yield edits
+
+    def _forecast_edits(self, scenario: Scenario, spec: FromForecast) -> Iterator[list[Edit]]:
+        """Each sample path of the fund's forecast as members' yearly pledges."""
+        from models.errors import ForecastInputError
+        from models.fund import fund_sample_paths
+
+        try:
+            paths = fund_sample_paths(
+                scenario,
+                spec.path,
+                years=scenario.fund.years,
+                n_samples=spec.n,
+                seed=spec.seed,
+                paths=scenario.paths or None,
+            )
+        except ForecastInputError as error:
+            raise ScenarioError([f"draws.from_forecast: {error}"], self.source) from None
+        paths = paths.sort_values(["sample", "member", "year"])
+        members = sorted(paths["member"].unique())
+        years = [int(y) for y in sorted(paths["year"].unique())]
+        cube = paths["contribution"].to_numpy().reshape(spec.n, len(members), len(years))
+        for i in range(spec.n):
+            yield [
+                Edit(
+                    f"members.{m}.pledge",
+                    {y: round(float(v), 2) for y, v in zip(years, cube[i, k], strict=True)},
+                )
+                for k, m in enumerate(members)
+            ]
 
     def scenarios(self, limit: int | None = None) -> Iterator[Planned]:
         """The sweep's scenarios in order (the first ``limit`` only, if given).
