@@ -9,6 +9,7 @@ prices of a MIP plan are therefore those of the LP part given the go/no-go decis
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,8 +28,11 @@ from engine.solvers import (
 
 #: Unselected projects whose margin is computed (best value per cost first).
 MARGIN_CANDIDATES = 5
-#: Time limit of each margin re-solve, as a multiple of the first MIP's time (at least 1 s).
-MARGIN_TIME_FACTOR = 2.0
+#: Time for all margin re-solves together: this multiple of the first MIP's time, at least
+#: MARGIN_MIN_SECONDS, at most MARGIN_MAX_SECONDS and never more than the time limit.
+MARGIN_TIME_FACTOR = 10.0
+MARGIN_MIN_SECONDS = 2.0
+MARGIN_MAX_SECONDS = 30.0
 #: Relative cost change of the finite difference behind ``Margin.cost_cut``.
 COST_STEP = 1e-4
 
@@ -84,7 +88,8 @@ def margins(
 ) -> dict[str, Margin]:
     """For the ``top`` unselected units with the best value per cost, the extra value
     needed for selection: the objective lost when the unit is forced in, divided by its
-    weight per value point, and the cost cut that would do instead. Re-solves with HiGHS;
+    weight per value point, and the cost cut that would do instead. Re-solves with HiGHS
+    within a time budget (candidates left when it runs out get no margin);
     a re-solve stopped at its time limit gives an upper bound, an infeasible one means the
     unit cannot be selected at all. Both solves stop at ``options.mip_gap``, so "exact"
     holds within that relative tolerance of the objective."""
@@ -99,11 +104,18 @@ def margins(
         return {}
     import highspy
 
-    limit = max(1.0, MARGIN_TIME_FACTOR * mip.seconds)
-    h = new_highs(replace(options, time_limit=limit))
+    budget = min(max(MARGIN_MIN_SECONDS, MARGIN_TIME_FACTOR * mip.seconds), MARGIN_MAX_SECONDS)
+    if options.time_limit is not None:
+        budget = min(budget, options.time_limit)
+    deadline = time.perf_counter() + budget
+    h = new_highs(options)
     h.passModel(highs_lp(model))
     out = {}
     for u in chosen[:top]:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        h.setOptionValue("time_limit", left)
         z = maps.go[u.key]
         h.changeColBounds(z, 1.0, 1.0)
         h.run()
