@@ -342,7 +342,7 @@ class RunStore:
                 )
                 for name, rows in outcome.details.items():
                     if rows:
-                        conn.execute(DETAIL_TABLES[name].insert(), [{**key, **r} for r in rows])
+                        self._insert_rows(conn, DETAIL_TABLES[name], key, rows)
             return True
         except IntegrityError as error:
             # A second driver on the same batch stored it first: nothing is stored twice.
@@ -351,6 +351,21 @@ class RunStore:
             raise StoreError(
                 f"{self.label}: cannot store scenario {outcome.scenario_id[:12]} ({_short(error)})"
             ) from None
+
+    def _insert_rows(
+        self, conn: sa.Connection, table: sa.Table, key: dict[str, str], rows: list[dict[str, Any]]
+    ) -> None:
+        """One executemany of plain tuples: SQLAlchemy's per-row parameter processing would
+        cost as much as the database's own work for the thousands of flows of a scenario."""
+        columns = [c.name for c in table.columns]
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
+        batch, scenario = key["batch_id"], key["scenario_id"]
+        values = [(batch, scenario, *(r.get(c) for c in columns[2:])) for r in rows]
+        conn.exec_driver_sql(sql, values)
 
     def _stored(self, batch_id: str, ids: list[str]) -> set[str]:
         with self.engine.connect() as conn:
