@@ -11,6 +11,7 @@ from rich.table import Table
 from cli.common import console
 from engine.describe import money
 from engine.result import Result
+from engine.scenario import Scenario
 
 
 def _label(project: str, stage: object) -> str:
@@ -95,3 +96,19 @@ def print_projects(result: Result, top: int = 12) -> None:
             cut = "no cost cut suffices" if math.isinf(r.cut) else money(r.cut, sc)
             table.add_row(_label(r.project, r.stage), needed, "" if pd.isna(r.cut) else cut, r.note)
         console.print(table)
+
+
+def print_project_changes(changes: pd.DataFrame, scenario: Scenario) -> None:
+    """A what-if's project changes: newly funded, dropped, and changed shares."""
+    if changes.empty:
+        return
+    table = Table("project", "before", "after", "amount after", "change", title="Project changes")
+    for r in changes.itertuples(index=False):
+        table.add_row(
+            _label(r.project, r.stage),
+            f"{r.before:.0%}",
+            f"{r.after:.0%}",
+            money(r.amount_after, scenario),
+            r.status,
+        )
+    console.print(table)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from cli.show import print_result
+from cli.show_projects import print_project_changes
 from datasets import scenario_path
 from engine.api import load_with_edits
 from engine.describe import money
@@ -35,6 +36,7 @@ WHATIF_FILES = (
     "member_changes.csv",
     "binding_changes.csv",
     "shadow_price_changes.csv",
+    "project_changes.csv",
     "summary.json",
 )
 
@@ -65,6 +67,7 @@ def print_comparison(cmp: Comparison, scenario: Scenario) -> None:
         console.print(table)
     for row in cmp.binding.itertuples(index=False):
         console.print(f"{row.status}: {row.label}", highlight=False)
+    print_project_changes(cmp.projects, scenario)
 
 
 @friendly_errors
@@ -96,6 +99,8 @@ def whatif_cmd(
             "binding_changes.csv": cmp.binding,
             "shadow_price_changes.csv": cmp.shadow_prices,
         }
+        if not cmp.projects.empty:
+            frames["project_changes.csv"] = cmp.projects
         writers = {n: (lambda p, f=f: f.to_csv(p, index=False)) for n, f in frames.items()}
         summary = {
             "value_before": cmp.value_before,

@@ -120,3 +120,54 @@ def project_summary(projects: pd.DataFrame) -> dict[str, int]:
         return {}
     units = projects.drop_duplicates(["project", "stage"])
     return {"projects_considered": len(units), "projects_funded": int(units["funded"].sum())}
+
+
+CHANGE_COLUMNS = ["project", "stage", "before", "after", "amount_before", "amount_after", "status"]
+
+
+def project_changes(base: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Projects (and stages) whose funding differs between two ``projects`` frames.
+
+    Columns: project, stage, before and after (funded share, 0 when not funded),
+    amount_before and amount_after (currency units over the profile), status ("now
+    funded", "no longer funded" or "share changed"); newly funded first, then dropped.
+    """
+    frames = []
+    for frame in (base, new):
+        if frame.empty:
+            frames.append(pd.DataFrame(columns=["project", "stage", "share", "amount"]))
+            continue
+        units = frame.assign(stage=frame["stage"].astype("Int64").fillna(0))
+        frames.append(
+            units.groupby(["project", "stage"], as_index=False).agg(
+                share=("share", "first"), amount=("amount", "sum")
+            )
+        )
+    merged = pd.merge(*frames, on=["project", "stage"], how="outer", suffixes=("_b", "_a"))
+    for col in ("share_b", "share_a", "amount_b", "amount_a"):
+        merged[col] = merged[col].astype(float).fillna(0.0)
+    merged = merged[(merged["share_a"] - merged["share_b"]).abs() > FUNDED]
+    status = np.where(
+        merged["share_b"] <= FUNDED,
+        "now funded",
+        np.where(merged["share_a"] <= FUNDED, "no longer funded", "share changed"),
+    )
+    out = pd.DataFrame(
+        {
+            "project": merged["project"],
+            "stage": merged["stage"].astype("Int64").replace(0, pd.NA),
+            "before": merged["share_b"],
+            "after": merged["share_a"],
+            "amount_before": merged["amount_b"],
+            "amount_after": merged["amount_a"],
+            "status": status,
+        },
+        columns=CHANGE_COLUMNS,
+    )
+    rank = out["status"].map({"now funded": 0, "no longer funded": 1, "share changed": 2})
+    return (
+        out.assign(_rank=rank)
+        .sort_values(["_rank", "project", "stage"])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )

@@ -8,11 +8,13 @@ optima never show up as changes: the diff shows only the consequences of the edi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from engine.edits import Edit, apply_edits
+from engine.project_model import LINK_KINDS
+from engine.project_results import project_changes
 from engine.resolve import Resolver
 from engine.result import Result
 from engine.scenario import Scenario
@@ -22,7 +24,7 @@ from engine.units import UNIT_FACTORS
 #: in value points per fund unit (e.g. per $1bn).
 MONEY_TOL = 1.0
 PRICE_TOL = 1e-7
-_BOOKKEEPING = ("funding", "total", "value", "tie_break")
+_BOOKKEEPING = ("funding", "total", "value", "tie_break", *LINK_KINDS)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class Comparison:
     ``allocation`` member, area, year, before, after, change; ``areas`` area, year,
     before, after, change; ``members`` member, year, before, after, change (allocated);
     ``binding`` name, label, before, after, status ("became binding"/"stopped binding");
-    ``shadow_prices`` name, label, before, after, change (value points per unit).
+    ``shadow_prices`` name, label, before, after, change (value points per unit);
+    ``projects`` (scenarios with projects): see :func:`engine.project_results.project_changes`.
     """
 
     value_before: float
@@ -45,6 +48,7 @@ class Comparison:
     members: pd.DataFrame
     binding: pd.DataFrame
     shadow_prices: pd.DataFrame
+    projects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def value_change(self) -> float:
@@ -111,6 +115,7 @@ def compare(base: Result, new: Result) -> Comparison:
         members=_diff(members[0], members[1], ["member", "year"], "allocated"),
         binding=flips[["name", "label", "before", "after", "status"]].reset_index(drop=True),
         shadow_prices=prices[["name", "label", "before", "after", "change"]].reset_index(drop=True),
+        projects=project_changes(base.projects, new.projects),
     )
 
 

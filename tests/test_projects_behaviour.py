@@ -304,3 +304,29 @@ def test_cost_cut_is_what_selects_a_project_when_money_has_a_linear_value():
         cost = (6e6 - factor * row["cost_cut"]) / 2
         edited = apply_edits(sc, [f"projects.lab.cost={{2026: {cost}, 2027: {cost}}}"])
         assert bool(solve(edited, EXACT).projects["funded"].iat[0]) is chosen
+
+
+def test_what_if_lists_projects_that_start_or_stop_being_funded():
+    from engine.whatif import compare
+
+    sc = validate_scenario(small())
+    base = solve(sc, EXACT)
+    new = solve(apply_edits(sc, ["projects.soc.value=4", "members.CCC.pledge=0"]), EXACT)
+    changes = compare(base, new).projects.set_index("project")["status"].to_dict()
+    assert changes == {
+        "soc": "now funded",
+        "shield": "no longer funded",
+        "soc_b": "no longer funded",
+    }
+    assert compare(base, base).projects.empty
+
+
+def test_cli_what_if_writes_project_changes(tmp_path):
+    out = tmp_path / "wi"
+    proc = _run(
+        "whatif", "aspf-2026", "--set", "projects.integrated_air_defence.value=5", "--out", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    changes = pd.read_csv(out / "project_changes.csv")
+    assert "integrated_air_defence" in set(changes["project"])
+    assert "Project changes" in proc.stdout
