@@ -329,7 +329,7 @@ class AutoForecaster(Forecaster):
             return super()._intervals(uid, mean, sd, levels)
         half = halfwidths(self.scaled_errors_, len(mean), levels)
         scale = np.sqrt(np.maximum(sd, 0.0) * self.scale_[uid])
-        return interval_columns(mean, scale, half)
+        return interval_columns(mean, scale, half, own_sd=sd)
 
     def predict(
         self, h: int, level: Iterable[float] = DEFAULT_LEVELS, X_df: pd.DataFrame | None = None
@@ -452,7 +452,7 @@ def run_backtest(
                 continue
             sd = ev[f"{name}__sd"].to_numpy(float)
             y_tr = scales.get(uid, ys[uid][: len(ys[uid]) - h - k])
-            cols = interval_columns(mean, interval_scale(sd, y_tr), half)
+            cols = interval_columns(mean, interval_scale(sd, y_tr), half, own_sd=sd)
             out = pd.DataFrame(
                 {
                     "unique_id": uid,
