@@ -18,8 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+# One BLAS thread per process, as forecast.py sets: multithreaded BLAS on tiny matrices only
+# spins (it cost 5-10x in CPU time in a serial run on this 2-core machine).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
