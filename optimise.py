@@ -61,7 +61,9 @@ def solve(
 ) -> None:
     """Solve a scenario and print (or write) the allocation."""
     sc = load_with_edits(scenario_path(scenario), set_ or [])
-    result = solve_scenario(sc, SolverOptions(solver=solver, time_limit=time_limit))
+    result = solve_scenario(
+        sc, SolverOptions(solver=solver, time_limit=time_limit, project_margins=True)
+    )
     if out is not None:
         write_result(result, out)
     if as_json:

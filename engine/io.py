@@ -14,6 +14,8 @@ import yaml
 from engine.errors import OutputError, ScenarioError
 from engine.scenario import Scenario, validate_scenario
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Largest scenario file accepted, in bytes; a bigger file is refused before parsing.
 MAX_SCENARIO_BYTES = 20 * 1024 * 1024
 
@@ -43,7 +45,8 @@ def _read_text(path: Path) -> str:
 def _read_yaml(path: Path) -> Any:
     text = _read_text(path)
     try:
-        return yaml.safe_load(text)
+        # The C loader is as safe as safe_load and several times faster on large files.
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -150,7 +150,8 @@ def solve_integers(model: PlanModel, options: SolverOptions) -> tuple[PlanModel,
     if not _has_plan(mip):
         return model, mip
     fixed = fix_integers(model, mip.col_value)
-    found = margins(model, mip, options) if mip.status is SolveStatus.OPTIMAL else {}
+    wanted = options.project_margins and mip.status is SolveStatus.OPTIMAL
+    found = margins(model, mip, options) if wanted else {}
     fixed.projects = replace(model.projects, margins=found)
     return fixed, mip
 

@@ -43,6 +43,9 @@ class SolverOptions:
     threads: int | None = None
     #: Relative MIP gap at which a plan counts as proven optimal (both solvers).
     mip_gap: float = 1e-4
+    #: Also compute how much more value each unselected project needs ("just below the
+    #: line"): extra MIP re-solves, so off for fast re-solves (what-if, batch).
+    project_margins: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from engine.resolve import Resolver
 from engine.result import Result
 from engine.scenario import Scenario
 from engine.sensitivity import sensitivity
+from engine.solvers import SolverOptions
 from engine.units import UNIT_FACTORS
 from engine.whatif import Comparison, compare
 from reports import charts
@@ -509,7 +510,8 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
     Raises EngineError subclasses for solver problems; an infeasible scenario gives a
     report that explains why, not an error.
     """
-    resolver = resolver or Resolver()
+    # The report shows how far unselected projects are from the line: compute margins.
+    resolver = resolver or Resolver(SolverOptions(project_margins=True))
     sc = inputs.scenario
     base_result = resolver.solve(inputs.base) if inputs.base is not None else None
     reference = base_result.allocation if base_result is not None and base_result.ok else None

@@ -21,7 +21,7 @@ from engine.solve import solve
 from engine.solvers import SolverOptions, SolveStatus, _cbc_bound
 
 ROOT = Path(__file__).resolve().parents[1]
-EXACT = SolverOptions(mip_gap=1e-9)
+EXACT = SolverOptions(mip_gap=1e-9, project_margins=True)
 
 
 def small() -> dict:
