@@ -46,7 +46,7 @@ def _read_yaml(path: Path) -> Any:
     text = _read_text(path)
     try:
         # The C loader is as safe as safe_load and several times faster on large files.
-        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
