@@ -429,7 +429,7 @@ def child_engine(size: str, options: dict[str, str]) -> dict[str, Any]:
     }
     # Printed now so that a timeout in the tie-break stage keeps the first stage's numbers.
     print(json.dumps(stage_one), flush=True)
-    tb = tie_break_model(model, solution.objective, pro_rata_reference(model))
+    tb = tie_break_model(model, solution, pro_rata_reference(model))
     laps.lap("tie_build")
     second = run(tb)
     laps.lap("tie_solve")

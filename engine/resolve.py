@@ -10,7 +10,6 @@ Otherwise it loads the new model cold. Results are identical either way.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ from engine.model import PlanModel, build_model
 from engine.project_solve import solve_integers, with_mip
 from engine.result import Result
 from engine.scenario import Scenario
-from engine.solvers import Solution, SolverOptions, SolveStatus, highs_lp, highs_solution, new_highs
+from engine.solvers import Solution, SolverOptions, highs_lp, highs_solution, new_highs
 
 
 class _Loaded:
@@ -112,12 +111,7 @@ class Resolver:
     def solve(self, scenario: Scenario, reference: pd.DataFrame | None = None) -> Result:
         """Allocate ``scenario``; among optimal plans return the one closest to
         ``reference`` (an allocation frame) or, without one, to pro rata by priority."""
-        from engine.solve import (
-            extract,
-            pro_rata_reference,
-            reference_from_allocation,
-            tie_break_model,
-        )
+        from engine.solve import break_ties, extract
 
         self.last_scenario = scenario
         start = time.perf_counter()
@@ -130,23 +124,12 @@ class Resolver:
         self._model = model
         self.last_mode = "warm" if warm else "cold"
         solution = self._value.run()
-        plan = solution
-        if solution.status is SolveStatus.OPTIMAL and scenario.objective.tie_break != "none":
-            ref = (
-                reference_from_allocation(model, reference)
-                if reference is not None
-                else pro_rata_reference(model)
-            )
-            tb = tie_break_model(model, solution.objective, ref)
+
+        def run_tie_break(tb: PlanModel) -> Solution:
             self._tie, _ = self._load(self._tie, tb)
-            second = self._tie.run()
-            if second.status is SolveStatus.OPTIMAL:
-                plan = replace(
-                    second,
-                    col_value=second.col_value[: model.n_cols],
-                    row_value=second.row_value[: model.n_rows],
-                    seconds=solution.seconds + second.seconds,
-                )
+            return self._tie.run()
+
+        plan = break_ties(model, solution, reference, run_tie_break)
         return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
 
     @property
