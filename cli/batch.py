@@ -60,6 +60,9 @@ def batch_cmd(
     limit: Annotated[
         int | None, typer.Option(min=1, help="Only the sweep's first K scenarios.")
     ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Solve again the scenarios that raised before.")
+    ] = False,
 ) -> None:
     """Solve every scenario of a sweep into the run store; re-running resumes."""
     from engine.batch.execute import Tally, run_batch
@@ -99,7 +102,13 @@ def batch_cmd(
 
         with progress:
             tally = run_batch(
-                plan, runs, workers=workers, scheduler=scheduler, limit=limit, on_progress=show
+                plan,
+                runs,
+                workers=workers,
+                scheduler=scheduler,
+                limit=limit,
+                retry_failed=retry_failed,
+                on_progress=show,
             )
     console.print(
         f"{tally.finished:,} of {total:,} stored ({tally.done:,} now, {tally.skipped:,} before); "

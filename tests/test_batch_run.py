@@ -133,6 +133,14 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
     assert "RuntimeError: the solver exploded" in res.loc[bad_id, "error"]
     assert (res.drop(index=bad_id)["status"] == "optimal").all()
 
+    monkeypatch.setattr(execute, "_resolver", real)
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        assert run_batch(plan, store).done == 0  # a failure counts as stored...
+        again = run_batch(plan, store, retry_failed=True)  # ...until asked to retry it
+        res = store.frame("results", plan.batch_id)
+    assert (again.done, again.skipped, again.failed) == (1, 5, 0)
+    assert set(res["status"]) == {"optimal"}
+
 
 def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
     broken = tiny.model_copy(update={"areas": None})

@@ -309,6 +309,7 @@ def run_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     limit: int | None = None,
+    retry_failed: bool = False,
     chunk_size: int | None = None,
     on_progress: Callable[[Tally], None] | None = None,
 ) -> Tally:
@@ -316,8 +317,10 @@ def run_batch(
 
     ``workers``: local processes (default: all cores); ``scheduler``: a Dask address
     (``tcp://host:8786``) or ``local:N`` for a Dask LocalCluster; ``limit``: only the
-    sweep's first K scenarios. Returns the run's tally (``interrupted`` after Ctrl-C).
-    Raises BatchError if the executor cannot run, ScenarioError for an invalid scenario.
+    sweep's first K scenarios; ``retry_failed``: solve again the scenarios that raised in
+    an earlier run (otherwise every stored scenario is skipped). Returns the run's tally
+    (``interrupted`` after Ctrl-C). Raises BatchError if the executor cannot run,
+    ScenarioError for an invalid scenario.
     """
     started = time.perf_counter()
     sweep = plan.sweep
@@ -331,6 +334,8 @@ def run_batch(
     )
     total = plan.size if limit is None else min(plan.size, limit)
     tally = Tally(plan.batch_id, total)
+    if retry_failed:
+        store.forget_failed(plan.batch_id)
     done_before = store.done_ids(plan.batch_id)
     seen: set[str] = set()
 

@@ -379,6 +379,22 @@ class RunStore:
 
     # ------------------------------------------------------------------ reading
 
+    def forget_failed(self, batch_id: str) -> int:
+        """Delete the batch's scenarios that raised (status ``error``), so that the next run
+        solves them again; returns how many. Scenarios with an answer are kept."""
+        with self.engine.begin() as conn:
+            failed = (results.c.batch_id == batch_id) & (results.c.status == "error")
+            ids = conn.execute(sa.select(results.c.scenario_id).where(failed)).scalars().all()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(sa.delete(results).where(failed, results.c.scenario_id.in_(chunk)))
+                conn.execute(
+                    sa.delete(scenarios).where(
+                        scenarios.c.batch_id == batch_id, scenarios.c.scenario_id.in_(chunk)
+                    )
+                )
+        return len(ids)
+
     def done_ids(self, batch_id: str) -> set[str]:
         """Ids of the batch's scenarios that have a stored result (failures included)."""
         with self.engine.connect() as conn:
