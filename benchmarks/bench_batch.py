@@ -14,8 +14,8 @@ Timed, per sweep:
 - raw highspy, value LP: one ``Highs`` object; for each scenario the changed row bounds
   pushed with ``changeRowsBounds`` and ``run()`` from the previous basis (models are built
   outside the timer): the floor for this work;
-- raw highspy, both stages: the same plus the engine's second (tie-break) LP, also kept in
-  one ``Highs`` object and changed in place (bounds, right-hand sides);
+- raw highspy, both stages: the same plus the engine's second (tie-break) LP on the optimal
+  face, also kept in one ``Highs`` object and changed in place (column and row bounds);
 - engine batch with 1 and 2 local worker processes, and on a Dask LocalCluster of 2
   workers: ``run_batch`` into a fresh SQLite store (generation, warm re-solves, result
   frames, one transaction per scenario). Rates are given over the whole run (including
@@ -76,12 +76,13 @@ def _changed(base: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 def raw_loop(scenarios: list[Scenario], two_stage: bool) -> float:
     """Seconds for in-place changes and warm runs of highspy over the scenarios (each
-    scenario's model is built outside the timer)."""
+    scenario's models are built outside the timer)."""
     first = build_model(scenarios[0])
     value = new_highs(SolverOptions())
     value.passModel(highs_lp(first))
     lo0, hi0 = np.asarray(first.row_lo), np.asarray(first.row_hi)
-    tie = tie_lo = tie_hi = tie_cl = tie_cu = None
+    tie = None
+    tie_bounds: tuple[np.ndarray, ...] = ()
     seconds = 0.0
     for scenario in scenarios:
         model = build_model(scenario)
@@ -90,26 +91,32 @@ def raw_loop(scenarios: list[Scenario], two_stage: bool) -> float:
         start = time.perf_counter()
         value.changeRowsBounds(len(rows), rows, lo[rows], hi[rows])
         value.run()
+        solution = highs_solution(value, 0.0) if two_stage else None
         seconds += time.perf_counter() - start
         lo0, hi0 = lo, hi
-        if not two_stage:
+        if solution is None:
             continue
-        first_stage = highs_solution(value, 0.0)
-        tb = tie_break_model(model, first_stage, pro_rata_reference(model))
-        t_lo, t_hi = np.asarray(tb.row_lo), np.asarray(tb.row_hi)
-        t_cl, t_cu = np.asarray(tb.col_lb), np.asarray(tb.col_ub)
+        # The engine's second stage: the optimal face (bounds fixed by complementary
+        # slackness) and the deviations from pro rata; only bounds differ between scenarios.
+        tb = tie_break_model(model, solution, pro_rata_reference(model))
+        bounds = tuple(
+            np.asarray(b, dtype=float) for b in (tb.col_lb, tb.col_ub, tb.row_lo, tb.row_hi)
+        )
         start = time.perf_counter()
         if tie is None:
             tie = new_highs(SolverOptions())
             tie.passModel(highs_lp(tb))
         else:
-            trows = np.union1d(_changed(tie_lo, t_lo), _changed(tie_hi, t_hi)).astype(np.int32)
-            tie.changeRowsBounds(len(trows), trows, t_lo[trows], t_hi[trows])
-            tcols = np.union1d(_changed(tie_cl, t_cl), _changed(tie_cu, t_cu)).astype(np.int32)
-            tie.changeColsBounds(len(tcols), tcols, t_cl[tcols], t_cu[tcols])
+            clb, cub, rlo, rhi = bounds
+            cols = np.union1d(_changed(tie_bounds[0], clb), _changed(tie_bounds[1], cub))
+            cols = cols.astype(np.int32)
+            tie.changeColsBounds(len(cols), cols, clb[cols], cub[cols])
+            trows = np.union1d(_changed(tie_bounds[2], rlo), _changed(tie_bounds[3], rhi))
+            trows = trows.astype(np.int32)
+            tie.changeRowsBounds(len(trows), trows, rlo[trows], rhi[trows])
         tie.run()
         seconds += time.perf_counter() - start
-        tie_lo, tie_hi, tie_cl, tie_cu = t_lo, t_hi, t_cl, t_cu
+        tie_bounds = bounds
     return seconds
 
 
@@ -215,14 +222,25 @@ def main() -> None:
     parser.add_argument("--no-dask", action="store_true")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
-    for line in bench(
-        "default", read_scenario_data(DEFAULT_SCENARIO), args.default_n, not args.no_dask
-    ):
-        print(line, flush=True)
-    print()
-    medium = generate(31, 40, 10, seed=1)
-    for line in bench("medium", medium, args.medium_n, not args.no_dask):
-        print(line, flush=True)
+    full = read_scenario_data(DEFAULT_SCENARIO)
+    if args.default_mip:
+        plan = sweep_plan("default-mip", full, args.default_mip)
+        for label, how in (("1 worker", {"workers": 1}), ("2 workers", {"workers": 2})):
+            run = engine_run(label, plan, **how)
+            print(
+                f"default with go/no-go sections (MIP), {plan.size} scenarios, engine {label}: "
+                f"{plan.size / run.seconds:.2f}/s whole run, {run.steady_rate:.2f}/s steady"
+            )
+        print()
+    sweeps = [
+        ("default", {k: v for k, v in full.items() if k in LP_SECTIONS}, args.default_n),
+        ("medium", generate(31, 40, 10, seed=1), args.medium_n),
+    ]
+    for name, base, n in sweeps:
+        if n > 0:  # 0 leaves a sweep out
+            for line in bench(name, base, n, not args.no_dask):
+                print(line, flush=True)
+            print()
 
 
 if __name__ == "__main__":
