@@ -23,7 +23,7 @@ from engine.api import load_with_edits
 from engine.output import write_result
 from engine.scenario import scenario_json_schema
 from engine.solve import solve as solve_scenario
-from engine.solvers import SolverOptions
+from engine.solvers import SolverOptions, parse_highs_options
 
 app = typer.Typer(
     add_completion=False,
@@ -58,11 +58,21 @@ def solve(
     solver: Annotated[str, typer.Option(help="highs (default) or cbc.")] = "highs",
     time_limit: Annotated[float | None, typer.Option(help="Seconds; best plan found.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json only.")] = False,
+    highs: Annotated[
+        list[str] | None,
+        typer.Option("--highs", help="HiGHS option NAME=VALUE, e.g. solver=ipm (repeatable)."),
+    ] = None,
 ) -> None:
     """Solve a scenario and print (or write) the allocation."""
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     result = solve_scenario(
-        sc, SolverOptions(solver=solver, time_limit=time_limit, project_margins=True)
+        sc,
+        SolverOptions(
+            solver=solver,
+            time_limit=time_limit,
+            project_margins=True,
+            highs_options=parse_highs_options(highs or []),
+        ),
     )
     if out is not None:
         write_result(result, out)

@@ -46,6 +46,9 @@ class SolverOptions:
     #: Also compute how much more value each unselected project needs ("just below the
     #: line"): extra MIP re-solves, so off for fast re-solves (what-if, batch).
     project_margins: bool = False
+    #: Extra HiGHS options as (name, value) pairs, e.g. (("solver", "ipm"),) for very
+    #: large LPs where interior point beats the default dual simplex.
+    highs_options: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,11 @@ def new_highs(options: SolverOptions):
     if options.threads is not None:
         h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    for name, value in options.highs_options:
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise SolverUnavailableError(
+                f"--highs {name}={value}: not a HiGHS option or not a valid value for it"
+            )
     return h
 
 
@@ -253,6 +261,27 @@ def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
     if mip:
         reduced, duals = np.zeros_like(reduced), np.zeros_like(duals)
     return Solution(status, objective, values, reduced, activity, duals, seconds, "cbc", gap)
+
+
+def parse_highs_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
+    """``["solver=ipm", "run_crossover=on"]`` as typed (name, value) pairs for
+    :attr:`SolverOptions.highs_options`; raises SolverUnavailableError when malformed."""
+    out: list[tuple[str, object]] = []
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise SolverUnavailableError(f"--highs {pair!r}: expected NAME=VALUE, e.g. solver=ipm")
+        value: object = text.strip()
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        if text.strip().lower() in ("true", "false"):
+            value = text.strip().lower() == "true"
+        out.append((name.strip(), value))
+    return tuple(out)
 
 
 def check_solver(name: str) -> None:
