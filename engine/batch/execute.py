@@ -35,7 +35,7 @@ from typing import Any
 from engine.batch.store import Outcome, RunStore
 from engine.batch.sweep import BatchPlan, Planned, SolverSettings
 from engine.errors import EngineError
-from engine.scenario import Scenario
+from engine.scenario import Limit, Scenario
 
 #: Resolvers a worker keeps (one per LP structure, least recently used dropped first).
 RESOLVERS_PER_WORKER = 4
@@ -70,31 +70,38 @@ class Tally:
 
 # --------------------------------------------------------------------------- worker side
 
-_RESOLVERS: OrderedDict[tuple[SolverSettings, str], Any] = OrderedDict()
+_RESOLVERS: OrderedDict[tuple[SolverSettings, tuple[Any, ...]], Any] = OrderedDict()
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shape(v) for v in value]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    return 0
+def _kind(limit: Limit | None) -> str:
+    return "-" if limit is None else ("share" if limit.share is not None else "amount")
 
 
-def structure_key(scenario: Scenario) -> str:
-    """The scenario with its numbers blanked out: what decides the LP's variables, rows and
-    sparsity. A member's pledge counts only as zero or not (no pledge, no flows).
+def structure_key(scenario: Scenario) -> tuple[Any, ...]:
+    """A cheap fingerprint of what decides the LP's variables, rows and sparsity (which
+    members pledge, who joins what, which limits exist and of what kind, how many items
+    each go/no-go section has), not its numbers.
 
     Scenarios with equal keys re-solve warm on one resolver; an imprecise key costs only a
     cold solve, because the resolver compares the structure itself.
     """
-    data = scenario.to_input()
-    for member in data.get("members", []):
-        member["pledge"] = any(v > 0 for v in scenario.member(member["id"]).pledges.values())
-    return json.dumps(_shape(data), sort_keys=True)
+    sc = scenario
+    members = tuple(
+        (m.id, any(v > 0 for v in m.pledges.values()), tuple(m.opt_in or ()), tuple(m.opt_out))
+        for m in sc.members
+    )
+    areas = tuple(
+        (a.id, _kind(a.floor), _kind(a.ceiling), a.absorption is None, len(a.value_curve or ()))
+        for a in sc.areas
+    )
+    policies = tuple((p.id, _kind(p.at_least), _kind(p.at_most), p.per) for p in sc.policies)
+    sections = tuple(
+        (name, len(value))
+        for name, value in sc
+        if isinstance(value, list) and name not in ("members", "areas", "policies")
+    )
+    return (tuple(sc.fund.years), sc.fund.carry_over, members, areas, policies, sections)
 
 
 def _resolver(settings: SolverSettings, scenario: Scenario) -> Any:
