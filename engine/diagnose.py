@@ -84,7 +84,8 @@ def _joiners(model: PlanModel, area: str, year: int, amount: float) -> str:
         chosen.append(m.id)
     if not chosen or total < amount:
         return ""
-    return f", or have {len(chosen)} more member{'s' * (len(chosen) > 1)} join {area} (e.g. {', '.join(chosen[:4])})"
+    members = "member" if len(chosen) == 1 else "members"
+    return f", or have {len(chosen)} more {members} join {area} (e.g. {', '.join(chosen[:4])})"
 
 
 def diagnose(model: PlanModel, options: SolverOptions | None = None) -> pd.DataFrame:

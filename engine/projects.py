@@ -54,25 +54,13 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from engine.units import parse_money, parse_share
+from engine.fields import Money, Share, Strict
+from engine.units import reject_non_finite
 
 if TYPE_CHECKING:
     from engine.scenario import Scenario
-
-
-def _money(value: object) -> float:
-    amount = parse_money(value)
-    if amount < 0:
-        raise ValueError(f"must not be negative, got {value!r}")
-    return amount
-
-
-def _finite(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {value!r}")
-    return value
 
 
 def _ratio(value: object) -> float:
@@ -89,18 +77,12 @@ def _ratio(value: object) -> float:
     return float(value)
 
 
-Money = Annotated[float, BeforeValidator(_money, json_schema_input_type=float | str)]
 Ratio = Annotated[float, BeforeValidator(_ratio, json_schema_input_type=float | str)]
-Share = Annotated[float, BeforeValidator(parse_share, json_schema_input_type=float | str)]
-Points = Annotated[float, BeforeValidator(_finite), Field(ge=0)]
+Points = Annotated[float, BeforeValidator(reject_non_finite), Field(ge=0)]
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class Coalition(_Strict):
+class Coalition(Strict):
     """Launch rule of a jointly funded project.
 
     A member counts as funding it when it takes at least ``min_stake`` of the project; it
@@ -121,7 +103,7 @@ class Coalition(_Strict):
         return self
 
 
-class Project(_Strict):
+class Project(Strict):
     """A go/no-go item in an area: funded along its cost profile, or not at all.
 
     ``cost`` is money per year (``{2027: 2bn, 2028: 3bn}``); ``value`` is value points at
@@ -162,7 +144,7 @@ class Project(_Strict):
         return self.members is not None or self.coalition is not None or bool(self.workshare)
 
 
-class Exclusion(_Strict):
+class Exclusion(Strict):
     """At most ``at_most`` of these projects go ahead (``at_most: 1``: C or D, not both)."""
 
     id: Ident
@@ -170,7 +152,7 @@ class Exclusion(_Strict):
     at_most: int = Field(default=1, ge=0)
 
 
-class Resource(_Strict):
+class Resource(Strict):
     """A shared, limited resource such as test-centre slots: capacity per year."""
 
     id: Ident
@@ -184,7 +166,7 @@ class Resource(_Strict):
         return float(self.capacity)
 
 
-class Stage(_Strict):
+class Stage(Strict):
     """One stage of a staged call: its grant, per-year limits and resource use.
 
     ``grant`` is the full grant; with ``min_share`` a grant may be smaller, down to that
@@ -200,7 +182,7 @@ class Stage(_Strict):
     uses: dict[str, Points] = Field(default_factory=dict)
 
 
-class Application(_Strict):
+class Application(Strict):
     """An applicant to a staged call: the year of its first stage and its value per stage.
 
     ``value[k]`` is the value points of stage k+1 at the full grant; ``request``
@@ -215,7 +197,7 @@ class Application(_Strict):
     request: list[Money] | None = None
 
 
-class StagedCall(_Strict):
+class StagedCall(Strict):
     """A staged grant call in an area (DIANA: stage 1 about EUR 100k, stage 2 up to 300k).
 
     Stage k of an application falls in ``year + k - 1`` and needs stage k-1 the year
@@ -230,7 +212,7 @@ class StagedCall(_Strict):
     applications: list[Application] = Field(default_factory=list)
 
 
-class AreaCoalition(_Strict):
+class AreaCoalition(Strict):
     """An area is funded at all only if at least ``min_members`` members each give at least
     ``min_contribution`` over the horizon, and (if given) the area gets ``min_amount``."""
 
@@ -248,7 +230,7 @@ class AreaCoalition(_Strict):
         return self
 
 
-class IndustrialReturn(_Strict):
+class IndustrialReturn(Strict):
     """Juste retour: each member's return to its own industry (its workshare of funded
     projects) is at least ``min_ratio - tolerance`` times what it contributes to them.
 
@@ -264,7 +246,7 @@ class IndustrialReturn(_Strict):
     tolerance: Share = 0.0
 
 
-class BurdenSharing(_Strict):
+class BurdenSharing(Strict):
     """Each listed member's share of a programme's cost lies within ``tolerance`` (share
     points) of its key share (``key``: e.g. GDP, normalised over the listed members)."""
 

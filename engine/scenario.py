@@ -14,9 +14,6 @@ from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     ValidationError,
@@ -25,6 +22,7 @@ from pydantic import (
 )
 
 from engine.errors import ScenarioError
+from engine.fields import Finite, Money, Share, Strict
 from engine.projects import (
     AreaCoalition,
     BurdenSharing,
@@ -35,33 +33,11 @@ from engine.projects import (
     StagedCall,
     check_projects,
 )
-from engine.units import parse_money, parse_share
+from engine.units import parse_amount, parse_share
 from models.paths import PledgesSection, PolicyPath, available_paths
 
 
-def _money(value: object) -> float:
-    amount = parse_money(value)
-    if amount < 0:
-        raise ValueError(f"must not be negative, got {value!r}")
-    return amount
-
-
-def _finite_float(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {value!r}")
-    return value
-
-
-Money = Annotated[float, BeforeValidator(_money, json_schema_input_type=float | str)]
-Share = Annotated[float, BeforeValidator(parse_share, json_schema_input_type=float | str)]
-Finite = Annotated[float, BeforeValidator(_finite_float)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class Limit(_Strict):
+class Limit(Strict):
     """A bound written either as money (``12bn``) or as a share of the year's total (``10%``)."""
 
     amount: float | None = None
@@ -74,7 +50,7 @@ class Limit(_Strict):
             return value
         if isinstance(value, str) and value.strip().endswith("%"):
             return {"share": parse_share(value)}
-        return {"amount": _money(value)}
+        return {"amount": parse_amount(value)}
 
     @model_validator(mode="after")
     def _one_kind(self) -> Limit:
@@ -98,7 +74,7 @@ def _limit_out(limit: Limit | None) -> float | str | None:
 LimitField = Annotated[Limit | None, PlainSerializer(_limit_out)]
 
 
-class Fund(_Strict):
+class Fund(Strict):
     """The pooled fund: its name, currency, reporting unit and planning horizon."""
 
     name: str = Field(min_length=1)
@@ -117,14 +93,14 @@ class Fund(_Strict):
         return years
 
 
-class Segment(_Strict):
+class Segment(Strict):
     """One piece of a concave value curve: value points per fund unit up to an amount."""
 
     up_to: Money | None = None
     marginal: Finite = Field(ge=0)
 
 
-class Area(_Strict):
+class Area(Strict):
     """A capability area that members can fund."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -157,7 +133,7 @@ class Area(_Strict):
         return curve
 
 
-class Member(_Strict):
+class Member(Strict):
     """A country that may pledge money and joins some areas."""
 
     id: str = Field(pattern=r"^[A-Z]{3}$")
@@ -187,7 +163,7 @@ class Member(_Strict):
         return area_id not in self.opt_out
 
 
-class PolicyConstraint(_Strict):
+class PolicyConstraint(Strict):
     """A named linear rule over a group of areas (and optionally of members).
 
     ``at_least``/``at_most`` is money per year (or over the horizon with ``per: horizon``)
@@ -210,14 +186,14 @@ class PolicyConstraint(_Strict):
         return self
 
 
-class Objective(_Strict):
+class Objective(Strict):
     """How value is counted: a discount over years and the tie-break among optima."""
 
     discount_rate: Share = 0.0
     tie_break: Literal["pro_rata", "none"] = "pro_rata"
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     """Everything one solve needs. Immutable: edits give a new scenario."""
 
     fund: Fund

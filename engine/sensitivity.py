@@ -80,7 +80,8 @@ def sensitivity(
         v_to = _finite(up[i]) * model.scale
         text = shadow_sentence(c["label"].iat[i], price, scenario)
         if not share_row and np.isfinite(v_from) and np.isfinite(v_to):
-            text += f", valid while its bound stays between {money(v_from, scenario)} and {money(v_to, scenario)}"
+            low, high = money(v_from, scenario), money(v_to, scenario)
+            text += f", valid while its bound stays between {low} and {high}"
         elif not share_row and np.isfinite(v_to):
             text += f", valid until its bound reaches {money(v_to, scenario)}"
         rows.append(

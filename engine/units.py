@@ -76,3 +76,21 @@ def format_money(amount: float, currency: str = "", unit: str = "bn") -> str:
     scaled = amount / factor
     digits = 0 if scaled == round(scaled) else 2 if abs(scaled) < 10 else 1
     return f"{'-' if scaled < 0 else ''}{symbol}{abs(scaled):,.{digits}f}{unit}"
+
+
+def parse_amount(value: object) -> float:
+    """A money amount that must not be negative (pydantic before-validator).
+
+    Raises ValueError for text that is not an amount or a negative amount.
+    """
+    amount = parse_money(value)
+    if amount < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return amount
+
+
+def reject_non_finite(value: object) -> object:
+    """Pass numbers through, refusing NaN and infinities (pydantic before-validator)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
