@@ -22,19 +22,9 @@ import pytest
 from engine.describe import money
 from engine.io import load_scenario
 from engine.solve import solve
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Bound on waiting for the server to answer (polled, not a performance limit).
 STARTUP_POLLS = 240
 #: Bound on waiting for a page element after an action, in milliseconds.

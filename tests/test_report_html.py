@@ -18,18 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: Charts each report must draw, by report.
 ALLOCATION_CHARTS = {"allocation-by-area", "member-area-flows", "members-pledged-allocated"}
