@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from engine.model import PlanModel, build_model
+from engine.patch import patch_bounds
 from engine.project_solve import solve_integers, with_mip
 from engine.result import Result
 from engine.scenario import Scenario
@@ -99,6 +100,8 @@ class Resolver:
         self._value: _Loaded | None = None
         self._tie: _Loaded | None = None
         self._model: PlanModel | None = None
+        # The last model as built (before go/no-go decisions were fixed), for patching.
+        self._built: PlanModel | None = None
         #: The scenario of the last solve (the model, ranging and basis belong to it).
         self.last_scenario: Scenario | None = None
 
@@ -115,7 +118,8 @@ class Resolver:
 
         self.last_scenario = scenario
         start = time.perf_counter()
-        model = build_model(scenario)
+        built = patch_bounds(self._built, scenario) if self._built is not None else None
+        model = self._built = built or build_model(scenario)
         build_seconds = time.perf_counter() - start
         model, mip = solve_integers(model, self.options)
         if mip is not None and model.integer:  # the MIP found no plan

@@ -1,0 +1,81 @@
+"""Patching bounds in place gives exactly the model a fresh build gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.edits import apply_edits
+from engine.io import load_scenario
+from engine.model import build_model
+from engine.patch import patch_bounds
+from engine.resolve import Resolver
+from engine.scenario import validate_scenario
+from engine.solve import solve
+from tests.scenario_factory import random_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def assert_same_model(a, b):
+    assert a.col_names == b.col_names
+    assert [r.name for r in a.rows] == [r.name for r in b.rows]
+    for field in ("col_lb", "col_ub", "row_lo", "row_hi", "row_start", "row_cols", "row_vals"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert a.objective == b.objective
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        ["members.DEU.pledge=3m"],
+        ["members.NLD.pledge={2026: 5m, 2027: 4m}"],
+        ["areas.quantum.floor=9m"],
+        ["policies.deep_tech.at_least=20m"],
+    ],
+)
+def test_bound_edits_patch_to_the_freshly_built_model(edits):
+    base = load_scenario(ROOT / "datasets" / "scenarios" / "nif.yaml")
+    if "floor" in edits[0]:
+        base = apply_edits(base, ["areas.quantum.floor=4m"])
+    if "policies" in edits[0]:
+        base = apply_edits(base, ["policies.deep_tech.at_least=10m"])
+    edited = apply_edits(base, edits)
+    patched = patch_bounds(build_model(base), edited)
+    assert patched is not None
+    assert_same_model(patched, build_model(edited))
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        ["members.DEU.opt_out=[ai]"],
+        ["areas.ai.priority=2"],
+        ["policies.deep_tech.at_least=25%"],
+        ["areas.quantum.floor=10%"],
+        ["members.DEU.pledge=0"],
+    ],
+)
+def test_structural_edits_are_not_patched(edits):
+    base = load_scenario(ROOT / "datasets" / "scenarios" / "nif.yaml")
+    assert patch_bounds(build_model(base), apply_edits(base, edits)) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_patched_warm_resolves_give_the_plan_of_a_cold_solve(seed):
+    data = random_scenario(seed)
+    base = validate_scenario(data)
+    member = base.members[0]
+    pledge = max(member.pledges.values())
+    edited = apply_edits(base, [f"members.{member.id}.pledge={pledge * 1.1}"])
+    resolver = Resolver()
+    resolver.solve(base)
+    warm = resolver.solve(edited)
+    cold = solve(edited)
+    assert warm.status == cold.status
+    if cold.ok:
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+        merged = warm.areas.merge(cold.areas, on=["area", "year"])
+        np.testing.assert_allclose(merged["amount_x"], merged["amount_y"], rtol=1e-6, atol=1.0)
