@@ -102,7 +102,8 @@ def bench(name: str, scenario: Scenario, repeats: int) -> None:
         f"{name:<8} n_cols={base_model.n_cols:>6} n_rows={base_model.n_rows:>6} | "
         f"engine warm {mw:7.1f} ms | engine cold {mc:7.1f} ms | "
         f"raw highspy warm {mr:6.1f} ms | "
-        f"warm/raw {mw / mr:4.1f}x | cold/warm {mc / mw:4.1f}x | max rel. objective diff {agree:.1e}"
+        f"warm/raw {mw / mr:4.1f}x | cold/warm {mc / mw:4.1f}x | "
+        f"max rel. objective diff {agree:.1e}"
     )
 
 
