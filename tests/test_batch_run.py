@@ -94,7 +94,7 @@ def test_the_dask_path_gives_the_same_results_as_the_process_pool(tmp_path: Path
         RunStore(store_url(str(tmp_path / "local"))) as local,
         RunStore(store_url(str(tmp_path / "tcp"))) as tcp,
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, dashboard_address=None
+            n_workers=1, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
     ):
         run_batch(plan, pool, workers=2)

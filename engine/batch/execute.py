@@ -249,7 +249,7 @@ class _DaskPool:
                     n_workers=count,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port, never a clash on 8787
                     silence_logs=40,
                 )
                 self.client = Client(self.cluster)
