@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from engine.units import UNIT_FACTORS, format_money
@@ -146,7 +146,9 @@ def list_cmd(store: StoreOpt = DEFAULT_STORE) -> None:
     if frame.empty:
         console.print("no batches yet", highlight=False)
         return
-    table = Table("batch", "name", "created (UTC)", "scenarios", "stored", "failed", "no plan")
+    # The id is what the other commands take: never cut it short.
+    batch = Column("batch", no_wrap=True, min_width=12)
+    table = Table(batch, "name", "created (UTC)", "scenarios", "stored", "failed", "no plan")
     for row in frame.itertuples():
         table.add_row(
             row.batch_id[:12],
