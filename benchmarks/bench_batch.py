@@ -156,9 +156,11 @@ class _Memory:
 
 
 def engine_run(label: str, plan: BatchPlan, **how: object) -> Run:
-    folder = tempfile.mkdtemp(prefix="bench-batch-")
     memory = _Memory(plan.size)
-    with RunStore(store_url(os.path.join(folder, "runs.sqlite"))) as store:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-batch-") as folder,
+        RunStore(store_url(os.path.join(folder, "runs.sqlite"))) as store,
+    ):
         start = time.perf_counter()
         tally = run_batch(plan, store, on_progress=memory, **how)
         seconds = time.perf_counter() - start
