@@ -18,9 +18,6 @@ class Naive(Forecaster):
     name = "naive"
     min_length = 2
 
-    def __init__(self) -> None:
-        pass
-
     def _fit_series(self, y: np.ndarray, X: pd.DataFrame | None) -> dict[str, float]:
         return {"last": float(y[-1]), "sigma": residual_sd(np.diff(y), 0)}
 
@@ -38,9 +35,6 @@ class Drift(Forecaster):
 
     name = "drift"
     min_length = 3
-
-    def __init__(self) -> None:
-        pass
 
     def _fit_series(self, y: np.ndarray, X: pd.DataFrame | None) -> dict[str, float]:
         n = len(y)

@@ -109,9 +109,6 @@ class Theta(Forecaster):
     name = "theta"
     min_length = 4
 
-    def __init__(self) -> None:
-        pass
-
     def _fit_series(self, y: np.ndarray, X: pd.DataFrame | None) -> dict[str, Any]:
         from statsmodels.tsa.forecasting.theta import ThetaModel
 
