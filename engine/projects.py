@@ -325,12 +325,14 @@ def check_projects(scenario: Scenario) -> list[str]:
         problems += _unknown(f"{where}.workshare", list(p.workshare), members, "member")
         problems += _unknown(f"{where}.needs", p.needs, projects, "project")
         problems += _unknown(f"{where}.uses", list(p.uses), resources, "resource")
-        problems += [
-            f"{where}.cost: year {y} is outside the horizon "
-            f"{scenario.fund.years[0]}-{scenario.fund.years[-1]}"
-            for y in p.cost
-            if y not in years
-        ]
+        outside = [y for y in p.cost if y not in years]
+        if outside:
+            # One line per project: a shorter horizon cuts many profiles at once.
+            problems.append(
+                f"{where}.cost: {', '.join(map(str, outside))} outside the horizon "
+                f"{scenario.fund.years[0]}-{scenario.fund.years[-1]}; a project is funded "
+                "along its whole profile, so extend fund.years or remove the project"
+            )
         if p.id in p.needs:
             problems.append(f"{where}.needs: a project cannot need itself")
         problems += _check_coalition(where, p)

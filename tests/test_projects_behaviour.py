@@ -104,7 +104,7 @@ def test_cost_outside_horizon_and_stage_values_mismatch_are_rejected():
     ]
     with pytest.raises(ScenarioError) as info:
         validate_scenario(data)
-    assert "projects[radar].cost: year 2031 is outside the horizon" in str(info.value)
+    assert "projects[radar].cost: 2031 outside the horizon" in str(info.value)
     assert "calls[call].applications[app1].value: 1 values for 2 stages" in str(info.value)
 
 
