@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from engine.model import INF, PlanModel, build_model, discount_factors
+from engine.model import INF, PlanModel, Row, build_model, discount_factors
 from engine.project_model import share_reference
 from engine.project_results import project_frames, project_summary
 from engine.project_solve import solve_integers, with_mip
@@ -87,8 +87,6 @@ def tie_break_model(model: PlanModel, first: Solution, reference: dict[int, floa
     medium benchmark. Adds ``d+``/``d-`` deviations per flow and maximises
     ``-sum(w * (d+ + d-))``. The model is copied; the original is unchanged.
     """
-    from engine.model import Row
-
     x, d = first.col_value[: model.n_cols], first.col_dual[: model.n_cols]
     act, y = first.row_value[: model.n_rows], first.row_dual[: model.n_rows]
     lb, ub = np.array(model.col_lb), np.array(model.col_ub)
