@@ -4,7 +4,9 @@ A what-if or a batch scenario usually changes pledges, money floors and ceilings
 or money limits of policies. Those are right-hand sides and column bounds of the same
 LP, so the new model is the old one with a few numbers changed: no rebuild (which costs
 ~10 microseconds of Python per row). Anything else (a share, a priority, an opt-out, the
-years, projects) returns None, and the caller builds the model anew.
+years, any change to the go/no-go sections) returns None, and the caller builds the model
+anew. Unchanged go/no-go sections are patched too, except area coalitions when pledges
+move (a member's pledges are a coefficient of its commitment rows there).
 """
 
 from __future__ import annotations
@@ -60,9 +62,15 @@ def _policy_key(p: PolicyConstraint) -> tuple:
     )
 
 
+def _pledge_totals(scenario: Scenario) -> list[float]:
+    return [sum(m.pledges.values()) for m in scenario.members]
+
+
 def same_structure(old: Scenario, new: Scenario) -> bool:
     """Whether ``new`` differs from ``old`` only in amounts that are bounds of the LP."""
-    if any(getattr(old, s) or getattr(new, s) for s in _PROJECT_SECTIONS):
+    if any(getattr(old, s) != getattr(new, s) for s in _PROJECT_SECTIONS):
+        return False
+    if new.area_coalitions and _pledge_totals(old) != _pledge_totals(new):
         return False
     return (
         old.fund == new.fund
@@ -76,7 +84,7 @@ def same_structure(old: Scenario, new: Scenario) -> bool:
 def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     """``model`` re-targeted at ``scenario`` with its bounds updated, or None when the
     scenarios differ in more than bounds (then build the model anew)."""
-    if model.integer or not same_structure(model.scenario, scenario):
+    if not same_structure(model.scenario, scenario):
         return None
     scale = model.scale
     row_of = {row.name: i for i, row in enumerate(model.rows)}

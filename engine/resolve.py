@@ -5,21 +5,40 @@ costs or coefficients. :class:`Resolver` builds the new scenario's model (cheap:
 and when its structure (variables, rows, sparsity) matches the model already loaded in
 HiGHS, it pushes only the changed numbers and re-solves from the previous basis.
 Otherwise it loads the new model cold. Results are identical either way.
+
+With go/no-go projects (a MIP) the previous plan's decisions are tried first: the LP with
+them fixed gives a plan, the LP relaxation (integrality dropped) an upper bound on every
+plan; when the two meet, those decisions are optimal for the new scenario and no MIP is
+run. Among equally good decisions that keeps the previous ones, so a what-if shows only
+the consequences of the edit; otherwise the MIP decides, as on a cold solve.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from engine.model import PlanModel, build_model
 from engine.patch import patch_bounds
+from engine.project_model import fix_integers
 from engine.project_solve import solve_integers, with_mip
 from engine.result import Result
 from engine.scenario import Scenario
-from engine.solvers import Solution, SolverOptions, highs_lp, highs_solution, new_highs
+from engine.solvers import (
+    Solution,
+    SolverOptions,
+    SolveStatus,
+    highs_lp,
+    highs_solution,
+    new_highs,
+)
+
+#: Relative distance between the plan with the previous go/no-go decisions and the LP
+#: relaxation's bound under which those decisions are kept (solver round-off, not a gap).
+KEEP_TOLERANCE = 1e-9
 
 
 class _Loaded:
@@ -99,6 +118,9 @@ class Resolver:
         self.last_mode = "cold"
         self._value: _Loaded | None = None
         self._tie: _Loaded | None = None
+        self._relaxed: _Loaded | None = None
+        # The go/no-go decisions of the last plan, with the column names they index.
+        self._decisions: tuple[list[str], np.ndarray] | None = None
         self._model: PlanModel | None = None
         # The last model as built (before go/no-go decisions were fixed), for patching.
         self._built: PlanModel | None = None
@@ -121,13 +143,22 @@ class Resolver:
         built = patch_bounds(self._built, scenario) if self._built is not None else None
         model = self._built = built or build_model(scenario)
         build_seconds = time.perf_counter() - start
-        model, mip = solve_integers(model, self.options)
-        if mip is not None and model.integer:  # the MIP found no plan
-            return extract(model, mip, mip, build_seconds)
-        self._value, warm = self._load(self._value, model)
+        kept = self._keep_decisions(model)
+        if kept is not None:
+            model, mip, solution = kept
+            warm = True
+        else:
+            model, mip = solve_integers(model, self.options)
+            if mip is not None and model.integer:  # the MIP found no plan
+                return extract(model, mip, mip, build_seconds)
+            self._value, warm = self._load(self._value, model)
+            solution = self._value.run()
         self._model = model
         self.last_mode = "warm" if warm else "cold"
-        solution = self._value.run()
+        self._decisions = None
+        if mip is not None and solution.status is SolveStatus.OPTIMAL:
+            ints = sorted(self._built.integer)
+            self._decisions = (self._built.col_names, np.round(solution.col_value[ints]))
 
         def run_tie_break(tb: PlanModel) -> Solution:
             self._tie, _ = self._load(self._tie, tb)
@@ -135,6 +166,38 @@ class Resolver:
 
         plan = break_ties(model, solution, reference, run_tie_break)
         return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
+
+    def _keep_decisions(self, built: PlanModel) -> tuple[PlanModel, Solution, Solution] | None:
+        """The LP with the previous plan's go/no-go decisions fixed, a MIP-like solution
+        and the LP's solution, when those decisions are provably optimal for ``built``;
+        None when there are none to keep, margins are wanted, or the proof fails."""
+        if (
+            not built.integer
+            or self._decisions is None
+            or self.options.project_margins
+            or self.options.solver != "highs"
+        ):
+            return None
+        names, values = self._decisions
+        if names is not built.col_names and names != built.col_names:
+            return None
+        ints = sorted(built.integer)
+        current = np.zeros(built.n_cols)
+        current[ints] = values
+        fixed = fix_integers(built, current)
+        self._relaxed, _ = self._load(self._relaxed, replace(built, integer=set()))
+        bound = self._relaxed.run()
+        self._value, _ = self._load(self._value, fixed)
+        plan = self._value.run()
+        optimal = SolveStatus.OPTIMAL
+        if bound.status is not optimal or plan.status is not optimal:
+            return None
+        gap = (bound.objective - plan.objective) / max(1.0, abs(bound.objective))
+        if gap > KEEP_TOLERANCE:
+            return None
+        fixed.projects = replace(built.projects, margins={})
+        mip = replace(plan, mip_gap=max(gap, 0.0), seconds=bound.seconds)
+        return fixed, mip, plan
 
     @property
     def model(self) -> PlanModel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine.edits import apply_edits
@@ -79,3 +80,62 @@ def test_patched_warm_resolves_give_the_plan_of_a_cold_solve(seed):
         assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
         merged = warm.areas.merge(cold.areas, on=["area", "year"])
         np.testing.assert_allclose(merged["amount_x"], merged["amount_y"], rtol=1e-6, atol=1.0)
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [["members.DEU.pledge=30bn"], ["areas.cyber.floor=13bn"], ["members.FRA.pledge=1bn"]],
+)
+def test_bound_edits_of_a_scenario_with_projects_patch_to_the_freshly_built_model(edits):
+    base = load_scenario(ROOT / "datasets" / "scenarios" / "aspf-2026.yaml")
+    assert base.projects, "the default scenario carries go/no-go projects"
+    edited = apply_edits(base, edits)
+    patched = patch_bounds(build_model(base), edited)
+    assert patched is not None
+    assert_same_model(patched, build_model(edited))
+
+
+def test_a_changed_project_is_not_patched():
+    base = load_scenario(ROOT / "datasets" / "scenarios" / "aspf-2026.yaml")
+    project = base.projects[0]
+    data = base.to_input()
+    data["projects"][0]["value"] = project.value * 2 + 1
+    assert patch_bounds(build_model(base), validate_scenario(data)) is None
+
+
+def test_pledges_are_not_patched_under_an_area_coalition():
+    # A member's pledges are the big-M coefficient of its commitment rows there.
+    data = random_scenario(3)
+    area = data["areas"][0]["id"]
+    data["area_coalitions"] = [{"area": area, "min_members": 2, "min_contribution": 1}]
+    base = validate_scenario(data)
+    member = base.members[0]
+    edited = apply_edits(base, [f"members.{member.id}.pledge={max(member.pledges.values()) * 2}"])
+    assert patch_bounds(build_model(base), edited) is None
+
+
+def test_warm_re_solves_with_projects_match_cold_solves_when_the_decisions_must_change():
+    from tests.test_projects_behaviour import funded, small
+
+    base = validate_scenario(small())
+    resolver = Resolver()
+    seen = set()
+    for pledge in ["3m", "0.5m", "1m", "1.5m", "2m", "2.5m", "3m", "3m"]:
+        edited = apply_edits(base, [f"members.{m}.pledge={pledge}" for m in ("AAA", "BBB", "CCC")])
+        warm, cold = resolver.solve(edited), solve(edited)
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+        assert funded(warm) == funded(cold)
+        seen.add(frozenset(funded(warm)))
+    assert len(seen) >= 4, "the pledges were meant to change which projects are funded"
+
+
+def test_warm_re_solve_keeps_the_go_no_go_decisions_while_they_stay_optimal():
+    base = load_scenario(ROOT / "datasets" / "scenarios" / "aspf-2026.yaml")
+    resolver = Resolver()
+    first = resolver.solve(base)
+    edited = apply_edits(base, ["areas.cyber.floor=13bn"])
+    warm, cold = resolver.solve(edited), solve(edited)
+    assert resolver.last_mode == "warm"
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+    before = first.projects.set_index("project")["funded"]
+    pd.testing.assert_series_equal(warm.projects.set_index("project")["funded"], before)
