@@ -109,7 +109,14 @@ class _ThreadPool(execute._LocalPool):
     test can make one scenario raise."""
 
     def _new(self) -> None:
-        self.ex = cf.ThreadPoolExecutor(self.workers)
+        self.starts = None
+        self.ex = cf.ThreadPoolExecutor(
+            self.workers, initializer=setattr, initargs=(execute, "_PLAN", self.plan)
+        )
+
+
+def one_thread(workers, scheduler, plan, timeout):
+    return _ThreadPool(1, plan)
 
 
 def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
@@ -122,7 +129,7 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
             raise RuntimeError("the solver exploded")
         return real(settings, scenario)
 
-    monkeypatch.setattr(execute, "_pool", lambda workers, scheduler: _ThreadPool(1))
+    monkeypatch.setattr(execute, "_pool", one_thread)
     monkeypatch.setattr(execute, "_resolver", flaky)
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         tally = run_batch(plan, store)
@@ -152,7 +159,7 @@ def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
 
 def test_a_scenario_at_its_time_limit_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     plan = load_sweep(write_sweep(tmp_path, {**GRID, "solver": {"time_limit": 1e-9}}))
-    monkeypatch.setattr(execute, "_pool", lambda workers, scheduler: _ThreadPool(1))
+    monkeypatch.setattr(execute, "_pool", one_thread)
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         tally = run_batch(plan, store)
         res = store.frame("results", plan.batch_id)

@@ -54,7 +54,9 @@ def outcome(sid: str, amount: float = 1.0) -> Outcome:
         status="optimal",
         objective=2.0,
         total_allocated=amount,
-        details={"area_funding": [{"area": "cyber", "year": 2026, "amount": amount, "share": 1.0}]},
+        details={
+            "area_funding": {"area": ["cyber"], "year": [2026], "amount": [amount], "share": [1.0]}
+        },
     )
 
 
@@ -94,7 +96,7 @@ def test_a_scenario_is_stored_whole_or_not_at_all(backend_url: str):
     with RunStore(store_url(backend_url)) as store:
         batch = new_batch(store)
         # A funding row without its year and amount fails after the result row was written.
-        broken = Outcome("x" * 64, "optimal", details={"area_funding": [{"area": "cyber"}]})
+        broken = Outcome("x" * 64, "optimal", details={"area_funding": {"area": ["cyber"]}})
         with pytest.raises(StoreError, match="cannot store scenario"):
             store.record(batch, 0, {}, "{}", broken)
         assert store.done_ids(batch) == set()

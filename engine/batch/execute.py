@@ -1,26 +1,31 @@
 """Run a batch: a local process pool (default) or a Dask cluster, behind :func:`run_batch`.
 
-The driver generates the sweep's scenarios, skips those already stored, sends the rest to
-workers in small chunks of neighbouring scenarios, and stores each outcome in its own
-transaction as it arrives. Each worker process keeps a few :class:`engine.resolve.Resolver`
-objects, one per LP structure, so a scenario that changes only numbers (pledges, floors)
-re-solves warm from the previous basis instead of being built and solved from scratch.
+The driver sends workers small chunks of neighbouring sweep points (a grid point, who
+leaves, a draw's random numbers: a few hundred bytes) and stores each outcome in its own
+transaction as it arrives. Workers build each scenario from its point
+(:class:`engine.batch.sweep.ScenarioMaker`: the grid point validated once, then only the
+sections a draw changes), hash it, and solve it on one of a few
+:class:`engine.resolve.Resolver` objects, one per LP structure, so a scenario that changes
+only numbers (pledges, floors) re-solves warm from the previous basis. A scenario stored by
+an earlier run is recognised by its content hash and skipped.
 
 A scenario that raises is recorded with its error; a solver time limit is recorded as the
-solver's status. A local worker that dies is replaced and its unfinished scenarios are
-resubmitted; on Dask the scheduler does the same. Ctrl-C cancels what has not started, stores
-what finishes, and returns with ``interrupted`` set.
+solver's status; with ``timeout`` a scenario that overruns its wall-clock limit on the
+worker is recorded as ``timed_out`` and its worker replaced (the pool's processes, or the
+Dask worker through its nanny). A local worker that dies is replaced and its unfinished
+scenarios are resubmitted; on Dask the scheduler does the same. Ctrl-C cancels what has not
+started, stores what finishes, and returns with ``interrupted`` set.
 
 Local workers are spawned processes: a script that calls :func:`run_batch` needs the usual
 ``if __name__ == "__main__":`` guard. Workers of a remote Dask cluster must be able to import
-this package (same version) to run :func:`solve_chunk`.
+this package (same version) to run :func:`solve_points`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import json
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -32,9 +37,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.batch.store import Outcome, RunStore
-from engine.batch.sweep import BatchPlan, Planned, SolverSettings
-from engine.errors import EngineError
+from engine.batch.store import FAILED, TIMED_OUT, Outcome, RunStore
+from engine.batch.sweep import BatchPlan, Point, ScenarioMaker, SolverSettings
+from engine.errors import EngineError, ScenarioError
 from engine.scenario import Limit, Scenario
 
 #: Resolvers a worker keeps (one per LP structure, least recently used dropped first).
@@ -57,6 +62,7 @@ class Tally:
     done: int = 0
     failed: int = 0
     no_plan: int = 0
+    timed_out: int = 0
     warm: int = 0
     interrupted: bool = False
     seconds: float = 0.0
@@ -72,6 +78,10 @@ class Tally:
 
 _RESOLVERS: OrderedDict[tuple[SolverSettings, tuple[Any, ...]], Any] = OrderedDict()
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
+#: This local worker's plan and start-report queue (set by :func:`_start_worker`).
+_PLAN: Any = None
+_STARTS: Any = None
+_MAKER: ScenarioMaker | None = None
 
 
 def _kind(limit: Limit | None) -> str:
@@ -117,30 +127,29 @@ def _resolver(settings: SolverSettings, scenario: Scenario) -> Any:
     return resolver
 
 
-def _records(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (None for missing): 10x faster than
-    ``DataFrame.to_dict("records")`` on the thousands of flows of a scenario."""
-    if frame.empty:
-        return []
-    values = []
+def _columns(frame: Any, columns: list[str]) -> dict[str, list[Any]]:
+    """A frame's columns as lists of plain Python values (None for missing): compact to
+    send back, and the store zips them into rows without building a dict per row."""
+    out = {}
     for column in columns:
         series = frame[column]
         if series.isna().any():
             series = series.astype(object).where(series.notna(), None)
-        values.append(series.tolist())
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+        out[column] = series.tolist()
+    return out
 
 
-def _details(result: Any) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "area_funding": _records(result.areas, ["area", "year", "amount", "share"]),
-        "allocations": _records(result.allocation, ["member", "area", "year", "amount"]),
-        "constraints": _records(
+def _details(result: Any) -> dict[str, dict[str, list[Any]]]:
+    tables = {
+        "area_funding": (result.areas, ["area", "year", "amount", "share"]),
+        "allocations": (result.allocation, ["member", "area", "year", "amount"]),
+        "constraints": (
             result.binding(),
             ["name", "kind", "area", "member", "year", "policy", "shadow_price"],
         ),
-        "diagnoses": _records(result.diagnosis, ["name", "kind", "relax_by", "message"]),
+        "diagnoses": (result.diagnosis, ["name", "kind", "relax_by", "message"]),
     }
+    return {name: _columns(frame, cols) for name, (frame, cols) in tables.items() if len(frame)}
 
 
 def solve_one(scenario_id: str, scenario: Scenario, settings: SolverSettings) -> Outcome:
@@ -181,42 +190,134 @@ def solve_one(scenario_id: str, scenario: Scenario, settings: SolverSettings) ->
         )
 
 
-def solve_chunk(tasks: list[tuple[str, Scenario]], settings: SolverSettings) -> list[Outcome]:
-    """Solve neighbouring scenarios in order on this worker (the unit sent to workers)."""
-    return [solve_one(sid, sc, settings) for sid, sc in tasks]
+@dataclass(frozen=True)
+class Reply:
+    """A worker's answer for one point: the outcome and the scenario's content (the store
+    keeps both), or why there is none: ``stored`` (an earlier run stored this very
+    scenario) or ``problems`` (the scenario is invalid)."""
+
+    position: int
+    outcome: Outcome | None = None
+    content: str = ""
+    stored: bool = False
+    problems: tuple[str, ...] = ()
 
 
-def _ignore_sigint() -> None:
+def _maker(plan: BatchPlan) -> ScenarioMaker:
+    global _MAKER
+    if _MAKER is None or _MAKER.plan.batch_id != plan.batch_id:
+        _MAKER = ScenarioMaker(plan)
+    return _MAKER
+
+
+def solve_points(
+    plan: BatchPlan | None, points: list[Point], settings: SolverSettings, starts: Any = None
+) -> list[Reply]:
+    """Build, hash and solve neighbouring points in order on this worker (the unit sent to
+    workers). ``plan``: the sweep's plan, or None for the plan this process started with.
+
+    With a timeout, the start of each point (and the end of the chunk) is reported on
+    ``starts`` (a Dask queue; a local worker's own queue otherwise), and the driver stops
+    a worker that overruns.
+    """
+    maker = _maker(plan or _PLAN)
+    queue = starts if starts is not None else _STARTS
+    who = os.getpid() if starts is None else _dask_worker()
+    replies = []
+    for point in points:
+        if queue is not None:
+            queue.put((who, point.position, time.time()))
+        try:
+            made = maker.make(point)
+        except ScenarioError as error:
+            replies.append(Reply(point.position, problems=tuple(error.problems)))
+            continue
+        if made.scenario_id == point.expect:
+            replies.append(Reply(point.position, stored=True))
+            continue
+        outcome = solve_one(made.scenario_id, made.scenario, settings)
+        replies.append(Reply(point.position, outcome, made.content))
+    if queue is not None:
+        queue.put((who, None, time.time()))
+    return replies
+
+
+def _dask_worker() -> str:
+    from distributed import get_worker
+
+    return get_worker().address
+
+
+def _start_worker(plan: BatchPlan, starts: Any) -> None:
+    """Initialise a local worker process: the sweep's plan, the queue for start reports."""
+    global _PLAN, _STARTS
+    _PLAN, _STARTS = plan, starts
     # Ctrl-C belongs to the driver, which decides what to keep; workers finish their chunk.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --------------------------------------------------------------------------- executors
 
+Inflight = dict[Any, list[Point]]
+
+
+def _late(starts: dict[Any, tuple[int, float]], timeout: float) -> dict[Any, int]:
+    """Workers (by key) whose current scenario started more than ``timeout`` s ago."""
+    now = time.time()
+    return {who: pos for who, (pos, at) in starts.items() if now - at > timeout}
+
 
 class _LocalPool:
-    """A process pool on this machine (spawned processes: safe next to driver threads)."""
+    """A process pool on this machine (spawned processes: safe next to driver threads).
 
-    def __init__(self, workers: int) -> None:
+    With a timeout, workers report each scenario's start on a queue; a worker whose
+    scenario overruns is killed, which breaks the pool: every worker is then replaced.
+    """
+
+    #: Stopping one worker stops the others (their chunks are solved again).
+    stops_all = True
+
+    def __init__(self, workers: int, plan: BatchPlan, timeout: float | None = None) -> None:
         self.workers = workers
+        self.plan = plan
+        self.timeout = timeout
         self._new()
 
     def _new(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        # A fresh queue each time: a killed writer may leave the old one's lock taken.
+        self.starts = context.SimpleQueue() if self.timeout else None
+        self.running: dict[Any, tuple[int, float]] = {}
         self.ex = cf.ProcessPoolExecutor(
             self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(self.plan, self.starts),
         )
 
-    def submit(self, chunk: list[tuple[str, Scenario]], settings: SolverSettings) -> Any:
-        return self.ex.submit(solve_chunk, chunk, settings)
+    def submit(self, points: list[Point], settings: SolverSettings) -> Any:
+        return self.ex.submit(solve_points, None, points, settings)
 
-    def wait(self, futures: list[Any]) -> set[Any]:
-        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+    def wait(self, futures: list[Any], seconds: float | None) -> set[Any]:
+        done, _ = cf.wait(futures, timeout=seconds, return_when=cf.FIRST_COMPLETED)
         return done
 
     def is_lost_worker(self, error: BaseException) -> bool:
         return isinstance(error, cf.process.BrokenProcessPool)
+
+    def stop_overdue(self, timeout: float, inflight: Inflight) -> set[int]:
+        """Kill the workers whose scenario overran ``timeout``; their positions."""
+        while self.starts is not None and not self.starts.empty():
+            pid, position, at = self.starts.get()
+            if position is None:
+                self.running.pop(pid, None)
+            else:
+                self.running[pid] = (position, at)
+        late = _late(self.running, timeout)
+        for pid in late:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return set(late.values())
 
     def restart(self) -> None:
         self.ex.shutdown(wait=False, cancel_futures=True)
@@ -231,11 +332,20 @@ class _LocalPool:
 
 
 class _DaskPool:
-    """An existing Dask scheduler (``tcp://host:8786``) or a LocalCluster (``local:N``)."""
+    """An existing Dask scheduler (``tcp://host:8786``) or a LocalCluster (``local:N``).
 
-    def __init__(self, address: str, workers: int | None) -> None:
+    The plan is scattered to the workers once. With a timeout, workers report each
+    scenario's start on a Dask queue; an overrunning task is cancelled and its worker
+    restarted by its nanny (the others keep going).
+    """
+
+    stops_all = False
+
+    def __init__(
+        self, address: str, workers: int | None, plan: BatchPlan, timeout: float | None = None
+    ) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster, Queue
         except ImportError as error:
             raise BatchError(
                 "--scheduler needs Dask distributed: pip install 'dask[distributed]'"
@@ -259,18 +369,46 @@ class _DaskPool:
             self.close()
             raise BatchError(f"--scheduler {address}: cannot connect ({error})") from None
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+        self.plan = self.client.scatter(plan, broadcast=True)
+        self.starts = Queue(f"batch-starts-{os.getpid()}-{id(self)}", client=self.client)
+        self.timeout = timeout
+        self.running: dict[Any, tuple[int, float]] = {}
 
-    def submit(self, chunk: list[tuple[str, Scenario]], settings: SolverSettings) -> Any:
-        return self.client.submit(solve_chunk, chunk, settings, pure=False)
+    def submit(self, points: list[Point], settings: SolverSettings) -> Any:
+        starts = self.starts if self.timeout else None
+        return self.client.submit(solve_points, self.plan, points, settings, starts, pure=False)
 
-    def wait(self, futures: list[Any]) -> set[Any]:
+    def wait(self, futures: list[Any], seconds: float | None) -> set[Any]:
         from distributed import wait
 
-        done, _ = wait(futures, return_when="FIRST_COMPLETED")
-        return set(done)
+        with contextlib.suppress(TimeoutError):
+            wait(futures, timeout=seconds, return_when="FIRST_COMPLETED")
+        return {f for f in futures if f.done()}
 
     def is_lost_worker(self, error: BaseException) -> bool:
         return False
+
+    def stop_overdue(self, timeout: float, inflight: Inflight) -> set[int]:
+        """Cancel the tasks whose scenario overran ``timeout`` and restart their workers."""
+        for address, position, at in self.starts.get(batch=True):
+            if position is None:
+                self.running.pop(address, None)
+            else:
+                self.running[address] = (position, at)
+        late = _late(self.running, timeout)
+        if not late:
+            return set()
+        positions = set(late.values())
+        self.client.cancel(
+            [f for f, chunk in inflight.items() if any(p.position in positions for p in chunk)]
+        )
+        try:
+            self.client.restart_workers(list(late), timeout=60)
+        except Exception as error:
+            raise BatchError(f"cannot restart the Dask workers {list(late)} ({error})") from None
+        for address in late:
+            self.running.pop(address, None)
+        return positions
 
     def restart(self) -> None:
         raise BatchError("the Dask cluster lost its workers")
@@ -289,17 +427,22 @@ class _DaskPool:
             self.cluster.close()
 
 
-def _pool(workers: int | None, scheduler: str | None) -> _LocalPool | _DaskPool:
+def _pool(
+    workers: int | None, scheduler: str | None, plan: BatchPlan, timeout: float | None
+) -> _LocalPool | _DaskPool:
     if scheduler:
-        return _DaskPool(scheduler, workers)
-    return _LocalPool(workers or os.cpu_count() or 1)
+        return _DaskPool(scheduler, workers, plan, timeout)
+    return _LocalPool(workers or os.cpu_count() or 1, plan, timeout)
 
 
 # --------------------------------------------------------------------------- driver
 
+#: How often (seconds) the driver looks for overrunning scenarios when there is a timeout.
+CHECK_SECONDS = 0.2
 
-def _chunks(items: Iterator[Planned], size: int) -> Iterator[list[Planned]]:
-    chunk: list[Planned] = []
+
+def _chunks(items: Iterator[Point], size: int) -> Iterator[list[Point]]:
+    chunk: list[Point] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -317,6 +460,7 @@ def run_batch(
     scheduler: str | None = None,
     limit: int | None = None,
     retry_failed: bool = False,
+    timeout: float | None = None,
     chunk_size: int | None = None,
     on_progress: Callable[[Tally], None] | None = None,
 ) -> Tally:
@@ -324,9 +468,11 @@ def run_batch(
 
     ``workers``: local processes (default: all cores); ``scheduler``: a Dask address
     (``tcp://host:8786``) or ``local:N`` for a Dask LocalCluster; ``limit``: only the
-    sweep's first K scenarios; ``retry_failed``: solve again the scenarios that raised in
-    an earlier run (otherwise every stored scenario is skipped). Returns the run's tally
-    (``interrupted`` after Ctrl-C). Raises BatchError if the executor cannot run,
+    sweep's first K scenarios; ``retry_failed``: solve again the scenarios that raised or
+    timed out in an earlier run (otherwise every stored scenario is skipped); ``timeout``:
+    seconds a scenario may take on its worker, measured outside the solver (a scenario
+    that overruns is stored as ``timed_out`` and its worker replaced). Returns the run's
+    tally (``interrupted`` after Ctrl-C). Raises BatchError if the executor cannot run,
     ScenarioError for an invalid scenario.
     """
     started = time.perf_counter()
@@ -343,40 +489,70 @@ def run_batch(
     tally = Tally(plan.batch_id, total)
     if retry_failed:
         store.forget_failed(plan.batch_id)
-    done_before = store.done_ids(plan.batch_id)
-    seen: set[str] = set()
+    # Workers rebuild each point; one stored before is skipped when its content still
+    # hashes to the stored id (so a changed base or generator never skips wrongly).
+    stored_at = store.stored_positions(plan.batch_id)
+    points = (
+        dataclasses.replace(p, expect=stored_at[p.position]) if p.position in stored_at else p
+        for p in plan.points(limit)
+    )
+    local: list[ScenarioMaker] = []
 
-    def fresh() -> Iterator[Planned]:
-        for item in plan.scenarios(limit):
-            if item.scenario_id in done_before or item.scenario_id in seen:
-                tally.skipped += 1
-                continue
-            seen.add(item.scenario_id)
-            yield item
+    def made(point: Point) -> Any:
+        """The point's scenario built here (rare: lost or timed-out scenarios only)."""
+        if not local:
+            local.append(ScenarioMaker(plan))
+        return local[0].make(point)
 
-    pool = _pool(workers, scheduler)
-    size = chunk_size or max(1, min(16, (total - len(done_before)) // (pool.workers * 8)))
-    chunks = _chunks(fresh(), size)
-    requeued: deque[list[Planned]] = deque()
-    inflight: dict[Any, list[Planned]] = {}
+    pool = _pool(workers, scheduler, plan, timeout)
+    size = chunk_size or max(1, min(16, (total - len(stored_at)) // (pool.workers * 8)))
+    chunks = _chunks(points, size)
+    requeued: deque[list[Point]] = deque()
+    inflight: Inflight = {}
     restarts = 0
 
-    def record(chunk: list[Planned], outcomes: list[Outcome]) -> None:
-        for item, outcome in zip(chunk, outcomes, strict=True):
-            content = _content(item.scenario)
-            if store.record(plan.batch_id, item.position, item.labels, content, outcome):
+    def record(chunk: list[Point], replies: list[Reply]) -> None:
+        for point, reply in zip(chunk, replies, strict=True):
+            if reply.problems:
+                raise ScenarioError(list(reply.problems), plan.source)
+            outcome = reply.outcome
+            if reply.stored or outcome is None:
+                tally.skipped += 1
+            elif store.record(plan.batch_id, point.position, point.labels, reply.content, outcome):
                 tally.done += 1
                 tally.failed += outcome.failed
-                tally.no_plan += outcome.status not in ("optimal", "feasible", "error")
+                tally.timed_out += outcome.status == TIMED_OUT
+                tally.no_plan += outcome.status not in ("optimal", "feasible", *FAILED)
                 tally.warm += outcome.mode == "warm"
                 if outcome.error and len(tally.errors) < 20:
-                    tally.errors.append(f"{_label(item)}: {outcome.error}")
+                    tally.errors.append(f"{_label(point)}: {outcome.error}")
             else:
                 tally.skipped += 1
 
-    def lost(chunk: list[Planned], error: BaseException) -> list[Outcome]:
-        text = f"worker lost: {type(error).__name__}: {error}"
-        return [Outcome(item.scenario_id, "error", error=text) for item in chunk]
+    def unsolved(chunk: list[Point], status: str, error: str, seconds: float | None) -> None:
+        """Store the chunk's scenarios without a solve (lost worker, timeout)."""
+        replies = []
+        for point in chunk:
+            item = made(point)
+            outcome = Outcome(item.scenario_id, status, wall_seconds=seconds, error=error)
+            replies.append(Reply(point.position, outcome, item.content))
+        record(chunk, replies)
+
+    def stop_overdue() -> None:
+        late = pool.stop_overdue(timeout, inflight)
+        if not late:
+            return
+        for future in list(inflight):
+            chunk = inflight[future]
+            if pool.stops_all or any(p.position in late for p in chunk):
+                del inflight[future]
+                rest = [p for p in chunk if p.position not in late]
+                if rest:
+                    requeued.append(rest)
+                text = f"timed out: no answer within {timeout:g} s (--timeout); worker replaced"
+                unsolved([p for p in chunk if p.position in late], TIMED_OUT, text, timeout)
+        if pool.stops_all:
+            pool.restart()
 
     def step() -> bool:
         """Fill the workers, store what finishes; False when nothing is left to do."""
@@ -385,7 +561,7 @@ def run_batch(
             if chunk is None:
                 break
             try:
-                future = pool.submit([(p.scenario_id, p.scenario) for p in chunk], sweep.solver)
+                future = pool.submit(chunk, sweep.solver)
             except Exception:
                 requeued.appendleft(chunk)
                 raise
@@ -394,16 +570,19 @@ def run_batch(
             on_progress(tally)
         if not inflight:
             return False
-        for future in pool.wait(list(inflight)):
-            chunk = inflight[future]
+        for future in pool.wait(list(inflight), CHECK_SECONDS if timeout else None):
+            chunk = inflight.pop(future)
             try:
-                outcomes = future.result()
+                replies = future.result()
             except Exception as error:
                 if pool.is_lost_worker(error):
+                    inflight[future] = chunk
                     raise
-                outcomes = lost(chunk, error)
-            del inflight[future]
-            record(chunk, outcomes)
+                unsolved(chunk, "error", f"worker lost: {type(error).__name__}: {error}", None)
+                continue
+            record(chunk, replies)
+        if timeout:
+            stop_overdue()
         return True
 
     try:
@@ -443,10 +622,6 @@ def run_batch(
     return tally
 
 
-def _content(scenario: Scenario) -> str:
-    return json.dumps(scenario.to_input(), sort_keys=True, separators=(",", ":"))
-
-
-def _label(item: Planned) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in item.labels.items())
-    return f"scenario {item.position}" + (f" ({text})" if text else "")
+def _label(point: Point) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in point.labels.items())
+    return f"scenario {point.position}" + (f" ({text})" if text else "")

@@ -10,8 +10,9 @@ Tables (money in the fund's currency units):
 - ``schema_version``: the layout's version (:data:`SCHEMA_VERSION`);
 - ``batches``: batch_id, name, sweep (JSON), source, base_sha256, n_scenarios, created_at;
 - ``scenarios``: batch_id, scenario_id (content hash), position, labels (JSON), content (JSON);
-- ``results``: batch_id, scenario_id, status, objective, total_allocated, solve_seconds,
-  wall_seconds, mode (warm/cold), worker, message, error, finished_at;
+- ``results``: batch_id, scenario_id, status (optimal, infeasible, ..., error, timed_out),
+  objective, total_allocated, solve_seconds, wall_seconds, mode (warm/cold), worker,
+  message, error, finished_at;
 - ``area_funding``: batch_id, scenario_id, area, year, amount, share;
 - ``allocations``: batch_id, scenario_id, member, area, year, amount (non-zero flows);
 - ``constraints``: batch_id, scenario_id, name, kind, area, member, year, policy,
@@ -26,6 +27,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +143,12 @@ diagnoses = sa.Table(
     sa.Index("ix_diagnoses_scenario", "batch_id", "scenario_id"),
 )
 
-#: Detail tables, each a list of row dicts in :class:`Outcome`.
+#: Status of a scenario stopped by the batch's wall-clock timeout.
+TIMED_OUT = "timed_out"
+#: Statuses without a solver's answer: the scenario raised, or overran the timeout.
+FAILED = ("error", TIMED_OUT)
+
+#: Detail tables, each as columns (name -> values) in :class:`Outcome`.
 DETAIL_TABLES = {
     "area_funding": area_funding,
     "allocations": allocations,
@@ -168,12 +175,12 @@ class Outcome:
     worker: str | None = None
     message: str = ""
     error: str | None = None
-    details: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    details: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
-        """Whether the scenario raised (as opposed to an infeasible or optimal outcome)."""
-        return self.status == "error"
+        """Whether the scenario raised or timed out (rather than an answer, even infeasible)."""
+        return self.status in FAILED
 
 
 def store_url(text: str) -> URL:
@@ -340,9 +347,8 @@ class RunStore:
                         finished_at=_now(),
                     )
                 )
-                for name, rows in outcome.details.items():
-                    if rows:
-                        self._insert_rows(conn, DETAIL_TABLES[name], key, rows)
+                for name, columns in outcome.details.items():
+                    self._insert_rows(conn, DETAIL_TABLES[name], key, columns)
             return True
         except IntegrityError as error:
             # A second driver on the same batch stored it first: nothing is stored twice.
@@ -353,19 +359,31 @@ class RunStore:
             ) from None
 
     def _insert_rows(
-        self, conn: sa.Connection, table: sa.Table, key: dict[str, str], rows: list[dict[str, Any]]
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        key: dict[str, str],
+        columns: dict[str, list[Any]],
     ) -> None:
-        """One executemany of plain tuples: SQLAlchemy's per-row parameter processing would
-        cost as much as the database's own work for the thousands of flows of a scenario."""
-        columns = [c.name for c in table.columns]
+        """One executemany of tuples zipped from the columns (a missing column is NULL):
+        SQLAlchemy's per-row parameter processing would cost as much as the database's
+        own work for the thousands of flows of a scenario."""
+        names = [c.name for c in table.columns]
+        n = max((len(v) for v in columns.values()), default=0)
+        if not n:
+            return
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})"
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([mark] * len(names))})"
         )
-        batch, scenario = key["batch_id"], key["scenario_id"]
-        values = [(batch, scenario, *(r.get(c) for c in columns[2:])) for r in rows]
-        conn.exec_driver_sql(sql, values)
+        values = zip(
+            repeat(key["batch_id"], n),
+            repeat(key["scenario_id"], n),
+            *(columns.get(c) or repeat(None, n) for c in names[2:]),
+            strict=False,
+        )
+        conn.exec_driver_sql(sql, list(values))
 
     def _stored(self, batch_id: str, ids: list[str]) -> set[str]:
         with self.engine.connect() as conn:
@@ -380,10 +398,10 @@ class RunStore:
     # ------------------------------------------------------------------ reading
 
     def forget_failed(self, batch_id: str) -> int:
-        """Delete the batch's scenarios that raised (status ``error``), so that the next run
-        solves them again; returns how many. Scenarios with an answer are kept."""
+        """Delete the batch's scenarios that raised or timed out (:data:`FAILED`), so that
+        the next run solves them again; returns how many. Scenarios with an answer are kept."""
         with self.engine.begin() as conn:
-            failed = (results.c.batch_id == batch_id) & (results.c.status == "error")
+            failed = (results.c.batch_id == batch_id) & results.c.status.in_(FAILED)
             ids = conn.execute(sa.select(results.c.scenario_id).where(failed)).scalars().all()
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -404,8 +422,22 @@ class RunStore:
                 ).scalars()
             )
 
+    def stored_positions(self, batch_id: str) -> dict[int, str]:
+        """Position in the sweep -> id of the batch's scenarios that have a stored result."""
+        query = (
+            sa.select(scenarios.c.position, scenarios.c.scenario_id)
+            .join(
+                results,
+                (results.c.batch_id == scenarios.c.batch_id)
+                & (results.c.scenario_id == scenarios.c.scenario_id),
+            )
+            .where(scenarios.c.batch_id == batch_id)
+        )
+        with self.engine.connect() as conn:
+            return {position: sid for position, sid in conn.execute(query)}
+
     def batches(self) -> pd.DataFrame:
-        """Every batch with its counts: scenarios, stored, failed (errors), no plan."""
+        """Every batch with its counts: scenarios, stored, failed (errors, timeouts), no plan."""
         status = results.c.status
         query = (
             sa.select(
@@ -414,12 +446,12 @@ class RunStore:
                 batches.c.created_at,
                 batches.c.n_scenarios,
                 sa.func.count(results.c.scenario_id).label("stored"),
-                sa.func.coalesce(sa.func.sum(sa.case((status == "error", 1), else_=0)), 0).label(
+                sa.func.coalesce(sa.func.sum(sa.case((status.in_(FAILED), 1), else_=0)), 0).label(
                     "failed"
                 ),
                 sa.func.coalesce(
                     sa.func.sum(
-                        sa.case((status.in_(["optimal", "feasible", "error"]), 0), else_=1)
+                        sa.case((status.in_(["optimal", "feasible", *FAILED]), 0), else_=1)
                     ),
                     0,
                 ).label("no_plan"),
@@ -514,7 +546,9 @@ def _short(error: Exception) -> str:
 
 __all__ = [
     "DETAIL_TABLES",
+    "FAILED",
     "SCHEMA_VERSION",
+    "TIMED_OUT",
     "Outcome",
     "RunStore",
     "StoreError",

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
-from engine.batch.store import RunStore
+from engine.batch.store import FAILED, RunStore
 from engine.errors import OutputError
 
 #: Quantiles reported for each area's funding.
@@ -163,7 +163,7 @@ def n_minus_1_no_plan(store: RunStore, batch_id: str) -> pd.DataFrame:
     res = results_frame(store, batch_id)
     if "leaves" not in res.columns or res.empty:
         return pd.DataFrame(columns=columns)
-    res = res[res["leaves"].notna() & (res["status"] != "error")]
+    res = res[res["leaves"].notna() & ~res["status"].isin(FAILED)]
     res = res.assign(no_plan=~res["status"].isin(PLAN))
     out = (
         res.groupby("leaves")

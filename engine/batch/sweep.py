@@ -154,6 +154,26 @@ class Planned:
     scenario: Scenario
 
 
+@dataclass(frozen=True)
+class Point:
+    """One scenario of a sweep as a recipe, what the driver sends to a worker.
+
+    ``grid`` indexes :attr:`BatchPlan.grid_points`; ``leaver`` is the member whose pledge
+    becomes zero; ``shocks`` are the draw's standard normal and uniform numbers (one per
+    member, for stated distributions) and ``edits`` its pledges (forecast sample paths).
+    ``expect`` is the id an earlier run stored at this position: a worker whose scenario
+    still hashes to it does not solve it again.
+    """
+
+    position: int
+    labels: dict[str, Any]
+    grid: int
+    leaver: str | None = None
+    shocks: tuple[np.ndarray, np.ndarray] | None = None
+    edits: tuple[Edit, ...] = ()
+    expect: str | None = None
+
+
 def _problems(error: ValidationError) -> list[str]:
     out = []
     for item in error.errors():
@@ -197,6 +217,8 @@ class BatchPlan:
         self.sweep = sweep
         self.source = source
         self.base_data = base_data
+        self._fixed_edits = [parse_edit(text) for text in sweep.set]
+        self._shock_cache: tuple[np.ndarray, np.ndarray] | None = None
         fixed = self._validate(apply_edits_to_data(base_data, sweep.set), "set")
         self.base_sha256 = scenario_sha256(fixed)
         self._check(fixed)
@@ -253,31 +275,32 @@ class BatchPlan:
             ids = list(dict.fromkeys(n1))
         return [None, *ids]
 
-    def _draw_edits(self, scenario: Scenario) -> Iterator[list[Edit]]:
-        """Pledge edits for each draw, from the scenario's own (grid-edited) pledges."""
+    def _shocks(self, members: int) -> tuple[np.ndarray, np.ndarray]:
+        """Standard normal and uniform numbers, one row per draw and one column per member
+        in scenario order (drawn whether used or not, so adding an entry for one member never
+        changes another member's draws)."""
+        if self._shock_cache is None or self._shock_cache[0].shape[1] != members:
+            draws = self.sweep.draws
+            count = draws.count if draws is not None else 0
+            rng = np.random.default_rng(draws.seed if draws is not None else 0)
+            self._shock_cache = (
+                rng.standard_normal((count, members)),
+                rng.random((count, members)),
+            )
+        return self._shock_cache
+
+    def _recipes(self, g: int) -> list[dict[str, Any]]:
+        """How each draw differs from grid point ``g``: shocks (stated distributions) or
+        pledge edits (forecast sample paths); one empty recipe without draws."""
         draws = self.sweep.draws
         if draws is None:
-            yield []
-            return
+            return [{}]
+        data = edited_data(self.base_data, self.fixed_and_grid_edits(g))
         if draws.from_forecast is not None:
-            yield from self._forecast_edits(scenario, draws.from_forecast)
-            return
-        members = scenario.members
-        pledges = draws.pledges or {}
-        rng = np.random.default_rng(draws.seed)
-        # One column per member in scenario order, drawn whether used or not, so adding an
-        # entry for one member never changes another member's draws.
-        normal = rng.standard_normal((draws.count, len(members)))
-        uniform = rng.random((draws.count, len(members)))
-        for i in range(draws.count):
-            edits = []
-            for k, m in enumerate(members):
-                dist = pledges.get(m.id, pledges.get("*"))
-                if dist is None:
-                    continue
-                drawn = _draw(dist, m.pledges, normal[i, k], uniform[i, k])
-                edits.append(Edit(f"members.{m.id}.pledge", drawn))
-            yield edits
+            gridded = self._validate(data, _describe(self.grid_labels(g)) or "base")
+            return [{"edits": tuple(e)} for e in self._forecast_edits(gridded, draws.from_forecast)]
+        normal, uniform = self._shocks(len(data.get("members") or ()))
+        return [{"shocks": (normal[i], uniform[i])} for i in range(draws.count)]
 
     def _forecast_edits(self, scenario: Scenario, spec: FromForecast) -> Iterator[list[Edit]]:
         """Each sample path of the fund's forecast as members' yearly pledges."""
@@ -308,37 +331,147 @@ class BatchPlan:
                 for k, m in enumerate(members)
             ]
 
-    def scenarios(self, limit: int | None = None) -> Iterator[Planned]:
-        """The sweep's scenarios in order (the first ``limit`` only, if given).
+    def grid_labels(self, g: int) -> dict[str, Any]:
+        """The labels of grid point ``g`` (path -> value)."""
+        return dict(zip(self.sweep.grid, self.grid_points[g], strict=True))
 
-        Raises ScenarioError naming the sweep file and the combination if one is invalid.
+    def fixed_and_grid_edits(self, g: int) -> list[Edit]:
+        """The sweep's fixed edits followed by grid point ``g``'s."""
+        return [*self._fixed_edits, *(Edit(p, v) for p, v in self.grid_labels(g).items())]
+
+    def points(self, limit: int | None = None) -> Iterator[Point]:
+        """The sweep's scenarios in order as recipes (the first ``limit`` only, if given):
+        cheap for the driver; :class:`ScenarioMaker` builds and hashes them.
+
+        Raises ScenarioError for forecast draws the forecast cannot make.
         """
-        names = list(self.sweep.grid)
         position = 0
-        for point in self.grid_points:
-            grid_edits = [Edit(p, v) for p, v in zip(names, point, strict=True)]
-            data = apply_edits_to_data(self.base_data, [*self.sweep.set, *grid_edits])
-            labels = dict(zip(names, point, strict=True))
-            gridded = self._validate(data, _describe(labels) or "base")
+        for g in range(len(self.grid_points)):
+            labels = self.grid_labels(g)
+            recipes = self._recipes(g)
             for leaver in self.leavers:
-                for d, draw_edits in enumerate(self._draw_edits(gridded)):
+                for d, recipe in enumerate(recipes):
                     if limit is not None and position >= limit:
                         return
-                    edits = [*draw_edits]
-                    if leaver is not None:
-                        edits.append(Edit(f"members.{leaver}.pledge", 0))
                     full = dict(labels)
                     if self.sweep.n_minus_1 is not False:
                         full["leaves"] = leaver
                     if self.sweep.draws is not None:
                         full["draw"] = d
-                    scenario = (
-                        self._validate(apply_edits_to_data(data, edits), _describe(full))
-                        if edits
-                        else gridded
-                    )
-                    yield Planned(position, scenario_sha256(scenario), full, scenario)
+                    yield Point(position, full, g, leaver, **recipe)
                     position += 1
+
+    def scenarios(self, limit: int | None = None) -> Iterator[Planned]:
+        """The sweep's scenarios in order (the first ``limit`` only, if given).
+
+        Raises ScenarioError naming the sweep file and the combination if one is invalid.
+        """
+        maker = ScenarioMaker(self)
+        for point in self.points(limit):
+            made = maker.make(point)
+            yield Planned(point.position, made.scenario_id, point.labels, made.scenario)
+
+
+def edited_data(data: dict[str, Any], edits: list[Edit]) -> dict[str, Any]:
+    """:func:`engine.edits.apply_edits_to_data` that copies only the top-level sections the
+    edits touch; the others are shared with ``data`` (which is left unchanged)."""
+    touched = {e.path.split(".", 1)[0] for e in edits}
+    return {**data, **apply_edits_to_data({k: data[k] for k in touched if k in data}, edits)}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Made:
+    """A built scenario: its id, its content (the canonical JSON the id hashes) and itself."""
+
+    scenario_id: str
+    content: str
+    scenario: Scenario
+
+
+class _GridPoint:
+    """One grid point, validated in full once: its data, its sections as validated (before
+    pledges are normalised over the horizon), its scenario and the JSON of each section."""
+
+    def __init__(self, plan: BatchPlan, g: int) -> None:
+        self.data = edited_data(plan.base_data, plan.fixed_and_grid_edits(g))
+        self.scenario = plan._validate(self.data, _describe(plan.grid_labels(g)) or "base")
+        given = Scenario.model_validate(self.data)
+        self.sections = {k: getattr(given, k) for k in given.model_fields_set}
+        self.texts = {k: _json(v) for k, v in self.scenario.to_input().items()}
+        self.made = Made(_sha256(_joined(self.texts)), _joined(self.texts), self.scenario)
+
+
+def _joined(texts: dict[str, str]) -> str:
+    """The JSON object of these sections, byte for byte what ``json.dumps(...,
+    sort_keys=True, separators=(",", ":"))`` writes for the whole."""
+    return "{" + ",".join(f"{json.dumps(k)}:{texts[k]}" for k in sorted(texts)) + "}"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ScenarioMaker:
+    """Builds a sweep's scenarios from their points, where they are solved.
+
+    Each grid point is validated in full once; a scenario then validates only the sections
+    its edits touch (members, for draws and N-1), the others passing as already validated
+    objects, and its content JSON reuses the text of the unchanged sections. The content,
+    and so the id, is byte for byte that of :func:`engine.solve.scenario_sha256` after a
+    full validation (stores written before stay resumable).
+    """
+
+    def __init__(self, plan: BatchPlan) -> None:
+        self.plan = plan
+        self._grid: tuple[int, _GridPoint] | None = None
+
+    def _at(self, g: int) -> _GridPoint:
+        # Points come grid point by grid point: one cached at a time is enough.
+        if self._grid is None or self._grid[0] != g:
+            self._grid = (g, _GridPoint(self.plan, g))
+        return self._grid[1]
+
+    def _edits(self, scenario: Scenario, point: Point) -> list[Edit]:
+        edits = list(point.edits)
+        if point.shocks is not None:
+            normal, uniform = point.shocks
+            stated = (self.plan.sweep.draws.pledges or {}) if self.plan.sweep.draws else {}
+            for k, m in enumerate(scenario.members):
+                dist = stated.get(m.id, stated.get("*"))
+                if dist is not None:
+                    drawn = _draw(dist, m.pledges, normal[k], uniform[k])
+                    edits.append(Edit(f"members.{m.id}.pledge", drawn))
+        if point.leaver is not None:
+            edits.append(Edit(f"members.{point.leaver}.pledge", 0))
+        return edits
+
+    def make(self, point: Point) -> Made:
+        """The point's scenario with its id and content; raises ScenarioError naming the
+        sweep file and the combination when the scenario is invalid."""
+        grid = self._at(point.grid)
+        edits = self._edits(grid.scenario, point)
+        if not edits:
+            return grid.made
+        touched = {e.path.split(".", 1)[0] for e in edits}
+        changed = apply_edits_to_data({k: grid.data[k] for k in touched if k in grid.data}, edits)
+        kept = {k: v for k, v in grid.sections.items() if k not in changed}
+        try:
+            scenario = validate_scenario({**kept, **changed}, source=self.plan.source)
+        except ScenarioError:
+            # Validate the whole again, for the message a file with these values gets.
+            scenario = self.plan._validate({**grid.data, **changed}, _describe(point.labels))
+        # Members are dumped again always: their pledges are normalised over the horizon.
+        fresh = scenario.model_dump(
+            mode="json", exclude_defaults=True, include={*touched, "members"}
+        )
+        texts = {k: v for k, v in grid.texts.items() if k not in touched and k != "members"}
+        texts.update((k, _json(v)) for k, v in fresh.items())
+        content = _joined(texts)
+        return Made(_sha256(content), content, scenario)
 
 
 def _describe(labels: dict[str, Any]) -> str:
