@@ -25,6 +25,7 @@ import pandas as pd
 from models.base import level_label, z_value
 from models.data import load_nato_defexp, load_worldbank
 from models.errors import ForecastInputError
+from models.forked import beside
 from models.paths import PolicyPath, resolve_path
 from models.selection import AutoForecaster
 
@@ -123,37 +124,72 @@ def _simulate(
 _GRID_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray, dict[str, int]]] = {}
 
 
-def _forecast_grid(
-    hist: pd.DataFrame,
-    members: Sequence[str],
-    last_year: int,
-    n_jobs: int,
-    log: bool,
-    pool: Sequence[str] = (),
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Mean and sd per member for every year up to ``last_year`` after each member's last
-    observation, on a grid indexed by steps after the earliest last observation.
+@dataclass(frozen=True)
+class _GridJob:
+    """One grid to fit: the series (members and pool, in logs if asked) and its cache key."""
 
-    Results are memoised on the data's content: comparing paths or seeds refits nothing.
+    sub: pd.DataFrame
+    members: tuple[str, ...]
+    last_year: int
+
+    @classmethod
+    def of(
+        cls,
+        hist: pd.DataFrame,
+        members: Sequence[str],
+        last_year: int,
+        log: bool,
+        pool: Sequence[str] = (),
+    ) -> _GridJob:
+        sub = hist[hist["unique_id"].isin(set(members) | set(pool))].copy()
+        if log:
+            sub["y"] = np.log(sub["y"])
+        return cls(sub, tuple(members), last_year)
+
+    @property
+    def key(self) -> tuple:
+        frame = self.sub[["unique_id", "ds", "y"]]
+        return (
+            int(pd.util.hash_pandas_object(frame, index=False).sum()),
+            self.members,
+            self.last_year,
+        )
+
+    def fit(self) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        return _fit_grid(self.sub, self.members, self.last_year)
+
+
+def _forecast_grids(
+    jobs: Sequence[_GridJob], n_jobs: int
+) -> list[tuple[np.ndarray, np.ndarray, dict[str, int]]]:
+    """Mean and sd per member for every year up to ``last_year`` after each member's last
+    observation, on a grid indexed by steps after the earliest last observation; one per job.
+
+    Results are memoised on the data's content: comparing paths or seeds refits nothing. With
+    ``n_jobs`` > 1, two grids to fit are fitted side by side, one in a forked child process.
     """
-    sub = hist[hist["unique_id"].isin(set(members) | set(pool))].copy()
-    if log:
-        sub["y"] = np.log(sub["y"])
-    key = (
-        int(pd.util.hash_pandas_object(sub[["unique_id", "ds", "y"]], index=False).sum()),
-        tuple(members),
-        last_year,
-    )
-    if key not in _GRID_CACHE:
-        if len(_GRID_CACHE) > 32:
-            _GRID_CACHE.clear()
-        _GRID_CACHE[key] = _fit_grid(sub, members, last_year, n_jobs)
-    mean, sd, info = _GRID_CACHE[key]
-    return mean.copy(), sd.copy(), dict(info)
+    if len(_GRID_CACHE) > 32:
+        _GRID_CACHE.clear()
+    keys = [job.key for job in jobs]
+    todo = {key: job for key, job in zip(keys, jobs, strict=True) if key not in _GRID_CACHE}
+    pending = list(todo.items())
+    if n_jobs > 1 and len(pending) > 1:
+        (key_a, job_a), (key_b, job_b) = pending[:2]
+        with beside(job_b.fit) as fitted_b:
+            _GRID_CACHE[key_a] = job_a.fit()
+            _GRID_CACHE[key_b] = fitted_b()
+        pending = pending[2:]
+    for key, job in pending:
+        _GRID_CACHE[key] = job.fit()
+    out = []
+    for key in keys:
+        mean, sd, info = _GRID_CACHE[key]
+        out.append((mean.copy(), sd.copy(), dict(info)))
+    return out
 
 
 def _fit_grid(
-    sub: pd.DataFrame, members: Sequence[str], last_year: int, n_jobs: int
+    sub: pd.DataFrame, members: Sequence[str], last_year: int
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     last = sub[sub["unique_id"].isin(members)].groupby("unique_id")["ds"].max().to_dict()
     h = last_year - min(last.values())
@@ -165,7 +201,9 @@ def _fit_grid(
         combinations=FUND_COMBINATIONS,
         horizon=max(1, min(h, 10, n_min // 2)),
         n_windows=3,
-        n_jobs=n_jobs,
+        # One process: worker pools pay more for their imports than they save on these few
+        # dozen short series (see benchmarks/RESULTS_reports.md).
+        n_jobs=1,
         # The pool (about 30 allies) gives 90+ errors per step from full windows alone; the
         # partial windows would quadruple the fits for little gain.
         partial=False,
@@ -288,6 +326,74 @@ class FundForecast:
         return pd.DataFrame(rows, columns=["member", "year", "pledge"])
 
 
+@dataclass(frozen=True)
+class _Roster:
+    """Who is in a forecast: the path, the years, first-year pledges, joiners and members."""
+
+    policy: PolicyPath
+    name: str
+    years: list[int]
+    first_pledges: pd.Series
+    joiners: list[str]
+    ids: list[str]
+    modelled: list[str]
+
+    def contributors(self) -> list[str]:
+        """Members that get a contribution rate: positive first-year pledges, then joiners."""
+        pledging = [m for m in self.modelled if self.first_pledges.get(m, 0.0) > 0]
+        return [*pledging, *self.joiners]
+
+
+def _roster(
+    members: Any,
+    path: str | PolicyPath,
+    years: Sequence[int] | None,
+    paths: Mapping[str, Any] | None,
+    hist: FundHistory,
+) -> _Roster:
+    frame = members_frame(members)
+    if isinstance(path, PolicyPath):
+        pol, name = path, "custom"
+    else:
+        try:
+            pol, name = resolve_path(path, paths), path
+        except ValueError as exc:
+            raise ForecastInputError(str(exc)) from None
+    years = sorted(int(y) for y in (years if years is not None else frame["year"].unique()))
+    if not years:
+        raise ForecastInputError("no fund years to forecast")
+    first = years[0]
+    p0 = frame[frame["year"] == first].set_index("member")["pledge"].astype(float)
+    if p0.empty:
+        raise ForecastInputError(f"no pledges for the first forecast year {first}")
+    joiners = [m for m in pol.join if m not in p0.index]
+    ids = sorted(set(p0.index) | set(joiners))
+    have_gdp = set(hist.gdp["unique_id"])
+    have_share = set(hist.share["unique_id"])
+    modelled = [m for m in ids if m in have_gdp and m in have_share]
+    for m in ids:
+        if m not in modelled and (m in joiners or p0.get(m, 0.0) > 0):
+            what = "GDP" if m not in have_gdp else "defence-share"
+            raise ForecastInputError(f"member {m!r}: no {what} history in the shipped data")
+    return _Roster(pol, name, years, p0, joiners, ids, modelled)
+
+
+def contributing_members(
+    members: Any,
+    path: str | PolicyPath = "trend",
+    years: Sequence[int] | None = None,
+    *,
+    paths: Mapping[str, Any] | None = None,
+    history: FundHistory | None = None,
+) -> list[str]:
+    """The members :func:`fund_forecast` gives a contribution rate (the keys of its ``rates``),
+    known without fitting anything: members pledging in the first year, then the path's joiners.
+
+    Raises ForecastInputError like :func:`fund_forecast`.
+    """
+    return _roster(members, path, years, paths, history or load_fund_history()).contributors()
+
+
 def fund_forecast(
     members: Any,
     path: str | PolicyPath = "trend",
@@ -309,43 +415,29 @@ def fund_forecast(
     years : the years to forecast (default: the pledge years).
     paths : a scenario's own path definitions.
     n_samples, seed : the number of joint paths and the random seed (same seed, same paths).
+    n_jobs : 2 or more fits GDP and the defence share side by side (one in a forked child);
+        each fit runs in one process. Fits are memoised, so further paths refit nothing.
 
     Raises
     ------
     ForecastInputError
         Unknown path, a pledging member without GDP or defence data, or bad years.
     """
-    frame = members_frame(members)
-    if isinstance(path, PolicyPath):
-        pol, name = path, "custom"
-    else:
-        try:
-            pol, name = resolve_path(path, paths), path
-        except ValueError as exc:
-            raise ForecastInputError(str(exc)) from None
-    years = sorted(int(y) for y in (years if years is not None else frame["year"].unique()))
-    if not years:
-        raise ForecastInputError("no fund years to forecast")
-    first = years[0]
-    p0 = frame[frame["year"] == first].set_index("member")["pledge"].astype(float)
-    if p0.empty:
-        raise ForecastInputError(f"no pledges for the first forecast year {first}")
-    joiners = [m for m in pol.join if m not in p0.index]
-    ids = sorted(set(p0.index) | set(joiners))
     hist = history or load_fund_history()
-    have_gdp = set(hist.gdp["unique_id"])
-    have_share = set(hist.share["unique_id"])
-    modelled = [m for m in ids if m in have_gdp and m in have_share]
-    for m in ids:
-        if m not in modelled and (m in joiners or p0.get(m, 0.0) > 0):
-            what = "GDP" if m not in have_gdp else "defence-share"
-            raise ForecastInputError(f"member {m!r}: no {what} history in the shipped data")
+    roster = _roster(members, path, years, paths, hist)
+    pol, name, years = roster.policy, roster.name, roster.years
+    p0, joiners, ids, modelled = roster.first_pledges, roster.joiners, roster.ids, roster.modelled
     rng = np.random.default_rng(seed)
     last_year = years[-1]
 
-    gdp_mean, gdp_sd, gg = _forecast_grid(
-        hist.gdp, modelled, last_year, n_jobs, log=True, pool=hist.pool
-    )
+    jobs = [_GridJob.of(hist.gdp, modelled, last_year, log=True, pool=hist.pool)]
+    # In logs: shares stay positive and their changes are proportional.
+    share_pos = hist.share[hist.share["y"] > 0]
+    if pol.base == "trend":
+        jobs.append(_GridJob.of(share_pos, modelled, last_year, log=True, pool=hist.pool))
+    grids = _forecast_grids(jobs, n_jobs)
+
+    gdp_mean, gdp_sd, gg = grids[0]
     corr_g = _shrunk_corr(
         hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), modelled, 0.3
     )
@@ -355,11 +447,7 @@ def fund_forecast(
 
     share_last = hist.share.sort_values("ds").groupby("unique_id").last()
     if pol.base == "trend":
-        # In logs: shares stay positive and their changes are proportional.
-        share_pos = hist.share[hist.share["y"] > 0]
-        sh_mean, sh_sd, sg = _forecast_grid(
-            share_pos, modelled, last_year, n_jobs, log=True, pool=hist.pool
-        )
+        sh_mean, sh_sd, sg = grids[1]
         corr_s = _shrunk_corr(share_pos.assign(y=np.log(share_pos["y"])), modelled, 0.5)
         share = np.exp(_simulate(sh_mean, sh_sd, corr_s, n_samples, rng))
         share_years = sg["base"] + 1 + np.arange(sg["h"])

@@ -9,7 +9,6 @@ backtest scores the same automatic model choice on members' defence spending.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ from engine.forecast_pledges import forecast_settings
 from engine.scenario import Scenario
 from models.data import NATO_WIDE, WORLDBANK, load_nato_defexp
 from models.errors import ForecastInputError
-from models.fund import FundForecast, fund_forecast, load_fund_history
+from models.forked import beside
+from models.fund import FundForecast, contributing_members, fund_forecast, load_fund_history
 from models.paths import resolve_path
 from models.selection import run_backtest
 from reports.document import sha256_files
@@ -41,12 +41,6 @@ class ForecastOptions:
     paths: tuple[str, ...] = DEFAULT_PATHS
     n_samples: int = 2000
     seed: int = 0
-
-
-def _jobs() -> int:
-    # Measured on the default fund: 2 worker processes beat 4 (each worker pays for its
-    # own imports) and beat 1; see benchmarks/RESULTS_reports.md.
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _path_forecast(fc: FundForecast, description: str) -> PathForecast:
@@ -83,7 +77,6 @@ def _backtest(members: Sequence[str]) -> pd.DataFrame:
         model="auto",
         n_windows=BACKTEST_WINDOWS,
         levels=LEVELS,
-        n_jobs=_jobs(),
     )
     return per_series
 
@@ -97,25 +90,32 @@ def forecast_data(
     """
     history_inputs = load_fund_history()
     custom, _ = forecast_settings(scenario)
-    forecasts = [
-        fund_forecast(
-            scenario,
-            name,
-            paths=custom,
-            n_samples=options.n_samples,
-            seed=options.seed,
-            history=history_inputs,
-            n_jobs=_jobs(),
-        )
+    # Bad paths and members without data are refused before any work starts.
+    contributors = [
+        contributing_members(scenario, name, paths=custom, history=history_inputs)
         for name in options.paths
     ]
+    # The backtest (the larger half of the model fits) runs in a forked child process beside
+    # the fund's forecasts: on two cores this beats worker pools, whose fresh interpreters pay
+    # for their own imports (see benchmarks/RESULTS_reports.md).
+    with beside(_backtest, sorted(contributors[0])) as backtest_result:
+        forecasts = [
+            fund_forecast(
+                scenario,
+                name,
+                paths=custom,
+                n_samples=options.n_samples,
+                seed=options.seed,
+                history=history_inputs,
+            )
+            for name in options.paths
+        ]
+        backtest = backtest_result()
     paths = tuple(
         _path_forecast(fc, resolve_path(fc.path_name, custom).description or fc.path_name)
         for fc in forecasts
     )
-    rates = forecasts[0].rates
-    history = _history(rates)
-    backtest = _backtest(sorted(history["unique_id"].unique()))
+    history = _history(forecasts[0].rates)
     first_year = forecasts[0].years[0]
     assumptions = (
         "Each member contributes a fixed rate of its defence spending; the rate is set so "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,17 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from models import forked
+from models import fund as fund_module
 from models.errors import ForecastInputError
-from models.fund import FundHistory, forecast_pledges, fund_forecast, load_fund_history
+from models.forked import beside
+from models.fund import (
+    FundHistory,
+    contributing_members,
+    forecast_pledges,
+    fund_forecast,
+    load_fund_history,
+)
 from models.paths import ForecastPledges, PolicyPath, resolve_path
 
 DATA = Path(__file__).parent / "data" / "forecast"
@@ -69,6 +79,40 @@ def test_same_seed_same_paths_other_seed_other_paths(pledges, history, trend):
     other = fund_forecast(pledges, "trend", YEARS, n_samples=600, seed=2, history=history)
     np.testing.assert_array_equal(trend.samples, again.samples)
     assert not np.allclose(trend.samples, other.samples)
+
+
+def test_fits_side_by_side_in_a_child_give_the_same_paths(pledges, history, trend, monkeypatch):
+    monkeypatch.setattr(fund_module, "_GRID_CACHE", {})
+    forked = fund_forecast(
+        pledges, "trend", YEARS, n_samples=600, seed=1, history=history, n_jobs=2
+    )
+    np.testing.assert_array_equal(trend.samples, forked.samples)
+
+
+def test_contributing_members_are_the_members_given_a_rate(pledges, history, trend):
+    assert contributing_members(pledges, "trend", YEARS, history=history) == list(trend.rates)
+    joining = PolicyPath(join={"ITA": 2028})
+    assert contributing_members(pledges, joining, YEARS, history=history)[-1] == "ITA"
+
+
+def _fails(message: str) -> None:
+    raise ForecastInputError(message)
+
+
+def test_work_beside_returns_its_result_and_raises_its_error():
+    with beside(sum, [1, 2, 3]) as result:
+        assert result() == 6
+    with (
+        beside(_fails, "no data for XYZ") as result,
+        pytest.raises(ForecastInputError, match="XYZ"),
+    ):
+        result()
+
+
+def test_work_beside_runs_in_the_caller_where_fork_is_unsafe(monkeypatch):
+    monkeypatch.setattr(forked, "CAN_FORK", False)
+    with beside(os.getpid) as result:
+        assert result() == os.getpid()
 
 
 def test_hague_path_raises_low_spenders_more_than_the_trend(pledges, history, trend):
