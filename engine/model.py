@@ -15,6 +15,7 @@ The model keeps explicit maps from domain keys to columns; names are never parse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -79,6 +80,10 @@ class PlanModel:
     project_spend: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
     #: engine.project_model.ProjectMaps when the scenario has go/no-go sections.
     projects: Any = None
+    #: Data derived from the rows and the scenario's names (row index, labels), computed
+    #: once and shared by copies that keep the same rows (``dataclasses.replace``, bound
+    #: patches, which never change names); see :meth:`rows_derived`.
+    row_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_cols(self) -> int:
@@ -133,10 +138,20 @@ class PlanModel:
 
     def row_index(self, name: str) -> int:
         """Index of the row with this domain name; raises KeyError."""
-        for i, row in enumerate(self.rows):
-            if row.name == name:
-                return i
-        raise KeyError(name)
+        return self.row_indices()[name]
+
+    def row_indices(self) -> dict[str, int]:
+        """Row index by domain name (built once per set of rows)."""
+        return self.rows_derived("index", lambda: {r.name: i for i, r in enumerate(self.rows)})
+
+    def rows_derived(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, cached while this very list of rows is unchanged (an entry made
+        for other rows, or before rows were added, is recomputed)."""
+        entry = self.row_cache.get(key)
+        if entry is None or entry[0] is not self.rows or entry[1] != len(self.rows):
+            entry = (self.rows, len(self.rows), compute())
+            self.row_cache[key] = entry
+        return entry[2]
 
     def to_pulp(self) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[list[str]]]:
         """The same LP as a PuLP problem (maximisation), rows named after the domain.

@@ -34,18 +34,22 @@ def _shape(limit: Limit | None) -> object:
     return "money"
 
 
-def _area_key(a: Area) -> tuple:
-    return (
-        a.model_copy(update={"floor": None, "ceiling": None}),
-        _shape(a.floor),
-        _shape(a.ceiling),
+def _without(item: Area | PolicyConstraint, *amounts: str) -> tuple:
+    """The item's fields except ``amounts``, whose money amounts are blanked out."""
+    return tuple(
+        _shape(value) if name in amounts else value for name, value in item.__dict__.items()
     )
+
+
+def _area_key(a: Area) -> tuple:
+    return _without(a, "floor", "ceiling")
 
 
 def _member_key(m: Member) -> tuple:
     pledges = m.pledges
     return (
         m.id,
+        m.name,
         m.opt_in,
         tuple(m.opt_out),
         tuple(sorted(m.caps)),
@@ -55,11 +59,7 @@ def _member_key(m: Member) -> tuple:
 
 
 def _policy_key(p: PolicyConstraint) -> tuple:
-    return (
-        p.model_copy(update={"at_least": None, "at_most": None}),
-        _shape(p.at_least),
-        _shape(p.at_most),
-    )
+    return _without(p, "at_least", "at_most")
 
 
 def _pledge_totals(scenario: Scenario) -> list[float]:
@@ -87,7 +87,7 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     if not same_structure(model.scenario, scenario):
         return None
     scale = model.scale
-    row_of = {row.name: i for i, row in enumerate(model.rows)}
+    row_of = model.row_indices()
     lo, hi, col_ub = list(model.row_lo), list(model.row_hi), list(model.col_ub)
     years = scenario.fund.years
     for m in scenario.members:

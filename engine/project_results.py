@@ -94,11 +94,13 @@ def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, 
                 amount = values[q] * c
                 committed[m, u.area, t] = committed.get((m, u.area, t), 0.0) + amount
                 member_rows.append((u.project, u.stage, m, t, amount, "commitment"))
+    flows: dict[tuple[str, int], list[tuple[str, int]]] = {key: [] for key in pooled}
+    for (m, a, t), j in model.x.items():
+        if (a, t) in flows:
+            flows[a, t].append((m, j))
     for (a, t), items in pooled.items():
         general = {
-            m: max(values[j] * scale - committed.get((m, a, t), 0.0), 0.0)
-            for (m, area, year), j in model.x.items()
-            if area == a and year == t
+            m: max(values[j] * scale - committed.get((m, a, t), 0.0), 0.0) for m, j in flows[a, t]
         }
         total = sum(general.values())
         if total <= 0:

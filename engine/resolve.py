@@ -70,27 +70,33 @@ class _Loaded:
 
     def update(self, model: PlanModel) -> None:
         """Push only the numbers that differ; HiGHS keeps its basis for the warm start."""
-        col_lb = np.asarray(model.col_lb, dtype=float)
-        col_ub = np.asarray(model.col_ub, dtype=float)
-        cols = np.flatnonzero((col_lb != self.col_lb) | (col_ub != self.col_ub))
-        if len(cols):
-            self.h.changeColsBounds(len(cols), cols.astype(np.int32), col_lb[cols], col_ub[cols])
-        row_lo = np.asarray(model.row_lo, dtype=float)
-        row_hi = np.asarray(model.row_hi, dtype=float)
-        rows = np.flatnonzero((row_lo != self.row_lo) | (row_hi != self.row_hi))
-        if len(rows):
-            self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows], row_hi[rows])
+        self.update_bounds(model.col_lb, model.col_ub, model.row_lo, model.row_hi)
         cost = _cost(model)
         changed = np.flatnonzero(cost != self.cost)
         if len(changed):
             self.h.changeColsCost(len(changed), changed.astype(np.int32), cost[changed])
+            self.cost = cost
         vals = np.asarray(model.row_vals, dtype=float)
         moved = np.flatnonzero(vals != self.row_vals)
         if len(moved):
             row_of = np.searchsorted(self.row_start, moved, side="right") - 1
             for k, i in zip(moved, row_of, strict=True):
                 self.h.changeCoeff(int(i), int(self.row_cols[k]), float(vals[k]))
-        self._remember(model)
+            self.row_vals = vals
+
+    def update_bounds(self, col_lb, col_ub, row_lo, row_hi) -> None:
+        """Push the column and row bounds (arrays or lists) that differ from the loaded."""
+        col_lb = np.asarray(col_lb, dtype=float)
+        col_ub = np.asarray(col_ub, dtype=float)
+        cols = np.flatnonzero((col_lb != self.col_lb) | (col_ub != self.col_ub))
+        if len(cols):
+            self.h.changeColsBounds(len(cols), cols.astype(np.int32), col_lb[cols], col_ub[cols])
+        row_lo = np.asarray(row_lo, dtype=float)
+        row_hi = np.asarray(row_hi, dtype=float)
+        rows = np.flatnonzero((row_lo != self.row_lo) | (row_hi != self.row_hi))
+        if len(rows):
+            self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows], row_hi[rows])
+        self.col_lb, self.col_ub, self.row_lo, self.row_hi = col_lb, col_ub, row_lo, row_hi
 
     def run(self) -> Solution:
         start = time.perf_counter()
@@ -119,6 +125,11 @@ class Resolver:
         self._value: _Loaded | None = None
         self._tie: _Loaded | None = None
         self._relaxed: _Loaded | None = None
+        # What the loaded tie-break LP was built on: the value slot, its column names
+        # (the structure, checked on every load) and the reference's columns.
+        self._tie_base: _Loaded | None = None
+        self._tie_names: list[str] | None = None
+        self._tie_cols = np.zeros(0, dtype=int)
         # The go/no-go decisions of the last plan, with the column names they index.
         self._decisions: tuple[list[str], np.ndarray] | None = None
         self._model: PlanModel | None = None
@@ -130,6 +141,7 @@ class Resolver:
     def _load(self, slot: _Loaded | None, model: PlanModel) -> tuple[_Loaded, bool]:
         if slot is not None and slot.same_structure(model):
             slot.update(model)
+            slot.names = model.col_names
             return slot, True
         return _Loaded(model, self.options), False
 
@@ -160,12 +172,29 @@ class Resolver:
             ints = sorted(self._built.integer)
             self._decisions = (self._built.col_names, np.round(solution.col_value[ints]))
 
-        def run_tie_break(tb: PlanModel) -> Solution:
-            self._tie, _ = self._load(self._tie, tb)
-            return self._tie.run()
-
-        plan = break_ties(model, solution, reference, run_tie_break)
+        plan = break_ties(model, solution, reference, self._run_tie_break)
         return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
+
+    def _run_tie_break(
+        self, model: PlanModel, first: Solution, reference: dict[int, float], bounds
+    ) -> Solution:
+        """Solve the tie-break LP; when only its bounds changed (the value LP kept its
+        structure and the reference its columns), push them without building the model."""
+        from engine.solve import tie_break_model
+
+        cols = np.fromiter(reference.keys(), dtype=int, count=len(reference))
+        if (
+            self._tie is not None
+            and self._tie_base is self._value
+            and self._tie_base.names is self._tie_names
+            and np.array_equal(cols, self._tie_cols)
+        ):
+            self._tie.update_bounds(bounds.col_lb, bounds.col_ub, bounds.row_lo, bounds.row_hi)
+        else:
+            tie = tie_break_model(model, first, reference, bounds)
+            self._tie, _ = self._load(self._tie, tie)
+            self._tie_base, self._tie_names, self._tie_cols = self._value, model.col_names, cols
+        return self._tie.run()
 
     def _keep_decisions(self, built: PlanModel) -> tuple[PlanModel, Solution, Solution] | None:
         """The LP with the previous plan's go/no-go decisions fixed, a MIP-like solution

@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -60,10 +60,17 @@ def pro_rata_reference(model: PlanModel) -> dict[int, float]:
 def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dict[int, float]:
     """Reference flows (model units) from an earlier result's allocation frame."""
     ref = dict.fromkeys(model.x.values(), 0.0)
-    for m, a, t, amount in allocation[["member", "area", "year", "amount"]].itertuples(index=False):
-        j = model.x.get((m, a, int(t)))
+    x, scale = model.x, model.scale
+    keys = zip(
+        allocation["member"].tolist(),
+        allocation["area"].tolist(),
+        allocation["year"].astype(int).tolist(),
+        strict=True,
+    )
+    for key, amount in zip(keys, allocation["amount"].tolist(), strict=True):
+        j = x.get(key)
         if j is not None:
-            ref[j] = amount / model.scale
+            ref[j] = amount / scale
     return ref | share_reference(model)
 
 
@@ -77,20 +84,16 @@ def _hash_unit(ids: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(11)).astype(float) / float(1 << 53)
 
 
-def tie_break_model(model: PlanModel, first: Solution, reference: dict[int, float]) -> PlanModel:
-    """Among the optimal plans of ``first``, the one closest (weighted L1) to ``reference``.
-
-    The optimal plans are the optimal face of the LP: by complementary slackness every
-    optimal plan keeps each column with a non-zero reduced cost at its bound and each row
-    with a non-zero dual active. Fixing those (instead of adding a dense "value >= z*"
-    row) keeps the second stage sparse and well conditioned: 0.4 s instead of 10 s on the
-    medium benchmark. Adds ``d+``/``d-`` deviations per flow and maximises
-    ``-sum(w * (d+ + d-))``. The model is copied; the original is unchanged.
-    """
+def face_bounds(
+    model: PlanModel, first: Solution
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column and row bounds (model units) that confine ``model`` to the optimal face of
+    ``first``: by complementary slackness every optimal plan keeps each column with a
+    non-zero reduced cost at its bound and each row with a non-zero dual active."""
     x, d = first.col_value[: model.n_cols], first.col_dual[: model.n_cols]
     act, y = first.row_value[: model.n_rows], first.row_dual[: model.n_rows]
-    lb, ub = np.array(model.col_lb), np.array(model.col_ub)
-    lo, hi = np.array(model.row_lo), np.array(model.row_hi)
+    lb, ub = np.array(model.col_lb, dtype=float), np.array(model.col_ub, dtype=float)
+    lo, hi = np.array(model.row_lo, dtype=float), np.array(model.row_hi, dtype=float)
     tol = FACE_TOLERANCE * max(1.0, max((abs(c) for c in model.objective.values()), default=1.0))
     at_lb = (np.abs(d) > tol) & (np.abs(x - lb) <= PRIMAL_TOLERANCE)
     at_ub = (np.abs(d) > tol) & (np.abs(x - ub) <= PRIMAL_TOLERANCE) & ~at_lb
@@ -98,55 +101,139 @@ def tie_break_model(model: PlanModel, first: Solution, reference: dict[int, floa
     on_lo = (np.abs(y) > tol) & (np.abs(act - lo) <= PRIMAL_TOLERANCE)
     on_hi = (np.abs(y) > tol) & (np.abs(act - hi) <= PRIMAL_TOLERANCE) & ~on_lo
     hi[on_lo], lo[on_hi] = lo[on_lo], hi[on_hi]
-    tb = replace(
-        model,
-        col_names=list(model.col_names),
-        col_lb=lb.tolist(),
-        col_ub=ub.tolist(),
-        rows=list(model.rows),
-        row_lo=lo.tolist(),
-        row_hi=hi.tolist(),
-        row_start=list(model.row_start),
-        row_cols=list(model.row_cols),
-        row_vals=list(model.row_vals),
-        objective={},
+    return lb, ub, lo, hi
+
+
+@dataclass(frozen=True)
+class TieBounds:
+    """Bounds of the tie-break LP (model units) and how its columns map back to a plan.
+
+    The LP measures each reference column ``x[j]`` from its target clipped to the face,
+    ``x[j] = x0[j] + up[j] - down[j]``: column ``j`` of the LP is ``up[j]``, the extra
+    columns after the model's are the ``down[j]``. Other columns keep their meaning.
+    """
+
+    col_lb: np.ndarray
+    col_ub: np.ndarray
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    #: The plan's values where the LP's are all zero (clipped targets, zero elsewhere).
+    x0: np.ndarray
+    #: Row activities of ``x0`` (the LP's rows are shifted by them).
+    shift: np.ndarray
+
+
+def _times(model: PlanModel, x: np.ndarray) -> np.ndarray:
+    """Row activities ``A @ x`` of the model's CSR matrix."""
+    starts = np.asarray(model.row_start)
+    if not len(model.row_cols):
+        return np.zeros(model.n_rows)
+    terms = np.asarray(model.row_vals, dtype=float) * x[np.asarray(model.row_cols)]
+    out = np.add.reduceat(np.append(terms, 0.0), starts[:-1])
+    out[np.diff(starts) == 0] = 0.0
+    return out
+
+
+def tie_break_bounds(
+    model: PlanModel, first: Solution, cols: np.ndarray, targets: np.ndarray
+) -> TieBounds:
+    """All bounds of the tie-break LP for reference ``targets`` on columns ``cols``
+    (model units): the optimal face of ``first``, shifted to the targets clipped to it.
+
+    Clipping is exact: for ``x`` within ``[lb, ub]`` and a target ``r`` beyond ``ub``,
+    ``|x - r| = (r - ub) + |x - ub|``, a constant plus the distance to the clipped target.
+    A warm re-solve pushes only these numbers.
+    """
+    lb, ub, lo, hi = face_bounds(model, first)
+    clipped = np.clip(targets, lb[cols], ub[cols])
+    x0 = np.zeros(model.n_cols)
+    x0[cols] = clipped
+    shift = _times(model, x0)
+    col_lb, col_ub = lb - x0, ub - x0
+    col_lb[cols] = 0.0
+    with np.errstate(invalid="ignore"):  # inf - finite stays inf
+        row_lo, row_hi = lo - shift, hi - shift
+    return TieBounds(
+        col_lb=np.concatenate([col_lb, np.zeros(len(cols))]),
+        col_ub=np.concatenate([col_ub, clipped - lb[cols]]),
+        row_lo=row_lo,
+        row_hi=row_hi,
+        x0=x0,
+        shift=shift,
     )
-    flows = np.fromiter(reference.keys(), dtype=int, count=len(reference))
-    refs = [float(r) for r in reference.values()]
-    n, first_dev = len(flows), tb.n_cols
+
+
+def _reference_arrays(reference: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.fromiter(reference.keys(), dtype=int, count=len(reference))
+    return cols, np.fromiter(reference.values(), dtype=float, count=len(reference))
+
+
+def tie_break_model(
+    model: PlanModel,
+    first: Solution,
+    reference: dict[int, float],
+    bounds: TieBounds | None = None,
+) -> PlanModel:
+    """Among the optimal plans of ``first``, the one closest (weighted L1) to ``reference``.
+
+    The optimal plans are confined by :func:`face_bounds` (instead of a dense "value >=
+    z*" row, which is slow and badly conditioned: 10 s instead of 0.4 s on the medium
+    benchmark). Each reference column is split into its distance above and below the
+    target (see :class:`TieBounds`; same rows as the model, one extra column per
+    reference column, 4x faster cold and 1.5x warm than separate deviation rows) and the
+    LP maximises ``-sum(w * (up + down))``. ``bounds`` are :func:`tie_break_bounds`'s for
+    this reference (computed when not given). The model is copied; the original is
+    unchanged.
+    """
+    import scipy.sparse as sp
+
+    cols, targets = _reference_arrays(reference)
+    bounds = bounds or tie_break_bounds(model, first, cols, targets)
+    n = model.n_cols
+    matrix = sp.csr_matrix(
+        (
+            np.asarray(model.row_vals, dtype=float),
+            np.asarray(model.row_cols, dtype=np.int64),
+            np.asarray(model.row_start, dtype=np.int64),
+        ),
+        shape=(model.n_rows, n),
+    )
+    tie = sp.hstack([matrix, -matrix[:, cols]], format="csr")
+    tie.sort_indices()
     # Distinct, fixed weights make the closest plan unique (a plain L1 distance has ties
     # of its own), so warm and cold solves, and every solver, return the same plan. The
     # weights hash the column (splitmix64): weights linear in the column index tie again
     # on exchange cycles (+d on x[m,a], -d on x[m,b], -d on x[n,a], +d on x[n,b]).
-    weight = 1.0 + 1e-3 * _hash_unit(flows)
-    ids = flows.tolist()
-    tb.col_names.extend(name for j in ids for name in (f"dp_{j}", f"dm_{j}"))
-    tb.col_lb.extend([0.0] * (2 * n))
-    tb.col_ub.extend([INF] * (2 * n))
-    dp = first_dev + 2 * np.arange(n)
-    tb.objective.update(zip(dp.tolist(), (-weight).tolist(), strict=True))
-    tb.objective.update(zip((dp + 1).tolist(), (-weight).tolist(), strict=True))
-    cols = np.column_stack([flows, dp, dp + 1]).ravel().tolist()
-    vals = np.tile([1.0, -1.0, 1.0], n).tolist()
-    tb.add_rows_csr(
-        [Row(f"deviation[{j}]", "tie_break") for j in ids],
-        refs,
-        refs,
-        list(range(0, 3 * n + 1, 3)),
-        cols,
-        vals,
+    weight = -(1.0 + 1e-3 * _hash_unit(cols))
+    down = n + np.arange(len(cols))
+    objective = dict(zip(cols.tolist(), weight.tolist(), strict=True))
+    objective.update(zip(down.tolist(), weight.tolist(), strict=True))
+    return replace(
+        model,
+        col_names=[*model.col_names, *(f"down_{j}" for j in cols.tolist())],
+        col_lb=bounds.col_lb.tolist(),
+        col_ub=bounds.col_ub.tolist(),
+        rows=list(model.rows),
+        row_lo=bounds.row_lo.tolist(),
+        row_hi=bounds.row_hi.tolist(),
+        row_start=tie.indptr.tolist(),
+        row_cols=tie.indices.tolist(),
+        row_vals=tie.data.tolist(),
+        objective=objective,
+        integer=set(),
+        row_cache={},
     )
-    return tb
 
 
 def break_ties(
     model: PlanModel,
     first: Solution,
     reference: pd.DataFrame | None,
-    run: Callable[[PlanModel], Solution],
+    run: Callable[[PlanModel, Solution, dict[int, float], TieBounds], Solution],
 ) -> Solution:
     """The plan of ``first`` moved to the optimal plan closest to ``reference`` (or to pro
-    rata), solved by ``run``; ``first`` itself when the second stage fails or would lose
+    rata): ``run(model, first, targets, bounds)`` solves :func:`tie_break_model`'s LP for
+    the targets (model units by column); ``first`` itself when that fails or would lose
     value beyond the solver's tolerance."""
     if first.status is not SolveStatus.OPTIMAL or model.scenario.objective.tie_break == "none":
         return first
@@ -155,17 +242,20 @@ def break_ties(
         if reference is not None
         else pro_rata_reference(model)
     )
-    second = run(tie_break_model(model, first, ref))
+    cols, targets = _reference_arrays(ref)
+    bounds = tie_break_bounds(model, first, cols, targets)
+    second = run(model, first, ref, bounds)
     if second.status is not SolveStatus.OPTIMAL:
         return first
-    x = second.col_value[: model.n_cols]
+    x = bounds.x0 + second.col_value[: model.n_cols]
+    x[cols] -= second.col_value[model.n_cols :]
     value = sum(c * x[j] for j, c in model.objective.items())
     if value < first.objective - VALUE_TOLERANCE * max(1.0, abs(first.objective)):
         return first
     return replace(
         second,
         col_value=x,
-        row_value=second.row_value[: model.n_rows],
+        row_value=second.row_value[: model.n_rows] + bounds.shift,
         seconds=first.seconds + second.seconds,
     )
 
@@ -194,7 +284,12 @@ def solve(
     if mip is not None and model.integer:  # the MIP found no plan
         return extract(model, mip, mip, build_seconds)
     solution = solve_cbc(model, options)
-    plan = break_ties(model, solution, reference, lambda tb: solve_cbc(tb, options))
+    plan = break_ties(
+        model,
+        solution,
+        reference,
+        lambda m, first, ref, bounds: solve_cbc(tie_break_model(m, first, ref, bounds), options),
+    )
     return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
 
 
@@ -338,35 +433,40 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
     )
 
 
-def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> pd.DataFrame:
-    """One line per row: activity, bounds and slack in money, shadow price per currency unit."""
+def _row_columns(model: PlanModel) -> dict[str, object]:
+    """The constraint frame's columns that depend only on the rows and names."""
     from engine.describe import describe_row
 
+    rows = model.rows
+    policies = {p.id: p for p in model.scenario.policies}
+    return {
+        "name": [r.name for r in rows],
+        "kind": [r.kind for r in rows],
+        "label": [describe_row(r, model.scenario, policies) for r in rows],
+        "area": [r.area for r in rows],
+        "member": [r.member for r in rows],
+        "year": pd.array([r.year for r in rows], dtype="Int64"),
+        "policy": [r.policy for r in rows],
+    }
+
+
+def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> pd.DataFrame:
+    """One line per row: activity, bounds and slack in money, shadow price per currency unit."""
     scale = model.scale
-    lo = np.asarray(model.row_lo)
-    hi = np.asarray(model.row_hi)
+    lo = np.asarray(model.row_lo, dtype=float)
+    hi = np.asarray(model.row_hi, dtype=float)
     act = np.asarray(activity[: model.n_rows])
     slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
     slack = np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
-    rows = model.rows
-    policies = {p.id: p for p in model.scenario.policies}
-    return pd.DataFrame(
-        {
-            "name": [r.name for r in rows],
-            "kind": [r.kind for r in rows],
-            "label": [describe_row(r, model.scenario, policies) for r in rows],
-            "area": [r.area for r in rows],
-            "member": [r.member for r in rows],
-            "year": pd.array([r.year for r in rows], dtype="Int64"),
-            "policy": [r.policy for r in rows],
-            "activity": act * scale,
-            "lower": lo * scale,
-            "upper": hi * scale,
-            "slack": slack * scale,
-            "shadow_price": row_dual[: model.n_rows] / scale,
-            "binding": np.nan_to_num(slack, nan=INF) <= ZERO,
-        }
-    )
+    static = model.rows_derived("constraint_columns", lambda: pd.DataFrame(_row_columns(model)))
+    frame = static.copy()
+    frame["activity"] = act * scale
+    frame["lower"] = lo * scale
+    frame["upper"] = hi * scale
+    frame["slack"] = slack * scale
+    frame["shadow_price"] = row_dual[: model.n_rows] / scale
+    frame["binding"] = np.nan_to_num(slack, nan=INF) <= ZERO
+    return frame
 
 
 def _empty_frames() -> tuple[pd.DataFrame, ...]:
