@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from engine.model import INF, PlanModel, Row, build_model, discount_factors
+from engine.model import INF, PlanModel, build_model, discount_factors
 from engine.project_model import share_reference
 from engine.project_results import project_frames, project_summary
 from engine.project_solve import solve_integers, with_mip

@@ -220,6 +220,8 @@ def solve_points(
     ``starts`` (a Dask queue; a local worker's own queue otherwise), and the driver stops
     a worker that overruns.
     """
+    import engine.resolve  # noqa: F401 - imported before any clock starts: a timeout is for solving
+
     maker = _maker(plan or _PLAN)
     queue = starts if starts is not None else _STARTS
     who = os.getpid() if starts is None else _dask_worker()
@@ -276,6 +278,8 @@ class _LocalPool:
 
     #: Stopping one worker stops the others (their chunks are solved again).
     stops_all = True
+    #: Runs first in each worker process.
+    initializer = staticmethod(_start_worker)
 
     def __init__(self, workers: int, plan: BatchPlan, timeout: float | None = None) -> None:
         self.workers = workers
@@ -291,7 +295,7 @@ class _LocalPool:
         self.ex = cf.ProcessPoolExecutor(
             self.workers,
             mp_context=context,
-            initializer=_start_worker,
+            initializer=self.initializer,
             initargs=(self.plan, self.starts),
         )
 
