@@ -66,6 +66,39 @@ def safe_forecast(
     return mean, sd, state
 
 
+def forecast_prefixes(
+    model: Forecaster, y: np.ndarray, X: pd.DataFrame | None, lengths: Sequence[int], h: int
+) -> list[tuple[np.ndarray, np.ndarray, Any]]:
+    """:func:`safe_forecast` of ``model`` on each prefix ``y[:L]``, ``min(h, n - L)`` steps ahead.
+
+    Models with a vectorised ``_fit_prefixes`` (:mod:`models.smoothing`) fit all prefixes in one
+    pass; if that fails, each prefix is fitted on its own so one bad window cannot hide the others.
+    """
+    n = len(y)
+    fit_all = getattr(model, "_fit_prefixes", None)
+    ok = [L for L in lengths if model.required_length() <= L]
+    if fit_all is None or X is not None or not ok:
+        return [safe_forecast(model, y[:L], X, max(min(h, n - L), 1)) for L in lengths]
+    try:
+        states = dict(zip(ok, fit_all(y, ok), strict=True))
+    except Exception:  # as in safe_forecast: fall back to one fit per prefix
+        return [safe_forecast(model, y[:L], X, max(min(h, n - L), 1)) for L in lengths]
+    out = []
+    for L in lengths:
+        steps = max(min(h, n - L), 1)
+        nan = np.full(steps, np.nan)
+        if L not in states:
+            out.append((nan, nan, None))
+            continue
+        mean, sd = model._predict_series(states[L], steps, None)
+        mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
+        if np.all(np.isfinite(mean)) and np.all(np.isfinite(sd)):
+            out.append((mean, sd, states[L]))
+        else:
+            out.append((nan, nan, None))
+    return out
+
+
 def cv_series(
     models: Mapping[str, Forecaster],
     uid: str,
@@ -77,24 +110,54 @@ def cv_series(
     partial: bool = True,
 ) -> pd.DataFrame:
     """Rolling-origin forecasts of one series by every model (see module docstring)."""
+    return cv_and_fit_series(models, uid, y, ds, X, h, n_windows, partial, final=False)[0]
+
+
+def cv_and_fit_series(
+    models: Mapping[str, Forecaster],
+    uid: str,
+    y: np.ndarray,
+    ds: np.ndarray,
+    X: pd.DataFrame | None,
+    h: int,
+    n_windows: int,
+    partial: bool = True,
+    final: bool = True,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`cv_series`, and with ``final`` each model's state fitted on the whole series.
+
+    The final fits ride along with the backtest's (one vectorised pass for the fast models); a
+    model that cannot fit the whole series has state None.
+    """
     n = len(y)
     first = max(n - h - n_windows + 1, 2)
     end = n if partial else max(n - h + 1, first)
     parts: dict[str, list] = {"unique_id": [], "ds": [], "cutoff": [], "step": [], "y": []}
     vals: dict[str, list] = {f"{k}{s}": [] for k in models for s in ("", "__sd")}
-    for L in range(first, end):
+    lengths = list(range(first, end))
+    for L in lengths:
         steps = min(h, n - L)
         parts["unique_id"] += [uid] * steps
         parts["ds"] += list(ds[L : L + steps])
         parts["cutoff"] += [ds[L - 1]] * steps
         parts["step"] += list(range(1, steps + 1))
         parts["y"] += list(y[L : L + steps])
-        xs = X.iloc[: L + steps] if X is not None else None
-        for name, m in models.items():
-            mean, sd, _ = safe_forecast(m, y[:L], xs, steps)
+    fit_at = [*lengths, n] if final else lengths
+    states: dict[str, Any] = {}
+    for name, m in models.items():
+        if X is None:
+            fcs = forecast_prefixes(m, y, None, fit_at, h)
+        else:
+            fcs = [
+                safe_forecast(m, y[:L], X.iloc[: L + max(min(h, n - L), 1)], max(min(h, n - L), 1))
+                for L in fit_at
+            ]
+        if final:
+            states[name] = fcs.pop()[2]
+        for mean, sd, _ in fcs:
             vals[name] += list(mean)
             vals[f"{name}__sd"] += list(sd)
-    return pd.DataFrame({**parts, **vals})
+    return pd.DataFrame({**parts, **vals}), states
 
 
 def cross_validation(

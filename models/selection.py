@@ -16,7 +16,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from models.backtest import cv_series, map_series, safe_forecast
+from models.backtest import cv_and_fit_series, map_series
 from models.base import DEFAULT_LEVELS, Forecaster, check_horizon, check_levels, level_label
 from models.baselines import Drift, Naive
 from models.conformal import halfwidths, interval_columns, interval_scale
@@ -25,6 +25,7 @@ from models.ensemble import combine
 from models.errors import ForecastInputError
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
+from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import ARIMA, ETS, Theta, ThetaLog
 
 ATOMIC: dict[str, type[Forecaster]] = {
@@ -35,139 +36,182 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "theta": Theta,
     "theta_log": ThetaLog,
     "regression": DriverRegression,
+    "fast_theta": FastTheta,
+    "fast_theta_log": FastThetaLog,
+    "fast_ets": FastETS,
+    "fast_ets_log": FastETSLog,
 }
-# theta_log is available but not in the default pool: on M3 yearly, adding it let the backtest
-# pick the median of all five (sMAPE 15.79 but MASE 2.63 and 95% coverage 0.92) over the median
-# of drift, theta and ETS (16.02, 2.59, 0.94), for 25% more fitting time.
-DEFAULT_CANDIDATES = ("naive", "drift", "theta", "ets")
+# The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
+# statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on the M3 yearly backtest (never on
+# its test part), see docs/forecasting.md: ARIMA(0,1,1) with drift, a damped drift, a dynamic
+# optimised Theta and ETS on log y did not lower the backtest error of the best combination.
+DEFAULT_CANDIDATES = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")
 DEFAULT_COMBINATIONS: dict[str, tuple[str, ...]] = {"ensemble": ("drift", "theta", "ets")}
 MODEL_CHOICES = ("auto", "naive", "drift", "ets", "arima", "theta", "ensemble")
+COMBINERS = ("median", "mean")
 
 
-def default_combinations(candidates: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """The menu of median combinations the backtest chooses from: ``ensemble`` (drift, theta,
-    ETS) and the median of every subset of three or more candidates. Scoring a combination on
-    the backtest costs no fit, so the menu can be wide."""
+class Combo(tuple):
+    """The component model names of a combination, with ``how`` they combine (median or mean).
+
+    A plain tuple of names in ``combinations`` means the median.
+    """
+
+    how: str
+
+    def __new__(cls, parts: Iterable[str], how: str = "median") -> Combo:
+        if how not in COMBINERS:
+            raise ForecastInputError(f"a combination is a median or a mean; got {how!r}")
+        obj = super().__new__(cls, tuple(parts))
+        obj.how = how
+        return obj
+
+    def __reduce__(self):
+        return (Combo, (tuple(self), self.how))
+
+
+def as_combo(parts: Sequence[str]) -> Combo:
+    """``parts`` as a :class:`Combo` (a plain sequence of names is a median)."""
+    return Combo(parts, getattr(parts, "how", "median"))
+
+
+def default_combinations(candidates: Sequence[str]) -> dict[str, Combo]:
+    """The menu of combinations the backtest chooses from: ``ensemble`` (the median of drift,
+    theta and ETS) and the median and the mean of every subset of three or more candidates.
+    Scoring a combination on the backtest costs no fit, so the menu can be wide."""
     from itertools import combinations as subsets
 
-    out: dict[str, tuple[str, ...]] = {}
+    out: dict[str, Combo] = {}
     if set(DEFAULT_COMBINATIONS["ensemble"]) <= set(candidates):
-        out["ensemble"] = DEFAULT_COMBINATIONS["ensemble"]
-    seen = set(out.values())
+        out["ensemble"] = Combo(DEFAULT_COMBINATIONS["ensemble"])
+    seen = {tuple(v) for v in out.values()}
     for k in range(3, len(candidates) + 1):
         for combo in subsets(candidates, k):
             if combo not in seen:
-                out[f"median({','.join(combo)})"] = combo
+                out[f"median({','.join(combo)})"] = Combo(combo)
+            out[f"mean({','.join(combo)})"] = Combo(combo, "mean")
     return out
 
 
-def _combo_forecast(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def _combo_forecast(
+    parts: list[tuple[np.ndarray, np.ndarray]], how: str = "median"
+) -> tuple[np.ndarray, np.ndarray]:
     ok = [(m, s) for m, s in parts if np.all(np.isfinite(m))]
     if not ok:
         n = len(parts[0][0])
         return np.full(n, np.nan), np.full(n, np.nan)
-    return combine([m for m, _ in ok], [s for _, s in ok], "median")
+    return combine([m for m, _ in ok], [s for _, s in ok], how)
 
 
 def add_combinations(cv: pd.DataFrame, combinations: Mapping[str, Sequence[str]]) -> pd.DataFrame:
-    """Add a median-combination column (and its sd) per combination to a cv frame."""
+    """A cv frame with one column per combination (and its sd), over every row at once.
+
+    A component missing on a row (it failed to fit there) is left out of that row's combination.
+    """
+    new: dict[str, np.ndarray] = {}
     for name, comps in combinations.items():
         m = cv[list(comps)].to_numpy(float)
         s = cv[[f"{c}__sd" for c in comps]].to_numpy(float)
+        ok = np.isfinite(m)
+        any_ok = ok.any(axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN, on purpose
-            ok = np.isfinite(m)
-            cv[name] = np.where(
-                ok.any(axis=1), np.nanmedian(np.where(ok, m, np.nan), axis=1), np.nan
-            )
-            cv[f"{name}__sd"] = np.where(
-                ok.any(axis=1), np.nanmean(np.where(ok, s, np.nan), axis=1), np.nan
-            )
-    return cv
+            centre = np.nanmean if getattr(comps, "how", "median") == "mean" else np.nanmedian
+            new[name] = np.where(any_ok, centre(np.where(ok, m, np.nan), axis=1), np.nan)
+            sd = np.nanmean(np.where(ok, s, np.nan), axis=1)
+            new[f"{name}__sd"] = np.where(any_ok, sd, np.nan)
+    keep = cv.drop(columns=[c for c in new if c in cv.columns])
+    return pd.concat([keep, pd.DataFrame(new, index=cv.index)], axis=1)
 
 
-def backtest_scores(cv_one: pd.DataFrame, names: Sequence[str], scale: float) -> dict[str, float]:
-    """Backtest MASE of each candidate on one series (inf if any backtest forecast is missing)."""
-    out = {}
-    for nm in names:
-        err = cv_one["y"].to_numpy(float) - cv_one[nm].to_numpy(float)
-        bad = len(err) == 0 or not np.all(np.isfinite(err))
-        out[nm] = np.inf if bad else float(np.mean(np.abs(err))) / scale
-    return out
+def panel_scores(
+    cv: pd.DataFrame, names: Sequence[str], scales: Mapping[str, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Backtest MASE and sMAPE of every candidate per series (NaN if a forecast is missing).
+
+    Returns two frames indexed by ``unique_id`` (in order of appearance), one column per name.
+    """
+    codes, uids = pd.factorize(cv["unique_id"])
+    y = cv["y"].to_numpy(float)
+    sc = cv["unique_id"].map(scales).to_numpy(float)
+    f = cv[list(names)].to_numpy(float)
+    err = np.abs(y[:, None] - f)
+    den = np.abs(y)[:, None] + np.abs(f)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sm = np.where(den > 0, 200 * err / np.where(den > 0, den, 1), 0.0)
+        sm = np.where(np.isfinite(err), sm, np.nan)
+        rel = err / sc[:, None]
+    n = np.bincount(codes, minlength=len(uids)).astype(float)
+    out = []
+    for table in (rel, sm):
+        cols = {}
+        for j, name in enumerate(names):
+            col = table[:, j]
+            bad = np.bincount(codes, weights=~np.isfinite(col), minlength=len(uids))
+            tot = np.bincount(codes, weights=np.nan_to_num(col), minlength=len(uids))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cols[name] = np.where((bad == 0) & (n > 0), tot / n, np.nan)
+        out.append(pd.DataFrame(cols, index=pd.Index(uids, name="unique_id")))
+    return out[0], out[1]
 
 
-def rank_models(cv_one: pd.DataFrame, names: Sequence[str], scale: float) -> list[str]:
-    """Candidates of one series ordered by backtest MASE (ties keep ``names`` order)."""
-    scores = backtest_scores(cv_one, names, scale)
-    return sorted(names, key=lambda nm: (scores[nm], names.index(nm)))
-
-
-def _auto_series(
-    atomic: Mapping[str, Forecaster],
-    combinations: Mapping[str, Sequence[str]],
-    uid: str,
-    y: np.ndarray,
-    ds: np.ndarray,
-    X: pd.DataFrame | None,
-    h: int,
-    n_windows: int,
-    order: Sequence[str],
-    choose: str | None,
-    partial: bool,
-) -> tuple[pd.DataFrame, dict[str, float], str | None, Any]:
-    """Backtest one series; refit now unless the choice waits for the whole panel."""
-    cv = cv_series(atomic, uid, y, ds, X, h, n_windows, partial)
-    cv = add_combinations(cv, combinations)
-    scale = mase_scale(y)
-    scores = backtest_scores(cv, order, scale if np.isfinite(scale) else 1.0)
-    if choose == "":
-        return cv, scores, None, None
-    name, state = _final_series(atomic, combinations, y, X, _tries(choose, scores, order))
-    return cv, scores, name, state
+def global_choice(mase_t: pd.DataFrame, smape_t: pd.DataFrame, order: Sequence[str]) -> str:
+    """The candidate with the best backtest on the panel: lowest ``MASE / best MASE + sMAPE /
+    best sMAPE`` (M4's OWA with the best candidate as reference), both means over the series
+    every eligible candidate forecast. Eligible: it forecast at least 90% of the series."""
+    ok = [c for c in order if mase_t[c].notna().mean() >= 0.9]
+    if not ok:
+        return order[0]
+    common = mase_t[ok].notna().all(axis=1) & smape_t[ok].notna().all(axis=1)
+    rows = common if common.any() else slice(None)
+    m = mase_t.loc[rows, ok].mean()
+    s = smape_t.loc[rows, ok].mean()
+    crit = m / m.min() + s / s.min()
+    return str(min(ok, key=lambda c: (crit[c], ok.index(c))))
 
 
 def _tries(first: str | None, scores: Mapping[str, float], order: Sequence[str]) -> list[str]:
-    ranking = sorted(order, key=lambda nm: (scores[nm], list(order).index(nm)))
+    def key(nm: str) -> tuple[float, int]:
+        v = scores.get(nm, np.nan)
+        return (v if np.isfinite(v) else np.inf, list(order).index(nm))
+
+    ranking = sorted(order, key=key)
     return [first, *[r for r in ranking if r != first]] if first else ranking
 
 
-def _final_series(atomic, combinations, y, X, tries: Sequence[str]) -> tuple[str, Any]:
-    """Fit the first candidate of ``tries`` that fits (the fallback chain), else naive."""
+def _final_state(
+    combinations: Mapping[str, Combo], fitted: Mapping[str, Any], tries: Sequence[str]
+) -> tuple[str, dict[str, Any] | None]:
+    """The first candidate of ``tries`` with a fitted component (the fallback chain).
+
+    Returns ``(name, state)``; the state is ``{"how", "parts": [(model, fitted state), ...]}``,
+    None if nothing fitted (the caller falls back to naive).
+    """
     for name in tries:
-        state = _final_fit(atomic, combinations, name, y, X)
-        if state is not None:
-            return name, state
-    return "naive", [("naive", Naive()._fit_series(y, X))]
-
-
-def _final_fit(atomic, combinations, name, y, X):
-    comps = combinations.get(name, (name,))
-    states = []
-    for c in comps:
-        _, _, st = safe_forecast(atomic[c], y, X, 1)
-        if st is not None:
-            states.append((c, st))
-    if not states:
-        return None
-    return states
+        combo = combinations.get(name, Combo((name,)))
+        parts = [(c, fitted[c]) for c in combo if fitted.get(c) is not None]
+        if parts:
+            return name, {"how": combo.how, "parts": parts}
+    return "naive", None
 
 
 class AutoForecaster(Forecaster):
-    """Model choice by rolling-origin MASE, with conformally calibrated intervals.
+    """Model choice from a rolling-origin backtest, with conformally calibrated intervals.
 
-    ``select="global"`` (default) picks, from the pooled backtest, the candidate with the lowest
-    mean MASE over the panel's series; ``select="series"`` picks per series. Either way a series
-    whose chosen model fails to fit falls back down its own ranking (then to naive). With a single
-    series the two coincide. Why global by default: on M3 yearly (645 series, 3 windows) the
-    per-series choice among naive, drift, theta, ETS and their median raised sMAPE from 16.02
-    (the median for every series, which the global choice picks) to 16.67; three windows of
-    short annual series are too few to tell models apart per series.
+    ``select="global"`` (default) picks, from the pooled backtest, the one candidate with the best
+    mean MASE and sMAPE over the panel's series (:func:`global_choice`); ``select="series"``
+    picks per series by its backtest MASE. Either way a series whose chosen model fails to fit
+    falls back down its own ranking (then to naive). With a single series the two coincide. Why
+    global by default: on M3 yearly (645 series, 3 windows) the per-series choice among naive,
+    drift, theta, ETS and their median raised sMAPE from 16.02 (the median for every series) to
+    16.67; three windows of short annual series are too few to tell models apart per series.
 
     Parameters
     ----------
-    candidates : names of single models to try (``naive, drift, ets, arima, theta, theta_log``).
-    combinations : name -> component names; each is a median ensemble of already-tried models,
-        so it costs no extra fit in the backtest (default: :func:`default_combinations`).
+    candidates : names of single models to try (keys of ``ATOMIC``).
+    combinations : name -> component names (a median) or a :class:`Combo` (median or mean); a
+        combination of already-tried models costs no extra fit in the backtest (default:
+        :func:`default_combinations`).
     horizon : the horizon of the backtest windows (and of the calibration); forecasts beyond it
         are allowed, their intervals widen like a random walk.
     n_windows : number of full-horizon backtest windows per series.
@@ -203,10 +247,10 @@ class AutoForecaster(Forecaster):
         self.partial = partial
         self.select = select
 
-    def _combos(self) -> dict[str, tuple[str, ...]]:
+    def _combos(self) -> dict[str, Combo]:
         if self.combinations is None:
             return default_combinations(self.candidates)
-        return {k: tuple(v) for k, v in self.combinations.items()}
+        return {k: as_combo(v) for k, v in self.combinations.items()}
 
     def _atomic(self) -> dict[str, Forecaster]:
         combos = self._combos()
@@ -222,75 +266,54 @@ class AutoForecaster(Forecaster):
         return min(m.required_length() for m in self._atomic().values())
 
     def fit(self, df: pd.DataFrame, X_df: pd.DataFrame | None = None) -> Self:
-        """Backtest, choose, refit and calibrate on every series of ``df`` (see class doc)."""
+        """Backtest, choose, refit and calibrate on every series of ``df`` (see class doc).
+
+        Each worker backtests every model on its series and fits it on the whole series in the
+        same pass, returning plain arrays and small states; the choice (which needs the whole
+        panel) and the combinations are computed once, vectorised, in the parent.
+        """
         h = check_horizon(self.horizon)
         atomic = self._atomic()
         combos = self._combos()
         order = [*combos, *[c for c in self.candidates if c not in combos]]
         if self.choose is not None and self.choose not in (*atomic, *combos):
             raise ForecastInputError(f"'choose' must be one of {order}; got {self.choose!r}")
+        if self.select not in ("global", "series"):
+            raise ForecastInputError(f"'select' must be 'global' or 'series'; got {self.select!r}")
         frame = validate_long(df, min_length=self.required_length())
         has_x = [c for c in frame.columns if c not in ("unique_id", "ds", "y")]
         n_series = frame["unique_id"].nunique()
         partial = self.partial if self.partial is not None else n_series < 50
-        items, ys, last = [], {}, {}
+        items, ys, last, xs = [], {}, {}, {}
         for uid, g in frame.groupby("unique_id", sort=True):
             y = g["y"].to_numpy(float)
             ys[uid], last[uid] = y, int(g["ds"].iloc[-1])
-            X = g.reset_index(drop=True) if has_x else None
-            items.append(
-                (
-                    atomic,
-                    combos,
-                    uid,
-                    y,
-                    g["ds"].to_numpy(),
-                    X,
-                    h,
-                    self.n_windows,
-                    order,
-                    self.choose if self.choose or self.select == "series" else "",
-                    partial,
-                )
-            )
-        if self.select not in ("global", "series"):
-            raise ForecastInputError(f"'select' must be 'global' or 'series'; got {self.select!r}")
-        results = map_series(_auto_series, items, self.n_jobs)
-        self.panel_scores_ = pd.DataFrame([r[1] for r in results], index=list(ys)).replace(
-            np.inf, np.nan
-        )
-        if any(r[2] is None for r in results):
-            # Global choice: the lowest mean MASE among candidates that worked on >= 90% of series.
-            ok = self.panel_scores_.notna().mean() >= 0.9
-            means = self.panel_scores_.mean()[ok]
-            best = str(means.idxmin()) if len(means) else order[0]
-            finals = map_series(
-                _final_series,
-                [
-                    (atomic, combos, it[3], it[5], _tries(best, res[1], order))
-                    for it, res in zip(items, results, strict=True)
-                ],
-                self.n_jobs,
-            )
-            results = [
-                (res[0], res[1], fin[0], fin[1]) for res, fin in zip(results, finals, strict=True)
-            ]
+            xs[uid] = g.reset_index(drop=True) if has_x else None
+            items.append((atomic, uid, y, g["ds"].to_numpy(), xs[uid], h, self.n_windows, partial))
+        results = map_series(cv_and_fit_series, items, self.n_jobs)
+        self.scale_ = {uid: interval_scale(1.0, y) ** 2 for uid, y in ys.items()}  # MASE scales
+        cv = add_combinations(pd.concat([r[0] for r in results], ignore_index=True), combos)
+        scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in ys.items()}
+        mase_t, smape_t = panel_scores(cv, order, scales)
+        self.panel_scores_ = mase_t.reindex(list(ys))
+        first = self.choose
+        if first is None and self.select == "global":
+            first = global_choice(mase_t, smape_t, order)
         self.y_ = ys
         self.last_ds_ = last
         self.atomic_ = atomic
         self.states_ = {}
         self.chosen_ = {}
         self.ranking_ = {}
-        self.scale_ = {}
-        cvs = []
-        for (_, _, uid, *_rest), (cv, scores, chosen, state) in zip(items, results, strict=True):
-            self.states_[uid] = state
-            self.chosen_[uid] = chosen
+        for (_, uid, *_rest), (_, fitted) in zip(items, results, strict=True):
+            scores = self.panel_scores_.loc[uid].to_dict()
             self.ranking_[uid] = _tries(None, scores, order)
-            self.scale_[uid] = interval_scale(1.0, ys[uid]) ** 2  # the series' MASE scale
-            cv["chosen"] = chosen
-            cvs.append(cv)
-        self.cv_ = pd.concat(cvs, ignore_index=True)
+            name, state = _final_state(combos, fitted, _tries(first, scores, order))
+            if state is None:
+                state = {"how": "median", "parts": [("naive", Naive()._fit_series(ys[uid], None))]}
+            self.states_[uid], self.chosen_[uid] = state, name
+        cv["chosen"] = cv["unique_id"].map(self.chosen_)
+        self.cv_ = cv
         self.scaled_errors_ = self._learn_errors(self.cv_)
         return self
 
@@ -314,12 +337,12 @@ class AutoForecaster(Forecaster):
 
     def _predict_series(self, state, h, X_future):
         parts = []
-        for name, st in state:
+        for name, st in state["parts"]:
             m = self.atomic_[name] if name in getattr(self, "atomic_", {}) else ATOMIC[name]()
             parts.append(m._predict_series(st, h, X_future))
         if len(parts) == 1:
             return parts[0]
-        return _combo_forecast(parts)
+        return _combo_forecast(parts, state["how"])
 
     def _label(self, uid: str) -> str:
         return self.chosen_[uid]
@@ -416,21 +439,20 @@ def run_backtest(
         # The k-th evaluation cutoff of each series (k = 0 is the latest full window).
         cut = {uid: dss[uid][len(ys[uid]) - h - k - 1] for uid in ys}
         hist = cv[cv["ds"] <= cv["unique_id"].map(cut)]
-        chosen, scales, errs, panel = {}, {}, [], {}
+        chosen, scales, errs = {}, {}, []
         groups = dict(list(hist.groupby("unique_id", sort=True)))
-        for uid, g in groups.items():
-            y_tr = ys[uid][: len(ys[uid]) - h - k]
-            sc = mase_scale(y_tr)
-            panel[uid] = backtest_scores(g, order, sc if np.isfinite(sc) else 1.0)
-        table = pd.DataFrame(panel).T.replace(np.inf, np.nan)
-        ok = table.notna().mean() >= 0.9
-        best = str(table.mean()[ok].idxmin()) if ok.any() else order[0]
+        sc_k = {}
+        for uid in groups:
+            sc = mase_scale(ys[uid][: len(ys[uid]) - h - k])
+            sc_k[uid] = sc if np.isfinite(sc) else 1.0
+        table, table_smape = panel_scores(hist, order, sc_k)
+        best = global_choice(table, table_smape, order)
         for uid, g in groups.items():
             y_tr = ys[uid][: len(ys[uid]) - h - k]
             if auto.choose:
                 chosen[uid] = auto.choose
             elif auto.select == "series":
-                chosen[uid] = _tries(None, panel[uid], order)[0]
+                chosen[uid] = _tries(None, table.loc[uid].to_dict(), order)[0]
             else:
                 chosen[uid] = best
             scales[uid] = y_tr
