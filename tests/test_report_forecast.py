@@ -146,3 +146,37 @@ def test_every_chart_names_a_sheet_of_the_workbook_that_holds_its_data(report):
     sheets = report_workbook(report).sheetnames
     for chart in report.charts():
         assert chart.data in sheets, chart.id
+
+
+def test_small_multiples_draw_every_member_with_its_history_and_forecast_band(report):
+    svg = next(c.svg for c in report.charts() if c.id == "member-trends")
+    assert svg.count('font-weight="bold">') == len(MEMBERS) + 1  # a title per panel, one above
+    assert "Germany</text>" in svg
+    assert svg.count('fill-opacity="0.25"') == len(MEMBERS)  # one 80% band per member
+    assert svg.count('stroke="#222222"') == len(MEMBERS)  # one history line per member
+
+
+def test_matplotlib_groups_that_only_carry_an_id_are_dropped_and_others_kept():
+    from reports.charts import _flatten_groups
+
+    svg = (
+        '<svg><g id="a"><g clip-path="url(#c)"><path d="M0,0"/></g><g><text>x</text></g></g></svg>'
+    )
+    assert (
+        _flatten_groups(svg)
+        == '<svg><g clip-path="url(#c)"><path d="M0,0"/></g><text>x</text></svg>'
+    )
+
+
+def test_pdf_draws_charts_from_data_urls_and_refuses_anything_outside_the_report(report):
+    pytest.importorskip("weasyprint", reason="needs WeasyPrint (pip) and Pango")
+    from engine.errors import OutputError
+    from reports.pdf import charts_as_images, pdf_bytes
+
+    html = render_html(report)
+    images = charts_as_images(html)
+    assert images.count('<img class="chart-svg"') == len(report.charts())
+    assert "<svg" not in images
+    assert pdf_bytes(html).startswith(b"%PDF")
+    with pytest.raises(OutputError, match="outside"):
+        pdf_bytes('<html><body><img src="file:///etc/hostname"></body></html>')
