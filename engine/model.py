@@ -84,6 +84,8 @@ class PlanModel:
     #: once and shared by copies that keep the same rows (``dataclasses.replace``, bound
     #: patches, which never change names); see :meth:`rows_derived`.
     row_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: engine.patch.structure_key of ``scenario`` once a patch has computed it.
+    structure_key: Any = field(default=None, compare=False, repr=False)
 
     @property
     def n_cols(self) -> int:

@@ -66,25 +66,25 @@ def _pledge_totals(scenario: Scenario) -> list[float]:
     return [sum(m.pledges.values()) for m in scenario.members]
 
 
-def same_structure(old: Scenario, new: Scenario) -> bool:
-    """Whether ``new`` differs from ``old`` only in amounts that are bounds of the LP."""
-    if any(getattr(old, s) != getattr(new, s) for s in _PROJECT_SECTIONS):
-        return False
-    if new.area_coalitions and _pledge_totals(old) != _pledge_totals(new):
-        return False
+def structure_key(scenario: Scenario) -> tuple:
+    """Everything of ``scenario`` that shapes its LP: all but the amounts that are bounds."""
+    pledges = _pledge_totals(scenario) if scenario.area_coalitions else None
     return (
-        old.fund == new.fund
-        and old.objective == new.objective
-        and [_area_key(a) for a in old.areas] == [_area_key(a) for a in new.areas]
-        and [_member_key(m) for m in old.members] == [_member_key(m) for m in new.members]
-        and [_policy_key(p) for p in old.policies] == [_policy_key(p) for p in new.policies]
+        scenario.fund,
+        scenario.objective,
+        tuple(getattr(scenario, s) for s in _PROJECT_SECTIONS),
+        pledges,
+        [_area_key(a) for a in scenario.areas],
+        [_member_key(m) for m in scenario.members],
+        [_policy_key(p) for p in scenario.policies],
     )
 
 
 def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     """``model`` re-targeted at ``scenario`` with its bounds updated, or None when the
     scenarios differ in more than bounds (then build the model anew)."""
-    if not same_structure(model.scenario, scenario):
+    key = structure_key(scenario)
+    if key != (model.structure_key or structure_key(model.scenario)):
         return None
     scale = model.scale
     row_of = model.row_indices()
@@ -113,4 +113,4 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
                 lo[row_of[f"policy_min[{p.id}{suffix}]"]] = p.at_least.amount / scale
             if p.at_most is not None and p.at_most.amount is not None:
                 hi[row_of[f"policy_max[{p.id}{suffix}]"]] = p.at_most.amount / scale
-    return replace(model, scenario=scenario, row_lo=lo, row_hi=hi, col_ub=col_ub)
+    return replace(model, scenario=scenario, row_lo=lo, row_hi=hi, col_ub=col_ub, structure_key=key)

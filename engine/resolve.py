@@ -112,6 +112,28 @@ def _cost(model: PlanModel) -> np.ndarray:
     return cost
 
 
+#: Recent results whose solver bases are kept for what-ifs against them.
+MAX_ANCHORS = 8
+
+
+class _Anchor:
+    """A result's allocation frame (held, so its ``id`` stays unique while kept), the HiGHS
+    bases (per loaded model) it was solved from, and its flows as tie-break targets once
+    read with the flow map ``x``."""
+
+    def __init__(self, allocation: pd.DataFrame, bases: list[tuple[_Loaded, object]]) -> None:
+        self.allocation, self.bases = allocation, bases
+        self.x: dict | None = None
+        self.flows: dict[int, float] | None = None
+
+    def restore(self, slots: list[_Loaded]) -> None:
+        """Set the kept bases in the models still loaded (same structure by construction:
+        a loaded model whose structure changes is replaced, not updated)."""
+        for slot, basis in self.bases:
+            if any(slot is s for s in slots):
+                slot.h.setBasis(basis)
+
+
 class Resolver:
     """Solve a sequence of related scenarios with HiGHS, warm-starting each from the last.
 
@@ -125,6 +147,7 @@ class Resolver:
         self._value: _Loaded | None = None
         self._tie: _Loaded | None = None
         self._relaxed: _Loaded | None = None
+        self._anchors: dict[int, _Anchor] = {}
         # What the loaded tie-break LP was built on: the value slot, its column names
         # (the structure, checked on every load) and the reference's columns.
         self._tie_base: _Loaded | None = None
@@ -148,8 +171,12 @@ class Resolver:
     def solve(self, scenario: Scenario, reference: pd.DataFrame | None = None) -> Result:
         """Allocate ``scenario``; among optimal plans return the one closest to
         ``reference`` (an allocation frame) or, without one, to pro rata by priority."""
-        from engine.solve import break_ties, extract
+        from engine.solve import allocation_targets, break_ties, extract
 
+        anchor = self._anchors.pop(id(reference), None)
+        if anchor is not None and anchor.allocation is reference:
+            anchor.restore(self._slots())
+            self._anchors[id(reference)] = anchor  # most recently used last
         self.last_scenario = scenario
         start = time.perf_counter()
         built = patch_bounds(self._built, scenario) if self._built is not None else None
@@ -172,8 +199,29 @@ class Resolver:
             ints = sorted(self._built.integer)
             self._decisions = (self._built.col_names, np.round(solution.col_value[ints]))
 
-        plan = break_ties(model, solution, reference, self._run_tie_break)
-        return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
+        flows = None
+        if anchor is not None and anchor.allocation is reference:
+            if anchor.x is not model.x:
+                anchor.x, anchor.flows = model.x, allocation_targets(model, reference)
+            flows = anchor.flows
+        plan = break_ties(model, solution, reference, self._run_tie_break, flows)
+        result = extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
+        if result.ok:
+            self._remember_anchor(result.allocation, model)
+        return result
+
+    def _slots(self) -> list[_Loaded]:
+        return [s for s in (self._value, self._relaxed) if s is not None]
+
+    def _remember_anchor(self, allocation: pd.DataFrame, model: PlanModel) -> None:
+        """Keep the bases that produced ``allocation``: a later solve that takes it as its
+        reference (a what-if against this baseline) starts its value LPs from them. The
+        tie-break LP keeps its last basis: the baseline's own tie-break aimed at other
+        targets and measured twice the iterations as a start."""
+        bases = [(s, s.h.getBasis()) for s in self._slots()]
+        self._anchors[id(allocation)] = _Anchor(allocation, bases)
+        while len(self._anchors) > MAX_ANCHORS:
+            self._anchors.pop(next(iter(self._anchors)))
 
     def _run_tie_break(
         self, model: PlanModel, first: Solution, reference: dict[int, float], bounds

@@ -17,6 +17,7 @@ from engine.scenario import validate_scenario
 from engine.sensitivity import sensitivity
 from engine.solve import solve
 from engine.whatif import compare, what_if
+from tests.scenario_factory import random_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 ASPF = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
@@ -57,17 +58,42 @@ def small():
     )
 
 
+def assert_same_flows(a, b, atol):
+    keys = ["member", "area", "year"]
+    merged = a.allocation.merge(b.allocation, on=keys, how="outer").fillna(0.0)
+    np.testing.assert_allclose(merged["amount_x"], merged["amount_y"], rtol=1e-6, atol=atol)
+
+
 def test_warm_resolve_matches_cold_build_for_bound_edits(aspf):
     resolver = Resolver()
     base = resolver.solve(aspf)
-    for edit in ["areas.cyber.floor=12bn", "members.DEU.pledge=25bn", "areas.quantum.ceiling=3bn"]:
+    edits = ["areas.cyber.floor=12bn", "members.DEU.pledge=25bn", "areas.quantum.ceiling=3bn"]
+    # Repeated what-ifs against one baseline start from its bases: same plans as cold.
+    for edit in [*edits, *edits]:
         edited = apply_edits(aspf, [edit])
         warm = resolver.solve(edited, reference=base.allocation)
         assert resolver.last_mode == "warm"
         cold = solve(edited, reference=base.allocation)
         assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
-        merged = warm.areas.merge(cold.areas, on=["area", "year"])
-        np.testing.assert_allclose(merged["amount_x"], merged["amount_y"], rtol=1e-6, atol=1e3)
+        assert_same_flows(warm, cold, atol=1e3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_what_ifs_against_one_baseline_give_the_flows_of_cold_solves(seed):
+    data = random_scenario(seed)
+    base_scenario = validate_scenario(data)
+    resolver = Resolver()
+    base = resolver.solve(base_scenario)
+    member = base_scenario.members[0]
+    pledge = max(member.pledges.values())
+    for factor in (1.3, 0.7, 1.3, 1.1):
+        edited = apply_edits(base_scenario, [f"members.{member.id}.pledge={pledge * factor}"])
+        warm = resolver.solve(edited, reference=base.allocation)
+        cold = solve(edited, reference=base.allocation)
+        assert warm.status == cold.status
+        if cold.ok:
+            scale = {"k": 1e3, "m": 1e6, "bn": 1e9}[edited.fund.unit]
+            assert_same_flows(warm, cold, atol=1e-6 * scale)
 
 
 def test_structural_edit_falls_back_to_a_cold_build(aspf):
