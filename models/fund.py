@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from models.base import level_label, z_value
 from models.data import load_nato_defexp, load_worldbank
@@ -156,7 +157,10 @@ class _GridJob:
         )
 
     def fit(self) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-        return _fit_grid(self.sub, self.members, self.last_year)
+        # Hundreds of fits of tiny matrices: BLAS threads only contend (six times the CPU
+        # where nothing pins them to one, e.g. in a library caller or a test).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _fit_grid(self.sub, self.members, self.last_year)
 
 
 def _forecast_grids(

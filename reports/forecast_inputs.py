@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from engine.forecast_pledges import forecast_settings
 from engine.scenario import Scenario
@@ -71,13 +72,15 @@ def _backtest(members: Sequence[str]) -> pd.DataFrame:
     """Per-series accuracy (MASE, sMAPE, calibrated and raw coverage) on defence spending."""
     spending = load_nato_defexp()[["unique_id", "ds", "y"]]
     spending = spending[spending["unique_id"].isin(members)]
-    _, per_series, _ = run_backtest(
-        spending,
-        BACKTEST_HORIZON,
-        model="auto",
-        n_windows=BACKTEST_WINDOWS,
-        levels=LEVELS,
-    )
+    # Hundreds of fits of tiny matrices: BLAS threads only contend.
+    with threadpool_limits(limits=1, user_api="blas"):
+        _, per_series, _ = run_backtest(
+            spending,
+            BACKTEST_HORIZON,
+            model="auto",
+            n_windows=BACKTEST_WINDOWS,
+            levels=LEVELS,
+        )
     return per_series
 
 
