@@ -212,7 +212,7 @@ _UN_GRID = np.linspace(_U_LO, _U_HI, 60)
 FORMS = ("N", "A", "Ad")
 _FREE = {"N": ("ua",), "A": ("ua", "ub"), "Ad": ("ua", "ub", "phi")}
 _REFINE_POINTS = {"N": 41, "A": 9, "Ad": 5}
-ETS_ROUNDS = 5
+ETS_ROUNDS = 8
 _BOUNDS = {"ua": (_U_LO, _U_HI), "ub": (_U_LO, _U_HI), "phi": (PHI_LO, PHI_HI)}
 
 

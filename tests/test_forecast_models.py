@@ -17,6 +17,7 @@ from models.errors import ForecastInputError
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
 from models.selection import AutoForecaster, make_forecaster, run_backtest
+from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import (
     ARIMA,
     ETS,
@@ -48,6 +49,10 @@ ALL_MODELS = [
     pytest.param(lambda: ARIMA(max_pq=1), id="arima"),
     pytest.param(Theta, id="theta"),
     pytest.param(ThetaLog, id="theta_log"),
+    pytest.param(FastTheta, id="fast_theta"),
+    pytest.param(FastThetaLog, id="fast_theta_log"),
+    pytest.param(FastETS, id="fast_ets"),
+    pytest.param(FastETSLog, id="fast_ets_log"),
     pytest.param(DriverRegression, id="regression"),
     pytest.param(Ensemble, id="ensemble"),
     pytest.param(
