@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 import pulp
 
 from engine.scenario import Limit, Scenario
@@ -52,8 +53,9 @@ class PlanModel:
 
     Column ``j`` has name ``col_names[j]`` and bounds ``col_lb[j]..col_ub[j]``; row ``i``
     has identity ``rows[i]``, bounds ``row_lo[i]..row_hi[i]`` and its coefficients in CSR
-    form (``row_start``, ``row_cols``, ``row_vals``). Money is in units of ``scale``
-    currency units. :meth:`to_pulp` gives the same model as a PuLP problem (for CBC and
+    form (``row_start``, ``row_cols``, ``row_vals``); these numbers are lists while the
+    model grows and numpy arrays once :func:`build_model` returns. Money is in units of
+    ``scale`` currency units. :meth:`to_pulp` gives the same model as a PuLP problem (for CBC and
     for LP/MPS files); HiGHS receives the arrays in bulk.
     """
 
@@ -80,10 +82,11 @@ class PlanModel:
     project_spend: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
     #: engine.project_model.ProjectMaps when the scenario has go/no-go sections.
     projects: Any = None
-    #: Data derived from the rows and the scenario's names (row index, labels), computed
-    #: once and shared by copies that keep the same rows (``dataclasses.replace``, bound
-    #: patches, which never change names); see :meth:`rows_derived`.
-    row_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: Data derived from the rows or the flow map and the scenario's names (row index,
+    #: labels, flow indices), computed once and shared by copies that keep the same rows
+    #: or flows (``dataclasses.replace``, bound patches, which never change names); see
+    #: :meth:`derived`.
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     #: engine.patch.structure_key of ``scenario`` once a patch has computed it.
     structure_key: Any = field(default=None, compare=False, repr=False)
 
@@ -120,6 +123,18 @@ class PlanModel:
         self.row_start.append(len(self.row_cols))
         return len(self.rows) - 1
 
+    def freeze(self) -> None:
+        """Turn the grown lists of numbers into numpy arrays, once the model is built:
+        copies, patches and the solver interfaces then move arrays, not Python lists.
+        Adding rows or columns afterwards is an error."""
+        self.col_lb = np.asarray(self.col_lb, dtype=float)
+        self.col_ub = np.asarray(self.col_ub, dtype=float)
+        self.row_lo = np.asarray(self.row_lo, dtype=float)
+        self.row_hi = np.asarray(self.row_hi, dtype=float)
+        self.row_start = np.asarray(self.row_start, dtype=np.int64)
+        self.row_cols = np.asarray(self.row_cols, dtype=np.int64)
+        self.row_vals = np.asarray(self.row_vals, dtype=float)
+
     def add_rows_csr(
         self,
         rows: list[Row],
@@ -144,15 +159,18 @@ class PlanModel:
 
     def row_indices(self) -> dict[str, int]:
         """Row index by domain name (built once per set of rows)."""
-        return self.rows_derived("index", lambda: {r.name: i for i, r in enumerate(self.rows)})
+        return self.derived(
+            "index", self.rows, lambda: {r.name: i for i, r in enumerate(self.rows)}
+        )
 
-    def rows_derived(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()``, cached while this very list of rows is unchanged (an entry made
-        for other rows, or before rows were added, is recomputed)."""
-        entry = self.row_cache.get(key)
-        if entry is None or entry[0] is not self.rows or entry[1] != len(self.rows):
-            entry = (self.rows, len(self.rows), compute())
-            self.row_cache[key] = entry
+    def derived(self, key: str, source: list | dict, compute: Callable[[], Any]) -> Any:
+        """``compute()``, cached while ``source`` (``rows`` or ``x``) is this very object,
+        unchanged in length (an entry made for other rows, or before rows were added, is
+        recomputed)."""
+        entry = self.cache.get(key)
+        if entry is None or entry[0] is not source or entry[1] != len(source):
+            entry = (source, len(source), compute())
+            self.cache[key] = entry
         return entry[2]
 
     def to_pulp(self) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[list[str]]]:
@@ -388,4 +406,5 @@ def build_model(scenario: Scenario) -> PlanModel:
 
     define_projects(model)
     define_value(model)
+    model.freeze()
     return model

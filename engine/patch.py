@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from engine.model import PlanModel
 from engine.scenario import Area, Limit, Member, PolicyConstraint, Scenario
 
@@ -88,7 +90,9 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
         return None
     scale = model.scale
     row_of = model.row_indices()
-    lo, hi, col_ub = list(model.row_lo), list(model.row_hi), list(model.col_ub)
+    lo = np.array(model.row_lo, dtype=float)
+    hi = np.array(model.row_hi, dtype=float)
+    col_ub = np.array(model.col_ub, dtype=float)
     years = scenario.fund.years
     for m in scenario.members:
         for t in years:

@@ -523,7 +523,7 @@ def scale_unit_cost(model: PlanModel, key: str, factor: float) -> PlanModel:
     unit = maps.units[key]
     funded = maps.funded(key)
     cols = {funded} | {q for (_m, k), q in maps.member_share.items() if k == key}
-    vals = list(model.row_vals)
+    vals = np.array(model.row_vals, dtype=float)
     for i, row in enumerate(model.rows):
         if row.kind not in COST_KINDS:
             continue
@@ -540,7 +540,7 @@ def fix_integers(model: PlanModel, values: np.ndarray) -> PlanModel:
     """The model with every integer column fixed at its (rounded) value: an LP whose duals
     are the shadow prices of the LP part given the go/no-go decisions. The input is
     unchanged."""
-    lb, ub = list(model.col_lb), list(model.col_ub)
+    lb, ub = np.array(model.col_lb, dtype=float), np.array(model.col_ub, dtype=float)
     for j in model.integer:
         v = float(np.round(values[j]))
         lb[j] = ub[j] = v

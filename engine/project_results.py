@@ -43,9 +43,12 @@ PROJECT_COLUMNS = [
 MEMBER_COLUMNS = ["project", "stage", "member", "year", "amount", "basis"]
 
 
+_EMPTY = (pd.DataFrame(columns=PROJECT_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS))
+
+
 def empty_project_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The two frames with their columns and no rows."""
-    return pd.DataFrame(columns=PROJECT_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS)
+    """The two frames with their columns and no rows (new objects on every call)."""
+    return _EMPTY[0].copy(), _EMPTY[1].copy()
 
 
 def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -42,23 +42,36 @@ def scenario_sha256(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _flow_index(model: PlanModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per flow: its column, member index, year index and area priority."""
+    sc = model.scenario
+    member = {m.id: i for i, m in enumerate(sc.members)}
+    year = {t: i for i, t in enumerate(sc.fund.years)}
+    priority = {a.id: a.priority for a in sc.areas}
+    keys = list(model.x)
+    return (
+        np.fromiter(model.x.values(), dtype=int, count=len(keys)),
+        np.array([member[m] for m, _, _ in keys], dtype=int),
+        np.array([year[t] for _, _, t in keys], dtype=int),
+        np.array([priority[a] for _, a, _ in keys], dtype=float),
+    )
+
+
 def pro_rata_reference(model: PlanModel) -> dict[int, float]:
     """Each member's yearly pledge split over its areas in proportion to priority."""
     sc = model.scenario
-    priority = {a.id: a.priority for a in sc.areas}
-    weights: dict[tuple[str, int], float] = {}
-    for m, a, t in model.x:
-        weights[m, t] = weights.get((m, t), 0.0) + priority[a]
-    ref = {}
-    for (m, a, t), j in model.x.items():
-        w = weights[m, t]
-        pledge = sc.member(m).pledges[t] / model.scale
-        ref[j] = pledge * priority[a] / w if w > 0 else 0.0
-    return ref | share_reference(model)
+    cols, member, year, priority = model.derived("flows", model.x, lambda: _flow_index(model))
+    pledges = np.array([[m.pledges[t] for t in sc.fund.years] for m in sc.members])
+    weight = np.zeros(pledges.shape)
+    np.add.at(weight, (member, year), priority)
+    w = weight[member, year]
+    safe = np.where(w > 0, w, 1.0)
+    ref = np.where(w > 0, pledges[member, year] / model.scale * priority / safe, 0.0)
+    return dict(zip(cols.tolist(), ref.tolist(), strict=True)) | share_reference(model)
 
 
-def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dict[int, float]:
-    """Reference flows (model units) from an earlier result's allocation frame."""
+def allocation_targets(model: PlanModel, allocation: pd.DataFrame) -> dict[int, float]:
+    """Flows (model units, by column) of an earlier result's allocation frame."""
     ref = dict.fromkeys(model.x.values(), 0.0)
     x, scale = model.x, model.scale
     keys = zip(
@@ -71,7 +84,13 @@ def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dic
         j = x.get(key)
         if j is not None:
             ref[j] = amount / scale
-    return ref | share_reference(model)
+    return ref
+
+
+def reference_from_allocation(model: PlanModel, allocation: pd.DataFrame) -> dict[int, float]:
+    """Reference flows (model units) from an earlier result's allocation frame, and the
+    members' shares of the funded joint projects."""
+    return allocation_targets(model, allocation) | share_reference(model)
 
 
 def _hash_unit(ids: np.ndarray) -> np.ndarray:
@@ -211,17 +230,17 @@ def tie_break_model(
     return replace(
         model,
         col_names=[*model.col_names, *(f"down_{j}" for j in cols.tolist())],
-        col_lb=bounds.col_lb.tolist(),
-        col_ub=bounds.col_ub.tolist(),
+        col_lb=bounds.col_lb,
+        col_ub=bounds.col_ub,
         rows=list(model.rows),
-        row_lo=bounds.row_lo.tolist(),
-        row_hi=bounds.row_hi.tolist(),
-        row_start=tie.indptr.tolist(),
-        row_cols=tie.indices.tolist(),
-        row_vals=tie.data.tolist(),
+        row_lo=bounds.row_lo,
+        row_hi=bounds.row_hi,
+        row_start=tie.indptr.astype(np.int64),
+        row_cols=tie.indices.astype(np.int64),
+        row_vals=tie.data,
         objective=objective,
         integer=set(),
-        row_cache={},
+        cache={},
     )
 
 
@@ -230,18 +249,19 @@ def break_ties(
     first: Solution,
     reference: pd.DataFrame | None,
     run: Callable[[PlanModel, Solution, dict[int, float], TieBounds], Solution],
+    flows: dict[int, float] | None = None,
 ) -> Solution:
     """The plan of ``first`` moved to the optimal plan closest to ``reference`` (or to pro
     rata): ``run(model, first, targets, bounds)`` solves :func:`tie_break_model`'s LP for
     the targets (model units by column); ``first`` itself when that fails or would lose
-    value beyond the solver's tolerance."""
+    value beyond the solver's tolerance. ``flows`` are the reference's
+    :func:`allocation_targets` when already known."""
     if first.status is not SolveStatus.OPTIMAL or model.scenario.objective.tie_break == "none":
         return first
-    ref = (
-        reference_from_allocation(model, reference)
-        if reference is not None
-        else pro_rata_reference(model)
-    )
+    if reference is None:
+        ref = pro_rata_reference(model)
+    else:
+        ref = (flows or allocation_targets(model, reference)) | share_reference(model)
     cols, targets = _reference_arrays(ref)
     bounds = tie_break_bounds(model, first, cols, targets)
     second = run(model, first, ref, bounds)
@@ -349,15 +369,16 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
         return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
 
     value = plan.col_value
-    keys = list(model.x)
-    idx = np.fromiter(model.x.values(), dtype=int, count=len(keys))
-    amounts = value[idx] if len(idx) else np.zeros(0)
+    cols, member_of, year_of, _ = model.derived("flows", model.x, lambda: _flow_index(model))
+    keys = model.derived("flow_keys", model.x, lambda: np.array(list(model.x), dtype=object))
+    amounts = value[cols] if len(cols) else np.zeros(0)
     nz = amounts > ZERO
+    chosen = keys[nz] if len(cols) else np.zeros((0, 3), dtype=object)
     allocation = pd.DataFrame(
         {
-            "member": [keys[i][0] for i in np.flatnonzero(nz)],
-            "area": [keys[i][1] for i in np.flatnonzero(nz)],
-            "year": [keys[i][2] for i in np.flatnonzero(nz)],
+            "member": chosen[:, 0].tolist(),
+            "area": chosen[:, 1].tolist(),
+            "year": chosen[:, 2].tolist(),
             "amount": amounts[nz] * scale,
         }
     )
@@ -382,9 +403,11 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
             )
     areas = pd.DataFrame(area_rows, columns=["area", "year", "amount", "share", "value"])
 
-    given = allocation.groupby(["member", "year"])["amount"].sum().to_dict()
+    given = np.zeros((len(sc.members), len(years)))
+    np.add.at(given, (member_of[nz], year_of[nz]), amounts[nz] * scale)
     member_rows = []
-    for m in sc.members:
+    for k, m in enumerate(sc.members):
+        pledges = m.pledges
         for i, t in enumerate(years):
             cin = (
                 value[model.carry[m.id, years[i - 1]]]
@@ -392,15 +415,14 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
                 else 0.0
             )
             cout = value[model.carry[m.id, t]] if (m.id, t) in model.carry else 0.0
-            pledged = m.pledges[t]
-            allocated = given.get((m.id, t), 0.0)
-            unspent = max(pledged + (cin - cout) * scale - allocated, 0.0)
-            member_rows.append((m.id, t, pledged, allocated, cin * scale, cout * scale, unspent))
+            allocated = float(given[k, i])
+            unspent = max(pledges[t] + (cin - cout) * scale - allocated, 0.0)
+            unspent = unspent if unspent >= ZERO * scale else 0.0
+            member_rows.append((m.id, t, pledges[t], allocated, cin * scale, cout * scale, unspent))
     members = pd.DataFrame(
         member_rows,
         columns=["member", "year", "pledged", "allocated", "carried_in", "carried_out", "unspent"],
     )
-    members.loc[members["unspent"] < ZERO * scale, "unspent"] = 0.0
 
     constraints = constraint_frame(model, plan.row_value, duals.row_dual)
     objective = float(duals.objective)
@@ -458,15 +480,24 @@ def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarra
     act = np.asarray(activity[: model.n_rows])
     slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
     slack = np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
-    static = model.rows_derived("constraint_columns", lambda: pd.DataFrame(_row_columns(model)))
-    frame = static.copy()
-    frame["activity"] = act * scale
-    frame["lower"] = lo * scale
-    frame["upper"] = hi * scale
-    frame["slack"] = slack * scale
-    frame["shadow_price"] = row_dual[: model.n_rows] / scale
-    frame["binding"] = np.nan_to_num(slack, nan=INF) <= ZERO
-    return frame
+    static = model.derived("constraint_columns", model.rows, lambda: _static_columns(model))
+    return pd.DataFrame(
+        {
+            **static,
+            "activity": act * scale,
+            "lower": lo * scale,
+            "upper": hi * scale,
+            "slack": slack * scale,
+            "shadow_price": row_dual[: model.n_rows] / scale,
+            "binding": np.nan_to_num(slack, nan=INF) <= ZERO,
+        },
+        copy=False,
+    )
+
+
+def _static_columns(model: PlanModel) -> dict[str, pd.Series]:
+    frame = pd.DataFrame(_row_columns(model))
+    return {name: frame[name] for name in frame.columns}
 
 
 def _empty_frames() -> tuple[pd.DataFrame, ...]:
