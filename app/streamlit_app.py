@@ -439,8 +439,26 @@ def diff_panel(result: Result) -> None:
     st.dataframe(views.flow_changes(comparison, sc), hide_index=True)
     st.caption("Constraints that started or stopped binding")
     st.dataframe(comparison.binding, hide_index=True)
+    projects = views.project_changes(comparison, sc)
+    if not projects.empty:
+        st.caption(f"Projects whose funding changed ({unit})")
+        st.dataframe(projects, hide_index=True)
     st.caption("Scenario fields changed since the baseline")
     st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
+
+
+def projects_panel(result: Result) -> None:
+    """Go/no-go projects: which are funded, at what share and cost, and the value."""
+    table = views.projects_table(result)
+    if table.empty:
+        st.write("This scenario has no go/no-go projects." if result.ok else "No plan to show.")
+        return
+    funded = int(table["funded"].sum())
+    st.caption(
+        f"{funded} of {len(table)} projects funded; cost and money over each profile "
+        f"({views.unit_label(result.scenario)}), value in value points"
+    )
+    st.dataframe(table, hide_index=True)
 
 
 def downloads_panel(result: Result) -> None:
@@ -469,6 +487,7 @@ def results_tabs() -> None:
     panels = {
         "Allocation": allocation_panel,
         "Flows": flows_panel,
+        "Projects": projects_panel,
         "Diff": diff_panel,
         "Shadow prices": shadow_panel,
         "Versions": lambda _result: versions_panel(),

@@ -84,6 +84,40 @@ def members_summary(result: Result) -> pd.DataFrame:
     return _in_units(totals, ["pledged", "allocated", "unspent"], result.scenario)
 
 
+def projects_table(result: Result) -> pd.DataFrame:
+    """One line per go/no-go project (or application stage): area, funded, share funded,
+    cost and money over its profile (fund's unit), value earned, and (when margins
+    were computed) the extra value the best unselected ones would need; empty without
+    projects."""
+    projects = result.projects
+    if projects is None or projects.empty:
+        return pd.DataFrame()
+    frame = projects.assign(stage=projects["stage"].astype("Int64").fillna(0))
+    table = frame.groupby(["project", "stage"], sort=False).agg(
+        area=("area", "first"),
+        funded=("funded", "first"),
+        share=("share", "first"),
+        cost=("cost", "sum"),
+        amount=("amount", "sum"),
+        value=("value", "sum"),
+        needed_value=("needed_value", "first"),
+    )
+    table = _in_units(table.reset_index(), ["cost", "amount"], result.scenario)
+    table["stage"] = table["stage"].replace(0, pd.NA)
+    for column in ("stage", "needed_value"):  # no stages, or margins not computed
+        if table[column].isna().all():
+            table = table.drop(columns=column)
+    return table.sort_values(["funded", "value"], ascending=[False, False]).reset_index(drop=True)
+
+
+def project_changes(comparison: Comparison, scenario: Scenario) -> pd.DataFrame:
+    """Projects newly funded, dropped or with a changed share; amounts in the fund's unit."""
+    frame = comparison.projects
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    return _in_units(frame, ["amount_before", "amount_after"], scenario)
+
+
 def _significant(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     limit = SHOWN_CHANGE * UNIT_FACTORS[scenario.fund.unit]
     return frame[frame["change"].abs() > limit]

@@ -247,3 +247,26 @@ def test_plain_text_is_not_read_as_markdown() -> None:
     assert views.plain("capacity_building costs $2bn [x]") == (
         "capacity\\_building costs \\$2bn \\[x\\]"
     )
+
+
+def test_project_table_lists_each_project_once_with_its_cost_in_the_fund_unit(
+    aspf: Scenario,
+) -> None:
+    result = solve(aspf)
+    table = views.projects_table(result)
+    assert sorted(table["project"]) == sorted(p.id for p in aspf.projects)
+    first = aspf.projects[0]
+    row = table.set_index("project").loc[first.id]
+    total_cost = sum(first.cost.values()) if isinstance(first.cost, dict) else first.cost
+    assert row["cost"] == pytest.approx(total_cost / 1e9)
+    assert row["funded"] == result.projects.set_index("project").loc[first.id, "funded"].any()
+
+
+def test_project_changes_name_a_project_dropped_by_an_edit(aspf: Scenario) -> None:
+    base = solve(aspf)
+    funded = views.projects_table(base).query("funded")["project"]
+    assert not funded.empty
+    dropped = funded.iloc[0]
+    edited = apply_edits(aspf, [f"projects.{dropped}.value=0"])
+    changes = views.project_changes(compare(base, solve(edited)), edited)
+    assert dropped in set(changes.loc[changes["status"] == "no longer funded", "project"])

@@ -156,3 +156,12 @@ def test_the_nearest_plan_that_works_can_be_found_and_used(page) -> None:
     _by_label(page.button, "Use these values").click().run()
     _solve(page)
     assert _by_label(page.metric, "Status").value == "optimal"
+
+
+def test_the_projects_tab_lists_the_go_no_go_projects(page) -> None:
+    _open_tab(page, "Projects")
+    assert not page.exception
+    scenario = load_scenario(SCENARIOS_DIR / "aspf-2026.yaml")
+    shown = next(d.value for d in page.dataframe if "project" in d.value.columns)
+    assert sorted(shown["project"]) == sorted(p.id for p in scenario.projects)
+    assert "projects funded" in "\n".join(c.value for c in page.caption)
