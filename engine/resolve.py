@@ -41,6 +41,13 @@ from engine.solvers import (
 KEEP_TOLERANCE = 1e-9
 
 
+#: LPs with at least this many rows are solved cold by interior point with crossover
+#: (unless the options name a HiGHS solver): at 208k rows the dual simplex ran over
+#: 5 minutes against 82 CPU s (benchmarks/RESULTS_lp.md). Re-solves use the simplex
+#: from the crossover's basis.
+IPM_ROWS = 50_000
+
+
 class _Loaded:
     """A model loaded in a live ``Highs`` object, with the arrays it was loaded from."""
 
@@ -48,6 +55,11 @@ class _Loaded:
         self.h = new_highs(options)
         self.h.passModel(highs_lp(model))
         self._remember(model)
+        chosen = any(name == "solver" for name, _ in options.highs_options)
+        self._interior = not model.integer and model.n_rows >= IPM_ROWS and not chosen
+        if self._interior:
+            self.h.setOptionValue("solver", "ipm")
+            self.h.setOptionValue("run_crossover", "on")
 
     def _remember(self, model: PlanModel) -> None:
         self.names = model.col_names
@@ -101,6 +113,9 @@ class _Loaded:
     def run(self) -> Solution:
         start = time.perf_counter()
         self.h.run()
+        if self._interior:  # later runs start from the crossover's basis
+            self.h.setOptionValue("solver", "choose")
+            self._interior = False
         return highs_solution(self.h, time.perf_counter() - start)
 
 

@@ -139,3 +139,29 @@ def test_warm_re_solve_keeps_the_go_no_go_decisions_while_they_stay_optimal():
     assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
     before = first.projects.set_index("project")["funded"]
     pd.testing.assert_series_equal(warm.projects.set_index("project")["funded"], before)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_models_solved_cold_by_interior_point_give_the_simplex_plan(seed, monkeypatch):
+    import engine.resolve
+
+    data = random_scenario(seed)
+    scenario = validate_scenario(data)
+    member = scenario.members[0]
+    edited = apply_edits(
+        scenario, [f"members.{member.id}.pledge={max(member.pledges.values()) * 1.2}"]
+    )
+    simplex = Resolver()
+    expected = [simplex.solve(scenario), simplex.solve(edited)]
+    monkeypatch.setattr(engine.resolve, "IPM_ROWS", 0)
+    interior = Resolver()
+    got = [interior.solve(scenario), interior.solve(edited)]
+    assert interior.last_mode == "warm"
+    for a, b in zip(got, expected, strict=True):
+        assert a.status == b.status
+        if b.ok:
+            assert a.objective == pytest.approx(b.objective, rel=1e-7)
+            keys = ["member", "area", "year"]
+            both = a.allocation.merge(b.allocation, on=keys, how="outer").fillna(0.0)
+            scale = {"k": 1e3, "m": 1e6, "bn": 1e9}[scenario.fund.unit]
+            np.testing.assert_allclose(both["amount_x"], both["amount_y"], atol=1e-5 * scale)
