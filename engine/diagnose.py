@@ -58,13 +58,20 @@ def _message(model: PlanModel, i: int, direction: float, amount: float) -> str:
     if row.kind in ("floor", "ceiling") and bound:
         text += f" (from {money(bound, sc)} to {money(bound - direction * amount, sc)})"
     if row.kind == "floor" and row.area and row.year is not None:
-        joined = sum(1 for m in sc.members if (m.id, row.area, row.year) in model.x)
-        carried = " with money carried over" if sc.fund.carry_over else ""
-        text += (
-            f"; the {joined} members who joined {row.area} can give at most "
-            f"{money(area_capacity(model, row.area, row.year), sc)} that year{carried}"
-        )
-        text += _joiners(model, row.area, row.year, amount)
+        capacity = area_capacity(model, row.area, row.year)
+        if capacity < bound:  # the members who joined cannot reach the floor
+            joined = sum(1 for m in sc.members if (m.id, row.area, row.year) in model.x)
+            carried = " with money carried over" if sc.fund.carry_over else ""
+            text += (
+                f"; the {joined} members who joined {row.area} can give at most "
+                f"{money(capacity, sc)} that year{carried}"
+            )
+            text += _joiners(model, row.area, row.year, amount)
+        else:  # more members would not help: other rules hold the area back
+            text += (
+                f"; its members could give up to {money(capacity, sc)}, but other rules "
+                "(ceilings, absorption limits, policies or other floors) hold it back"
+            )
     return text
 
 

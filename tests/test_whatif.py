@@ -171,6 +171,21 @@ def test_infeasible_floor_is_diagnosed_with_the_amount_to_lower_it():
     assert "can give at most" in " ".join(d["message"])
 
 
+def test_a_floor_held_back_by_another_rule_is_not_blamed_on_missing_members():
+    data = small().to_input()
+    data["policies"] = [
+        {"id": "cyber_cap", "areas": ["cyber"], "at_most": "5m", "hard": True},
+    ]
+    sc = apply_edits(validate_scenario(data), ["areas.cyber.floor=7m"])
+    result = solve(sc)
+    assert not result.ok
+    text = " ".join(result.diagnosis["message"])
+    assert "lower the cyber floor in 2026 by" in text
+    assert "other rules" in text
+    assert "join cyber" not in text
+    assert "can give at most" not in text
+
+
 def test_hard_constraints_are_never_proposed_for_relaxation():
     data = small().to_input()
     data["areas"][0]["floor"] = "12m"
