@@ -155,19 +155,33 @@ def panel_scores(
     return out[0], out[1]
 
 
-def global_choice(mase_t: pd.DataFrame, smape_t: pd.DataFrame, order: Sequence[str]) -> str:
-    """The candidate with the best backtest on the panel: lowest ``MASE / best MASE + sMAPE /
-    best sMAPE`` (M4's OWA with the best candidate as reference), both means over the series
-    every eligible candidate forecast. Eligible: it forecast at least 90% of the series."""
+def selection_table(
+    mase_t: pd.DataFrame, smape_t: pd.DataFrame, order: Sequence[str]
+) -> pd.DataFrame:
+    """Backtest means of the eligible candidates and the global criterion, best first.
+
+    Eligible: the candidate forecast at least 90% of the series. Means are taken over the series
+    every eligible candidate forecast; ``criterion = MASE / best MASE + sMAPE / best sMAPE`` (M4's
+    OWA with the best candidate as the reference).
+    """
     ok = [c for c in order if mase_t[c].notna().mean() >= 0.9]
-    if not ok:
-        return order[0]
     common = mase_t[ok].notna().all(axis=1) & smape_t[ok].notna().all(axis=1)
     rows = common if common.any() else slice(None)
-    m = mase_t.loc[rows, ok].mean()
-    s = smape_t.loc[rows, ok].mean()
-    crit = m / m.min() + s / s.min()
-    return str(min(ok, key=lambda c: (crit[c], ok.index(c))))
+    table = pd.DataFrame(
+        {"mase": mase_t.loc[rows, ok].mean(), "smape": smape_t.loc[rows, ok].mean()}
+    )
+    table["criterion"] = table["mase"] / table["mase"].min() + table["smape"] / table["smape"].min()
+    table["rank_in_menu"] = [ok.index(c) for c in table.index]
+    table = table.sort_values(["criterion", "rank_in_menu"]).drop(columns="rank_in_menu")
+    table.index.name = "candidate"
+    return table
+
+
+def global_choice(mase_t: pd.DataFrame, smape_t: pd.DataFrame, order: Sequence[str]) -> str:
+    """The candidate with the best backtest on the panel (first row of :func:`selection_table`;
+    the first of ``order`` if none is eligible)."""
+    table = selection_table(mase_t, smape_t, order)
+    return str(table.index[0]) if len(table) else order[0]
 
 
 def _tries(first: str | None, scores: Mapping[str, float], order: Sequence[str]) -> list[str]:
@@ -296,9 +310,10 @@ class AutoForecaster(Forecaster):
         scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in ys.items()}
         mase_t, smape_t = panel_scores(cv, order, scales)
         self.panel_scores_ = mase_t.reindex(list(ys))
+        self.selection_ = selection_table(mase_t, smape_t, order)
         first = self.choose
         if first is None and self.select == "global":
-            first = global_choice(mase_t, smape_t, order)
+            first = str(self.selection_.index[0]) if len(self.selection_) else order[0]
         self.y_ = ys
         self.last_ds_ = last
         self.atomic_ = atomic

@@ -182,14 +182,24 @@ def _ets_sse(
         zl, zb = zl + phi * zb + alpha * r, phi * zb + beta * r
         u = a0 * one_a
         a0, a1 = u - a1 * beta, phi * (u + a1 * one_b)
-    # One shared grid (row 0) or one grid per prefix (row p for lengths[p]).
-    pick = (lengths - 1, 0) if shape[0] == 1 else (lengths - 1, np.arange(len(lengths)))
-    s_rr = np.cumsum(r_all * r_all, axis=0)[pick]
-    s_r0 = np.cumsum(r_all * a0_all, axis=0)[pick]
-    s_r1 = np.cumsum(r_all * a1_all, axis=0)[pick]
-    s_00 = np.cumsum(a0_all * a0_all, axis=0)[pick]
-    s_01 = np.cumsum(a0_all * a1_all, axis=0)[pick]
-    s_11 = np.cumsum(a1_all * a1_all, axis=0)[pick]
+    # Sums over the years before each prefix's end: a 0/1 mask times the stored terms. One shared
+    # grid (params of shape (1, K)) serves every prefix; else row p belongs to prefix p.
+    mask = (np.arange(upto)[:, None] < lengths[None, :]).astype(float)
+    if shape[0] == 1:
+        r_all, a0_all, a1_all = r_all[:, 0], a0_all[:, 0], a1_all[:, 0]
+        spec = "tk,tp->pk"
+    else:
+        spec = "tpk,tp->pk"
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return np.einsum(spec, x, mask)
+
+    s_rr = total(r_all * r_all)
+    s_r0 = total(r_all * a0_all)
+    s_r1 = total(r_all * a1_all)
+    s_00 = total(a0_all * a0_all)
+    s_01 = total(a0_all * a1_all)
+    s_11 = total(a1_all * a1_all)
     with np.errstate(divide="ignore", invalid="ignore"):
         det = s_00 * s_11 - s_01 * s_01
         two = (s_11 > 0) & (det > 1e-10 * s_00 * s_11)
@@ -336,22 +346,17 @@ class FastETS(Forecaster):
         return self._fit_prefixes(y, [len(y)])[0]
 
     def _fit_prefixes(self, y: np.ndarray, lengths: Sequence[int]) -> list[dict[str, Any]]:
-        """Fit every prefix ``y[:L]`` in one vectorised pass per trend form."""
+        """Fit every prefix ``y[:L]`` (the backtest's windows) in one vectorised search."""
         unknown = [f for f in self.trends if f not in N_PARAMS]
         if unknown or not self.trends:
             raise ForecastInputError(f"ETS trends must be among N, A, Ad; got {list(self.trends)}")
         z, shift, scale = _normalise(y)
         L = np.asarray(lengths, dtype=int)
         need = {"N": 1, "A": 5, "Ad": 8}
-        forms = [f for f in FORMS if f in self.trends and L.min() >= need[f]]
+        # Every form is fitted to every prefix in one pass; a prefix too short for a form (by
+        # statsmodels' rules above) ignores that form's fit.
+        forms = [f for f in FORMS if f in self.trends and need[f] <= L.max()]
         fits = fit_ets_forms(z, L, forms) if forms else {}
-        late = [f for f in FORMS if f in self.trends and f not in forms and L.max() >= need[f]]
-        for f in late:  # a form only the longer prefixes may use
-            ok = need[f] <= L
-            sub = fit_ets_forms(z, L[ok], [f])[f]
-            fits[f] = {k: np.where(ok, 0.0, np.nan) for k in sub}
-            for k, v in sub.items():
-                fits[f][k][ok] = v
         out = []
         for i, n in enumerate(L):
             best: tuple[float, str, dict[str, float]] | None = None
