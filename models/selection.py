@@ -1,10 +1,12 @@
-"""Automatic model choice per series from rolling-origin backtests, with calibrated intervals.
+"""Automatic model choice from rolling-origin backtests, with calibrated intervals.
 
-:class:`AutoForecaster` runs a rolling-origin backtest of every candidate on every series, ranks
-the candidates per series by MASE, refits the best one (falling back down the ranking if the final
-fit fails) and calibrates the intervals with conformal half-widths learnt from the same backtest
-errors (see :mod:`models.conformal`). With one candidate it is simply that model with calibrated
-intervals: the CLI's ``--model ets`` and friends use it that way.
+:class:`AutoForecaster` runs a rolling-origin backtest of every candidate model on every series
+(each worker also fits the models on the whole series in the same pass), scores the candidates
+and their median and mean combinations on the backtest, picks one for the panel (or per series),
+falls back down the ranking where the chosen model failed to fit, and calibrates the intervals
+with conformal half-widths learnt from the same backtest errors (see :mod:`models.conformal`).
+With one candidate it is simply that model with calibrated intervals: the CLI's ``--model ets``
+and friends use it that way.
 """
 
 from __future__ import annotations
@@ -235,6 +237,11 @@ class AutoForecaster(Forecaster):
     n_jobs : worker processes for the per-series fits.
     partial : also backtest the cutoffs whose horizon is cut short by the end of the data
         (None: only for panels of fewer than 50 series, which need the extra errors).
+
+    Attributes (after ``fit``): ``chosen_`` (series -> candidate), ``selection_`` (the backtest's
+    mean MASE, sMAPE and criterion per eligible candidate, best first), ``panel_scores_`` (backtest
+    MASE per series and candidate), ``ranking_``, ``cv_`` (the backtest forecasts, with a
+    ``cutoff`` column) and ``scaled_errors_`` (the calibration's errors per step).
     """
 
     name = "auto"
