@@ -19,7 +19,7 @@ import yaml
 
 from engine.batch import execute
 from engine.batch.execute import run_batch, solve_one
-from engine.batch.store import RunStore, store_url
+from engine.batch.store import Outcome, RunStore, store_url
 from engine.batch.summary import (
     export,
     floor_met,
@@ -28,6 +28,7 @@ from engine.batch.summary import (
     n_minus_1_no_plan,
 )
 from engine.batch.sweep import SolverSettings, load_sweep
+from engine.errors import ScenarioError
 from engine.scenario import validate_scenario
 from engine.solve import solve
 from tests.scenario_factory import tiny_scenario
@@ -111,7 +112,7 @@ class _ThreadPool(execute._LocalPool):
     def _new(self) -> None:
         self.starts = None
         self.ex = cf.ThreadPoolExecutor(
-            self.workers, initializer=setattr, initargs=(execute, "_PLAN", self.plan)
+            self.workers, initializer=execute.keep_plan, initargs=(self.plan,)
         )
 
 
@@ -149,6 +150,27 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
     assert set(res["status"]) == {"optimal"}
 
 
+def test_an_invalid_combination_stops_the_batch_with_its_labels(tmp_path: Path):
+    spec = {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3e9, 2e9]}}
+    plan = load_sweep(write_sweep(tmp_path, spec))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        with pytest.raises(ScenarioError, match=r"areas\.space\.floor=2\.5bn.*above the ceiling"):
+            run_batch(plan, store, workers=1, chunk_size=1)
+        assert set(store.frame("results", plan.batch_id)["status"]) <= {"optimal"}
+
+
+def test_a_stored_scenario_whose_content_no_longer_matches_is_solved_again(tmp_path: Path):
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        run_batch(plan, store, workers=1, limit=1)
+        stale = Outcome("0" * 64, "optimal", objective=1.0)
+        store.record(plan.batch_id, 1, {}, "{}", stale)  # position 1, another content
+        tally = run_batch(plan, store, workers=1)
+        ids = set(store.frame("results", plan.batch_id)["scenario_id"])
+    assert (tally.skipped, tally.done) == (1, 5)
+    assert {i.scenario_id for i in plan.scenarios()} <= ids
+
+
 def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
     broken = tiny.model_copy(update={"areas": None})
     out = solve_one("z" * 64, broken, SolverSettings())
@@ -166,6 +188,78 @@ def test_a_scenario_at_its_time_limit_is_recorded_and_the_batch_goes_on(tmp_path
     assert (tally.done, tally.failed, tally.no_plan) == (6, 0, 6)
     assert set(res["status"]) == {"no_solution"}
     assert res["message"].str.contains("without a plan").all()
+
+
+def _hang_on(scenario_id: str) -> None:
+    """Make this worker process hang (in Python, outside any solver) on one scenario."""
+    real = execute.solve_one
+
+    def hanging(sid, scenario, settings):
+        if sid == scenario_id:
+            time.sleep(3600)
+        return real(sid, scenario, settings)
+
+    execute.solve_one = hanging
+
+
+def _start_hanging_worker(plan, starts) -> None:
+    execute._start_worker(plan, starts)
+    _hang_on(os.environ["BATCH_TEST_HANGS"])
+
+
+class _HangingPool(execute._LocalPool):
+    """The real process pool, whose workers hang on the scenario BATCH_TEST_HANGS names."""
+
+    initializer = staticmethod(_start_hanging_worker)
+
+
+def test_a_scenario_over_the_timeout_is_recorded_and_its_worker_replaced(
+    tmp_path: Path, monkeypatch
+):
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    hung = list(plan.scenarios())[1]
+    monkeypatch.setenv("BATCH_TEST_HANGS", hung.scenario_id)  # spawned workers inherit it
+    monkeypatch.setattr(
+        execute, "_pool", lambda workers, scheduler, plan, timeout: _HangingPool(2, plan, timeout)
+    )
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        tally = run_batch(plan, store, timeout=5, chunk_size=2)
+        res = store.frame("results", plan.batch_id).set_index("scenario_id")
+    assert (tally.done, tally.timed_out, tally.failed) == (6, 1, 1)
+    assert res.loc[hung.scenario_id, "status"] == "timed_out"
+    assert res.loc[hung.scenario_id, "wall_seconds"] == 5
+    assert "within 5 s" in res.loc[hung.scenario_id, "error"]
+    assert (res.drop(index=hung.scenario_id)["status"] == "optimal").all()
+
+    monkeypatch.undo()
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        assert run_batch(plan, store, workers=1).done == 0  # a timeout counts as stored...
+        again = run_batch(plan, store, workers=1, retry_failed=True)  # ...until retried
+        assert store.frame("results", plan.batch_id)["status"].eq("optimal").all()
+    assert (again.done, again.skipped) == (1, 5)
+
+
+def _install_hang(scenario_id: str) -> None:
+    _hang_on(scenario_id)
+
+
+def test_a_scenario_over_the_timeout_on_dask_is_recorded_and_the_batch_goes_on(tmp_path: Path):
+    distributed = pytest.importorskip("distributed")
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    hung = list(plan.scenarios())[4]
+    with (
+        RunStore(store_url(str(tmp_path / "runs"))) as store,
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=":0"
+        ) as cluster,
+    ):
+        with distributed.Client(cluster) as client:
+            client.run(_install_hang, hung.scenario_id)
+        tally = run_batch(plan, store, scheduler=cluster.scheduler_address, timeout=5)
+        res = store.frame("results", plan.batch_id).set_index("scenario_id")
+    assert (tally.done, tally.timed_out) == (6, 1)
+    assert res.loc[hung.scenario_id, "status"] == "timed_out"
+    assert (res.drop(index=hung.scenario_id)["status"] == "optimal").all()
 
 
 def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path):

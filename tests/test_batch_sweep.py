@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from engine.batch.sweep import BatchPlan, load_sweep, parse_sweep
+from engine.batch.sweep import BatchPlan, ScenarioMaker, load_sweep, parse_sweep
 from engine.errors import ScenarioError
+from engine.io import read_scenario_data
+from engine.scenario import validate_scenario
 from engine.solve import scenario_sha256
 from tests.scenario_factory import tiny_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def plan_of(spec: dict[str, Any]) -> BatchPlan:
@@ -175,3 +181,69 @@ def test_draws_from_the_forecast_follow_its_sample_paths():
 def test_draws_need_one_source():
     with pytest.raises(ScenarioError, match="either pledges"):
         plan_of({"draws": {"n": 2}})
+
+
+#: Ids written by the engine before workers built scenarios (stores of that time must
+#: resume): sha256 over the concatenated ids of each sweep, in sweep order.
+PINNED = {
+    "cb0056990a97566ee5cec56327c179e14712a47c632a956d1138234ad2f9dd0f": {
+        "set": ["areas.space.priority=2"],
+        "grid": {"areas.cyber.floor": ["1bn", "2bn"], "members.DEU.pledge": [8e9, 9e9]},
+        "draws": {
+            "n": 3,
+            "seed": 5,
+            "pledges": {
+                "*": {"dist": "lognormal_factor", "sigma": 0.2},
+                "DEU": {"dist": "normal", "mean": "10bn", "sd": "2bn"},
+            },
+        },
+    },
+    "b29ffaf8b8f22adc51a40ec5343bf49b6dc1dc72048caed6e093fc1e26105a5a": {
+        "n_minus_1": True,
+        "draws": {
+            "n": 2,
+            "seed": 9,
+            "pledges": {
+                "FRA": {"dist": "uniform", "low": "1bn", "high": "3bn"},
+                "*": {"dist": "uniform_factor", "low": 0.5, "high": 1.5},
+            },
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("digest", sorted(PINNED))
+def test_scenario_ids_are_those_earlier_stores_hold(digest: str):
+    ids = "".join(i.scenario_id for i in plan_of(PINNED[digest]).scenarios())
+    assert hashlib.sha256(ids.encode()).hexdigest() == digest
+
+
+def test_a_built_scenario_is_what_a_full_validation_of_its_content_gives():
+    # Shipped scenario with go/no-go sections; a grid on the horizon re-normalises pledges.
+    base = read_scenario_data(ROOT / "datasets" / "scenarios" / "aspf-2026.yaml")
+    spec = {
+        "name": "t",
+        "base": "aspf",
+        "grid": {"objective.discount_rate": [0, 0.03]},
+        "n_minus_1": ["DEU", "FRA"],
+        "draws": {"n": 2, "seed": 1, "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.1}}},
+    }
+    plan = BatchPlan(parse_sweep(spec, "t.yaml"), base, "t.yaml")
+    maker = ScenarioMaker(plan)
+    for point in plan.points():
+        made = maker.make(point)
+        assert made.content == json.dumps(
+            made.scenario.to_input(), sort_keys=True, separators=(",", ":")
+        )
+        assert made.scenario_id == scenario_sha256(made.scenario)
+        assert validate_scenario(json.loads(made.content)) == made.scenario
+
+
+def test_a_combination_of_valid_grid_values_can_still_be_refused_with_its_labels():
+    plan = plan_of(
+        {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3e9, 2e9]}}
+    )
+    with pytest.raises(ScenarioError) as caught:
+        list(plan.scenarios())
+    assert "areas.space.floor=2.5bn, areas.space.ceiling=2000000000.0" in str(caught.value)
+    assert "above the ceiling" in str(caught.value)

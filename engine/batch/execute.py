@@ -32,6 +32,7 @@ import signal
 import socket
 import time
 import traceback
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,8 +79,9 @@ class Tally:
 
 _RESOLVERS: OrderedDict[tuple[SolverSettings, tuple[Any, ...]], Any] = OrderedDict()
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
-#: This local worker's plan and start-report queue (set by :func:`_start_worker`).
-_PLAN: Any = None
+#: The plans of the batches this worker runs, by batch id (:func:`keep_plan`), and a local
+#: worker's queue for start reports (:func:`_start_worker`).
+_PLANS: dict[str, BatchPlan] = {}
 _STARTS: Any = None
 _MAKER: ScenarioMaker | None = None
 
@@ -210,21 +212,36 @@ def _maker(plan: BatchPlan) -> ScenarioMaker:
     return _MAKER
 
 
+def keep_plan(plan: BatchPlan) -> None:
+    """Keep a batch's plan in this worker process (points name their batch by id)."""
+    _PLANS[plan.batch_id] = plan
+
+
+def drop_plan(batch_id: str) -> None:
+    """Forget a batch's plan (and its scenario maker) in this worker process."""
+    global _MAKER
+    _PLANS.pop(batch_id, None)
+    if _MAKER is not None and _MAKER.plan.batch_id == batch_id:
+        _MAKER = None
+
+
 def solve_points(
-    plan: BatchPlan | None, points: list[Point], settings: SolverSettings, starts: Any = None
+    batch_id: str,
+    points: list[Point],
+    settings: SolverSettings,
+    starts: str | None = None,
 ) -> list[Reply]:
     """Build, hash and solve neighbouring points in order on this worker (the unit sent to
-    workers). ``plan``: the sweep's plan, or None for the plan this process started with.
+    workers); the batch's plan was kept here (:func:`keep_plan`) when the worker started.
 
-    With a timeout, the start of each point (and the end of the chunk) is reported on
-    ``starts`` (a Dask queue; a local worker's own queue otherwise), and the driver stops
-    a worker that overruns.
+    With a timeout, the start of each point (and the end of the chunk) is reported on the
+    Dask queue named ``starts`` (on a local worker: the queue it started with), and the
+    driver stops a worker that overruns.
     """
     import engine.resolve  # noqa: F401 - imported before any clock starts: a timeout is for solving
 
-    maker = _maker(plan or _PLAN)
-    queue = starts if starts is not None else _STARTS
-    who = os.getpid() if starts is None else _dask_worker()
+    maker = _maker(_PLANS[batch_id])
+    queue, who = (_STARTS, os.getpid()) if starts is None else _dask_queue(starts)
     replies = []
     for point in points:
         if queue is not None:
@@ -244,16 +261,19 @@ def solve_points(
     return replies
 
 
-def _dask_worker() -> str:
-    from distributed import get_worker
+def _dask_queue(name: str) -> tuple[Any, str]:
+    """The Dask queue ``name`` (by name: a queue object in a task's arguments would make the
+    scheduler connect to itself) and this worker's address."""
+    from distributed import Queue, get_worker
 
-    return get_worker().address
+    return Queue(name), get_worker().address
 
 
 def _start_worker(plan: BatchPlan, starts: Any) -> None:
     """Initialise a local worker process: the sweep's plan, the queue for start reports."""
-    global _PLAN, _STARTS
-    _PLAN, _STARTS = plan, starts
+    global _STARTS
+    keep_plan(plan)
+    _STARTS = starts
     # Ctrl-C belongs to the driver, which decides what to keep; workers finish their chunk.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -300,7 +320,7 @@ class _LocalPool:
         )
 
     def submit(self, points: list[Point], settings: SolverSettings) -> Any:
-        return self.ex.submit(solve_points, None, points, settings)
+        return self.ex.submit(solve_points, self.plan.batch_id, points, settings)
 
     def wait(self, futures: list[Any], seconds: float | None) -> set[Any]:
         done, _ = cf.wait(futures, timeout=seconds, return_when=cf.FIRST_COMPLETED)
@@ -338,9 +358,9 @@ class _LocalPool:
 class _DaskPool:
     """An existing Dask scheduler (``tcp://host:8786``) or a LocalCluster (``local:N``).
 
-    The plan is scattered to the workers once. With a timeout, workers report each
-    scenario's start on a Dask queue; an overrunning task is cancelled and its worker
-    restarted by its nanny (the others keep going).
+    The plan reaches each worker once, by a worker plugin (:mod:`engine.batch.dask_plan`).
+    With a timeout, workers report each scenario's start on a Dask queue; an overrunning
+    task is cancelled and its worker restarted by its nanny (the others keep going).
     """
 
     stops_all = False
@@ -373,14 +393,19 @@ class _DaskPool:
             self.close()
             raise BatchError(f"--scheduler {address}: cannot connect ({error})") from None
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
-        self.plan = self.client.scatter(plan, broadcast=True)
-        self.starts = Queue(f"batch-starts-{os.getpid()}-{id(self)}", client=self.client)
+        from engine.batch.dask_plan import PlanPlugin
+
+        self.plugin = PlanPlugin(plan)
+        self.client.register_plugin(self.plugin, name=self.plugin.name)
+        self.starts = Queue(f"batch-starts-{uuid.uuid4().hex}", client=self.client)
         self.timeout = timeout
         self.running: dict[Any, tuple[int, float]] = {}
 
     def submit(self, points: list[Point], settings: SolverSettings) -> Any:
-        starts = self.starts if self.timeout else None
-        return self.client.submit(solve_points, self.plan, points, settings, starts, pure=False)
+        starts = self.starts.name if self.timeout else None
+        return self.client.submit(
+            solve_points, self.plugin.plan.batch_id, points, settings, starts, pure=False
+        )
 
     def wait(self, futures: list[Any], seconds: float | None) -> set[Any]:
         from distributed import wait
@@ -426,6 +451,9 @@ class _DaskPool:
 
     def close(self) -> None:
         if getattr(self, "client", None) is not None:
+            if getattr(self, "plugin", None) is not None:
+                with contextlib.suppress(Exception):
+                    self.client.unregister_worker_plugin(self.plugin.name)
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
