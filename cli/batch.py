@@ -1,7 +1,7 @@
 """``optimise.py batch SWEEP.yaml`` and ``optimise.py runs list|show|export``.
 
-Exit codes of ``batch``: 0 every scenario stored; 1 stored, but some scenarios raised
-(their errors are in the store); 2 invalid sweep or store; 130 interrupted (what finished
+Exit codes of ``batch``: 0 every scenario stored; 1 stored, but some scenarios raised or
+timed out (their errors are in the store); 2 invalid sweep or store; 130 interrupted (what finished
 is stored: run the same command again to resume).
 """
 
@@ -61,8 +61,19 @@ def batch_cmd(
         int | None, typer.Option(min=1, help="Only the sweep's first K scenarios.")
     ] = None,
     retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="Solve again the scenarios that raised before.")
+        bool,
+        typer.Option(
+            "--retry-failed", help="Solve again the scenarios that raised or timed out before."
+        ),
     ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Wall-clock seconds a scenario may take on its worker; one that overruns is "
+            "stored as timed_out, its worker is replaced and the batch goes on.",
+        ),
+    ] = None,
 ) -> None:
     """Solve every scenario of a sweep into the run store; re-running resumes."""
     from engine.batch.execute import Tally, run_batch
@@ -108,11 +119,13 @@ def batch_cmd(
                 scheduler=scheduler,
                 limit=limit,
                 retry_failed=retry_failed,
+                timeout=timeout,
                 on_progress=show,
             )
     console.print(
         f"{tally.finished:,} of {total:,} stored ({tally.done:,} now, {tally.skipped:,} before); "
-        f"{tally.failed:,} failed, {tally.no_plan:,} without a plan, {tally.warm:,} warm "
+        f"{tally.failed:,} failed ({tally.timed_out:,} timed out), {tally.no_plan:,} without "
+        f"a plan, {tally.warm:,} warm "
         f"re-solves; {tally.seconds:.1f} s",
         highlight=False,
     )

@@ -421,7 +421,7 @@ def test_batch_cli_summary_json_and_exports(tmp_path: Path):
     sweep = write_sweep(tmp_path, GRID)
     url = str(tmp_path / "runs")
     done = subprocess.run(
-        [sys.executable, "optimise.py", "batch", str(sweep), "--store", url, "--workers", "1"],
+        [sys.executable, "optimise.py", "batch", str(sweep), "--store", url, "--timeout", "600"],
         cwd=ROOT,
         capture_output=True,
         text=True,
