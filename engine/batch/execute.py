@@ -38,6 +38,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from engine.batch.store import FAILED, TIMED_OUT, Outcome, RunStore
 from engine.batch.sweep import BatchPlan, Point, ScenarioMaker, SolverSettings
 from engine.errors import EngineError, ScenarioError
@@ -129,16 +132,25 @@ def _resolver(settings: SolverSettings, scenario: Scenario) -> Any:
     return resolver
 
 
-def _columns(frame: Any, columns: list[str]) -> dict[str, list[Any]]:
+def _column(series: pd.Series) -> list[Any]:
+    """Plain Python values, None where missing (NaN, None, pd.NA)."""
+    values = series.to_numpy()
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+    elif values.dtype.kind == "O":
+        missing = pd.isna(values)
+    else:
+        return values.tolist()
+    out = values.tolist()
+    for i in np.flatnonzero(missing):
+        out[i] = None
+    return out
+
+
+def _columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[Any]]:
     """A frame's columns as lists of plain Python values (None for missing): compact to
     send back, and the store zips them into rows without building a dict per row."""
-    out = {}
-    for column in columns:
-        series = frame[column]
-        if series.isna().any():
-            series = series.astype(object).where(series.notna(), None)
-        out[column] = series.tolist()
-    return out
+    return {column: _column(frame[column]) for column in columns}
 
 
 def _details(result: Any) -> dict[str, dict[str, list[Any]]]:

@@ -365,23 +365,36 @@ class RunStore:
         key: dict[str, str],
         columns: dict[str, list[Any]],
     ) -> None:
-        """One executemany of tuples zipped from the columns (a missing column is NULL):
-        SQLAlchemy's per-row parameter processing would cost as much as the database's
-        own work for the thousands of flows of a scenario."""
+        """Rows zipped from the columns (a missing column is NULL) in one executemany, or
+        one COPY on PostgreSQL: SQLAlchemy's per-row parameter processing would cost as
+        much as the database's own work for the thousands of flows of a scenario."""
         names = [c.name for c in table.columns]
         n = max((len(v) for v in columns.values()), default=0)
         if not n:
             return
-        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join([mark] * len(names))})"
-        )
         values = zip(
             repeat(key["batch_id"], n),
             repeat(key["scenario_id"], n),
             *(columns.get(c) or repeat(None, n) for c in names[2:]),
             strict=False,
+        )
+        if self.engine.dialect.name == "postgresql":
+            # COPY in the same transaction: a third of executemany's CPU on the driver.
+            sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+            dbapi = self.engine.dialect.dbapi
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                with cursor, cursor.copy(sql) as copy:
+                    for row in values:
+                        copy.write_row(row)
+            except dbapi.Error as error:
+                # As SQLAlchemy reports its own statements' errors (IntegrityError, ...).
+                raise sa.exc.DBAPIError.instance(sql, None, error, dbapi.Error) from error
+            return
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([mark] * len(names))})"
         )
         conn.exec_driver_sql(sql, list(values))
 
