@@ -311,27 +311,16 @@ class RunStore:
         key = {"batch_id": batch_id, "scenario_id": outcome.scenario_id}
         try:
             with self.engine.begin() as conn:
-                if conn.execute(
-                    sa.select(results.c.status).where(
-                        results.c.batch_id == batch_id,
-                        results.c.scenario_id == outcome.scenario_id,
+                # No look-ups first: a scenario stored already makes the results insert fail
+                # (primary key), and the whole transaction is rolled back.
+                conn.execute(
+                    self._insert_new(scenarios).values(
+                        **key,
+                        position=position,
+                        labels=json.dumps(labels, default=str),
+                        content=content,
                     )
-                ).first():
-                    return False
-                if not conn.execute(
-                    sa.select(scenarios.c.position).where(
-                        scenarios.c.batch_id == batch_id,
-                        scenarios.c.scenario_id == outcome.scenario_id,
-                    )
-                ).first():
-                    conn.execute(
-                        scenarios.insert().values(
-                            **key,
-                            position=position,
-                            labels=json.dumps(labels, default=str),
-                            content=content,
-                        )
-                    )
+                )
                 conn.execute(
                     results.insert().values(
                         **key,
@@ -357,6 +346,14 @@ class RunStore:
             raise StoreError(
                 f"{self.label}: cannot store scenario {outcome.scenario_id[:12]} ({_short(error)})"
             ) from None
+
+    def _insert_new(self, table: sa.Table) -> Any:
+        """An INSERT that skips a row whose primary key is there already."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table).on_conflict_do_nothing()
 
     def _insert_rows(
         self,
