@@ -17,9 +17,12 @@ Timed, per sweep:
 - raw highspy, both stages: the same plus the engine's second (tie-break) LP on the optimal
   face, also kept in one ``Highs`` object and changed in place (column and row bounds);
 - engine batch with 1 and 2 local worker processes, and on a Dask LocalCluster of 2
-  workers: ``run_batch`` into a fresh SQLite store (generation, warm re-solves, result
-  frames, one transaction per scenario). Rates are given over the whole run (including
-  process start-up) and in steady state (first to last stored result).
+  workers: ``run_batch`` into a fresh SQLite store (workers build, hash and warm re-solve
+  each scenario and send back its result columns; the driver stores each in one
+  transaction). Rates are given over the whole run (including process start-up) and in
+  steady state (first to last stored result).
+CPU: seconds per scenario of the driver and of the workers (their start-up included), and
+of the raw loops; robust to other jobs on the machine, unlike the rates.
 Memory: resident set size of the worker processes after 10% and after 100% of the batch.
 Not a test: numbers depend on the machine and on what else runs on it.
 """
@@ -27,7 +30,9 @@ Not a test: numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import resource
 import tempfile
 import threading
 import time
@@ -74,25 +79,26 @@ def _changed(base: np.ndarray, new: np.ndarray) -> np.ndarray:
     return np.flatnonzero(base != new).astype(np.int32)
 
 
-def raw_loop(scenarios: list[Scenario], two_stage: bool) -> float:
-    """Seconds for in-place changes and warm runs of highspy over the scenarios (each
-    scenario's models are built outside the timer)."""
+def raw_loop(scenarios: list[Scenario], two_stage: bool) -> tuple[float, float]:
+    """Wall and CPU seconds for in-place changes and warm runs of highspy over the
+    scenarios (each scenario's models are built outside the timer)."""
     first = build_model(scenarios[0])
     value = new_highs(SolverOptions())
     value.passModel(highs_lp(first))
     lo0, hi0 = np.asarray(first.row_lo), np.asarray(first.row_hi)
     tie = None
     tie_bounds: tuple[np.ndarray, ...] = ()
-    seconds = 0.0
+    seconds = cpu = 0.0
     for scenario in scenarios:
         model = build_model(scenario)
         lo, hi = np.asarray(model.row_lo), np.asarray(model.row_hi)
         rows = np.union1d(_changed(lo0, lo), _changed(hi0, hi)).astype(np.int32)
-        start = time.perf_counter()
+        start, started = time.perf_counter(), time.process_time()
         value.changeRowsBounds(len(rows), rows, lo[rows], hi[rows])
         value.run()
         solution = highs_solution(value, 0.0) if two_stage else None
         seconds += time.perf_counter() - start
+        cpu += time.process_time() - started
         lo0, hi0 = lo, hi
         if solution is None:
             continue
@@ -102,7 +108,7 @@ def raw_loop(scenarios: list[Scenario], two_stage: bool) -> float:
         bounds = tuple(
             np.asarray(b, dtype=float) for b in (tb.col_lb, tb.col_ub, tb.row_lo, tb.row_hi)
         )
-        start = time.perf_counter()
+        start, started = time.perf_counter(), time.process_time()
         if tie is None:
             tie = new_highs(SolverOptions())
             tie.passModel(highs_lp(tb))
@@ -116,8 +122,9 @@ def raw_loop(scenarios: list[Scenario], two_stage: bool) -> float:
             tie.changeRowsBounds(len(trows), trows, rlo[trows], rhi[trows])
         tie.run()
         seconds += time.perf_counter() - start
+        cpu += time.process_time() - started
         tie_bounds = bounds
-    return seconds
+    return seconds, cpu
 
 
 @dataclass
@@ -133,25 +140,19 @@ class Run:
 
 
 class _Memory:
-    """Samples the workers' (children of this process) resident memory as the batch goes,
-    and their CPU seconds (the last sample before they end)."""
+    """Samples the workers' (children of this process) resident memory as the batch goes."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.early: float | None = None
         self.late = 0.0
-        self.cpu: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def __call__(self, tally: Tally) -> None:
         rss = 0.0
         for child in psutil.Process().children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.Error):  # ended between listing and sampling
                 rss += child.memory_info().rss / 2**20
-                times = child.cpu_times()
-                self.cpu[child.pid] = max(self.cpu.get(child.pid, 0.0), times.user + times.system)
-            except psutil.Error:
-                continue  # ended between the listing and the sample
         with self._lock:
             if self.early is None and tally.done >= max(1, self.total // 10):
                 self.early = rss
@@ -159,8 +160,19 @@ class _Memory:
                 self.late = rss
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (workers), once they have ended."""
+    workers = [
+        c for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())
+    ]
+    psutil.wait_procs(workers, timeout=60)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def engine_run(label: str, plan: BatchPlan, **how: object) -> Run:
     memory = _Memory(plan.size)
+    children = _children_cpu()
     with (
         tempfile.TemporaryDirectory(prefix="bench-batch-") as folder,
         RunStore(store_url(os.path.join(folder, "runs.sqlite"))) as store,
@@ -169,6 +181,7 @@ def engine_run(label: str, plan: BatchPlan, **how: object) -> Run:
         tally = run_batch(plan, store, on_progress=memory, **how)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         res = store.frame("results", plan.batch_id)
+    children = _children_cpu() - children
     if tally.done != plan.size or tally.failed:
         raise RuntimeError(f"{label}: not every scenario solved ({tally})")
     finished = pd.to_datetime(res["finished_at"]).sort_values()
@@ -182,7 +195,7 @@ def engine_run(label: str, plan: BatchPlan, **how: object) -> Run:
         memory.early or 0.0,
         memory.late,
         cpu / plan.size,
-        sum(memory.cpu.values()) / plan.size,
+        children / plan.size,
     )
 
 
@@ -190,8 +203,8 @@ def bench(name: str, base: dict, n: int, dask: bool) -> list[str]:
     plan = sweep_plan(name, base, n)
     scenarios = [p.scenario for p in plan.scenarios()]
     n = len(scenarios)
-    raw1 = raw_loop(scenarios, two_stage=False)
-    raw2 = raw_loop(scenarios, two_stage=True)
+    raw1, raw1_cpu = raw_loop(scenarios, two_stage=False)
+    raw2, raw2_cpu = raw_loop(scenarios, two_stage=True)
     runs = [
         engine_run("engine, 1 worker", plan, workers=1),
         engine_run("engine, 2 workers", plan, workers=2),
@@ -205,9 +218,9 @@ def bench(name: str, base: dict, n: int, dask: bool) -> list[str]:
         "driver + workers | worker RSS 10% -> 100% |",
         "|---|---:|---:|---:|---:|---|",
         f"| raw highspy loop, value LP only | {n / raw1:.1f} | {n / raw1:.1f} | all | "
-        f"{raw1 / n * 1e3:.1f} | - |",
+        f"{raw1_cpu / n * 1e3:.1f} | - |",
         f"| raw highspy loop, both stages | {n / raw2:.1f} | {n / raw2:.1f} | all | "
-        f"{raw2 / n * 1e3:.1f} | - |",
+        f"{raw2_cpu / n * 1e3:.1f} | - |",
     ]
     for r in runs:
         lines.append(
@@ -220,6 +233,9 @@ def bench(name: str, base: dict, n: int, dask: bool) -> list[str]:
         "",
         f"- raw both stages / engine 1 worker (steady): {(n / raw2) / one.steady_rate:.2f}x "
         f"(value LP only: {(n / raw1) / one.steady_rate:.2f}x; goal <= 1.5x)",
+        f"- CPU per scenario, engine 1 worker / raw both stages: workers "
+        f"{one.workers_cpu / (raw2_cpu / n):.2f}x, driver + workers "
+        f"{(one.driver_cpu + one.workers_cpu) / (raw2_cpu / n):.2f}x",
         f"- speed-up 1 -> 2 workers: whole run {one.seconds / two.seconds:.2f}x, steady "
         f"{two.steady_rate / one.steady_rate:.2f}x (goal ~2x)",
     ]
