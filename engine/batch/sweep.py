@@ -25,7 +25,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -275,32 +275,29 @@ class BatchPlan:
             ids = list(dict.fromkeys(n1))
         return [None, *ids]
 
-    def _shocks(self, members: int) -> tuple[np.ndarray, np.ndarray]:
+    def _shocks(self, draws: Draws, members: int) -> tuple[np.ndarray, np.ndarray]:
         """Standard normal and uniform numbers, one row per draw and one column per member
         in scenario order (drawn whether used or not, so adding an entry for one member never
         changes another member's draws)."""
         if self._shock_cache is None or self._shock_cache[0].shape[1] != members:
-            draws = self.sweep.draws
-            count = draws.count if draws is not None else 0
-            rng = np.random.default_rng(draws.seed if draws is not None else 0)
-            self._shock_cache = (
-                rng.standard_normal((count, members)),
-                rng.random((count, members)),
-            )
+            rng = np.random.default_rng(draws.seed)
+            shape = (draws.count, members)
+            self._shock_cache = (rng.standard_normal(shape), rng.random(shape))
         return self._shock_cache
 
-    def _recipes(self, g: int) -> list[dict[str, Any]]:
-        """How each draw differs from grid point ``g``: shocks (stated distributions) or
-        pledge edits (forecast sample paths); one empty recipe without draws."""
+    def _recipe(self, g: int) -> Callable[[int], dict[str, Any]]:
+        """How draw ``d`` differs from grid point ``g``: its shocks (stated distributions)
+        or its pledge edits (forecast sample paths); nothing without draws."""
         draws = self.sweep.draws
         if draws is None:
-            return [{}]
+            return lambda d: {}
         data = edited_data(self.base_data, self.fixed_and_grid_edits(g))
         if draws.from_forecast is not None:
             gridded = self._validate(data, _describe(self.grid_labels(g)) or "base")
-            return [{"edits": tuple(e)} for e in self._forecast_edits(gridded, draws.from_forecast)]
-        normal, uniform = self._shocks(len(data.get("members") or ()))
-        return [{"shocks": (normal[i], uniform[i])} for i in range(draws.count)]
+            paths = [tuple(e) for e in self._forecast_edits(gridded, draws.from_forecast)]
+            return lambda d: {"edits": paths[d]}
+        normal, uniform = self._shocks(draws, len(data.get("members") or ()))
+        return lambda d: {"shocks": (normal[d], uniform[d])}
 
     def _forecast_edits(self, scenario: Scenario, spec: FromForecast) -> Iterator[list[Edit]]:
         """Each sample path of the fund's forecast as members' yearly pledges."""
@@ -346,11 +343,12 @@ class BatchPlan:
         Raises ScenarioError for forecast draws the forecast cannot make.
         """
         position = 0
+        count = self.sweep.draws.count if self.sweep.draws is not None else 1
         for g in range(len(self.grid_points)):
             labels = self.grid_labels(g)
-            recipes = self._recipes(g)
+            recipe = self._recipe(g)
             for leaver in self.leavers:
-                for d, recipe in enumerate(recipes):
+                for d in range(count):
                     if limit is not None and position >= limit:
                         return
                     full = dict(labels)
@@ -358,7 +356,7 @@ class BatchPlan:
                         full["leaves"] = leaver
                     if self.sweep.draws is not None:
                         full["draw"] = d
-                    yield Point(position, full, g, leaver, **recipe)
+                    yield Point(position, full, g, leaver, **recipe(d))
                     position += 1
 
     def scenarios(self, limit: int | None = None) -> Iterator[Planned]:
