@@ -5,7 +5,9 @@ and with ``partial`` also at the ``h - 1`` later cutoffs whose horizon is cut sh
 the data (more errors for the short steps, which small panels need for calibration). It returns
 a long frame with a ``cutoff`` column like statsforecast's. A model that fails on a series at a
 cutoff (or gives a non-finite forecast) gets NaN there, so that selection can fall back to
-another model.
+another model. :func:`cv_and_fit_series` also fits every model on the whole series in the same
+pass (what :class:`models.selection.AutoForecaster` maps over the series), and models with a
+vectorised ``_fit_prefixes`` fit all their windows at once (:func:`forecast_prefixes`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ statsforecast: ``fit(df)`` takes ``unique_id, ds, y`` (plus drivers), ``predict(
 Each model implements two per-series numeric hooks: ``_fit_series(y, X) -> state`` and
 ``_predict_series(state, h, X_future) -> (mean, sd)``. ``sd`` is the model's own forecast
 standard deviation per horizon; intervals are Gaussian ``mean +- z * sd`` unless a subclass (the
-conformal wrapper) overrides ``_intervals``.
+conformal wrapper) overrides ``_intervals``. A model may also offer ``_fit_prefixes(y, lengths) ->
+[state, ...]``, fitting every prefix ``y[:L]`` at once; the backtest uses it when present
+(:mod:`models.smoothing`).
 """
 
 from __future__ import annotations

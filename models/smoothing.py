@@ -262,7 +262,10 @@ def _local(form: str, best: dict[str, np.ndarray], steps: dict[str, float]) -> l
     return [cols["ua"], cols["ub"], cols["phi"]]
 
 
-def _sse_u(z, ua, ub, phi, lengths):
+def _sse_u(
+    z: np.ndarray, ua: np.ndarray, ub: np.ndarray, phi: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_ets_sse` at ``alpha = ua^2`` and ``beta = alpha * ub^2``."""
     alpha = ua * ua
     return _ets_sse(z, alpha, alpha * ub * ub, phi, lengths)
 
@@ -313,9 +316,14 @@ def fit_ets_forms(
 
 
 def _aicc(sse: float, n: int, k: int) -> float:
-    """statsmodels' AICc of a concentrated Gaussian likelihood, AIC where AICc is undefined."""
-    if not (sse > 0 and np.isfinite(sse)):
+    """statsmodels' AICc of a concentrated Gaussian likelihood, AIC where AICc is undefined.
+
+    A perfect fit (SSE 0 on the normalised data: a constant or an exact line) is floored at
+    1e-12 per observation so that it still ranks, the simplest form winning ties.
+    """
+    if not np.isfinite(sse):
         return np.inf
+    sse = max(sse, 1e-12 * n)
     llf = -n / 2 * (np.log(2 * np.pi * sse / n) + 1)
     dof = n - k - 1.0
     return -2 * llf + (2.0 * k * n / dof if dof > 0 else 2.0 * k)

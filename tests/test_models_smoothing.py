@@ -149,3 +149,13 @@ def test_parallel_and_serial_fits_agree():
     parallel = AutoForecaster(horizon=3, n_jobs=2).fit(df)
     pd.testing.assert_frame_equal(serial.predict(4), parallel.predict(4))
     assert serial.chosen_ == parallel.chosen_
+
+
+def test_fast_ets_forecasts_an_exact_line_and_a_constant_exactly():
+    line = 10 + 2.5 * np.arange(16.0)
+    mean, _, state = forecasts(FastETS(), line, 3)
+    assert state["form"] == "A"
+    np.testing.assert_allclose(mean, 10 + 2.5 * np.arange(16, 19))
+    mean, _, state = forecasts(FastETS(), np.full(12, 7.0), 3)
+    assert state["form"] == "N"
+    np.testing.assert_allclose(mean, 7.0)
