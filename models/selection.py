@@ -44,9 +44,10 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "fast_ets_log": FastETSLog,
 }
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
-# statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on the M3 yearly backtest (never on
-# its test part), see docs/forecasting.md: ARIMA(0,1,1) with drift, a damped drift, a dynamic
-# optimised Theta and ETS on log y did not lower the backtest error of the best combination.
+# statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on a development split of the M3
+# yearly training data (never on its test part), see docs/forecasting.md: adding ARIMA(0,1,1) or
+# ARIMA(p,d,0) with drift, a damped drift, a dynamic optimised Theta or ETS on log y changed the
+# chosen combination's sMAPE there by less than 0.1.
 DEFAULT_CANDIDATES = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")
 DEFAULT_COMBINATIONS: dict[str, tuple[str, ...]] = {"ensemble": ("drift", "theta", "ets")}
 MODEL_CHOICES = ("auto", "naive", "drift", "ets", "arima", "theta", "ensemble")
@@ -68,7 +69,7 @@ class Combo(tuple):
         obj.how = how
         return obj
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Combo], tuple[tuple[str, ...], str]]:
         return (Combo, (tuple(self), self.how))
 
 
