@@ -25,6 +25,7 @@ from models.conformal import halfwidths, interval_columns, interval_scale
 from models.data import validate_long
 from models.ensemble import combine
 from models.errors import ForecastInputError
+from models.fast_arima import FastARIMA
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
@@ -42,6 +43,7 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "fast_theta_log": FastThetaLog,
     "fast_ets": FastETS,
     "fast_ets_log": FastETSLog,
+    "fast_arima": FastARIMA,
 }
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
 # statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on a development split of the M3

@@ -14,6 +14,7 @@ from models.conformal import conformal_quantile, halfwidths
 from models.data import load_nato_defexp, load_worldbank, read_long_csv, validate_long
 from models.ensemble import Ensemble
 from models.errors import ForecastInputError
+from models.fast_arima import FastARIMA
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
 from models.selection import AutoForecaster, make_forecaster, run_backtest
@@ -53,6 +54,7 @@ ALL_MODELS = [
     pytest.param(FastThetaLog, id="fast_theta_log"),
     pytest.param(FastETS, id="fast_ets"),
     pytest.param(FastETSLog, id="fast_ets_log"),
+    pytest.param(FastARIMA, id="fast_arima"),
     pytest.param(DriverRegression, id="regression"),
     pytest.param(Ensemble, id="ensemble"),
     pytest.param(

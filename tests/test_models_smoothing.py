@@ -159,3 +159,49 @@ def test_fast_ets_forecasts_an_exact_line_and_a_constant_exactly():
     mean, _, state = forecasts(FastETS(), np.full(12, 7.0), 3)
     assert state["form"] == "N"
     np.testing.assert_allclose(mean, 7.0)
+
+
+def test_fast_arima_ar_part_is_statsmodels_conditional_least_squares():
+    from statsmodels.tsa.ar_model import AutoReg
+
+    from models.fast_arima import fit_css
+
+    rng = np.random.default_rng(0)
+    w = np.zeros(60)
+    for t in range(1, 60):
+        w[t] = 0.5 + 0.6 * w[t - 1] + rng.normal()
+    fit = fit_css(w, 1, 0, True)
+    ref = AutoReg(w[1:], lags=1, trend="c").fit().params  # the same conditioning sample
+    np.testing.assert_allclose([fit["c"], fit["phi"][0]], ref, rtol=1e-8)
+
+
+def test_fast_arima_ma_part_is_close_to_statsmodels_maximum_likelihood():
+    from statsmodels.tsa.arima.model import ARIMA as SmARIMA
+
+    from models.fast_arima import fit_css
+
+    e = np.random.default_rng(1).normal(size=300)
+    w = 0.3 + e + np.r_[0.0, 0.5 * e[:-1]]
+    fit = fit_css(w, 0, 1, True)
+    ref = SmARIMA(w, order=(0, 0, 1), trend="c").fit().params
+    assert fit["c"] == pytest.approx(ref[0], abs=0.05)
+    assert fit["theta"][0] == pytest.approx(ref[1], abs=0.05)
+
+
+def test_fast_arima_random_walk_with_drift_forecasts_a_line_with_growing_sd():
+    from models.fast_arima import arima_forecast
+
+    y = 100 + np.cumsum(np.random.default_rng(2).normal(1.0, 1.0, 30))
+    fit = {"p": 0, "q": 0, "c": 1.5, "phi": np.zeros(0), "theta": np.zeros(0), "sigma2": 4.0}
+    mean, sd = arima_forecast(y, 1, fit, 4)
+    np.testing.assert_allclose(mean, y[-1] + 1.5 * np.arange(1, 5))
+    np.testing.assert_allclose(sd, 2.0 * np.sqrt(np.arange(1, 5)))
+
+
+def test_fast_arima_keeps_only_stationary_ar_fits():
+    from models.fast_arima import is_stationary
+
+    assert is_stationary(np.array([0.5]))
+    assert not is_stationary(np.array([1.2]))
+    assert is_stationary(np.array([0.5, 0.3]))
+    assert not is_stationary(np.array([0.8, 0.3]))
