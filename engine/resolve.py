@@ -183,9 +183,16 @@ class Resolver:
             return slot, True
         return _Loaded(model, self.options), False
 
-    def solve(self, scenario: Scenario, reference: pd.DataFrame | None = None) -> Result:
+    def solve(
+        self,
+        scenario: Scenario,
+        reference: pd.DataFrame | None = None,
+        content_sha256: str | None = None,
+    ) -> Result:
         """Allocate ``scenario``; among optimal plans return the one closest to
-        ``reference`` (an allocation frame) or, without one, to pro rata by priority."""
+        ``reference`` (an allocation frame) or, without one, to pro rata by priority.
+        ``content_sha256``: the scenario's :func:`engine.solve.scenario_sha256` when the
+        caller has computed it already (a batch's scenario id), to skip hashing again."""
         from engine.solve import allocation_targets, break_ties, extract
 
         anchor = self._anchors.pop(id(reference), None)
@@ -204,7 +211,7 @@ class Resolver:
         else:
             model, mip = solve_integers(model, self.options)
             if mip is not None and model.integer:  # the MIP found no plan
-                return extract(model, mip, mip, build_seconds)
+                return extract(model, mip, mip, build_seconds, content_sha256)
             self._value, warm = self._load(self._value, model)
             solution = self._value.run()
         self._model = model
@@ -220,7 +227,9 @@ class Resolver:
                 anchor.x, anchor.flows = model.x, allocation_targets(model, reference)
             flows = anchor.flows
         plan = break_ties(model, solution, reference, self._run_tie_break, flows)
-        result = extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
+        result = extract(
+            model, with_mip(solution, mip), with_mip(plan, mip), build_seconds, content_sha256
+        )
         if result.ok:
             self._remember_anchor(result.allocation, model)
         return result

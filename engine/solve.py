@@ -330,9 +330,16 @@ def curve_value(area: Area, amount: float, scale: float) -> float:
     return value
 
 
-def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: float) -> Result:
+def extract(
+    model: PlanModel,
+    duals: Solution,
+    plan: Solution,
+    build_seconds: float,
+    content_sha256: str | None = None,
+) -> Result:
     """Turn solver arrays into the result's frames (duals from the value-maximising solve,
-    flows from the tie-broken plan)."""
+    flows from the tie-broken plan). ``content_sha256`` is the scenario's
+    :func:`scenario_sha256` when the caller has it already."""
     from engine.diagnose import diagnose
 
     sc = model.scenario
@@ -345,7 +352,7 @@ def extract(model: PlanModel, duals: Solution, plan: Solution, build_seconds: fl
         "solver": plan.solver,
         "solve_seconds": round(plan.seconds, 6),
         "build_seconds": round(build_seconds, 6),
-        "scenario_sha256": scenario_sha256(sc),
+        "scenario_sha256": content_sha256 or scenario_sha256(sc),
         "fund": sc.fund.name,
         "currency": sc.fund.currency,
         "unit": sc.fund.unit,

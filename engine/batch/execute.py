@@ -174,7 +174,8 @@ def solve_one(scenario_id: str, scenario: Scenario, settings: SolverSettings) ->
     try:
         if settings.name == "highs":
             resolver = _resolver(settings, scenario)
-            result = resolver.solve(scenario)
+            # The id is the content hash (engine.batch.sweep): no need to hash again.
+            result = resolver.solve(scenario, content_sha256=scenario_id)
             mode = resolver.last_mode
         else:
             result = solve(scenario, settings.options())
