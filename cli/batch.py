@@ -81,7 +81,9 @@ def batch_cmd(
     from engine.batch.sweep import load_sweep
 
     plan = load_sweep(sweep)
-    with open_store(store) as runs:
+    with open_store(store, writer=True) as runs:
+        if runs.migrated_from:
+            console.print(f"store migrated from schema version {runs.migrated_from}")
         total = plan.size if limit is None else min(plan.size, limit)
         console.print(
             f"[bold]{escape(plan.sweep.name)}[/]: {total:,} scenarios"
@@ -316,3 +318,17 @@ def export_cmd(
         batch_id = runs.find_batch(batch)["batch_id"]
         path = export(runs, batch_id, out, chosen)
     console.print(f"wrote {path}", highlight=False)
+
+
+@runs_app.command("migrate")
+@friendly_errors
+def migrate_cmd(store: StoreOpt = DEFAULT_STORE) -> None:
+    """Bring a run store written by an older engine to this engine's schema version, in
+    one transaction (a crash leaves the old version whole); batch ids do not change."""
+    from engine.batch.store import SCHEMA_VERSION, open_store
+
+    with open_store(store, writer=True) as runs:
+        was = runs.migrated_from
+        label = runs.label
+    done = f"migrated from version {was}" if was else "nothing to do"
+    console.print(f"{escape(label)}: schema version {SCHEMA_VERSION} ({done})", highlight=False)

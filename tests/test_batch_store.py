@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from engine.batch.store import SCHEMA_VERSION, Outcome, RunStore, StoreError, store_url
+from engine.batch import store as store_module
+from engine.batch.store import (
+    DETAIL_TABLES,
+    MIGRATE_COMMAND,
+    SCHEMA_VERSION,
+    Outcome,
+    RunStore,
+    StoreError,
+    open_store,
+    store_url,
+)
 
 PG_ENV = "ENGINE_TEST_POSTGRES_URL"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def postgres_or_skip() -> str:
@@ -137,8 +152,8 @@ def test_readers_keep_working_while_a_batch_writes(tmp_path: Path):
             open_write = conn.begin()
             conn.execute(
                 sa.text(
-                    "insert into scenarios (batch_id, scenario_id, position, labels, content) "
-                    "values (:b, :s, 1, '{}', '{}')"
+                    "insert into scenarios (batch_key, scenario_id, position, labels, content) "
+                    "select batch_key, :s, 1, '{}', '{}' from batches where batch_id = :b"
                 ),
                 {"b": batch, "s": "q" * 64},
             )
@@ -146,3 +161,276 @@ def test_readers_keep_working_while_a_batch_writes(tmp_path: Path):
             assert reader.done_ids(batch) == {"a" * 64}
             assert len(reader.frame("scenarios", batch)) == 1
             open_write.rollback()
+
+
+# --------------------------------------------------------------------------- schema version 1
+
+
+def v1_layout() -> sa.MetaData:
+    """Schema version 1's tables as that engine created them: every row keyed by the
+    batch's and the scenario's 64-character hashes."""
+    meta = sa.MetaData()
+
+    def keys() -> list[sa.Column]:
+        return [
+            sa.Column("batch_id", sa.String(64), nullable=False),
+            sa.Column("scenario_id", sa.String(64), nullable=False),
+        ]
+
+    sa.Table(
+        "schema_version",
+        meta,
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    sa.Table(
+        "batches",
+        meta,
+        sa.Column("batch_id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("sweep", sa.Text, nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("base_sha256", sa.String(64), nullable=False),
+        sa.Column("n_scenarios", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    sa.Table(
+        "scenarios",
+        meta,
+        *keys(),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("labels", sa.Text, nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("batch_id", "scenario_id"),
+        sa.ForeignKeyConstraint(["batch_id"], ["batches.batch_id"]),
+    )
+    sa.Table(
+        "results",
+        meta,
+        *keys(),
+        *(
+            sa.Column(c.name, c.type, nullable=c.nullable)
+            for c in store_module.results.columns
+            if c.name != "scenario_key"
+        ),
+        sa.PrimaryKeyConstraint("batch_id", "scenario_id"),
+        sa.ForeignKeyConstraint(
+            ["batch_id", "scenario_id"], ["scenarios.batch_id", "scenarios.scenario_id"]
+        ),
+    )
+    for name, table in DETAIL_TABLES.items():
+        sa.Table(
+            name,
+            meta,
+            *keys(),
+            *(sa.Column(c.name, c.type, nullable=c.nullable) for c in list(table.columns)[2:]),
+            sa.Index(f"ix_{name}_scenario", "batch_id", "scenario_id"),
+        )
+    return meta
+
+
+V1_TABLES = ["batches", "scenarios", "results", *DETAIL_TABLES]
+
+
+def write_v1(url: str, tables: dict[str, pd.DataFrame]) -> None:
+    """A version-1 store at ``url`` holding the given tables' rows, in their order."""
+    url = store_url(url)
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    meta = v1_layout()
+    with engine.begin() as conn:
+        meta.create_all(conn)
+        conn.execute(meta.tables["schema_version"].insert().values(version=1, created_at=_NOW))
+        for name in V1_TABLES:
+            if not tables[name].empty:
+                rows = tables[name].astype(object).where(tables[name].notna(), None)
+                conn.execute(meta.tables[name].insert(), rows.to_dict("records"))
+    engine.dispose()
+
+
+def read_v1(url: str, batch_id: str) -> dict[str, pd.DataFrame]:
+    """Frames as version 1 read them: results by position, other tables by scenario id
+    (the order its (batch_id, scenario_id) index gave), then as stored."""
+    engine = sa.create_engine(store_url(url))
+    meta = v1_layout()
+    out = {}
+    with engine.connect() as conn:
+        for name in V1_TABLES[1:]:
+            t = meta.tables[name]
+            frame = pd.read_sql(sa.select(t).where(t.c.batch_id == batch_id), conn)
+            out[name] = frame.sort_values("scenario_id", kind="stable", ignore_index=True)
+        s = meta.tables["scenarios"]
+        out["results"] = pd.read_sql(
+            sa.select(s.c.position, s.c.labels, meta.tables["results"])
+            .join(
+                s,
+                (s.c.batch_id == meta.tables["results"].c.batch_id)
+                & (s.c.scenario_id == meta.tables["results"].c.scenario_id),
+            )
+            .where(s.c.batch_id == batch_id)
+            .order_by(s.c.position),
+            conn,
+        )
+    engine.dispose()
+    return out
+
+
+def v1_rows(store: RunStore) -> dict[str, pd.DataFrame]:
+    """Every batch's rows of a (version 2) store, as version 1's tables, in storage order."""
+    batch_rows = pd.read_sql(sa.select(store_module.batches), store.engine)
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in V1_TABLES}
+    for batch_id in batch_rows["batch_id"]:
+        results = store.frame("results", batch_id).drop(columns=["position", "labels"])
+        tables["results"].append(results)
+        for name in ("scenarios", *DETAIL_TABLES):
+            tables[name].append(store.frame(name, batch_id))
+    out = {name: pd.concat(frames, ignore_index=True) for name, frames in tables.items()}
+    out["batches"] = batch_rows.drop(columns=["batch_key"])
+    return out
+
+
+_NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+
+
+def v1_content() -> dict[str, pd.DataFrame]:
+    """Two batches of version-1 rows: scenarios stored out of id order, one infeasible with
+    its diagnosis, details with NULLs."""
+    batches = pd.DataFrame(
+        [
+            (b * 64, name, "{}", f"{name}.yaml", "c" * 64, 3, _NOW)
+            for b, name in (("e", "first"), ("a", "second"))
+        ],
+        columns=["batch_id", "name", "sweep", "source", "base_sha256", "n_scenarios", "created_at"],
+    )
+    ids = {"e" * 64: ["9" * 64, "1" * 64, "5" * 64], "a" * 64: ["1" * 64, "7" * 64]}
+    scenarios, results, funding, cons, diag = [], [], [], [], []
+    for batch, sids in ids.items():
+        for position, sid in enumerate(sids):
+            key = {"batch_id": batch, "scenario_id": sid}
+            scenarios.append({**key, "position": position, "labels": "{}", "content": "{}"})
+            infeasible = sid == "5" * 64
+            results.append(
+                {
+                    **key,
+                    "status": "infeasible" if infeasible else "optimal",
+                    "objective": None if infeasible else float(position),
+                    "total_allocated": None if infeasible else 10.0 + position,
+                    "solve_seconds": 0.01,
+                    "wall_seconds": 0.02,
+                    "mode": "warm",
+                    "worker": "w1",
+                    "message": "",
+                    "error": None,
+                    "finished_at": _NOW,
+                }
+            )
+            if infeasible:
+                diag.append(
+                    {
+                        **key,
+                        "name": "floor[cyber,2026]",
+                        "kind": "floor",
+                        "relax_by": 2.0,
+                        "message": "raise the budget",
+                    }
+                )
+                continue
+            for area, amount in (("space", 4.0), ("cyber", 6.0 + position)):
+                funding.append(
+                    {**key, "area": area, "year": 2026, "amount": amount, "share": amount / 10}
+                )
+            cons.append(
+                {
+                    **key,
+                    "name": "budget[DEU,2026]",
+                    "kind": "budget",
+                    "area": None,
+                    "member": "DEU",
+                    "year": 2026,
+                    "policy": None,
+                    "shadow_price": 1.5,
+                }
+            )
+    allocations = pd.DataFrame([{**f, "member": "DEU"} for f in funding])[
+        ["batch_id", "scenario_id", "member", "area", "year", "amount"]
+    ]
+    return {
+        "batches": batches,
+        "scenarios": pd.DataFrame(scenarios),
+        "results": pd.DataFrame(results),
+        "area_funding": pd.DataFrame(funding),
+        "allocations": allocations,
+        "constraints": pd.DataFrame(cons),
+        "diagnoses": pd.DataFrame(diag),
+    }
+
+
+def test_a_version_1_store_is_migrated_by_a_writer_with_its_content_intact(backend_url: str):
+    write_v1(backend_url, v1_content())
+    before = {b: read_v1(backend_url, b) for b in ("e" * 64, "a" * 64)}
+    with RunStore(store_url(backend_url)) as store, store.engine.connect() as conn:
+        assert store.migrated_from == 1
+        assert conn.execute(sa.text("select version from schema_version")).scalars().all() == [2]
+        assert not {f"{t}_v1" for t in V1_TABLES} & set(sa.inspect(conn).get_table_names())
+        for batch_id, frames in before.items():
+            for name, frame in frames.items():
+                pd.testing.assert_frame_equal(store.frame(name, batch_id), frame, obj=name)
+        assert store.done_ids("a" * 64) == {"1" * 64, "7" * 64}
+        assert store.find_batch("first")["batch_id"] == "e" * 64
+        assert store.batches()[["name", "stored", "no_plan"]].values.tolist() == [
+            ["first", 3, 1],
+            ["second", 2, 0],
+        ]
+    with RunStore(store_url(backend_url)) as again:  # migrated once
+        assert again.migrated_from is None
+
+
+def test_a_reader_refuses_a_version_1_store_naming_it_and_the_migrate_command(tmp_path: Path):
+    url = str(tmp_path / "old")
+    write_v1(url, v1_content())
+    with pytest.raises(StoreError) as refused:
+        open_store(url)
+    message = str(refused.value)
+    assert str(tmp_path / "old" / "runs.sqlite") in message
+    assert "schema version 1" in message
+    assert f"{MIGRATE_COMMAND} " in message
+    assert read_v1(url, "a" * 64)["results"]["scenario_id"].tolist() == ["1" * 64, "7" * 64]
+    run = subprocess.run(
+        [sys.executable, "optimise.py", "runs", "list", "--store", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert "runs migrate" in run.stderr
+    assert "Traceback" not in run.stderr
+    run = subprocess.run(
+        [sys.executable, "optimise.py", "runs", "migrate", "--store", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "migrated from version 1" in run.stdout
+    with open_store(url) as store:
+        assert len(store.frame("area_funding", "e" * 64)) == 4
+
+
+def test_a_failed_migration_leaves_the_version_1_store_whole(backend_url: str):
+    content = v1_content()
+    # A funding row whose scenario is not stored: version 2 cannot key it.
+    orphan = content["area_funding"].iloc[:1].assign(scenario_id="0" * 64)
+    content["area_funding"] = pd.concat([content["area_funding"], orphan], ignore_index=True)
+    write_v1(backend_url, content)
+    before = read_v1(backend_url, "e" * 64)
+    with pytest.raises(StoreError, match="area_funding has 9 rows in version 1 but 8"):
+        RunStore(store_url(backend_url))
+    engine = sa.create_engine(store_url(backend_url))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select version from schema_version")).scalar() == 1
+        assert set(V1_TABLES) <= set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    after = read_v1(backend_url, "e" * 64)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(after[name], frame, obj=name)

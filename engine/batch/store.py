@@ -1,23 +1,38 @@
 """The run store: batches, scenarios and their results in SQL (SQLAlchemy Core).
 
 SQLite by default (one file, WAL mode so readers keep working while a batch writes);
-PostgreSQL through a URL. Each finished scenario is written in its own transaction,
-keyed by (batch, scenario hash): a driver or worker killed at any moment leaves only whole
-scenarios behind, and re-running a batch skips what is stored and never stores twice.
+PostgreSQL through a URL. Each finished scenario is written in its own transaction: a
+driver or worker killed at any moment leaves only whole scenarios behind, and re-running a
+batch skips what is stored and never stores twice.
 
-Tables (money in the fund's currency units):
+Batches and scenarios are known by their content hashes (``batch_id``, ``scenario_id``: 64
+hex characters, the public identity); inside the store each also has an integer key, and
+the long detail tables carry only the scenario's key, so a flow costs a few bytes of key
+instead of two hashes. Readers join the hashes back: :meth:`RunStore.frame` gives the
+same frames whatever the layout.
+
+Tables of schema version 2 (money in the fund's currency units):
 
 - ``schema_version``: the layout's version (:data:`SCHEMA_VERSION`);
-- ``batches``: batch_id, name, sweep (JSON), source, base_sha256, n_scenarios, created_at;
-- ``scenarios``: batch_id, scenario_id (content hash), position, labels (JSON), content (JSON);
-- ``results``: batch_id, scenario_id, status (optimal, infeasible, ..., error, timed_out),
+- ``batches``: batch_key, batch_id (unique), name, sweep (JSON), source, base_sha256,
+  n_scenarios, created_at;
+- ``scenarios``: scenario_key, batch_key, scenario_id (content hash, unique in its batch),
+  position, labels (JSON), content (JSON);
+- ``results``: scenario_key, status (optimal, infeasible, ..., error, timed_out),
   objective, total_allocated, solve_seconds, wall_seconds, mode (warm/cold), worker,
   message, error, finished_at;
-- ``area_funding``: batch_id, scenario_id, area, year, amount, share;
-- ``allocations``: batch_id, scenario_id, member, area, year, amount (non-zero flows);
-- ``constraints``: batch_id, scenario_id, name, kind, area, member, year, policy,
+- ``area_funding``: scenario_key, seq, area, year, amount, share;
+- ``allocations``: scenario_key, seq, member, area, year, amount (non-zero flows);
+- ``constraints``: scenario_key, seq, name, kind, area, member, year, policy,
   shadow_price (binding constraints a planner set);
-- ``diagnoses``: batch_id, scenario_id, name, kind, relax_by, message (infeasible scenarios).
+- ``diagnoses``: scenario_key, seq, name, kind, relax_by, message (infeasible scenarios).
+
+``seq`` numbers a scenario's rows in the order the worker sent them; (scenario_key, seq)
+is the detail tables' only index (on SQLite the table itself: ``WITHOUT ROWID``).
+
+Version 1 stores (every row keyed by the two hashes) are migrated to version 2 in one
+transaction when a writer opens them (:meth:`RunStore.__init__`, ``python optimise.py runs
+migrate``); readers refuse them with that command rather than misread them.
 """
 
 from __future__ import annotations
@@ -25,7 +40,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -34,23 +50,34 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from engine.errors import EngineError
 
-#: Version of the table layout; a store written by another version is refused, not altered.
-SCHEMA_VERSION = 1
+#: Version of the table layout this engine writes; version 1 is migrated, others refused.
+SCHEMA_VERSION = 2
 #: File created inside a folder given as ``--store``.
 SQLITE_FILE = "runs.sqlite"
+#: Command that migrates a store, named in the message that refuses an old one.
+MIGRATE_COMMAND = "python optimise.py runs migrate --store"
 
 metadata = sa.MetaData()
 
+# 64-bit keys on PostgreSQL; on SQLite "INTEGER PRIMARY KEY" is the table's rowid itself.
+_KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-def _keys() -> list[sa.Column]:
-    return [
-        sa.Column("batch_id", sa.String(64), nullable=False),
-        sa.Column("scenario_id", sa.String(64), nullable=False),
-    ]
+
+def _detail(name: str, *columns: sa.Column) -> sa.Table:
+    """A long detail table keyed by (scenario_key, seq), clustered on that key on SQLite."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("scenario_key", _KEY, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        *columns,
+        sa.PrimaryKeyConstraint("scenario_key", "seq"),
+        sqlite_with_rowid=False,
+    )
 
 
 schema_version = sa.Table(
@@ -62,7 +89,8 @@ schema_version = sa.Table(
 batches = sa.Table(
     "batches",
     metadata,
-    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("batch_key", _KEY, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(64), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("sweep", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
@@ -73,17 +101,24 @@ batches = sa.Table(
 scenarios = sa.Table(
     "scenarios",
     metadata,
-    *_keys(),
+    sa.Column("scenario_key", _KEY, primary_key=True, autoincrement=True),
+    sa.Column("batch_key", _KEY, sa.ForeignKey("batches.batch_key"), nullable=False),
+    sa.Column("scenario_id", sa.String(64), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("labels", sa.Text, nullable=False),
     sa.Column("content", sa.Text, nullable=False),
-    sa.PrimaryKeyConstraint("batch_id", "scenario_id"),
-    sa.ForeignKeyConstraint(["batch_id"], ["batches.batch_id"]),
+    sa.UniqueConstraint("batch_key", "scenario_id"),
 )
 results = sa.Table(
     "results",
     metadata,
-    *_keys(),
+    sa.Column(
+        "scenario_key",
+        _KEY,
+        sa.ForeignKey("scenarios.scenario_key"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("objective", sa.Float),
     sa.Column("total_allocated", sa.Float),
@@ -94,35 +129,23 @@ results = sa.Table(
     sa.Column("message", sa.Text),
     sa.Column("error", sa.Text),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint("batch_id", "scenario_id"),
-    sa.ForeignKeyConstraint(
-        ["batch_id", "scenario_id"], ["scenarios.batch_id", "scenarios.scenario_id"]
-    ),
 )
-area_funding = sa.Table(
+area_funding = _detail(
     "area_funding",
-    metadata,
-    *_keys(),
     sa.Column("area", sa.String(100), nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("amount", sa.Float, nullable=False),
     sa.Column("share", sa.Float, nullable=False),
-    sa.Index("ix_area_funding_scenario", "batch_id", "scenario_id"),
 )
-allocations = sa.Table(
+allocations = _detail(
     "allocations",
-    metadata,
-    *_keys(),
     sa.Column("member", sa.String(8), nullable=False),
     sa.Column("area", sa.String(100), nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("amount", sa.Float, nullable=False),
-    sa.Index("ix_allocations_scenario", "batch_id", "scenario_id"),
 )
-constraints = sa.Table(
+constraints = _detail(
     "constraints",
-    metadata,
-    *_keys(),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("area", sa.String(100)),
@@ -130,17 +153,13 @@ constraints = sa.Table(
     sa.Column("year", sa.Integer),
     sa.Column("policy", sa.String(100)),
     sa.Column("shadow_price", sa.Float),
-    sa.Index("ix_constraints_scenario", "batch_id", "scenario_id"),
 )
-diagnoses = sa.Table(
+diagnoses = _detail(
     "diagnoses",
-    metadata,
-    *_keys(),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("relax_by", sa.Float),
     sa.Column("message", sa.Text),
-    sa.Index("ix_diagnoses_scenario", "batch_id", "scenario_id"),
 )
 
 #: Status of a scenario stopped by the batch's wall-clock timeout.
@@ -155,6 +174,12 @@ DETAIL_TABLES = {
     "constraints": constraints,
     "diagnoses": diagnoses,
 }
+# Columns of each table as readers see them (version 1's layout, the hashes joined back).
+_BATCH_COLUMNS = [c for c in batches.columns if c.name != "batch_key"]
+_RESULT_COLUMNS = [c for c in results.columns if c.name != "scenario_key"]
+_SCENARIO_COLUMNS = ["scenario_id", "position", "labels", "content"]
+# Identifies this store's schema changes among other users of a PostgreSQL database.
+_PG_LOCK = 0x72756E73746F7265  # "runstore"
 
 
 class StoreError(EngineError):
@@ -214,14 +239,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class RunStore:
     """Open (and create if needed) a run store; see the module docstring for the tables.
 
-    Raises StoreError when the database cannot be reached or has another schema version.
+    ``writer``: a store of schema version 1 is migrated to version 2 (one transaction); a
+    reader (``writer=False``) refuses it with the command that migrates it.
+    Raises StoreError when the database cannot be reached, has another schema version, or
+    a version-1 store is opened by a reader.
     """
 
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, writer: bool = True) -> None:
         self.url = store_url(url) if isinstance(url, str) else url
         self.label = self.url.render_as_string(hide_password=True)
         self.engine = self._connect()
-        self._migrate()
+        self.migrated_from: int | None = None
+        self._batch_keys: dict[str, int] = {}
+        self._open(writer)
+        self._insert_scenario = self._insert_new(scenarios).returning(scenarios.c.scenario_key)
 
     def _connect(self) -> Engine:
         if self.url.get_backend_name() == "sqlite":
@@ -238,28 +269,67 @@ class RunStore:
         except (ArgumentError, ImportError) as error:
             raise StoreError(f"--store {self.label}: {error}") from None
 
-    def _migrate(self, retry: bool = True) -> None:
+    @property
+    def _sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def _locked(self) -> Iterator[sa.Connection]:
+        """A transaction holding the store's write lock from its first statement, so that
+        processes opening the store at once create or migrate it one after the other."""
+        with self.engine.connect() as conn:
+            if self._sqlite:
+                # pysqlite would begin only at the first INSERT, leaving DDL outside.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK)))
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def _open(self, writer: bool) -> None:
         try:
-            with self.engine.begin() as conn:
-                metadata.create_all(conn, checkfirst=True)
-                found = conn.execute(sa.select(schema_version.c.version)).scalars().all()
-                if not found:
+            with self._locked() as conn:
+                tables = set(sa.inspect(conn).get_table_names())
+                if "schema_version" not in tables:
+                    metadata.create_all(conn)
                     conn.execute(
                         schema_version.insert().values(version=SCHEMA_VERSION, created_at=_now())
                     )
-                elif found != [SCHEMA_VERSION]:
+                    return
+                found = conn.execute(sa.select(schema_version.c.version)).scalars().all()
+                if found == [SCHEMA_VERSION]:
+                    return
+                if found != [1]:
                     raise StoreError(
                         f"{self.label}: the store has schema version {found}, this engine "
-                        f"writes version {SCHEMA_VERSION}; export it with the engine that "
-                        "wrote it, or use a new store"
+                        f"reads versions 1 and {SCHEMA_VERSION}; use the engine that wrote it, "
+                        "or a new store"
                     )
-        except IntegrityError:
-            if not retry:
-                raise
-            # Another process created the same tables at the same moment: use theirs.
-            self._migrate(retry=False)
+                if not writer:
+                    raise StoreError(
+                        f"{self.label}: the store has schema version 1, this engine reads "
+                        f"version {SCHEMA_VERSION}; migrate it first (one transaction, "
+                        f"nothing lost): {MIGRATE_COMMAND} {self.label}"
+                    )
+                _migrate_v1(conn, tables, self.label)
+            self.migrated_from = 1
         except SQLAlchemyError as error:
             raise StoreError(f"{self.label}: cannot open the run store ({_short(error)})") from None
+        if self._sqlite:
+            self._vacuum()
+
+    def _vacuum(self) -> None:
+        """Give the version-1 tables' space back to the file system (outside any transaction)."""
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM")
+        except OperationalError:
+            # A reader holds the file open: the migrated store is whole, only larger.
+            pass
 
     def close(self) -> None:
         """Release the database connections."""
@@ -304,51 +374,79 @@ class RunStore:
         except IntegrityError:
             return False
 
+    def _batch_key(self, batch_id: str) -> int | None:
+        """The batch's integer key (None for an unknown batch); a batch's key never changes."""
+        key = self._batch_keys.get(batch_id)
+        if key is None:
+            with self.engine.connect() as conn:
+                key = conn.execute(
+                    sa.select(batches.c.batch_key).where(batches.c.batch_id == batch_id)
+                ).scalar()
+            if key is not None:
+                self._batch_keys[batch_id] = key
+        return key
+
     def record(
         self, batch_id: str, position: int, labels: dict[str, Any], content: str, outcome: Outcome
     ) -> bool:
-        """Store one finished scenario in one transaction; False if it was already stored."""
-        key = {"batch_id": batch_id, "scenario_id": outcome.scenario_id}
+        """Store one finished scenario in one transaction; False if it was already stored.
+
+        Raises StoreError for a batch not recorded with :meth:`ensure_batch`, or when the
+        database refuses the rows.
+        """
+        batch_key = self._batch_key(batch_id)
+        if batch_key is None:
+            raise StoreError(f"{self.label}: no batch {batch_id[:12]} to store a scenario in")
+        sid = outcome.scenario_id
         try:
             with self.engine.begin() as conn:
                 # No look-ups first: a scenario stored already makes the results insert fail
                 # (primary key), and the whole transaction is rolled back.
+                key = conn.execute(
+                    self._insert_scenario,
+                    {
+                        "batch_key": batch_key,
+                        "scenario_id": sid,
+                        "position": position,
+                        "labels": json.dumps(labels, default=str),
+                        "content": content,
+                    },
+                ).scalar()
+                if key is None:  # its row is there (written without a result): reuse it
+                    key = conn.execute(
+                        sa.select(scenarios.c.scenario_key).where(
+                            scenarios.c.batch_key == batch_key, scenarios.c.scenario_id == sid
+                        )
+                    ).scalar_one()
                 conn.execute(
-                    self._insert_new(scenarios).values(
-                        **key,
-                        position=position,
-                        labels=json.dumps(labels, default=str),
-                        content=content,
-                    )
-                )
-                conn.execute(
-                    results.insert().values(
-                        **key,
-                        status=outcome.status,
-                        objective=_finite(outcome.objective),
-                        total_allocated=outcome.total_allocated,
-                        solve_seconds=outcome.solve_seconds,
-                        wall_seconds=outcome.wall_seconds,
-                        mode=outcome.mode,
-                        worker=outcome.worker,
-                        message=outcome.message,
-                        error=outcome.error,
-                        finished_at=_now(),
-                    )
+                    results.insert(),
+                    {
+                        "scenario_key": key,
+                        "status": outcome.status,
+                        "objective": _finite(outcome.objective),
+                        "total_allocated": outcome.total_allocated,
+                        "solve_seconds": outcome.solve_seconds,
+                        "wall_seconds": outcome.wall_seconds,
+                        "mode": outcome.mode,
+                        "worker": outcome.worker,
+                        "message": outcome.message,
+                        "error": outcome.error,
+                        "finished_at": _now(),
+                    },
                 )
                 for name, columns in outcome.details.items():
                     self._insert_rows(conn, DETAIL_TABLES[name], key, columns)
             return True
         except IntegrityError as error:
             # A second driver on the same batch stored it first: nothing is stored twice.
-            if outcome.scenario_id in self._stored(batch_id, [outcome.scenario_id]):
+            if sid in self._stored(batch_key, [sid]):
                 return False
             raise StoreError(
-                f"{self.label}: cannot store scenario {outcome.scenario_id[:12]} ({_short(error)})"
+                f"{self.label}: cannot store scenario {sid[:12]} ({_short(error)})"
             ) from None
 
     def _insert_new(self, table: sa.Table) -> Any:
-        """An INSERT that skips a row whose primary key is there already."""
+        """An INSERT that skips a row whose key is there already."""
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
@@ -356,11 +454,7 @@ class RunStore:
         return insert(table).on_conflict_do_nothing()
 
     def _insert_rows(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        key: dict[str, str],
-        columns: dict[str, list[Any]],
+        self, conn: sa.Connection, table: sa.Table, key: int, columns: dict[str, list[Any]]
     ) -> None:
         """Rows zipped from the columns (a missing column is NULL) in one executemany, or
         one COPY on PostgreSQL: SQLAlchemy's per-row parameter processing would cost as
@@ -370,8 +464,8 @@ class RunStore:
         if not n:
             return
         values = zip(
-            repeat(key["batch_id"], n),
-            repeat(key["scenario_id"], n),
+            repeat(key, n),
+            range(n),
             *(columns.get(c) or repeat(None, n) for c in names[2:]),
             strict=False,
         )
@@ -395,13 +489,13 @@ class RunStore:
         )
         conn.exec_driver_sql(sql, list(values))
 
-    def _stored(self, batch_id: str, ids: list[str]) -> set[str]:
+    def _stored(self, batch_key: int, ids: list[str]) -> set[str]:
         with self.engine.connect() as conn:
             return set(
                 conn.execute(
-                    sa.select(results.c.scenario_id).where(
-                        results.c.batch_id == batch_id, results.c.scenario_id.in_(ids)
-                    )
+                    sa.select(scenarios.c.scenario_id)
+                    .join(results, results.c.scenario_key == scenarios.c.scenario_key)
+                    .where(scenarios.c.batch_key == batch_key, scenarios.c.scenario_id.in_(ids))
                 ).scalars()
             )
 
@@ -410,38 +504,36 @@ class RunStore:
     def forget_failed(self, batch_id: str) -> int:
         """Delete the batch's scenarios that raised or timed out (:data:`FAILED`), so that
         the next run solves them again; returns how many. Scenarios with an answer are kept."""
+        batch_key = self._batch_key(batch_id)
+        if batch_key is None:
+            return 0
         with self.engine.begin() as conn:
-            failed = (results.c.batch_id == batch_id) & results.c.status.in_(FAILED)
-            ids = conn.execute(sa.select(results.c.scenario_id).where(failed)).scalars().all()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                conn.execute(sa.delete(results).where(failed, results.c.scenario_id.in_(chunk)))
+            keys = (
                 conn.execute(
-                    sa.delete(scenarios).where(
-                        scenarios.c.batch_id == batch_id, scenarios.c.scenario_id.in_(chunk)
-                    )
+                    sa.select(results.c.scenario_key)
+                    .join(scenarios, scenarios.c.scenario_key == results.c.scenario_key)
+                    .where(scenarios.c.batch_key == batch_key, results.c.status.in_(FAILED))
                 )
-        return len(ids)
+                .scalars()
+                .all()
+            )
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                for table in (*DETAIL_TABLES.values(), results, scenarios):
+                    conn.execute(sa.delete(table).where(table.c.scenario_key.in_(chunk)))
+        return len(keys)
 
     def done_ids(self, batch_id: str) -> set[str]:
         """Ids of the batch's scenarios that have a stored result (failures included)."""
-        with self.engine.connect() as conn:
-            return set(
-                conn.execute(
-                    sa.select(results.c.scenario_id).where(results.c.batch_id == batch_id)
-                ).scalars()
-            )
+        return set(self.stored_positions(batch_id).values())
 
     def stored_positions(self, batch_id: str) -> dict[int, str]:
         """Position in the sweep -> id of the batch's scenarios that have a stored result."""
         query = (
             sa.select(scenarios.c.position, scenarios.c.scenario_id)
-            .join(
-                results,
-                (results.c.batch_id == scenarios.c.batch_id)
-                & (results.c.scenario_id == scenarios.c.scenario_id),
-            )
-            .where(scenarios.c.batch_id == batch_id)
+            .join(results, results.c.scenario_key == scenarios.c.scenario_key)
+            .join(batches, batches.c.batch_key == scenarios.c.batch_key)
+            .where(batches.c.batch_id == batch_id)
         )
         with self.engine.connect() as conn:
             return {position: sid for position, sid in conn.execute(query)}
@@ -455,7 +547,7 @@ class RunStore:
                 batches.c.name,
                 batches.c.created_at,
                 batches.c.n_scenarios,
-                sa.func.count(results.c.scenario_id).label("stored"),
+                sa.func.count(results.c.scenario_key).label("stored"),
                 sa.func.coalesce(sa.func.sum(sa.case((status.in_(FAILED), 1), else_=0)), 0).label(
                     "failed"
                 ),
@@ -466,9 +558,14 @@ class RunStore:
                     0,
                 ).label("no_plan"),
             )
-            .select_from(batches.outerjoin(results, results.c.batch_id == batches.c.batch_id))
-            .group_by(batches.c.batch_id)
-            .order_by(batches.c.created_at)
+            .select_from(
+                batches.outerjoin(
+                    scenarios.join(results, results.c.scenario_key == scenarios.c.scenario_key),
+                    scenarios.c.batch_key == batches.c.batch_key,
+                )
+            )
+            .group_by(batches.c.batch_key)
+            .order_by(batches.c.created_at, batches.c.batch_key)
         )
         with self.engine.connect() as conn:
             return pd.read_sql(query, conn)
@@ -480,14 +577,16 @@ class RunStore:
         """
         with self.engine.connect() as conn:
             rows = (
-                conn.execute(sa.select(batches).where(batches.c.batch_id.startswith(ref.lower())))
+                conn.execute(
+                    sa.select(*_BATCH_COLUMNS).where(batches.c.batch_id.startswith(ref.lower()))
+                )
                 .mappings()
                 .all()
             )
             if not rows:
                 rows = (
                     conn.execute(
-                        sa.select(batches)
+                        sa.select(*_BATCH_COLUMNS)
                         .where(batches.c.name == ref)
                         .order_by(batches.c.created_at.desc())
                         .limit(1)
@@ -502,33 +601,56 @@ class RunStore:
         return dict(rows[0])
 
     def frame(self, table: str, batch_id: str) -> pd.DataFrame:
-        """One table's rows for a batch (``results`` comes with position and labels)."""
+        """One table's rows for a batch, with the batch's and scenarios' ids (not the
+        store's integer keys): ``results`` comes with position and labels, in position
+        order; the other tables by scenario id, then in the order the worker sent them."""
+        in_batch = scenarios.join(batches, batches.c.batch_key == scenarios.c.batch_key)
         if table == "results":
             query = (
-                sa.select(scenarios.c.position, scenarios.c.labels, results)
-                .join(
-                    scenarios,
-                    (scenarios.c.batch_id == results.c.batch_id)
-                    & (scenarios.c.scenario_id == results.c.scenario_id),
+                sa.select(
+                    scenarios.c.position,
+                    scenarios.c.labels,
+                    batches.c.batch_id,
+                    scenarios.c.scenario_id,
+                    *_RESULT_COLUMNS,
                 )
-                .where(results.c.batch_id == batch_id)
+                .select_from(
+                    in_batch.join(results, results.c.scenario_key == scenarios.c.scenario_key)
+                )
                 .order_by(scenarios.c.position)
             )
+        elif table == "scenarios":
+            query = (
+                sa.select(batches.c.batch_id, *(scenarios.c[c] for c in _SCENARIO_COLUMNS))
+                .select_from(in_batch)
+                .order_by(scenarios.c.scenario_id)
+            )
         else:
-            t = metadata.tables[table]
-            query = sa.select(t).where(t.c.batch_id == batch_id)
+            t = DETAIL_TABLES[table]
+            query = (
+                sa.select(
+                    batches.c.batch_id,
+                    scenarios.c.scenario_id,
+                    *(c for c in t.columns if c.name not in ("scenario_key", "seq")),
+                )
+                .select_from(in_batch.join(t, t.c.scenario_key == scenarios.c.scenario_key))
+                .order_by(scenarios.c.scenario_id, t.c.seq)
+            )
         with self.engine.connect() as conn:
-            return pd.read_sql(query, conn)
+            return pd.read_sql(query.where(batches.c.batch_id == batch_id), conn)
 
     def contents(self, batch_id: str, scenario_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Stored scenario contents (file-format dicts) by scenario id."""
         ids = list(scenario_ids)
+        batch_key = self._batch_key(batch_id)
         out: dict[str, dict[str, Any]] = {}
+        if batch_key is None:
+            return out
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 rows = conn.execute(
                     sa.select(scenarios.c.scenario_id, scenarios.c.content).where(
-                        scenarios.c.batch_id == batch_id,
+                        scenarios.c.batch_key == batch_key,
                         scenarios.c.scenario_id.in_(ids[start : start + 500]),
                     )
                 )
@@ -536,9 +658,81 @@ class RunStore:
         return out
 
 
-def open_store(text: str) -> RunStore:
-    """Open the store named by ``--store`` (URL, file or folder); raises StoreError."""
-    return RunStore(store_url(text))
+def _migrate_v1(conn: sa.Connection, tables: set[str], label: str) -> None:
+    """Rewrite a version-1 store (every row keyed by the batch's and the scenario's hashes)
+    as version 2 inside the caller's transaction: a crash anywhere leaves version 1 whole.
+
+    Keys follow the rows' physical order (the order version 1 returned them in), so the
+    frames read back are the same. Raises StoreError when a table's row count changes.
+    """
+    sqlite = conn.dialect.name == "sqlite"
+    names = ["batches", "scenarios", "results", *DETAIL_TABLES]
+    missing = [name for name in names if name not in tables]
+    if missing:
+        raise StoreError(f"{label}: version-1 store without its table(s) {', '.join(missing)}")
+    old = {name: f"{name}_v1" for name in names}
+    if not sqlite:
+        # Index names are schema-wide on PostgreSQL: free "batches_pkey" etc. for version 2.
+        indexes = conn.execute(
+            sa.text(
+                "select indexname from pg_indexes "
+                "where schemaname = current_schema() and tablename = any(:names)"
+            ),
+            {"names": names},
+        ).scalars()
+        for index in list(indexes):
+            conn.exec_driver_sql(f'ALTER INDEX "{index}" RENAME TO "{index}_v1"')
+    for name, renamed in old.items():
+        conn.exec_driver_sql(f"ALTER TABLE {name} RENAME TO {renamed}")
+    metadata.create_all(conn)
+    physical = "rowid" if sqlite else "ctid"
+    batch_columns = ", ".join(c.name for c in _BATCH_COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO batches ({batch_columns}) SELECT {batch_columns} FROM {old['batches']} "
+        f"ORDER BY {physical}"
+    )
+    conn.exec_driver_sql(
+        f"INSERT INTO scenarios (batch_key, {', '.join(_SCENARIO_COLUMNS)}) "
+        f"SELECT b.batch_key, {', '.join(f's.{c}' for c in _SCENARIO_COLUMNS)} "
+        f"FROM {old['scenarios']} s JOIN batches b ON b.batch_id = s.batch_id "
+        f"ORDER BY s.{physical}"
+    )
+    keyed = (
+        "JOIN batches b ON b.batch_id = o.batch_id "
+        "JOIN scenarios s ON s.batch_key = b.batch_key AND s.scenario_id = o.scenario_id"
+    )
+    result_columns = ", ".join(c.name for c in _RESULT_COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO results (scenario_key, {result_columns}) "
+        f"SELECT s.scenario_key, {', '.join(f'o.{c.name}' for c in _RESULT_COLUMNS)} "
+        f"FROM {old['results']} o {keyed}"
+    )
+    for name, table in DETAIL_TABLES.items():
+        columns = [c.name for c in table.columns][2:]
+        conn.exec_driver_sql(
+            f"INSERT INTO {name} (scenario_key, seq, {', '.join(columns)}) "
+            "SELECT s.scenario_key, "
+            f"ROW_NUMBER() OVER (PARTITION BY s.scenario_key ORDER BY o.{physical}) - 1, "
+            f"{', '.join(f'o.{c}' for c in columns)} FROM {old[name]} o {keyed}"
+        )
+    for name, renamed in old.items():
+        before = conn.exec_driver_sql(f"SELECT count(*) FROM {renamed}").scalar()
+        after = conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar()
+        if before != after:
+            raise StoreError(
+                f"{label}: migrating to schema version {SCHEMA_VERSION}: table {name} has {before} "
+                f"rows in version 1 but {after} after (rows whose scenario is not stored); "
+                "the store is left at version 1"
+            )
+    for renamed in reversed(old.values()):
+        conn.exec_driver_sql(f"DROP TABLE {renamed}")
+    conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+
+
+def open_store(text: str, writer: bool = False) -> RunStore:
+    """Open the store named by ``--store`` (URL, file or folder) for reading, or for
+    writing (``writer``: a version-1 store is migrated); raises StoreError."""
+    return RunStore(store_url(text), writer=writer)
 
 
 def _now() -> dt.datetime:
@@ -557,6 +751,7 @@ def _short(error: Exception) -> str:
 __all__ = [
     "DETAIL_TABLES",
     "FAILED",
+    "MIGRATE_COMMAND",
     "SCHEMA_VERSION",
     "TIMED_OUT",
     "Outcome",
