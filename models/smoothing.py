@@ -47,7 +47,9 @@ def _normalise(y: np.ndarray) -> tuple[np.ndarray, float, float]:
     return (y - y[0]) / s, float(y[0]), s
 
 
-def _local_grid(best: np.ndarray, step, lo: float, hi: float, k: int) -> np.ndarray:
+def _local_grid(
+    best: np.ndarray, step: float | np.ndarray, lo: float, hi: float, k: int
+) -> np.ndarray:
     """``k`` points per row spanning ``best +- step`` (step: scalar or per row), clipped to
     ``[lo, hi]``: shape (P, k)."""
     span = np.linspace(-1.0, 1.0, k)[None, :] * np.reshape(step, (-1, 1))
