@@ -147,7 +147,10 @@ def run(
     model: Annotated[str, typer.Option(help="auto|naive|drift|ets|arima|theta|ensemble")] = "auto",
     levels: Annotated[list[float] | None, typer.Option(help="interval levels, e.g. 80 95")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("forecast_out"),
-    windows: Annotated[int, typer.Option(help="backtest windows for choice/calibration")] = 3,
+    windows: Annotated[
+        int | None,
+        typer.Option(help="backtest windows for choice/calibration [default: 5]"),
+    ] = None,
     jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
 ) -> None:
     """Forecast every series of a long CSV; writes OUT/forecast.csv."""

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.metrics import coverage, mase, mase_scale, msis, smape  # noqa: E402
-from models.selection import AutoForecaster  # noqa: E402
+from models.selection import DEFAULT_WINDOWS, AutoForecaster  # noqa: E402
 
 H = 6
 
@@ -145,8 +145,8 @@ def main() -> None:
     ap.add_argument(
         "--windows",
         type=int,
-        default=5,
-        help="backtest windows of ours (5: chosen on a split "
+        default=DEFAULT_WINDOWS,
+        help="backtest windows of ours (default: the forecaster's own, chosen on a split "
         "of the training data, see RESULTS_forecast.md)",
     )
     ap.add_argument("--skip-statsforecast", action="store_true")
