@@ -32,7 +32,11 @@ from engine.errors import ScenarioError
 from engine.scenario import validate_scenario
 from engine.solve import solve
 from tests.scenario_factory import tiny_scenario
-from tests.test_batch_store import backend_url  # noqa: F401 - the store fixture
+from tests.test_batch_store import (
+    backend_url,  # noqa: F401 - the store fixture
+    v1_rows,
+    write_v1,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ASPF = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
@@ -292,6 +296,43 @@ def test_n_minus_1_names_the_areas_that_lose_funding_and_the_members_no_plan_sur
     assert stuck.to_dict("records") == [
         {"leaves": "DEU", "scenarios": 1, "no_plan": 1, "statuses": "infeasible"}
     ]
+
+
+def utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps in UTC: SQLite gives them back without their zone, PostgreSQL with it."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = pd.to_datetime(out[column], utc=True)
+    return out
+
+
+def test_a_migrated_version_1_store_exports_the_same_tables_and_resumes(
+    tmp_path: Path,
+    backend_url: str,  # noqa: F811
+):
+    spec = {**GRID, "grid": {"areas.cyber.floor": ["2bn", "30bn"]}}  # 30bn: infeasible
+    plan = load_sweep(write_sweep(tmp_path, spec))
+    with RunStore(store_url(str(tmp_path / "v2"))) as store:
+        run_batch(plan, store, workers=1, limit=4)
+        export(store, plan.batch_id, tmp_path / "before", "parquet")
+        write_v1(backend_url, v1_rows(store))
+    with RunStore(store_url(backend_url)) as store:
+        assert store.migrated_from == 1
+        export(store, plan.batch_id, tmp_path / "after", "parquet")
+        tally = run_batch(plan, store, workers=1)
+        ids = set(store.frame("results", plan.batch_id)["scenario_id"])
+    files = sorted(p.name for p in (tmp_path / "before").iterdir())
+    assert {"results.parquet", "allocations.parquet", "diagnoses.parquet"} <= set(files)
+    assert files == sorted(p.name for p in (tmp_path / "after").iterdir())
+    for name in files:
+        pd.testing.assert_frame_equal(
+            utc(pd.read_parquet(tmp_path / "after" / name)),
+            utc(pd.read_parquet(tmp_path / "before" / name)),
+            obj=name,
+        )
+    assert (tally.skipped, tally.done) == (4, 2)  # the hashes kept: nothing solved twice
+    assert ids == {item.scenario_id for item in plan.scenarios()}
 
 
 # --------------------------------------------------------------------------- crash safety

@@ -279,7 +279,7 @@ def read_v1(url: str, batch_id: str) -> dict[str, pd.DataFrame]:
 def v1_rows(store: RunStore) -> dict[str, pd.DataFrame]:
     """Every batch's rows of a (version 2) store, as version 1's tables, in storage order."""
     batch_rows = pd.read_sql(sa.select(store_module.batches), store.engine)
-    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in V1_TABLES}
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in V1_TABLES[1:]}
     for batch_id in batch_rows["batch_id"]:
         results = store.frame("results", batch_id).drop(columns=["position", "labels"])
         tables["results"].append(results)
