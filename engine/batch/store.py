@@ -327,6 +327,8 @@ class RunStore:
         try:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM")
+                # VACUUM wrote the whole file through the WAL: give that back too.
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         except OperationalError:
             # A reader holds the file open: the migrated store is whole, only larger.
             pass
