@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from engine.describe import money, shadow_sentence
+from engine.project_results import project_totals
 from engine.result import Result
 from engine.scenario import Scenario
 from engine.units import UNIT_FACTORS
@@ -92,20 +93,10 @@ def projects_table(result: Result) -> pd.DataFrame:
     projects = result.projects
     if projects is None or projects.empty:
         return pd.DataFrame()
-    frame = projects.assign(stage=projects["stage"].astype("Int64").fillna(0))
-    table = frame.groupby(["project", "stage"], sort=False).agg(
-        area=("area", "first"),
-        funded=("funded", "first"),
-        share=("share", "first"),
-        cost=("cost", "sum"),
-        amount=("amount", "sum"),
-        value=("value", "sum"),
-        needed_value=("needed_value", "first"),
-    )
-    table = _in_units(table.reset_index(), ["cost", "amount"], result.scenario)
-    table["stage"] = table["stage"].replace(0, pd.NA)
-    for column in ("stage", "needed_value"):  # no stages, or margins not computed
-        if table[column].isna().all():
+    table = _in_units(project_totals(projects), ["cost", "amount"], result.scenario)
+    for column in ("call", "stage", "needed_value"):  # outside calls, or no margins computed
+        blank = table[column].eq("") if column == "call" else table[column].isna()
+        if blank.all():
             table = table.drop(columns=column)
     return table.sort_values(["funded", "value"], ascending=[False, False]).reset_index(drop=True)
 

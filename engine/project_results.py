@@ -119,6 +119,46 @@ def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, 
     return projects, members
 
 
+TOTAL_COLUMNS = [
+    "project",
+    "call",
+    "stage",
+    "area",
+    "funded",
+    "share",
+    "cost",
+    "amount",
+    "value",
+    "needed_value",
+]
+
+
+def project_totals(projects: pd.DataFrame) -> pd.DataFrame:
+    """One line per project (or application stage) over its whole profile, from a
+    ``projects`` frame: project, call ("" outside calls), stage (Int64, NA outside calls),
+    area, funded, share, cost and amount (currency units, summed over the years), value
+    (value points) and needed_value (NaN unless margins were computed)."""
+    if projects.empty:
+        return pd.DataFrame(columns=TOTAL_COLUMNS)
+    frame = projects.assign(
+        call=projects["call"].fillna(""), stage=projects["stage"].astype("Int64").fillna(0)
+    )
+    totals = (
+        frame.groupby(["project", "call", "stage", "area"], sort=False)
+        .agg(
+            funded=("funded", "any"),
+            share=("share", "max"),
+            cost=("cost", "sum"),
+            amount=("amount", "sum"),
+            value=("value", "sum"),
+            needed_value=("needed_value", "max"),
+        )
+        .reset_index()
+    )
+    totals["stage"] = totals["stage"].astype("Int64").replace(0, pd.NA)
+    return totals[TOTAL_COLUMNS]
+
+
 def project_summary(projects: pd.DataFrame) -> dict[str, int]:
     """Counts for the summary: projects (and stages) considered and funded."""
     if projects.empty:
