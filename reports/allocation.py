@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.describe import money
+from engine.project_results import project_totals
 from engine.resolve import Resolver
 from engine.result import Result
 from engine.scenario import Scenario
@@ -247,19 +248,9 @@ def _members_section(result: Result, fmt: _Fmt) -> Section:
 
 def _projects_section(result: Result, fmt: _Fmt) -> Section:
     """Go/no-go decisions: which projects (or grant stages) are funded, and by whom."""
-    keys = ["project", "call", "stage", "area"]
-    projects = result.projects.assign(
-        call=result.projects["call"].fillna(""),
-        stage=result.projects["stage"].astype("object").where(result.projects["stage"].notna(), ""),
-    )
-    grouped = projects.groupby(keys, sort=False, dropna=False).agg(
-        funded=("funded", "any"),
-        share=("share", "max"),
-        cost=("cost", "sum"),
-        amount=("amount", "sum"),
-        value=("value", "sum"),
-        needed=("needed_value", "max"),
-    )
+    frame = project_totals(result.projects).rename(columns={"needed_value": "needed"})
+    frame["stage"] = frame["stage"].astype("object").where(frame["stage"].notna(), "")
+    funded, items = int(frame["funded"].sum()), len(frame)
     backers = result.project_members.groupby(["project", "member"], sort=False)["amount"].sum()
     funders = {}
     for project, per in backers.groupby(level=0, sort=False):
@@ -268,7 +259,6 @@ def _projects_section(result: Result, fmt: _Fmt) -> Section:
         funders[project] = ", ".join(
             f"{m} {v / total:.0%}" for m, v in per.head(5).items() if total > 0 and v > 0
         ) + (f" and {len(per) - 5} more" if len(per) > 5 else "")
-    frame = grouped.reset_index()
     frame["decision"] = [
         ("funded" if s >= 1 - 1e-6 else f"funded at {s:.0%}") if f else "not funded"
         for f, s in zip(frame["funded"], frame["share"], strict=True)
@@ -288,9 +278,8 @@ def _projects_section(result: Result, fmt: _Fmt) -> Section:
         }
     )
     number = lambda v: f"{v:,.3f}"  # noqa: E731
-    funded = int(grouped["funded"].sum())
     text = (
-        f"{funded} of {len(grouped)} go/no-go items are funded. 'Extra value needed' is how "
+        f"{funded} of {items} go/no-go items are funded. 'Extra value needed' is how "
         "much more value an unfunded item would need to be chosen (given for the closest "
         "candidates). 'Funded by' names the largest contributors to jointly funded items.",
     )
