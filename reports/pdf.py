@@ -47,10 +47,8 @@ def pdf_bytes(html: str) -> bytes:
             "PDF output needs WeasyPrint and Pango (pip install weasyprint; Debian: "
             f"apt-get install libpango-1.0-0 libpangoft2-1.0-0): {error}"
         ) from None
-    try:
-        from weasyprint.urls import FatalURLFetchingError, URLFetcher
-    except ImportError:  # WeasyPrint before URL fetcher classes: charts stay inline
-        return HTML(string=html, url_fetcher=_refuse).write_pdf()
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
     # The report is self-contained: only the charts' data: URLs may be read while it is
     # laid out, nothing from disk or the network.
     fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
@@ -58,7 +56,3 @@ def pdf_bytes(html: str) -> bytes:
         return HTML(string=charts_as_images(html), url_fetcher=fetcher).write_pdf()
     except FatalURLFetchingError as error:
         raise OutputError(f"reports load nothing from outside the file: {error}") from None
-
-
-def _refuse(url: str, *args: object, **kwargs: object) -> dict:
-    raise ValueError(f"reports load nothing from outside the file (asked for {url})")
