@@ -211,6 +211,7 @@ class Resolver:
         else:
             model, mip = solve_integers(model, self.options)
             if mip is not None and model.integer:  # the MIP found no plan
+                self.last_mode = "cold"  # a MIP search starts afresh
                 return extract(model, mip, mip, build_seconds, content_sha256)
             self._value, warm = self._load(self._value, model)
             solution = self._value.run()
