@@ -8,7 +8,6 @@ An edited scenario goes through the same validation as a file.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -43,14 +42,28 @@ def parse_edit(text: str) -> Edit:
     return Edit(path, value)
 
 
-def _apply(data: dict[str, Any], edit: Edit) -> None:
+def _own(parent: Any, key: Any, owned: set[int]) -> Any:
+    """``parent[key]`` as a container of the copy being edited: copied once, on first
+    visit (dicts and lists; other values are replaced, never changed in place)."""
+    child = parent[key]
+    if isinstance(child, dict | list) and id(child) not in owned:
+        child = parent[key] = child.copy()
+        owned.add(id(child))
+    return child
+
+
+def _apply(data: dict[str, Any], edit: Edit, owned: set[int]) -> None:
     parts = edit.path.split(".")
     node: Any = data
     walked = ""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            matches = [item for item in node if isinstance(item, dict) and item.get("id") == part]
+            matches = [
+                k
+                for k, item in enumerate(node)
+                if isinstance(item, dict) and item.get("id") == part
+            ]
             if not matches:
                 known = ", ".join(str(item.get("id")) for item in node if isinstance(item, dict))
                 raise ScenarioError(
@@ -58,7 +71,7 @@ def _apply(data: dict[str, Any], edit: Edit) -> None:
                 )
             if last:
                 raise ScenarioError([f"--set {edit}: give a field of {walked}[{part}] to change"])
-            node, walked = matches[0], f"{walked}[{part}]"
+            node, walked = _own(node, matches[0], owned), f"{walked}[{part}]"
             continue
         if not isinstance(node, dict):
             raise ScenarioError([f"--set {edit}: {walked} is a value, not a section"])
@@ -67,14 +80,17 @@ def _apply(data: dict[str, Any], edit: Edit) -> None:
             return
         if part not in node or node[part] is None:
             node[part] = [] if parts[i + 1 : i + 2] and part in ("members", "areas") else {}
-        node, walked = node[part], f"{walked}.{part}" if walked else part
+        node, walked = _own(node, part, owned), f"{walked}.{part}" if walked else part
 
 
 def apply_edits_to_data(data: dict[str, Any], edits: Iterable[Edit | str]) -> dict[str, Any]:
-    """Return a copy of scenario data with the edits applied (no validation)."""
-    out = copy.deepcopy(data)
+    """A copy of scenario data with the edits applied (no validation); ``data`` is left
+    unchanged. Only the containers on the edits' paths are copied; the rest is shared with
+    ``data``, so a member's pledge edit does not copy the other members."""
+    out = dict(data)
+    owned = {id(out)}
     for edit in edits:
-        _apply(out, parse_edit(edit) if isinstance(edit, str) else edit)
+        _apply(out, parse_edit(edit) if isinstance(edit, str) else edit, owned)
     return out
 
 

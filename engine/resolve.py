@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from engine.solvers import (
     highs_solution,
     new_highs,
 )
+
+if TYPE_CHECKING:
+    from engine.solve import Solved
 
 #: Relative distance between the plan with the previous go/no-go decisions and the LP
 #: relaxation's bound under which those decisions are kept (solver round-off, not a gap).
@@ -193,7 +197,21 @@ class Resolver:
         ``reference`` (an allocation frame) or, without one, to pro rata by priority.
         ``content_sha256``: the scenario's :func:`engine.solve.scenario_sha256` when the
         caller has computed it already (a batch's scenario id), to skip hashing again."""
-        from engine.solve import allocation_targets, break_ties, extract
+        solved = self.solve_arrays(scenario, reference, content_sha256)
+        result = solved.result()
+        if result.ok:
+            self._remember_anchor(result.allocation, solved.model)
+        return result
+
+    def solve_arrays(
+        self,
+        scenario: Scenario,
+        reference: pd.DataFrame | None = None,
+        content_sha256: str | None = None,
+    ) -> Solved:
+        """:meth:`solve` without building the result's frames (a batch stores a few
+        columns of them, read straight from the arrays)."""
+        from engine.solve import Solved, allocation_targets, break_ties
 
         anchor = self._anchors.pop(id(reference), None)
         if anchor is not None and anchor.allocation is reference:
@@ -212,7 +230,7 @@ class Resolver:
             model, mip = solve_integers(model, self.options)
             if mip is not None and model.integer:  # the MIP found no plan
                 self.last_mode = "cold"  # a MIP search starts afresh
-                return extract(model, mip, mip, build_seconds, content_sha256)
+                return Solved(model, mip, mip, build_seconds, content_sha256)
             self._value, warm = self._load(self._value, model)
             solution = self._value.run()
         self._model = model
@@ -228,12 +246,9 @@ class Resolver:
                 anchor.x, anchor.flows = model.x, allocation_targets(model, reference)
             flows = anchor.flows
         plan = break_ties(model, solution, reference, self._run_tie_break, flows)
-        result = extract(
+        return Solved(
             model, with_mip(solution, mip), with_mip(plan, mip), build_seconds, content_sha256
         )
-        if result.ok:
-            self._remember_anchor(result.allocation, model)
-        return result
 
     def _slots(self) -> list[_Loaded]:
         return [s for s in (self._value, self._relaxed) if s is not None]

@@ -25,6 +25,9 @@ from engine.project_model import LINK_KINDS
 from engine.scenario import Scenario
 from engine.solvers import SolveStatus
 
+#: Row kinds that keep the books (funding, totals, value, project links), not a planner's rule.
+BOOKKEEPING = ("funding", "total", "value", *LINK_KINDS)
+
 
 @dataclass(frozen=True)
 class Result:
@@ -52,8 +55,6 @@ class Result:
         c = self.constraints
         if c.empty:
             return c
-        bookkeeping = ["funding", "total", "value", *LINK_KINDS]
-        planner = c[c["binding"] & ~c["kind"].isin(bookkeeping)]
-        return planner.reindex(
-            planner["shadow_price"].abs().sort_values(ascending=False).index
-        ).reset_index(drop=True)
+        planner = c[c["binding"] & ~c["kind"].isin(BOOKKEEPING)]
+        order = planner["shadow_price"].abs().sort_values(ascending=False, kind="stable")
+        return planner.reindex(order.index).reset_index(drop=True)

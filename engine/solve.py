@@ -15,7 +15,7 @@ from engine.model import INF, PlanModel, build_model, discount_factors
 from engine.project_model import share_reference
 from engine.project_results import project_frames, project_summary
 from engine.project_solve import solve_integers, with_mip
-from engine.result import Result
+from engine.result import BOOKKEEPING, Result
 from engine.scenario import Area, Scenario
 from engine.solvers import (
     Solution,
@@ -280,6 +280,23 @@ def break_ties(
     )
 
 
+@dataclass(frozen=True)
+class Solved:
+    """A solve's arrays before they become a :class:`Result`: the model, the
+    value-maximising solution (its duals are the shadow prices), the tie-broken plan (the
+    flows), the seconds spent building the model and the scenario's hash when known."""
+
+    model: PlanModel
+    duals: Solution
+    plan: Solution
+    build_seconds: float
+    content_sha256: str | None = None
+
+    def result(self) -> Result:
+        """The frames a planner reads (see :mod:`engine.result`)."""
+        return extract(self.model, self.duals, self.plan, self.build_seconds, self.content_sha256)
+
+
 def solve(
     scenario: Scenario,
     options: SolverOptions | None = None,
@@ -376,42 +393,23 @@ def extract(
         return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
 
     value = plan.col_value
-    cols, member_of, year_of, _ = model.derived("flows", model.x, lambda: _flow_index(model))
-    keys = model.derived("flow_keys", model.x, lambda: np.array(list(model.x), dtype=object))
-    amounts = value[cols] if len(cols) else np.zeros(0)
-    nz = amounts > ZERO
-    chosen = keys[nz] if len(cols) else np.zeros((0, 3), dtype=object)
-    allocation = pd.DataFrame(
-        {
-            "member": chosen[:, 0].tolist(),
-            "area": chosen[:, 1].tolist(),
-            "year": chosen[:, 2].tolist(),
-            "amount": amounts[nz] * scale,
-        }
-    )
+    flows = allocation_columns(model, value)
+    allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items() if k != "_nonzero"})
 
     disc = discount_factors(sc)
-    total = {t: max(value[model.total[t]], 0.0) for t in years}
-    area_rows = []
-    for a in sc.areas:
-        for t in years:
-            f = max(value[model.funding[a.id, t]], 0.0)
-            f = 0.0 if f <= ZERO else f
-            # Project money earns the projects' value, not the area's curve.
-            spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
-            area_rows.append(
-                (
-                    a.id,
-                    t,
-                    f * scale,
-                    f / total[t] if total[t] > ZERO else 0.0,
-                    a.priority * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale),
-                )
-            )
-    areas = pd.DataFrame(area_rows, columns=["area", "year", "amount", "share", "value"])
+    funding = area_funding_columns(model, value)
+    curve = []
+    pairs = ((a, t) for a in sc.areas for t in years)  # the order of area_funding_columns
+    for (a, t), f in zip(pairs, funding["amount"] / scale, strict=True):
+        # Project money earns the projects' value, not the area's curve.
+        spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
+        curve.append(a.priority * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale))
+    areas = pd.DataFrame({k: _plain(v) for k, v in funding.items()} | {"value": curve})
 
+    _, member_of, year_of, _ = model.derived("flows", model.x, lambda: _flow_index(model))
+    nz = flows["_nonzero"]
     given = np.zeros((len(sc.members), len(years)))
-    np.add.at(given, (member_of[nz], year_of[nz]), amounts[nz] * scale)
+    np.add.at(given, (member_of[nz], year_of[nz]), flows["amount"])
     member_rows = []
     for k, m in enumerate(sc.members):
         pledges = m.pledges
@@ -462,6 +460,74 @@ def extract(
     )
 
 
+def _plain(values: np.ndarray) -> np.ndarray | list:
+    """Object arrays as lists (so pandas infers int and str columns), numbers as they are."""
+    return values.tolist() if values.dtype == object else values
+
+
+def allocation_columns(model: PlanModel, value: np.ndarray) -> dict[str, np.ndarray]:
+    """The non-zero flows of a solution: ``member``, ``area``, ``year`` (object arrays),
+    ``amount`` (currency units) and ``_nonzero`` (the mask over the model's flows)."""
+    cols = model.derived("flows", model.x, lambda: _flow_index(model))[0]
+    keys = model.derived("flow_keys", model.x, lambda: np.array(list(model.x), dtype=object))
+    amounts = value[cols] if len(cols) else np.zeros(0)
+    nz = amounts > ZERO
+    chosen = keys[nz] if len(cols) else np.zeros((0, 3), dtype=object)
+    return {
+        "member": chosen[:, 0],
+        "area": chosen[:, 1],
+        "year": chosen[:, 2],
+        "amount": amounts[nz] * model.scale,
+        "_nonzero": nz,
+    }
+
+
+def _funding_index(model: PlanModel) -> tuple[np.ndarray, ...]:
+    sc = model.scenario
+    years = sc.fund.years
+    pairs = [(a.id, t) for a in sc.areas for t in years]
+    return (
+        np.array([model.funding[p] for p in pairs], dtype=int),
+        np.array([model.total[t] for _, t in pairs], dtype=int),
+        np.array([a for a, _ in pairs], dtype=object),
+        np.array([t for _, t in pairs], dtype=object),
+    )
+
+
+def area_funding_columns(model: PlanModel, value: np.ndarray) -> dict[str, np.ndarray]:
+    """Every area in every year (areas in scenario order, years inner): ``area``, ``year``,
+    ``amount`` (currency units, tiny amounts as 0) and ``share`` of the year's total (0 when
+    nothing is allocated that year)."""
+    funding, total, area, year = model.derived("funding", model.x, lambda: _funding_index(model))
+    f = np.maximum(value[funding], 0.0)
+    f[f <= ZERO] = 0.0
+    t = np.maximum(value[total], 0.0)
+    share = np.divide(f, t, out=np.zeros_like(f), where=t > ZERO)
+    return {"area": area, "year": year, "amount": f * model.scale, "share": share}
+
+
+def _slack(model: PlanModel, activity: np.ndarray) -> np.ndarray:
+    """Each row's distance to its nearest finite bound (model units; NaN when free)."""
+    lo = np.asarray(model.row_lo, dtype=float)
+    hi = np.asarray(model.row_hi, dtype=float)
+    act = np.asarray(activity[: model.n_rows])
+    slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
+    return np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
+
+
+def binding_rows(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
+    """Indices of the binding rows a planner set (not bookkeeping rows), largest |shadow
+    price| first: what :meth:`Result.binding` lists, without building the frames."""
+    planner = model.derived(
+        "planner_rows",
+        model.rows,
+        lambda: ~np.isin(np.array([r.kind for r in model.rows], dtype=object), BOOKKEEPING),
+    )
+    binding = np.nan_to_num(_slack(model, activity), nan=INF) <= ZERO
+    rows = np.flatnonzero(binding & planner)
+    return rows[np.argsort(-np.abs(row_dual[rows]), kind="stable")]
+
+
 def _row_columns(model: PlanModel) -> dict[str, object]:
     """The constraint frame's columns that depend only on the rows and names."""
     from engine.describe import describe_row
@@ -485,8 +551,7 @@ def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarra
     lo = np.asarray(model.row_lo, dtype=float)
     hi = np.asarray(model.row_hi, dtype=float)
     act = np.asarray(activity[: model.n_rows])
-    slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
-    slack = np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
+    slack = _slack(model, activity)
     static = model.derived("constraint_columns", model.rows, lambda: _static_columns(model))
     return pd.DataFrame(
         {

@@ -183,6 +183,29 @@ def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
     assert "TypeError" in out.error
 
 
+@pytest.mark.parametrize("edits", [[], ["areas.cyber.floor=12bn"], ["members.DEU.pledge=0"]])
+def test_an_optimal_outcome_stores_exactly_the_tables_of_the_full_result(edits: list[str]):
+    from engine.edits import apply_edits
+    from engine.io import load_scenario
+    from engine.resolve import Resolver
+
+    scenario = apply_edits(load_scenario(ASPF), edits)  # a MIP: go/no-go projects
+    resolver = Resolver()
+    for each in (scenario, scenario):  # cold, then warm on the same resolver
+        solved = resolver.solve_arrays(each)
+        assert solved.plan.status.value == "optimal"
+        lean = execute._optimal_details(solved)
+        full = execute._details(solved.result())
+        assert lean == full
+        assert len(lean["constraints"]["name"]) > 0
+        out = solve_one("a" * 64, each, SolverSettings())
+        result = solved.result()
+        assert (out.objective, out.total_allocated) == (
+            result.objective,
+            result.summary["total_allocated"],
+        )
+
+
 def test_a_scenario_at_its_time_limit_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     plan = load_sweep(write_sweep(tmp_path, {**GRID, "solver": {"time_limit": 1e-9}}))
     monkeypatch.setattr(execute, "_pool", one_thread)

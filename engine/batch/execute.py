@@ -166,17 +166,65 @@ def _details(result: Any) -> dict[str, dict[str, list[Any]]]:
     return {name: _columns(frame, cols) for name, (frame, cols) in tables.items() if len(frame)}
 
 
+def _row_labels(model: Any) -> dict[str, list[Any]]:
+    rows = model.rows
+    return {
+        "name": [r.name for r in rows],
+        "kind": [r.kind for r in rows],
+        "area": [r.area for r in rows],
+        "member": [r.member for r in rows],
+        "year": [r.year for r in rows],
+        "policy": [r.policy for r in rows],
+    }
+
+
+def _optimal_details(solved: Any) -> dict[str, dict[str, list[Any]]]:
+    """:func:`_details` of an optimal plan read straight from the solver's arrays: the
+    same columns and values, without the result's frames (most of a warm re-solve's time)."""
+    from engine.solve import allocation_columns, area_funding_columns, binding_rows
+
+    model, value = solved.model, solved.plan.col_value
+    flows = allocation_columns(model, value)
+    funding = area_funding_columns(model, value)
+    rows = binding_rows(model, solved.plan.row_value, solved.duals.row_dual)
+    labels = model.derived("batch_row_labels", model.rows, lambda: _row_labels(model))
+    tables = {
+        "area_funding": {k: funding[k].tolist() for k in ("area", "year", "amount", "share")},
+        "allocations": {k: flows[k].tolist() for k in ("member", "area", "year", "amount")},
+        "constraints": {
+            **{k: [column[i] for i in rows.tolist()] for k, column in labels.items()},
+            "shadow_price": (solved.duals.row_dual[rows] / model.scale).tolist(),
+        },
+    }
+    return {name: table for name, table in tables.items() if len(next(iter(table.values())))}
+
+
 def solve_one(scenario_id: str, scenario: Scenario, settings: SolverSettings) -> Outcome:
     """Solve one scenario on this worker's resolver; an exception becomes an error outcome."""
     from engine.solve import solve
+    from engine.solvers import SolveStatus
 
     start = time.perf_counter()
     try:
         if settings.name == "highs":
             resolver = _resolver(settings, scenario)
             # The id is the content hash (engine.batch.sweep): no need to hash again.
-            result = resolver.solve(scenario, content_sha256=scenario_id)
+            solved = resolver.solve_arrays(scenario, content_sha256=scenario_id)
             mode = resolver.last_mode
+            if solved.plan.status is SolveStatus.OPTIMAL:
+                details = _optimal_details(solved)
+                return Outcome(
+                    scenario_id=scenario_id,
+                    status=solved.plan.status.value,
+                    objective=float(solved.duals.objective),
+                    total_allocated=float(np.sum(details.get("allocations", {}).get("amount", []))),
+                    solve_seconds=round(solved.plan.seconds, 6),
+                    wall_seconds=time.perf_counter() - start,
+                    mode=mode,
+                    worker=_WORKER,
+                    details=details,
+                )
+            result = solved.result()
         else:
             result = solve(scenario, settings.options())
             mode = "cold"

@@ -291,7 +291,7 @@ class BatchPlan:
         draws = self.sweep.draws
         if draws is None:
             return lambda d: {}
-        data = edited_data(self.base_data, self.fixed_and_grid_edits(g))
+        data = apply_edits_to_data(self.base_data, self.fixed_and_grid_edits(g))
         if draws.from_forecast is not None:
             gridded = self._validate(data, _describe(self.grid_labels(g)) or "base")
             paths = [tuple(e) for e in self._forecast_edits(gridded, draws.from_forecast)]
@@ -370,13 +370,6 @@ class BatchPlan:
             yield Planned(point.position, made.scenario_id, point.labels, made.scenario)
 
 
-def edited_data(data: dict[str, Any], edits: list[Edit]) -> dict[str, Any]:
-    """:func:`engine.edits.apply_edits_to_data` that copies only the top-level sections the
-    edits touch; the others are shared with ``data`` (which is left unchanged)."""
-    touched = {e.path.split(".", 1)[0] for e in edits}
-    return {**data, **apply_edits_to_data({k: data[k] for k in touched if k in data}, edits)}
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
@@ -395,7 +388,7 @@ class _GridPoint:
     pledges are normalised over the horizon), its scenario and the JSON of each section."""
 
     def __init__(self, plan: BatchPlan, g: int) -> None:
-        self.data = edited_data(plan.base_data, plan.fixed_and_grid_edits(g))
+        self.data = apply_edits_to_data(plan.base_data, plan.fixed_and_grid_edits(g))
         self.scenario = plan._validate(self.data, _describe(plan.grid_labels(g)) or "base")
         given = Scenario.model_validate(self.data)
         self.sections = {k: getattr(given, k) for k in given.model_fields_set}
