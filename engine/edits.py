@@ -42,36 +42,46 @@ def parse_edit(text: str) -> Edit:
     return Edit(path, value)
 
 
-def _own(parent: Any, key: Any, owned: set[int]) -> Any:
+def _own(parent: Any, key: Any, owned: dict[int, Any]) -> Any:
     """``parent[key]`` as a container of the copy being edited: copied once, on first
-    visit (dicts and lists; other values are replaced, never changed in place)."""
+    visit (dicts and lists; other values are replaced, never changed in place). ``owned``
+    holds the copies by id, which keeps them alive and so their ids unique."""
     child = parent[key]
-    if isinstance(child, dict | list) and id(child) not in owned:
+    if isinstance(child, dict | list) and owned.get(id(child)) is not child:
         child = parent[key] = child.copy()
-        owned.add(id(child))
+        owned[id(child)] = child
     return child
 
 
-def _apply(data: dict[str, Any], edit: Edit, owned: set[int]) -> None:
+def _position(items: list[Any], item_id: str, ids: dict[int, tuple[list, dict]]) -> int | None:
+    """Where the item with ``item_id`` is in ``items`` (first match; None if absent), from
+    an index of the list built once (an edit per member would otherwise scan the list for
+    each); ``ids`` holds each indexed list with its index."""
+    entry = ids.get(id(items))
+    if entry is None or entry[0] is not items:
+        entry = ids[id(items)] = (items, {})
+        for k, item in enumerate(items):
+            if isinstance(item, dict):
+                entry[1].setdefault(item.get("id"), k)
+    return entry[1].get(item_id)
+
+
+def _apply(data: dict[str, Any], edit: Edit, owned: dict[int, Any], ids: dict) -> None:
     parts = edit.path.split(".")
     node: Any = data
     walked = ""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            matches = [
-                k
-                for k, item in enumerate(node)
-                if isinstance(item, dict) and item.get("id") == part
-            ]
-            if not matches:
+            k = _position(node, part, ids)
+            if k is None:
                 known = ", ".join(str(item.get("id")) for item in node if isinstance(item, dict))
                 raise ScenarioError(
                     [f"--set {edit}: {walked} has no item with id {part!r} (known: {known})"]
                 )
             if last:
                 raise ScenarioError([f"--set {edit}: give a field of {walked}[{part}] to change"])
-            node, walked = _own(node, matches[0], owned), f"{walked}[{part}]"
+            node, walked = _own(node, k, owned), f"{walked}[{part}]"
             continue
         if not isinstance(node, dict):
             raise ScenarioError([f"--set {edit}: {walked} is a value, not a section"])
@@ -88,9 +98,10 @@ def apply_edits_to_data(data: dict[str, Any], edits: Iterable[Edit | str]) -> di
     unchanged. Only the containers on the edits' paths are copied; the rest is shared with
     ``data``, so a member's pledge edit does not copy the other members."""
     out = dict(data)
-    owned = {id(out)}
+    owned: dict[int, Any] = {id(out): out}
+    ids: dict[int, tuple[list, dict]] = {}
     for edit in edits:
-        _apply(out, parse_edit(edit) if isinstance(edit, str) else edit, owned)
+        _apply(out, parse_edit(edit) if isinstance(edit, str) else edit, owned, ids)
     return out
 
 

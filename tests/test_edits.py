@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from pathlib import Path
 
 import pytest
 
 from engine.api import load_with_edits
-from engine.edits import Edit, apply_edits, apply_edits_to_data, parse_edit
+from engine.edits import Edit, _apply, apply_edits, apply_edits_to_data, parse_edit
 from engine.errors import ScenarioError
 from engine.io import save_scenario
 from engine.scenario import Scenario, validate_scenario
@@ -75,6 +77,40 @@ def test_data_edits_do_not_touch_the_input() -> None:
     out = apply_edits_to_data(data, ["areas.cyber.floor=9bn"])
     assert data["areas"][0]["floor"] == "4bn"
     assert out["areas"][0]["floor"] == "9bn"
+
+
+def _deep_copy_then_edit(data: dict, edits: list[str]) -> dict:
+    """The plain reference: copy everything, then change it in place."""
+    out = copy.deepcopy(data)
+    for text in edits:
+        _apply(out, parse_edit(text), {}, {})
+    return out
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        ["members.DEU.pledge=1bn", "members.FRA.pledge=2bn", "members.DEU.opt_out=[space]"],
+        [
+            "members.DEU.pledge=1bn",
+            "members=[{id: ITA, pledge: 5bn}, {id: DEU, pledge: 7bn}]",
+            "members.DEU.pledge=3bn",
+            "members.ITA.opt_out=[cyber]",
+        ],
+        ["areas.cyber.floor=9bn", "areas=[]", "fund.name=x", "areas.new.floor=1bn"],
+    ],
+)
+def test_edits_give_what_copying_everything_first_gives_and_leave_the_input(edits) -> None:
+    data = tiny_scenario()
+    before = copy.deepcopy(data)
+    try:
+        expected = _deep_copy_then_edit(data, edits)
+    except ScenarioError as error:
+        with pytest.raises(ScenarioError, match=re.escape(error.problems[0])):
+            apply_edits_to_data(data, edits)
+    else:
+        assert apply_edits_to_data(data, edits) == expected
+    assert data == before
 
 
 @pytest.mark.parametrize(
