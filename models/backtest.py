@@ -101,6 +101,13 @@ def forecast_prefixes(
     return out
 
 
+def window_lengths(n: int, h: int, n_windows: int, partial: bool) -> list[int]:
+    """Training lengths of the backtest windows of a series of ``n`` values (see module doc)."""
+    first = max(n - h - n_windows + 1, 2)
+    end = n if partial else max(n - h + 1, first)
+    return list(range(first, end))
+
+
 def cv_series(
     models: Mapping[str, Forecaster],
     uid: str,
@@ -132,11 +139,9 @@ def cv_and_fit_series(
     model that cannot fit the whole series has state None.
     """
     n = len(y)
-    first = max(n - h - n_windows + 1, 2)
-    end = n if partial else max(n - h + 1, first)
     parts: dict[str, list] = {"unique_id": [], "ds": [], "cutoff": [], "step": [], "y": []}
     vals: dict[str, list] = {f"{k}{s}": [] for k in models for s in ("", "__sd")}
-    lengths = list(range(first, end))
+    lengths = window_lengths(n, h, n_windows, partial)
     for L in lengths:
         steps = min(h, n - L)
         parts["unique_id"] += [uid] * steps

@@ -26,6 +26,7 @@ from models.data import validate_long
 from models.ensemble import combine
 from models.errors import ForecastInputError
 from models.fast_arima import FastARIMA
+from models.global_model import GlobalRidge, panel_cv
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
@@ -44,6 +45,7 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "fast_ets": FastETS,
     "fast_ets_log": FastETSLog,
     "fast_arima": FastARIMA,
+    "global_ridge": GlobalRidge,
 }
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
 # statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on a development split of the M3
@@ -318,9 +320,16 @@ class AutoForecaster(Forecaster):
             ys[uid], last[uid] = y, int(g["ds"].iloc[-1])
             xs[uid] = g.reset_index(drop=True) if has_x else None
             items.append((atomic, uid, y, g["ds"].to_numpy(), xs[uid], h, self.n_windows, partial))
+        local = {n: m for n, m in atomic.items() if not getattr(m, "panel", False)}
+        items = [(local, *it[1:]) for it in items]
         results = map_series(cv_and_fit_series, items, self.n_jobs)
+        cv = pd.concat([r[0] for r in results], ignore_index=True)
+        dss = {uid: g["ds"].to_numpy() for uid, g in frame.groupby("unique_id", sort=True)}
+        for name, m in atomic.items():
+            if name not in local:
+                cv = self._add_panel_model(cv, results, name, m, ys, dss, partial)
         self.scale_ = {uid: interval_scale(1.0, y) ** 2 for uid, y in ys.items()}  # MASE scales
-        cv = add_combinations(pd.concat([r[0] for r in results], ignore_index=True), combos)
+        cv = add_combinations(cv, combos)
         scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in ys.items()}
         mase_t, smape_t = panel_scores(cv, order, scales)
         self.panel_scores_ = mase_t.reindex(list(ys))
@@ -345,6 +354,31 @@ class AutoForecaster(Forecaster):
         self.cv_ = cv
         self.scaled_errors_ = self._learn_errors(self.cv_)
         return self
+
+    def _add_panel_model(
+        self,
+        cv: pd.DataFrame,
+        results: list[tuple[pd.DataFrame, dict[str, Any]]],
+        name: str,
+        model: Forecaster,
+        ys: Mapping[str, np.ndarray],
+        dss: Mapping[str, np.ndarray],
+        partial: bool,
+    ) -> pd.DataFrame:
+        """Backtest and fit a panel model (fitted across the series, in this process) at the
+        per-series backtest's cutoffs; merge its forecasts into ``cv`` and its final states into
+        each series' ``results`` (NaN and None if it fails, like a failed per-series fit)."""
+        h = check_horizon(self.horizon)
+        model = type(model)(**{**model.get_params(), "horizon": h})  # a regression per step
+        try:
+            frame, states = panel_cv(model, ys, dss, h, self.n_windows, partial, name)
+        except Exception:  # a failed fit means "unavailable here", as for the per-series models
+            frame = pd.DataFrame(columns=["unique_id", "cutoff", "step", name, f"{name}__sd"])
+            states = {}
+        for uid, (_, fitted) in zip(ys, results, strict=True):
+            fitted[name] = states.get(uid)
+        keys = ["unique_id", "cutoff", "step"]
+        return cv.merge(frame.astype({k: cv[k].dtype for k in keys}), on=keys, how="left")
 
     def _learn_errors(self, cv: pd.DataFrame) -> dict[int, np.ndarray]:
         """Pooled |error| / scale per step, each series contributing its chosen model's errors."""

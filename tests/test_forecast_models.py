@@ -15,6 +15,7 @@ from models.data import load_nato_defexp, load_worldbank, read_long_csv, validat
 from models.ensemble import Ensemble
 from models.errors import ForecastInputError
 from models.fast_arima import FastARIMA
+from models.global_model import GlobalRidge
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
 from models.selection import AutoForecaster, make_forecaster, run_backtest
@@ -56,9 +57,14 @@ ALL_MODELS = [
     pytest.param(FastETSLog, id="fast_ets_log"),
     pytest.param(FastARIMA, id="fast_arima"),
     pytest.param(DriverRegression, id="regression"),
+    pytest.param(GlobalRidge, id="global_ridge"),
     pytest.param(Ensemble, id="ensemble"),
     pytest.param(
         lambda: AutoForecaster(candidates=("naive", "drift", "theta"), horizon=3), id="auto"
+    ),
+    pytest.param(
+        lambda: AutoForecaster(candidates=("naive", "drift", "global_ridge"), horizon=3),
+        id="auto_with_global",
     ),
 ]
 
