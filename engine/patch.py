@@ -95,10 +95,11 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     col_ub = np.array(model.col_ub, dtype=float)
     years = scenario.fund.years
     for m in scenario.members:
+        pledges = m.pledges
         for t in years:
             i = row_of.get(f"budget[{m.id},{t}]")
             if i is not None:
-                hi[i] = m.pledges[t] / scale
+                hi[i] = pledges[t] / scale
         for area, cap in m.caps.items():
             for t in years:
                 j = model.x.get((m.id, area, t))

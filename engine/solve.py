@@ -61,12 +61,12 @@ def pro_rata_reference(model: PlanModel) -> dict[int, float]:
     """Each member's yearly pledge split over its areas in proportion to priority."""
     sc = model.scenario
     cols, member, year, priority = model.derived("flows", model.x, lambda: _flow_index(model))
-    pledges = np.array([[m.pledges[t] for t in sc.fund.years] for m in sc.members])
-    weight = np.zeros(pledges.shape)
-    np.add.at(weight, (member, year), priority)
-    w = weight[member, year]
+    years = sc.fund.years
+    pledges = np.array([[p[t] for t in years] for p in (m.pledges for m in sc.members)])
+    cell = member * len(years) + year
+    w = np.bincount(cell, weights=priority, minlength=pledges.size)[cell]
     safe = np.where(w > 0, w, 1.0)
-    ref = np.where(w > 0, pledges[member, year] / model.scale * priority / safe, 0.0)
+    ref = np.where(w > 0, pledges.ravel()[cell] / model.scale * priority / safe, 0.0)
     return dict(zip(cols.tolist(), ref.tolist(), strict=True)) | share_reference(model)
 
 
