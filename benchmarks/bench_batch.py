@@ -1,6 +1,6 @@
 """Batch throughput: the engine's batch runs against a raw highspy loop, in one run.
 
-    python -m benchmarks.bench_batch [--default-n 1000] [--medium-n 200] [--no-dask]
+    python -m benchmarks.bench_batch [--default-n 1000] [--medium-n 200] [--no-dask] [--repeats 3]
 
 Two sweeps, each varying members' pledges (seeded lognormal factors, sigma 0.1) and one
 area's floor (a grid of values), so every scenario has the LP structure of its base:
@@ -24,6 +24,7 @@ Timed, per sweep:
 CPU: seconds per scenario of the driver and of the workers (their start-up included), and
 of the raw loops; robust to other jobs on the machine, unlike the rates.
 Memory: resident set size of the worker processes after 10% and after 100% of the batch.
+Each run is repeated (``--repeats``, rounds interleaving all runs) and the median shown.
 Not a test: numbers depend on the machine and on what else runs on it.
 """
 
@@ -199,16 +200,25 @@ def engine_run(label: str, plan: BatchPlan, **how: object) -> Run:
     )
 
 
-def bench(name: str, base: dict, n: int, dask: bool) -> list[str]:
+def _median_run(runs: list[Run]) -> Run:
+    """The run with the median steady rate (all its columns come from one run)."""
+    return sorted(runs, key=lambda r: r.steady_rate)[len(runs) // 2]
+
+
+def bench(name: str, base: dict, n: int, dask: bool, repeats: int) -> list[str]:
     plan = sweep_plan(name, base, n)
     scenarios = [p.scenario for p in plan.scenarios()]
     n = len(scenarios)
-    raw1, raw1_cpu = raw_loop(scenarios, two_stage=False)
-    raw2, raw2_cpu = raw_loop(scenarios, two_stage=True)
-    runs = [
-        engine_run("engine, 1 worker", plan, workers=1),
-        engine_run("engine, 2 workers", plan, workers=2),
-    ]
+    # Rounds interleave the four runs, so a slow spell of the (shared) machine hits all.
+    raws1, raws2, ones, twos = [], [], [], []
+    for _ in range(repeats):
+        raws1.append(raw_loop(scenarios, two_stage=False))
+        raws2.append(raw_loop(scenarios, two_stage=True))
+        ones.append(engine_run("engine, 1 worker", plan, workers=1))
+        twos.append(engine_run("engine, 2 workers", plan, workers=2))
+    raw1, raw1_cpu = sorted(raws1)[repeats // 2]
+    raw2, raw2_cpu = sorted(raws2)[repeats // 2]
+    runs = [_median_run(ones), _median_run(twos)]
     if dask:
         runs.append(engine_run("engine, Dask LocalCluster 2 workers", plan, scheduler="local:2"))
     lines = [
@@ -237,7 +247,14 @@ def bench(name: str, base: dict, n: int, dask: bool) -> list[str]:
         f"{one.workers_cpu / (raw2_cpu / n):.2f}x, driver + workers "
         f"{(one.driver_cpu + one.workers_cpu) / (raw2_cpu / n):.2f}x",
         f"- speed-up 1 -> 2 workers: whole run {one.seconds / two.seconds:.2f}x, steady "
-        f"{two.steady_rate / one.steady_rate:.2f}x (goal ~2x)",
+        f"{two.steady_rate / one.steady_rate:.2f}x (goal ~2x); the two workers and the "
+        f"driver share {os.cpu_count()} cores: at the 1-worker run's CPU per scenario "
+        f"({(one.driver_cpu + one.workers_cpu) * 1e3:.1f} ms) they allow at most "
+        f"{os.cpu_count() / (one.driver_cpu + one.workers_cpu):.0f}/s",
+        f"- steady scenarios/s over {repeats} rounds: 1 worker "
+        f"{', '.join(f'{r.steady_rate:.1f}' for r in ones)}; 2 workers "
+        f"{', '.join(f'{r.steady_rate:.1f}' for r in twos)} (the median run is shown); raw "
+        f"both stages {', '.join(f'{n / s:.1f}' for s, _ in raws2)}",
     ]
     if dask:
         d = runs[2]
@@ -255,6 +272,7 @@ def main() -> None:
     parser.add_argument("--medium-n", type=int, default=200)
     parser.add_argument("--default-mip", type=int, default=0)
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of every run (median)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
     full = read_scenario_data(DEFAULT_SCENARIO)
@@ -273,7 +291,7 @@ def main() -> None:
     ]
     for name, base, n in sweeps:
         if n > 0:  # 0 leaves a sweep out
-            for line in bench(name, base, n, not args.no_dask):
+            for line in bench(name, base, n, not args.no_dask, args.repeats):
                 print(line, flush=True)
             print()
 

@@ -19,7 +19,7 @@ import yaml
 
 from engine.batch import execute
 from engine.batch.execute import run_batch, solve_one
-from engine.batch.store import Outcome, RunStore, store_url
+from engine.batch.store import DETAIL_TABLES, Outcome, RunStore, store_url
 from engine.batch.summary import (
     export,
     floor_met,
@@ -356,6 +356,69 @@ def test_a_migrated_version_1_store_exports_the_same_tables_and_resumes(
         )
     assert (tally.skipped, tally.done) == (4, 2)  # the hashes kept: nothing solved twice
     assert ids == {item.scenario_id for item in plan.scenarios()}
+
+
+_DIE_AFTER = """
+import os, signal, sys
+import sqlalchemy as sa
+from engine.batch.store import open_store
+url, prefix = sys.argv[1:]
+original = sa.Connection.exec_driver_sql
+def dying(self, statement, *args, **kwargs):
+    out = original(self, statement, *args, **kwargs)
+    if statement.startswith(prefix):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return out
+sa.Connection.exec_driver_sql = dying
+open_store(url, writer=True)
+"""
+
+
+def _v1_snapshot(url: str) -> dict[str, list[tuple[str, ...]]]:
+    engine = sa.create_engine(store_url(url))
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("select version from schema_version")).scalar()
+            tables = {"schema_version": [(str(version),)]}
+            for name in ["batches", "scenarios", "results", *DETAIL_TABLES]:
+                frame = pd.read_sql(sa.text(f"select * from {name}"), conn)
+                tables[name] = sorted(map(tuple, frame.astype(str).to_numpy().tolist()))
+    finally:
+        engine.dispose()
+    return tables
+
+
+@pytest.mark.parametrize(
+    "prefix", ["ALTER TABLE results", "INSERT INTO allocations", "DROP TABLE batches_v1"]
+)
+def test_a_migration_killed_midway_leaves_version_1_whole_and_the_next_one_completes(
+    tmp_path: Path,
+    backend_url: str,  # noqa: F811
+    prefix: str,
+):
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    with RunStore(store_url(str(tmp_path / "v2"))) as store:
+        run_batch(plan, store, workers=1, limit=4)
+        export(store, plan.batch_id, tmp_path / "before", "parquet")
+        write_v1(backend_url, v1_rows(store))
+    before = _v1_snapshot(backend_url)
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIE_AFTER, backend_url, prefix],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _v1_snapshot(backend_url) == before
+    with RunStore(store_url(backend_url)) as store:
+        assert store.migrated_from == 1
+        export(store, plan.batch_id, tmp_path / "after", "parquet")
+        tally = run_batch(plan, store, workers=1)
+    for path in sorted((tmp_path / "before").iterdir()):
+        pd.testing.assert_frame_equal(
+            utc(pd.read_parquet(tmp_path / "after" / path.name)), utc(pd.read_parquet(path))
+        )
+    assert (tally.skipped, tally.done) == (4, 2)
 
 
 # --------------------------------------------------------------------------- crash safety
