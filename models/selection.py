@@ -50,8 +50,8 @@ ATOMIC: dict[str, type[Forecaster]] = {
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
 # statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on a development split of the M3
 # yearly training data (never on its test part), see docs/forecasting.md: adding ARIMA(0,1,1) or
-# ARIMA(p,d,0) with drift, a damped drift, a dynamic optimised Theta or ETS on log y changed the
-# chosen combination's sMAPE there by less than 0.1.
+# ARIMA(p,d,0) with drift, a damped drift, a dynamic optimised Theta, ETS on log y or the pooled
+# global model (global_ridge) changed the chosen combination's sMAPE there by less than 0.1.
 DEFAULT_CANDIDATES = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")
 #: Backtest windows per series for the choice and the calibration: 5 scored best on the same
 #: development split (4, 6 and 8 chose the same combination; 3 did worse); series too short
