@@ -31,7 +31,9 @@ Not a test: numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import contextlib
+import multiprocessing
 import os
 import resource
 import tempfile
@@ -128,6 +130,21 @@ def raw_loop(scenarios: list[Scenario], two_stage: bool) -> tuple[float, float]:
     return seconds, cpu
 
 
+def _raw_passes(scenarios: list[Scenario], passes: int) -> list[float]:
+    return [raw_loop(scenarios, two_stage=True)[0] for _ in range(passes)]
+
+
+def raw_in_parallel(scenarios: list[Scenario], processes: int, passes: int = 3) -> float:
+    """Scenarios per second of ``processes`` raw both-stage loops running at once (each
+    over all the scenarios, ``passes`` times; its middle pass, when the others run too):
+    how far this machine itself scales this work, with no driver and no store."""
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(processes, mp_context=context) as pool:
+        futures = [pool.submit(_raw_passes, scenarios, passes) for _ in range(processes)]
+        seconds = [sorted(f.result())[passes // 2] for f in futures]
+    return sum(len(scenarios) / s for s in seconds)
+
+
 @dataclass
 class Run:
     label: str
@@ -217,6 +234,7 @@ def bench(name: str, base: dict, n: int, dask: bool, repeats: int) -> list[str]:
         raws2.append(raw_loop(scenarios, two_stage=True))
         ones.append(engine_run("engine, 1 worker", plan, workers=1))
         twos.append(engine_run("engine, 2 workers", plan, workers=2))
+    parallel = raw_in_parallel(scenarios, 2)
     # A worker's start-up (spawn, imports, first build) is in its CPU: measured on its own.
     start_up = engine_run("start-up", plan, limit=1, workers=1).workers_cpu
     raw1, raw1_cpu = sorted(raws1)[repeats // 2]
@@ -251,7 +269,8 @@ def bench(name: str, base: dict, n: int, dask: bool, repeats: int) -> list[str]:
         f"{one.workers_cpu / (raw2_cpu / n):.2f}x, driver + workers "
         f"{(one.driver_cpu + one.workers_cpu) / (raw2_cpu / n):.2f}x",
         f"- speed-up 1 -> 2 workers: whole run {one.seconds / two.seconds:.2f}x, steady "
-        f"{two.steady_rate / one.steady_rate:.2f}x (goal ~2x)",
+        f"{two.steady_rate / one.steady_rate:.2f}x (goal ~2x); two raw both-stage loops "
+        f"at once (no driver, no store): {parallel:.1f}/s, {parallel / (n / raw2):.2f}x one",
         f"- the two workers and the driver share {os.cpu_count()} cores: at the 1-worker "
         f"run's CPU per scenario without start-up (driver {one.driver_cpu * 1e3:.1f} ms + "
         f"worker {steady_cpu * 1e3:.1f} ms; a worker's start-up: {start_up:.2f} s) they "
