@@ -62,8 +62,10 @@ def series_windows(
     """Inputs and targets at every origin ``t = 1..n-1`` of one series.
 
     Returns ``(F, T)``: ``F[t-1]`` holds the ``lags - 1`` lagged ratios (log scale) or scaled
-    differences (level scale) and the share of lags available; ``T[t-1, h-1]`` the target at
-    step ``h`` (NaN after the end of the series, or where the log is undefined).
+    differences (level scale), the share of lags available, the mean yearly change and the mean
+    absolute yearly change up to ``t`` (both on the same scale; only values up to ``t`` enter);
+    ``T[t-1, h-1]`` the target at step ``h`` (NaN after the end of the series, or where the log
+    is undefined).
     """
     n = len(y)
     if log:
