@@ -328,22 +328,23 @@ def _check_limits(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _normalise_pledges(member: Member, years: list[int]) -> tuple[dict[int, float], list[str]]:
+def _normalise_pledges(
+    member_id: str, pledge: dict[int, float] | float, years: list[int]
+) -> tuple[dict[int, float], list[str]]:
     """Pledge per horizon year: a single amount is held flat; missing years carry forward."""
-    if not isinstance(member.pledge, dict):
-        return {y: float(member.pledge) for y in years}, []
-    given = dict(sorted(member.pledge.items()))
-    if not given:
+    if not isinstance(pledge, dict):
+        return {y: float(pledge) for y in years}, []
+    if not pledge:
         return {y: 0.0 for y in years}, []
-    first = min(given)
+    first = min(pledge)
     if years[0] < first:
         return {}, [
-            f"members[{member.id}].pledge: no pledge for {years[0]}, the first year of the "
+            f"members[{member_id}].pledge: no pledge for {years[0]}, the first year of the "
             f"horizon (pledges start in {first})"
         ]
     out = {}
     for y in years:
-        out[y] = float(given[max(k for k in given if k <= y)])
+        out[y] = float(pledge[y] if y in pledge else pledge[max(k for k in pledge if k <= y)])
     return out, []
 
 
@@ -391,11 +392,46 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
 
     members = []
     for m in scenario.members:
-        pledges, issues = _normalise_pledges(m, scenario.fund.years)
+        pledges, issues = _normalise_pledges(m.id, m.pledge, scenario.fund.years)
         problems += issues
         members.append(m.model_copy(update={"pledge": pledges}))
     if problems:
         raise ScenarioError(problems, source)
+    return scenario.model_copy(update={"members": members})
+
+
+def replace_pledges(scenario: Scenario, pledges: dict[str, Any]) -> Scenario:
+    """A validated ``scenario`` with these members' pledges replaced (by member id: one
+    amount, or amounts by year, as in a file), each checked and normalised over the
+    horizon as :func:`validate_scenario` does. Nothing else is checked again: no other
+    rule of the format depends on pledge amounts, and a batch's draws change only them.
+
+    Raises ScenarioError naming ``members[ID].pledge`` (or an unknown member).
+    """
+    known = {m.id for m in scenario.members}
+    problems = [
+        f"members: no member {i!r} to change the pledge of" for i in pledges if i not in known
+    ]
+    members = []
+    for m in scenario.members:
+        if m.id not in pledges:
+            members.append(m)
+            continue
+        value = pledges[m.id]
+        try:
+            given = (
+                {int(year): parse_amount(v) for year, v in value.items()}
+                if isinstance(value, dict)
+                else parse_amount(value)
+            )
+        except (TypeError, ValueError) as error:
+            problems.append(f"members[{m.id}].pledge: {error}")
+            continue
+        normalised, issues = _normalise_pledges(m.id, given, scenario.fund.years)
+        problems += issues
+        members.append(m.model_copy(update={"pledge": normalised}))
+    if problems:
+        raise ScenarioError(problems)
     return scenario.model_copy(update={"members": members})
 
 

@@ -4,16 +4,18 @@ every valid form of a field reads back to the same scenario."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import engine.io
 from engine.errors import ScenarioError
 from engine.io import load_scenario, save_scenario
-from engine.scenario import scenario_json_schema, validate_scenario
+from engine.scenario import replace_pledges, scenario_json_schema, validate_scenario
 from tests.scenario_factory import random_scenario, scenario_seeds, tiny_scenario
 
 
@@ -252,3 +254,34 @@ def test_json_schema_describes_the_format() -> None:
     json.dumps(schema)
     assert {"fund", "members", "areas"} <= set(schema["required"])
     assert "policies" in schema["properties"]
+
+
+@given(seed=scenario_seeds, factor=st.floats(0, 3), flat=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_replacing_pledges_gives_what_validating_the_edited_file_gives(
+    seed: int, factor: float, flat: bool
+) -> None:
+    data = random_scenario(seed)
+    base = validate_scenario(data)
+    first = base.members[0]
+    new = (
+        round(sum(first.pledges.values()) * factor, 2)
+        if flat
+        else {t: round(v * factor, 2) for t, v in first.pledges.items()}
+    )
+    edited_data = {**data, "members": [{**data["members"][0], "pledge": new}, *data["members"][1:]]}
+    assert replace_pledges(base, {first.id: new}) == validate_scenario(edited_data)
+
+
+@pytest.mark.parametrize(
+    ("pledges", "expected"),
+    [
+        ({"DEU": -1}, "members[DEU].pledge: must not be negative"),
+        ({"DEU": float("nan")}, "members[DEU].pledge:"),
+        ({"DEU": {2030: 1e9}}, "members[DEU].pledge: no pledge for 2026"),
+        ({"XXX": 1e9}, "no member 'XXX'"),
+    ],
+)
+def test_replacing_pledges_refuses_what_a_file_may_not_say(pledges, expected: str) -> None:
+    with pytest.raises(ScenarioError, match=re.escape(expected)):
+        replace_pledges(validate_scenario(tiny_scenario()), pledges)

@@ -20,6 +20,7 @@ and of the base scenario's content, so running the same sweep again finds its ow
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -37,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.edits import Edit, apply_edits_to_data, parse_edit
 from engine.errors import ScenarioError
 from engine.io import read_scenario_data
-from engine.scenario import Money, Scenario, validate_scenario
+from engine.scenario import Money, Scenario, replace_pledges, validate_scenario
 from engine.solve import scenario_sha256
 from engine.solvers import SolverOptions
 
@@ -448,13 +449,21 @@ class ScenarioMaker:
         if not edits:
             return grid.made
         touched = {e.path.split(".", 1)[0] for e in edits}
-        changed = apply_edits_to_data({k: grid.data[k] for k in touched if k in grid.data}, edits)
-        kept = {k: v for k, v in grid.sections.items() if k not in changed}
-        try:
-            scenario = validate_scenario({**kept, **changed}, source=self.plan.source)
-        except ScenarioError:
-            # Validate the whole again, for the message a file with these values gets.
-            scenario = self.plan._validate({**grid.data, **changed}, _describe(point.labels))
+        scenario = None
+        pledges = _pledge_edits(edits)
+        if pledges is not None:
+            with contextlib.suppress(ScenarioError):  # the full validation below says why
+                scenario = replace_pledges(grid.scenario, pledges)
+        if scenario is None:
+            changed = apply_edits_to_data(
+                {k: grid.data[k] for k in touched if k in grid.data}, edits
+            )
+            kept = {k: v for k, v in grid.sections.items() if k not in changed}
+            try:
+                scenario = validate_scenario({**kept, **changed}, source=self.plan.source)
+            except ScenarioError:
+                # Validate the whole again, for the message a file with these values gets.
+                scenario = self.plan._validate({**grid.data, **changed}, _describe(point.labels))
         # Members are dumped again always: their pledges are normalised over the horizon.
         fresh = scenario.model_dump(
             mode="json", exclude_defaults=True, include={*touched, "members"}
@@ -463,6 +472,18 @@ class ScenarioMaker:
         texts.update((k, _json(v)) for k, v in fresh.items())
         content = _joined(texts)
         return Made(_sha256(content), content, scenario)
+
+
+def _pledge_edits(edits: list[Edit]) -> dict[str, Any] | None:
+    """The new pledges by member when every edit sets a member's pledge (draws and N-1:
+    then only pledges need checking), else None. Later edits win, as in the data."""
+    pledges = {}
+    for edit in edits:
+        parts = edit.path.split(".")
+        if len(parts) != 3 or parts[0] != "members" or parts[2] != "pledge":
+            return None
+        pledges[parts[1]] = edit.value
+    return pledges
 
 
 def _describe(labels: dict[str, Any]) -> str:
