@@ -82,6 +82,16 @@ def structure_key(scenario: Scenario) -> tuple:
     )
 
 
+def _budget_rows(model: PlanModel) -> np.ndarray:
+    """The row of each member's budget in each year (members x years; -1 where none)."""
+    row_of = model.row_indices()
+    sc = model.scenario
+    return np.array(
+        [[row_of.get(f"budget[{m.id},{t}]", -1) for t in sc.fund.years] for m in sc.members],
+        dtype=int,
+    ).reshape(len(sc.members), len(sc.fund.years))
+
+
 def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     """``model`` re-targeted at ``scenario`` with its bounds updated, or None when the
     scenarios differ in more than bounds (then build the model anew)."""
@@ -94,12 +104,10 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     hi = np.array(model.row_hi, dtype=float)
     col_ub = np.array(model.col_ub, dtype=float)
     years = scenario.fund.years
+    budget = model.derived("budget_rows", model.rows, lambda: _budget_rows(model))
+    pledges = np.array([[p[t] for t in years] for p in (m.pledges for m in scenario.members)])
+    hi[budget[budget >= 0]] = pledges[budget >= 0] / scale
     for m in scenario.members:
-        pledges = m.pledges
-        for t in years:
-            i = row_of.get(f"budget[{m.id},{t}]")
-            if i is not None:
-                hi[i] = pledges[t] / scale
         for area, cap in m.caps.items():
             for t in years:
                 j = model.x.get((m.id, area, t))
