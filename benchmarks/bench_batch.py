@@ -180,9 +180,11 @@ class _Memory:
 
 def _children_cpu() -> float:
     """CPU seconds of this process's ended children (workers), once they have ended."""
-    workers = [
-        c for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())
-    ]
+    workers = []
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):  # a zombie has no command line: ended anyway
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                workers.append(child)
     psutil.wait_procs(workers, timeout=60)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime

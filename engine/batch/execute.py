@@ -26,6 +26,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -337,6 +338,11 @@ def _start_worker(plan: BatchPlan, starts: Any) -> None:
     _STARTS = starts
     # Ctrl-C belongs to the driver, which decides what to keep; workers finish their chunk.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import engine.resolve  # noqa: F401 - the solving stack, imported once at start
+
+    # The libraries' objects live as long as the worker: out of the collector's sight, the
+    # collections that each scenario's garbage triggers stay short.
+    gc.freeze()
 
 
 # --------------------------------------------------------------------------- executors
