@@ -5,6 +5,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import os
+import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -173,6 +175,25 @@ def test_a_stored_scenario_whose_content_no_longer_matches_is_solved_again(tmp_p
         ids = set(store.frame("results", plan.batch_id)["scenario_id"])
     assert (tally.skipped, tally.done) == (1, 5)
     assert {i.scenario_id for i in plan.scenarios()} <= ids
+
+
+def test_local_workers_send_back_a_short_path_and_the_replies_go_by_file(tmp_path: Path):
+    # A worker killed halfway through writing a long answer to the pool's pipe would leave
+    # CPython's pool waiting for the rest forever; a pickled path fits in one atomic write.
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    execute.keep_plan(plan)
+    points = list(plan.points())
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    path = execute.solve_points_to_file(str(spool), plan.batch_id, points, SolverSettings())
+    assert len(pickle.dumps(path)) < select.PIPE_BUF
+    with open(path, "rb") as stream:
+        replies = pickle.load(stream)
+    direct = execute.solve_points(plan.batch_id, points, SolverSettings())
+    assert [(r.position, r.content, r.outcome.objective) for r in replies] == [
+        (r.position, r.content, r.outcome.objective) for r in direct
+    ]
+    assert [p.name for p in spool.iterdir()] == [Path(path).name]  # no partial file left
 
 
 def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):

@@ -29,8 +29,11 @@ import dataclasses
 import gc
 import multiprocessing
 import os
+import pickle
+import shutil
 import signal
 import socket
+import tempfile
 import time
 import traceback
 import uuid
@@ -323,6 +326,24 @@ def solve_points(
     return replies
 
 
+def solve_points_to_file(
+    spool: str, batch_id: str, points: list[Point], settings: SolverSettings
+) -> str:
+    """:func:`solve_points` for a local worker: the replies go to a file in ``spool``
+    (written whole, then renamed) and only its path goes back through the pool's pipe.
+
+    A worker killed while sending a large answer leaves half a message in the pipe, and
+    CPython's process pool then waits for the rest forever; a path is one short write,
+    which a kill cannot cut in two.
+    """
+    replies = solve_points(batch_id, points, settings)
+    path = os.path.join(spool, f"{uuid.uuid4().hex}.pickle")
+    with open(path + ".part", "wb") as out:
+        pickle.dump(replies, out, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(path + ".part", path)
+    return path
+
+
 def _dask_queue(name: str) -> tuple[Any, str]:
     """The Dask queue ``name`` (by name: a queue object in a task's arguments would make the
     scheduler connect to itself) and this worker's address."""
@@ -372,6 +393,7 @@ class _LocalPool:
         self.workers = workers
         self.plan = plan
         self.timeout = timeout
+        self.spool = tempfile.mkdtemp(prefix="engine-batch-")
         self._new()
 
     def _new(self) -> None:
@@ -387,7 +409,17 @@ class _LocalPool:
         )
 
     def submit(self, points: list[Point], settings: SolverSettings) -> Any:
-        return self.ex.submit(solve_points, self.plan.batch_id, points, settings)
+        return self.ex.submit(
+            solve_points_to_file, self.spool, self.plan.batch_id, points, settings
+        )
+
+    def replies(self, future: Any) -> list[Reply]:
+        """A finished chunk's replies (raises what the worker raised)."""
+        path = future.result()
+        with open(path, "rb") as stream:
+            replies = pickle.load(stream)
+        os.remove(path)
+        return replies
 
     def wait(self, futures: list[Any], seconds: float | None) -> set[Any]:
         done, _ = cf.wait(futures, timeout=seconds, return_when=cf.FIRST_COMPLETED)
@@ -420,6 +452,7 @@ class _LocalPool:
 
     def close(self) -> None:
         self.ex.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(self.spool, ignore_errors=True)
 
 
 class _DaskPool:
@@ -505,6 +538,10 @@ class _DaskPool:
         for address in late:
             self.running.pop(address, None)
         return positions
+
+    def replies(self, future: Any) -> list[Reply]:
+        """A finished chunk's replies (raises what the worker raised)."""
+        return future.result()
 
     def restart(self) -> None:
         raise BatchError("the Dask cluster lost its workers")
@@ -672,7 +709,7 @@ def run_batch(
         for future in pool.wait(list(inflight), CHECK_SECONDS if timeout else None):
             chunk = inflight.pop(future)
             try:
-                replies = future.result()
+                replies = pool.replies(future)
             except Exception as error:
                 if pool.is_lost_worker(error):
                     inflight[future] = chunk
@@ -712,7 +749,7 @@ def run_batch(
                 if future in running or (future.done() and not future.cancelled()):
                     # A chunk that failed while stopping is simply not stored: re-run resumes.
                     with contextlib.suppress(Exception):
-                        record(chunk, future.result())
+                        record(chunk, pool.replies(future))
     finally:
         pool.close()
         tally.seconds = time.perf_counter() - started
