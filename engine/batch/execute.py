@@ -6,8 +6,10 @@ transaction as it arrives. Workers build each scenario from its point
 (:class:`engine.batch.sweep.ScenarioMaker`: the grid point validated once, then only the
 sections a draw changes), hash it, and solve it on one of a few
 :class:`engine.resolve.Resolver` objects, one per LP structure, so a scenario that changes
-only numbers (pledges, floors) re-solves warm from the previous basis. A scenario stored by
-an earlier run is recognised by its content hash and skipped.
+only numbers (pledges, floors) re-solves warm from the previous basis; an optimal plan's
+stored columns are read straight from the solver's arrays. A scenario stored by an earlier
+run is recognised by its content hash and skipped. Local workers hand each chunk's replies
+over in a file and send only its path through the pool (see :func:`solve_points_to_file`).
 
 A scenario that raises is recorded with its error; a solver time limit is recorded as the
 solver's status; with ``timeout`` a scenario that overruns its wall-clock limit on the
