@@ -114,13 +114,13 @@ class _Loaded:
             self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows], row_hi[rows])
         self.col_lb, self.col_ub, self.row_lo, self.row_hi = col_lb, col_ub, row_lo, row_hi
 
-    def run(self) -> Solution:
+    def run(self, duals: bool = True) -> Solution:
         start = time.perf_counter()
         self.h.run()
         if self._interior:  # later runs start from the crossover's basis
             self.h.setOptionValue("solver", "choose")
             self._interior = False
-        return highs_solution(self.h, time.perf_counter() - start)
+        return highs_solution(self.h, time.perf_counter() - start, duals=duals)
 
 
 def _cost(model: PlanModel) -> np.ndarray:
@@ -282,7 +282,7 @@ class Resolver:
             tie = tie_break_model(model, first, reference, bounds)
             self._tie, _ = self._load(self._tie, tie)
             self._tie_base, self._tie_names, self._tie_cols = self._value, model.col_names, cols
-        return self._tie.run()
+        return self._tie.run(duals=False)  # the plan's duals are the value LP's
 
     def _keep_decisions(self, built: PlanModel) -> tuple[PlanModel, Solution, Solution] | None:
         """The LP with the previous plan's go/no-go decisions fixed, a MIP-like solution
