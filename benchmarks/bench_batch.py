@@ -182,9 +182,14 @@ def _children_cpu() -> float:
     """CPU seconds of this process's ended children (workers), once they have ended."""
     workers = []
     for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):  # a zombie has no command line: ended anyway
-            if "resource_tracker" not in " ".join(child.cmdline()):
-                workers.append(child)
+        try:
+            if "resource_tracker" in " ".join(child.cmdline()):
+                continue
+        except psutil.ZombieProcess:
+            pass  # an ended worker, not reaped yet: reaped below, so its CPU is counted
+        except psutil.Error:
+            continue  # gone (and reaped) already
+        workers.append(child)
     psutil.wait_procs(workers, timeout=60)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
