@@ -393,8 +393,8 @@ def extract(
         return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
 
     value = plan.col_value
-    flows = allocation_columns(model, value)
-    allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items() if k != "_nonzero"})
+    flows, nz = allocation_columns(model, value)
+    allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items()})
 
     disc = discount_factors(sc)
     funding = area_funding_columns(model, value)
@@ -407,7 +407,6 @@ def extract(
     areas = pd.DataFrame({k: _plain(v) for k, v in funding.items()} | {"value": curve})
 
     _, member_of, year_of, _ = model.derived("flows", model.x, lambda: _flow_index(model))
-    nz = flows["_nonzero"]
     given = np.zeros((len(sc.members), len(years)))
     np.add.at(given, (member_of[nz], year_of[nz]), flows["amount"])
     member_rows = []
@@ -465,9 +464,12 @@ def _plain(values: np.ndarray) -> np.ndarray | list:
     return values.tolist() if values.dtype == object else values
 
 
-def allocation_columns(model: PlanModel, value: np.ndarray) -> dict[str, np.ndarray]:
-    """The non-zero flows of a solution: ``member``, ``area``, ``year`` (object arrays),
-    ``amount`` (currency units) and ``_nonzero`` (the mask over the model's flows)."""
+def allocation_columns(
+    model: PlanModel, value: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The non-zero flows of a solution as columns ``member``, ``area``, ``year`` (object
+    arrays) and ``amount`` (currency units), and which of the model's flows they are (a
+    mask in :func:`_flow_index` order)."""
     cols = model.derived("flows", model.x, lambda: _flow_index(model))[0]
     keys = model.derived("flow_keys", model.x, lambda: np.array(list(model.x), dtype=object))
     amounts = value[cols] if len(cols) else np.zeros(0)
@@ -478,8 +480,7 @@ def allocation_columns(model: PlanModel, value: np.ndarray) -> dict[str, np.ndar
         "area": chosen[:, 1],
         "year": chosen[:, 2],
         "amount": amounts[nz] * model.scale,
-        "_nonzero": nz,
-    }
+    }, nz
 
 
 def _funding_index(model: PlanModel) -> tuple[np.ndarray, ...]:

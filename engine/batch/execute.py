@@ -190,7 +190,7 @@ def _optimal_details(solved: Any) -> dict[str, dict[str, list[Any]]]:
     from engine.solve import allocation_columns, area_funding_columns, binding_rows
 
     model, value = solved.model, solved.plan.col_value
-    flows = allocation_columns(model, value)
+    flows, _ = allocation_columns(model, value)
     funding = area_funding_columns(model, value)
     rows = binding_rows(model, solved.plan.row_value, solved.duals.row_dual)
     labels = model.derived("batch_row_labels", model.rows, lambda: _row_labels(model))
