@@ -68,7 +68,7 @@ def _guard(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            from engine.errors import EngineError
+            from engine import EngineError
         except ImportError:  # the engine is optional for series forecasts
             EngineError = ForecastInputError
         try:
@@ -114,7 +114,7 @@ def print_fund(fc, levels=(80, 95)) -> None:
 def _fund(
     scenario: Path, path: str, horizon: int, samples: int, seed: int, out: Path | None, jobs: int
 ) -> None:
-    from engine.forecast_pledges import read_forecast_scenario
+    from engine import read_forecast_scenario
     from models.base import check_horizon
     from models.fund import fund_forecast
 

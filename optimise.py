@@ -19,11 +19,14 @@ from cli.common import EXIT_NO_PLAN, EXIT_OK, console, err_console, friendly_err
 from cli.report import convert_cmd, report_cmd
 from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
-from engine.api import load_with_edits
-from engine.output import write_result
-from engine.scenario import scenario_json_schema
-from engine.solve import solve as solve_scenario
-from engine.solvers import SolverOptions, parse_highs_options
+from engine import (
+    SolverOptions,
+    load_with_edits,
+    parse_highs_options,
+    scenario_json_schema,
+    write_result,
+)
+from engine import solve as solve_scenario
 
 app = typer.Typer(
     add_completion=False,

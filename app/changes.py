@@ -11,8 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from engine.scenario import Scenario
-from engine.units import format_money
+from engine import Scenario, format_money
 
 #: Fields whose numbers are money in currency units (shown in the fund's unit).
 MONEY_FIELDS = frozenset({"pledge", "floor", "ceiling", "at_least", "at_most", "caps", "up_to"})

@@ -10,7 +10,7 @@ import io
 
 import pandas as pd
 
-from engine.result import Result
+from engine import Result
 
 
 def result_frames(result: Result) -> dict[str, pd.DataFrame]:

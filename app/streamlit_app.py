@@ -1,12 +1,9 @@
 """The what-if page: load a scenario, edit it, re-solve warm, see what changed and why.
 
 Started by ``python optimise.py app`` (see :mod:`cli.app`). The page is layout only:
-scenarios come from :mod:`engine.io` and :mod:`app.uploads`, edits from
-:mod:`engine.edits` and :mod:`app.tables`, solves from a per-session
-:class:`engine.resolve.Resolver` (warm re-solves), diffs from :mod:`engine.whatif`,
-shadow prices in words from the result (their ranges from :mod:`engine.sensitivity` on
-request), the nearest plan after an impossible edit from :mod:`app.fixes`, versions from
-:mod:`app.versions`.
+everything it loads, edits, solves, compares and explains goes through the engine's API
+(:mod:`engine`), uploads through :mod:`app.uploads`, table edits through :mod:`app.tables`
+and versions through :mod:`app.versions`, so the page gives the figures the CLI gives.
 Every action runs through :func:`_attempt`, so bad input shows a message and no
 traceback ever reaches the page.
 """
@@ -23,21 +20,27 @@ import streamlit as st
 from app import views
 from app.changes import scenario_changes
 from app.exports import csv_bytes, excel_bytes, result_frames
-from app.fixes import nearest_feasible
 from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import MAX_UPLOAD_MB, read_upload, upload_suffixes
 from app.versions import VersionStore, data_dir
 from datasets import DEFAULT_SCENARIO, SCENARIOS_DIR
-from engine.edits import Edit, apply_edits, parse_edit
-from engine.errors import EngineError
-from engine.io import READERS, dump_scenario_yaml, load_scenario
-from engine.resolve import Resolver
-from engine.result import Result
-from engine.scenario import Scenario
-from engine.sensitivity import sensitivity
-from engine.solve import scenario_sha256
-from engine.units import UNIT_FACTORS
-from engine.whatif import compare
+from engine import (
+    READERS,
+    UNIT_FACTORS,
+    Edit,
+    EngineError,
+    Resolver,
+    Result,
+    Scenario,
+    compare,
+    dump_scenario_yaml,
+    edit_scenario,
+    load_with_edits,
+    nearest_feasible,
+    parse_edit,
+    scenario_sha256,
+    sensitivity,
+)
 
 log = logging.getLogger(__name__)
 #: Shadow-price sentences shown; for the rest only their number is.
@@ -110,7 +113,7 @@ def load(scenario: Scenario, source: str, version: str | None = None) -> None:
 
 def load_file(path: str) -> None:
     """Load a shipped scenario file."""
-    load(load_scenario(path), path.rsplit("/", 1)[-1])
+    load(load_with_edits(path), path.rsplit("/", 1)[-1])
 
 
 def load_upload(name: str, data: bytes) -> None:
@@ -128,7 +131,7 @@ def edit(edits: list[Edit]) -> None:
     if not edits:
         _flash("info", "nothing changed")
         return
-    S.working = apply_edits(S.working, edits)
+    S.working = edit_scenario(S.working, edits)
     S.edits = [*S.edits, *map(str, edits)]
     S.rev += 1
 

@@ -17,9 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from engine.errors import ScenarioError
-from engine.scenario import Limit, Scenario, validate_scenario
-from engine.units import UNIT_FACTORS
+from engine import UNIT_FACTORS, Limit, Scenario, ScenarioError, scenario_from_data
 
 #: The ``source`` named in messages about edited tables.
 SOURCE = "edited tables"
@@ -262,4 +260,4 @@ def tables_scenario(scenario: Scenario, tables: Tables) -> Scenario:
     data["policies"] = _policies(tables.policies, scenario)
     if problems:
         raise ScenarioError(problems, SOURCE)
-    return validate_scenario(data, source=SOURCE)
+    return scenario_from_data(data, source=SOURCE)

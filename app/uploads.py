@@ -2,7 +2,8 @@
 reported with a clear message that names the file and the field.
 
 The bytes are written to a private temporary folder inside the app's data folder and
-read with the engine's own readers (:data:`engine.io.READERS`), so an upload accepts
+read with the engine's own readers (:data:`engine.files.scenario_files.READERS`), so an
+upload accepts
 exactly the formats and gives exactly the messages of ``optimise.py validate``. The
 temporary folder is removed afterwards; the user's file name is reduced to safe
 characters and never used as a path of its own.
@@ -15,9 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from engine.errors import EngineError, ScenarioError
-from engine.io import READERS, load_scenario
-from engine.scenario import Scenario
+from engine import READERS, EngineError, Scenario, ScenarioError, load_with_edits
 
 #: Largest upload accepted, in bytes (Streamlit's ``server.maxUploadSize`` is set to match).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -65,7 +64,7 @@ def read_upload(name: str, data: bytes, data_dir: Path) -> Scenario:
     try:
         path = folder / shown
         path.write_bytes(data)
-        return load_scenario(path)
+        return load_with_edits(path)
     except ScenarioError as error:
         raise ScenarioError(error.problems, shown) from None
     except EngineError as error:

@@ -17,10 +17,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.errors import EngineError
-from engine.io import atomic_write_text, dump_scenario_yaml, load_scenario
-from engine.scenario import Scenario
-from engine.solve import scenario_sha256
+from engine import (
+    EngineError,
+    Scenario,
+    atomic_write_text,
+    dump_scenario_yaml,
+    load_with_edits,
+    scenario_sha256,
+)
 
 #: Environment variable naming the app's data folder (``--data-dir`` sets it).
 DATA_ENV = "ENGINE_APP_DATA"
@@ -140,7 +144,7 @@ class VersionStore:
     def load(self, version_id: str) -> Scenario:
         """The scenario of a version, validated again; raises VersionError or ScenarioError."""
         self.get(version_id)
-        return load_scenario(self._dir(version_id) / _SCENARIO_FILE)
+        return load_with_edits(self._dir(version_id) / _SCENARIO_FILE)
 
     def yaml_text(self, version_id: str) -> str:
         """The version's scenario file as saved (for downloads)."""

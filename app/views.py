@@ -11,12 +11,15 @@ import re
 
 import pandas as pd
 
-from engine.describe import money, shadow_sentence
-from engine.project_results import project_totals
-from engine.result import Result
-from engine.scenario import Scenario
-from engine.units import UNIT_FACTORS
-from engine.whatif import Comparison
+from engine import (
+    UNIT_FACTORS,
+    Comparison,
+    Result,
+    Scenario,
+    money,
+    project_totals,
+    shadow_sentence,
+)
 
 #: Money changes below this share of the fund's unit are solver round-off, not news.
 SHOWN_CHANGE = 1e-4

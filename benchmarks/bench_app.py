@@ -11,10 +11,10 @@ Germany's pledge, numbers only) is timed four ways:
 - ranges on request: the "Show where these prices hold" button (``sensitivity`` on the
   same resolver: one more solve and HiGHS ranging);
 - warm solve only: ``Resolver.solve`` near the baseline (the new allocation itself);
-- cold: ``engine.solve.solve`` near the baseline plus ``compare`` (an app without a
+- cold: ``engine.solving.pipeline.solve`` near the baseline plus ``compare`` (an app without a
   resolver);
 - nearest plan on request: after an impossible edit (cyber floor $500bn), the "Find the
-  nearest plan that works" button (``app.fixes.nearest_feasible``: 16 feasibility
+  nearest plan that works" button (``engine.analysis.nearest.nearest_feasible``: 16 feasibility
   solves in a bisection), timed once.
 Prints medians of wall and CPU seconds and the ratios. Not a test: numbers depend on the
 machine and on its other load.
@@ -30,15 +30,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.fixes import nearest_feasible
 from datasets import DEFAULT_SCENARIO
-from engine.edits import apply_edits
-from engine.io import load_scenario
-from engine.resolve import Resolver
-from engine.scenario import Scenario
-from engine.sensitivity import sensitivity
-from engine.solve import solve
-from engine.whatif import compare
+from engine.analysis.nearest import nearest_feasible
+from engine.analysis.sensitivity import sensitivity
+from engine.analysis.whatif import compare
+from engine.files.scenario_files import load_scenario
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import Scenario
+from engine.solving.pipeline import solve
+from engine.solving.resolver import Resolver
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 

@@ -50,11 +50,12 @@ from datasets import DEFAULT_SCENARIO
 from engine.batch.execute import Tally, run_batch
 from engine.batch.store import RunStore, store_url
 from engine.batch.sweep import BatchPlan, parse_sweep
-from engine.io import read_scenario_data
-from engine.model import build_model
-from engine.scenario import Scenario, validate_scenario
-from engine.solve import pro_rata_reference, tie_break_model
-from engine.solvers import SolverOptions, highs_lp, highs_solution, new_highs
+from engine.files.scenario_files import read_scenario_data
+from engine.formulation.build import build_model
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions, highs_lp, highs_solution, new_highs
+from engine.solving.tiebreak import pro_rata_reference, tie_break_model
 
 #: Sections of a scenario that make an LP (the rest are go/no-go decisions: a MIP).
 LP_SECTIONS = ("fund", "members", "areas", "policies", "objective")

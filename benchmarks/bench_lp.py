@@ -1,9 +1,10 @@
 """Benchmark the allocation LP: the engine against the same LP built directly for highspy.
 
 For each size (benchmarks/generate.py) two child processes run side by side on the same
-generated scenario: the engine (validate, ``engine.model.build_model``,
-``engine.solvers.solve_highs``, ``engine.solve.extract``, then the tie-break stage on its
-own) and an independent vectorised numpy builder passing the same LP to highspy. Each
+generated scenario: the engine (validate, ``engine.formulation.build.build_model``,
+``engine.solving.backends.solve_highs``, ``engine.results.extract.extract``, then the
+tie-break stage on its own) and an independent vectorised numpy builder passing the same LP
+to highspy. Each
 child reports its timings, optimum and peak memory (ru_maxrss); the parent checks the
 optima agree to 1e-9 relative and prints ratios.
 
@@ -390,15 +391,16 @@ def child_raw(size: str, options: dict[str, str]) -> dict[str, Any]:
 
 
 def child_engine(size: str, options: dict[str, str]) -> dict[str, Any]:
-    from engine.model import build_model
-    from engine.scenario import validate_scenario
-    from engine.solve import extract, pro_rata_reference, tie_break_model
-    from engine.solvers import SolverOptions, highs_lp, highs_solution, new_highs
+    from engine.formulation.build import build_model
+    from engine.results.extract import extract
+    from engine.scenario.validate import validate_scenario
+    from engine.solving.backends import SolverOptions, highs_lp, highs_solution, new_highs
+    from engine.solving.tiebreak import pro_rata_reference, tie_break_model
 
     data = generate(*SIZES[size], seed=SEED)
 
     def run(model):
-        # engine.solvers.solve_highs, with the benchmark's HiGHS options applied.
+        # engine.solving.backends.solve_highs, with the benchmark's HiGHS options applied.
         h = new_highs(SolverOptions())
         for key, value in options.items():
             h.setOptionValue(key, _typed(value))

@@ -3,7 +3,7 @@
 For each size and solver (HiGHS in-process, CBC through PuLP) it times building the model
 apart from solving the MIP, with a 60 s limit: time to proven optimality (relative gap
 1e-4, the engine's default) or the gap reached at the limit. It also times the whole
-pipeline (``engine.solve.solve``: MIP, LP with the decisions fixed, tie-break, margins of
+pipeline (``engine.solving.pipeline.solve``: MIP, LP with the decisions fixed, tie-break, margins of
 the five best unselected applications, extraction) with HiGHS. Seeded; run:
 
     python -m benchmarks.bench_mip [--sizes 300 1000 3000] [--time-limit 60]
@@ -15,10 +15,10 @@ import argparse
 import time
 
 from datasets.make_diana import diana
-from engine.model import build_model
-from engine.scenario import validate_scenario
-from engine.solve import solve
-from engine.solvers import SolverOptions, solve_cbc, solve_highs
+from engine.formulation.build import build_model
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions, solve_cbc, solve_highs
+from engine.solving.pipeline import solve
 
 
 def bench(n: int, time_limit: float) -> list[dict]:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.io import load_scenario
+from engine.files.scenario_files import load_scenario
 from reports.allocation import Inputs, allocation_report
 from reports.excel import xlsx_bytes
 from reports.html import render_html

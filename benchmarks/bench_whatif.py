@@ -30,20 +30,21 @@ import numpy as np
 
 from benchmarks.generate import generate
 from datasets import DEFAULT_SCENARIO
-from engine.edits import apply_edits
-from engine.io import load_scenario
-from engine.model import build_model
-from engine.resolve import Resolver
-from engine.scenario import Scenario, validate_scenario
-from engine.solve import (
+from engine.analysis.whatif import compare
+from engine.files.scenario_files import load_scenario
+from engine.formulation.build import build_model
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions, highs_lp, highs_solution, new_highs
+from engine.solving.pipeline import solve
+from engine.solving.resolver import Resolver
+from engine.solving.tiebreak import (
     _reference_arrays,
     allocation_targets,
-    solve,
     tie_break_bounds,
     tie_break_model,
 )
-from engine.solvers import SolverOptions, highs_lp, highs_solution, new_highs
-from engine.whatif import compare
 
 
 def edits_for(scenario: Scenario, baseline, repeats: int) -> list[list[str]]:

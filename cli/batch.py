@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Column, Table
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
-from engine.units import UNIT_FACTORS, format_money
+from engine import UNIT_FACTORS, format_money
 
 if TYPE_CHECKING:
     from engine.batch.store import RunStore

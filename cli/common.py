@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from engine.errors import EngineError
+from engine import EngineError
 
 #: Exit codes of the contract: 0 optimal, 1 no usable plan, 2 invalid input or usage.
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2

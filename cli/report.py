@@ -11,9 +11,7 @@ import typer
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from datasets import scenario_path
-from engine.api import load_with_edits
-from engine.errors import ScenarioError
-from engine.io import READERS, load_scenario, save_scenario
+from engine import READERS, ScenarioError, load_with_edits, save_scenario
 
 ScenarioArg = Annotated[
     str, typer.Argument(help="Scenario file (YAML, JSON, .xlsx) or shipped name (aspf-2026).")
@@ -51,7 +49,7 @@ def report_cmd(
     path = scenario_path(scenario)
     sc = load_with_edits(path, set_ or [])
     base_path = scenario_path(against) if against is not None else None
-    base = load_scenario(base_path) if base_path is not None else None
+    base = load_with_edits(base_path) if base_path is not None else None
     inputs = Inputs(sc, path, tuple(set_ or []), base, base_path, _command_line())
     report, result = allocation_report(inputs)
     for written in publish(report, out, pdf, xlsx):
@@ -78,7 +76,7 @@ def convert_cmd(
             [f"cannot write {target.suffix!r} files; use {', '.join(sorted(READERS))}"],
             str(target),
         )
-    sc = load_scenario(scenario_path(source))
+    sc = load_with_edits(scenario_path(source))
     save_scenario(sc, target)
     console.print(
         f"wrote {target} ({len(sc.members)} members, {len(sc.areas)} areas, "
@@ -118,7 +116,7 @@ def forecast_report_cmd(
 
     output_paths(out, pdf, xlsx)  # refuse a bad --out before forecasting
     source = scenario_path(scenario)
-    sc = load_scenario(source)
+    sc = load_with_edits(source)
     options = ForecastOptions(tuple(path or DEFAULT_PATHS), samples, seed)
     try:
         data = forecast_data(sc, source, options)

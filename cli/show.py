@@ -8,8 +8,7 @@ from rich.table import Table
 
 from cli.common import console
 from cli.show_projects import print_projects
-from engine.describe import money, shadow_sentence
-from engine.result import Result
+from engine import Result, money, shadow_sentence
 
 
 def print_result(result: Result, top: int = 12) -> None:

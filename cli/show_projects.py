@@ -9,9 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import console
-from engine.describe import money
-from engine.result import Result
-from engine.scenario import Scenario
+from engine import Result, Scenario, money
 
 
 def _label(project: str, stage: object) -> str:

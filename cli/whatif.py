@@ -15,14 +15,17 @@ from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from cli.show import print_result
 from cli.show_projects import print_project_changes
 from datasets import scenario_path
-from engine.api import load_with_edits
-from engine.describe import money
-from engine.edits import apply_edits
-from engine.output import write_folder
-from engine.resolve import Resolver
-from engine.scenario import Scenario
-from engine.sensitivity import sensitivity
-from engine.whatif import Comparison, compare
+from engine import (
+    Comparison,
+    Resolver,
+    Scenario,
+    compare,
+    edit_scenario,
+    load_with_edits,
+    money,
+    sensitivity,
+    write_folder,
+)
 
 ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
 SetOpt = Annotated[
@@ -81,7 +84,7 @@ def whatif_cmd(
 ) -> None:
     """Apply edits, re-solve near the baseline and print exactly what changed."""
     base_sc = load_with_edits(scenario_path(against or scenario))
-    new_sc = apply_edits(load_with_edits(scenario_path(scenario)), set_ or [])
+    new_sc = edit_scenario(load_with_edits(scenario_path(scenario)), set_ or [])
     resolver = Resolver()
     base = resolver.solve(base_sc)
     new = resolver.solve(new_sc, reference=base.allocation if base.ok else None)

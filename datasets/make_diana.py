@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     text = HEADER + yaml.safe_dump(
         diana(args.n, args.seed), sort_keys=False, allow_unicode=True, width=100
     )
-    from engine.io import atomic_write_text
+    from engine.files.atomic import atomic_write_text
 
     atomic_write_text(args.out, text)
 

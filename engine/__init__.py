@@ -1,0 +1,94 @@
+"""The coalition fund planning engine: its public API.
+
+Every face (``optimise.py``, ``forecast.py``, ``cli/``, ``app/``, ``reports/``) imports
+from here and nowhere else in ``engine``; batch runs have theirs in :mod:`engine.batch`.
+The pipeline, stage by stage (see docs/architecture.md):
+
+1. :mod:`engine.scenario`: schema, units, validation, ``--set`` edits, forecast pledges;
+2. :mod:`engine.files`: scenario files (YAML, JSON, Excel), result files, atomic writes;
+3. :mod:`engine.formulation`: the LP/MIP as arrays;
+4. :mod:`engine.solving`: back-ends, the go/no-go stage, the tie-break, warm re-solves;
+5. :mod:`engine.results`: the result's frames and their plain-language names;
+6. :mod:`engine.analysis`: what-if, sensitivity, diagnosis, the nearest feasible plan.
+"""
+
+from __future__ import annotations
+
+from engine.analysis.nearest import Nearest, nearest_feasible
+from engine.analysis.sensitivity import Sensitivity, sensitivity
+from engine.analysis.whatif import Comparison, compare
+from engine.api import (
+    WhatIf,
+    edit_scenario,
+    load_with_edits,
+    resolve_inputs,
+    scenario_from_data,
+    whatif,
+)
+from engine.errors import EngineError, OutputError, ScenarioError, SolverUnavailableError
+from engine.files.atomic import atomic_write_bytes, atomic_write_text
+from engine.files.results import write_folder, write_result
+from engine.files.scenario_files import (
+    READERS,
+    dump_scenario_yaml,
+    read_scenario_data,
+    save_scenario,
+)
+from engine.results.describe import money, shadow_sentence
+from engine.results.projects import project_totals
+from engine.results.schema import Result
+from engine.scenario.edits import Edit, parse_edit
+from engine.scenario.from_forecast import forecast_settings, read_forecast_scenario
+from engine.scenario.schema import Limit, Scenario, scenario_sha256
+from engine.scenario.units import UNIT_FACTORS, format_money
+from engine.scenario.validate import scenario_json_schema
+from engine.solving.backends import SolverOptions, SolveStatus, parse_highs_options
+from engine.solving.pipeline import has_plan, solve
+from engine.solving.resolver import Resolver
+
+__all__ = [
+    "READERS",
+    "UNIT_FACTORS",
+    "Comparison",
+    "Edit",
+    "EngineError",
+    "Limit",
+    "Nearest",
+    "OutputError",
+    "Resolver",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "Sensitivity",
+    "SolveStatus",
+    "SolverOptions",
+    "SolverUnavailableError",
+    "WhatIf",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "compare",
+    "dump_scenario_yaml",
+    "edit_scenario",
+    "forecast_settings",
+    "format_money",
+    "has_plan",
+    "load_with_edits",
+    "money",
+    "nearest_feasible",
+    "parse_edit",
+    "parse_highs_options",
+    "project_totals",
+    "read_forecast_scenario",
+    "read_scenario_data",
+    "resolve_inputs",
+    "save_scenario",
+    "scenario_from_data",
+    "scenario_json_schema",
+    "scenario_sha256",
+    "sensitivity",
+    "shadow_sentence",
+    "solve",
+    "whatif",
+    "write_folder",
+    "write_result",
+]

@@ -14,15 +14,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.describe import money
-from engine.project_results import project_totals
-from engine.resolve import Resolver
-from engine.result import Result
-from engine.scenario import Scenario
-from engine.sensitivity import sensitivity
-from engine.solvers import SolverOptions
-from engine.units import UNIT_FACTORS
-from engine.whatif import Comparison, compare
+from engine import (
+    UNIT_FACTORS,
+    Comparison,
+    Resolver,
+    Result,
+    Scenario,
+    SolverOptions,
+    compare,
+    money,
+    project_totals,
+    sensitivity,
+)
 from reports import charts
 from reports.document import (
     Chart,

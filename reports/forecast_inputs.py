@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from engine.forecast_pledges import forecast_settings
-from engine.scenario import Scenario
+from engine import Scenario, forecast_settings
 from models.data import NATO_WIDE, WORLDBANK, load_nato_defexp
 from models.errors import ForecastInputError
 from models.forked import beside

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine.units import UNIT_FACTORS, format_money
+from engine import UNIT_FACTORS, format_money
 from reports import charts
 from reports.document import Chart, Report, Section, Source, Table
 

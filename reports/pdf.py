@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import re
 
-from engine.errors import OutputError
+from engine import OutputError
 
 _CHART_SVG = re.compile(r'<svg\b[^>]*\bclass="chart-svg"[^>]*>.*?</svg>', re.DOTALL)
 _LABEL = re.compile(r'aria-label="([^"]*)"')

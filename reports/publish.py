@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.errors import OutputError
-from engine.io import atomic_write_bytes
+from engine import OutputError, atomic_write_bytes
 from reports.document import Report
 from reports.excel import xlsx_bytes
 from reports.html import render_html

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.scenario import Scenario, validate_scenario  # noqa: E402
+from engine.scenario.schema import Scenario  # noqa: E402
+from engine.scenario.validate import validate_scenario  # noqa: E402
 from tests.scenario_factory import random_scenario, tiny_scenario  # noqa: E402
 
 

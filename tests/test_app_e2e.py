@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.describe import money
-from engine.io import load_scenario
-from engine.solve import solve
+from engine.files.scenario_files import load_scenario
+from engine.results.describe import money
+from engine.solving.pipeline import solve
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]

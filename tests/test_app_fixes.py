@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from app.fixes import STEPS, blend, has_plan, nearest_feasible
-from engine.edits import apply_edits
-from engine.io import load_scenario
-from engine.scenario import Scenario
-from engine.solve import solve
+from engine.analysis.nearest import STEPS, blend, has_plan, nearest_feasible
+from engine.files.scenario_files import load_scenario
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import Scenario
+from engine.solving.pipeline import solve
 
 
 @pytest.fixture(scope="module")

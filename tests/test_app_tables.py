@@ -13,13 +13,13 @@ from app.changes import scenario_changes
 from app.exports import csv_bytes, excel_bytes, result_frames
 from app.tables import money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import MAX_UPLOAD_BYTES, read_upload, safe_name
-from engine.describe import money
-from engine.edits import apply_edits
+from engine.analysis.whatif import compare
 from engine.errors import ScenarioError
-from engine.io import dump_scenario_yaml, load_scenario
-from engine.scenario import Scenario
-from engine.solve import solve
-from engine.whatif import compare
+from engine.files.scenario_files import dump_scenario_yaml, load_scenario
+from engine.results.describe import money
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import Scenario
+from engine.solving.pipeline import solve
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from app import views
 from app.versions import DATA_ENV, VersionStore
 from datasets import SCENARIOS_DIR
-from engine.describe import money
-from engine.io import load_scenario
+from engine.files.scenario_files import load_scenario
+from engine.results.describe import money
 
 testing = pytest.importorskip("streamlit.testing.v1", reason="needs the streamlit package")
 

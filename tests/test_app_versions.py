@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.versions import DATA_ENV, DEFAULT_DATA_DIR, VersionError, VersionStore, data_dir
-from engine.edits import apply_edits
 from engine.errors import ScenarioError
-from engine.scenario import Scenario
-from engine.solve import scenario_sha256
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import Scenario, scenario_sha256
 
 
 @pytest.fixture

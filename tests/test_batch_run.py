@@ -31,8 +31,8 @@ from engine.batch.summary import (
 )
 from engine.batch.sweep import SolverSettings, load_sweep
 from engine.errors import ScenarioError
-from engine.scenario import validate_scenario
-from engine.solve import solve
+from engine.scenario.validate import validate_scenario
+from engine.solving.pipeline import solve
 from tests.scenario_factory import tiny_scenario
 from tests.test_batch_store import (
     backend_url,  # noqa: F401 - the store fixture
@@ -206,9 +206,9 @@ def test_solve_one_turns_an_exception_into_an_error_outcome(tiny):
 
 @pytest.mark.parametrize("edits", [[], ["areas.cyber.floor=12bn"], ["members.DEU.pledge=0"]])
 def test_an_optimal_outcome_stores_exactly_the_tables_of_the_full_result(edits: list[str]):
-    from engine.edits import apply_edits
-    from engine.io import load_scenario
-    from engine.resolve import Resolver
+    from engine.files.scenario_files import load_scenario
+    from engine.scenario.edits import apply_edits
+    from engine.solving.resolver import Resolver
 
     scenario = apply_edits(load_scenario(ASPF), edits)  # a MIP: go/no-go projects
     resolver = Resolver()

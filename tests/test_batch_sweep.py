@@ -12,9 +12,9 @@ import yaml
 
 from engine.batch.sweep import BatchPlan, ScenarioMaker, load_sweep, parse_sweep
 from engine.errors import ScenarioError
-from engine.io import read_scenario_data
-from engine.scenario import validate_scenario
-from engine.solve import scenario_sha256
+from engine.files.scenario_files import read_scenario_data
+from engine.scenario.schema import scenario_sha256
+from engine.scenario.validate import validate_scenario
 from tests.scenario_factory import tiny_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

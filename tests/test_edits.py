@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.api import load_with_edits
-from engine.edits import Edit, _apply, apply_edits, apply_edits_to_data, parse_edit
 from engine.errors import ScenarioError
-from engine.io import save_scenario
-from engine.scenario import Scenario, validate_scenario
-from engine.solve import scenario_sha256
+from engine.files.scenario_files import save_scenario
+from engine.scenario.edits import Edit, _apply, apply_edits, apply_edits_to_data, parse_edit
+from engine.scenario.schema import Scenario, scenario_sha256
+from engine.scenario.validate import validate_scenario
 from tests.scenario_factory import tiny_scenario
 
 

@@ -13,9 +13,9 @@ import yaml
 from openpyxl import load_workbook
 
 from engine.errors import OutputError, ScenarioError
-from engine.excel_scenario import scenario_workbook, write_workbook_scenario
-from engine.io import load_scenario, save_scenario
-from engine.scenario import validate_scenario
+from engine.files.excel import scenario_workbook, write_workbook_scenario
+from engine.files.scenario_files import load_scenario, save_scenario
+from engine.scenario.validate import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "datasets" / "scenarios"

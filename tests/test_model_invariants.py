@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from engine.resolve import Resolver
-from engine.scenario import Scenario, validate_scenario
-from engine.solve import solve
-from engine.solvers import SolveStatus
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolveStatus
+from engine.solving.pipeline import solve
+from engine.solving.resolver import Resolver
 from tests.scenario_factory import random_scenario, scenario_seeds, tiny_scenario
 
 SCALE = {"k": 1e3, "m": 1e6, "bn": 1e9}

@@ -1,6 +1,6 @@
 """An independent oracle: the same allocation LP written directly for scipy's linprog.
 
-The formulation here is built from the scenario alone (never from ``engine.model``) and
+The formulation here is built from the scenario alone (never from ``engine.formulation.core``) and
 differs on purpose: no area or total variables (sums of flows are written out), carry-over
 on every year, flows for members who pledge nothing. Its optimum must match the engine's.
 """
@@ -13,9 +13,10 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import linprog
 
-from engine.scenario import Scenario, validate_scenario
-from engine.solve import solve
-from engine.solvers import SolverOptions, SolveStatus
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions, SolveStatus
+from engine.solving.pipeline import solve
 from tests.scenario_factory import random_scenario, scenario_seeds
 
 SCALE = {"k": 1e3, "m": 1e6, "bn": 1e9}

@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.edits import apply_edits
 from engine.errors import OutputError
-from engine.output import frame_to_records, write_result
-from engine.result import Result
-from engine.scenario import validate_scenario
-from engine.solve import scenario_sha256, solve
+from engine.files.results import frame_to_records, write_result
+from engine.results.schema import Result
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import scenario_sha256
+from engine.scenario.validate import validate_scenario
+from engine.solving.pipeline import solve
 from tests.scenario_factory import tiny_scenario
 
 CONTRACT = {

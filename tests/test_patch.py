@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.edits import apply_edits
-from engine.io import load_scenario
-from engine.model import build_model
-from engine.patch import patch_bounds
-from engine.resolve import Resolver
-from engine.scenario import validate_scenario
-from engine.solve import solve
+from engine.files.scenario_files import load_scenario
+from engine.formulation.build import build_model
+from engine.formulation.patch import patch_bounds
+from engine.scenario.edits import apply_edits
+from engine.scenario.validate import validate_scenario
+from engine.solving.pipeline import solve
+from engine.solving.resolver import Resolver
 from tests.scenario_factory import random_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +143,7 @@ def test_warm_re_solve_keeps_the_go_no_go_decisions_while_they_stay_optimal():
 
 @pytest.mark.parametrize("seed", range(3))
 def test_large_models_solved_cold_by_interior_point_give_the_simplex_plan(seed, monkeypatch):
-    import engine.resolve
+    import engine.solving.resolver
 
     data = random_scenario(seed)
     scenario = validate_scenario(data)
@@ -153,7 +153,7 @@ def test_large_models_solved_cold_by_interior_point_give_the_simplex_plan(seed, 
     )
     simplex = Resolver()
     expected = [simplex.solve(scenario), simplex.solve(edited)]
-    monkeypatch.setattr(engine.resolve, "IPM_ROWS", 0)
+    monkeypatch.setattr(engine.solving.resolver, "IPM_ROWS", 0)
     interior = Resolver()
     got = [interior.solve(scenario), interior.solve(edited)]
     assert interior.last_mode == "warm"

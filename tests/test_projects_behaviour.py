@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
-import engine.project_solve as project_solve
-from engine.edits import apply_edits
+import engine.solving.mip as project_solve
 from engine.errors import ScenarioError
-from engine.scenario import validate_scenario
-from engine.solve import solve
-from engine.solvers import SolverOptions, SolveStatus, _cbc_bound
+from engine.scenario.edits import apply_edits
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions, SolveStatus, _cbc_bound
+from engine.solving.pipeline import solve
 
 ROOT = Path(__file__).resolve().parents[1]
 EXACT = SolverOptions(mip_gap=1e-9, project_margins=True)
@@ -262,7 +262,7 @@ def test_burden_key_naming_a_member_that_cannot_fund_the_project_is_rejected():
 def test_the_format_example_in_the_projects_module_validates_and_solves():
     import textwrap
 
-    from engine import projects
+    from engine.scenario import projects
 
     block = projects.__doc__.split("all optional)::\n\n")[1].split("\n\nValue points")[0]
     data = yaml.safe_load(textwrap.dedent(block))
@@ -307,7 +307,7 @@ def test_cost_cut_is_what_selects_a_project_when_money_has_a_linear_value():
 
 
 def test_what_if_lists_projects_that_start_or_stop_being_funded():
-    from engine.whatif import compare
+    from engine.analysis.whatif import compare
 
     sc = validate_scenario(small())
     base = solve(sc, EXACT)

@@ -15,9 +15,9 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.scenario import validate_scenario
-from engine.solve import solve
-from engine.solvers import SolverOptions
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions
+from engine.solving.pipeline import solve
 
 YEARS = [2026, 2027, 2028]
 

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.scenario import validate_scenario
-from engine.solve import solve
-from engine.solvers import SolverOptions
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SolverOptions
+from engine.solving.pipeline import solve
 
 YEARS = [2026, 2027, 2028]
 MEMBERS = ["AAA", "BBB", "CCC", "DDD"]

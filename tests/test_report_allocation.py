@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.edits import apply_edits
-from engine.io import load_scenario
-from engine.solve import solve
+from engine.files.scenario_files import load_scenario
+from engine.scenario.edits import apply_edits
+from engine.solving.pipeline import solve
 from reports.allocation import Inputs, allocation_report
 from reports.excel import report_workbook
 from reports.html import render_html

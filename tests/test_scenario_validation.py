@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import engine.io
+import engine.files.scenario_files
 from engine.errors import ScenarioError
-from engine.io import load_scenario, save_scenario
-from engine.scenario import replace_pledges, scenario_json_schema, validate_scenario
+from engine.files.scenario_files import load_scenario, save_scenario
+from engine.scenario.validate import replace_pledges, scenario_json_schema, validate_scenario
 from tests.scenario_factory import random_scenario, scenario_seeds, tiny_scenario
 
 
@@ -214,7 +214,7 @@ def test_json_nan_is_refused_with_the_file_name(tmp_path: Path) -> None:
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "big.yaml"
     path.write_text("x" * 2000, encoding="utf-8")
-    monkeypatch.setattr(engine.io, "MAX_SCENARIO_BYTES", 1000)
+    monkeypatch.setattr(engine.files.scenario_files, "MAX_SCENARIO_BYTES", 1000)
     with pytest.raises(ScenarioError, match="limit is 1,000 bytes") as caught:
         load_scenario(path)
     assert str(path) in str(caught.value)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.edits import apply_edits
-from engine.scenario import Scenario, validate_scenario
-from engine.solve import solve
-from engine.solvers import SOLVERS, SolverOptions, SolveStatus
+from engine.scenario.edits import apply_edits
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
+from engine.solving.backends import SOLVERS, SolverOptions, SolveStatus
+from engine.solving.pipeline import solve
 from tests.scenario_factory import tiny_scenario
 
 #: Finite-difference step in currency units ($1m when the fund counts in bn).

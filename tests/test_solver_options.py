@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import SolverUnavailableError
-from engine.io import load_scenario
-from engine.solve import solve
-from engine.solvers import SolverOptions, parse_highs_options
+from engine.files.scenario_files import load_scenario
+from engine.solving.backends import SolverOptions, parse_highs_options
+from engine.solving.pipeline import solve
 
 ROOT = Path(__file__).resolve().parents[1]
 

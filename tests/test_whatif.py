@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.edits import apply_edits
-from engine.io import load_scenario
-from engine.resolve import Resolver
-from engine.scenario import validate_scenario
-from engine.sensitivity import sensitivity
-from engine.solve import solve
-from engine.whatif import compare, what_if
+from engine.analysis.sensitivity import sensitivity
+from engine.analysis.whatif import compare, what_if
+from engine.files.scenario_files import load_scenario
+from engine.scenario.edits import apply_edits
+from engine.scenario.validate import validate_scenario
+from engine.solving.pipeline import solve
+from engine.solving.resolver import Resolver
 from tests.scenario_factory import random_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

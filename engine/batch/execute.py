@@ -5,7 +5,7 @@ leaves, a draw's random numbers: a few hundred bytes) and stores each outcome in
 transaction as it arrives. Workers build each scenario from its point
 (:class:`engine.batch.sweep.ScenarioMaker`: the grid point validated once, then only the
 sections a draw changes), hash it, and solve it on one of a few
-:class:`engine.resolve.Resolver` objects, one per LP structure, so a scenario that changes
+:class:`engine.solving.resolver.Resolver` objects, one per LP structure, so a scenario that changes
 only numbers (pledges, floors) re-solves warm from the previous basis; an optimal plan's
 stored columns are read straight from the solver's arrays. A scenario stored by an earlier
 run is recognised by its content hash and skipped. Local workers hand each chunk's replies
@@ -50,7 +50,7 @@ import pandas as pd
 from engine.batch.store import FAILED, TIMED_OUT, Outcome, RunStore
 from engine.batch.sweep import BatchPlan, Point, ScenarioMaker, SolverSettings
 from engine.errors import EngineError, ScenarioError
-from engine.scenario import Limit, Scenario
+from engine.scenario.schema import Limit, Scenario
 
 #: Resolvers a worker keeps (one per LP structure, least recently used dropped first).
 RESOLVERS_PER_WORKER = 4
@@ -126,7 +126,7 @@ def structure_key(scenario: Scenario) -> tuple[Any, ...]:
 
 
 def _resolver(settings: SolverSettings, scenario: Scenario) -> Any:
-    from engine.resolve import Resolver
+    from engine.solving.resolver import Resolver
 
     key = (settings, structure_key(scenario))
     resolver = _RESOLVERS.pop(key, None)
@@ -187,7 +187,7 @@ def _row_labels(model: Any) -> dict[str, list[Any]]:
 def _optimal_details(solved: Any) -> dict[str, dict[str, list[Any]]]:
     """:func:`_details` of an optimal plan read straight from the solver's arrays: the
     same columns and values, without the result's frames (most of a warm re-solve's time)."""
-    from engine.solve import allocation_columns, area_funding_columns, binding_rows
+    from engine.results.extract import allocation_columns, area_funding_columns, binding_rows
 
     model, value = solved.model, solved.plan.col_value
     flows, _ = allocation_columns(model, value)
@@ -207,8 +207,8 @@ def _optimal_details(solved: Any) -> dict[str, dict[str, list[Any]]]:
 
 def solve_one(scenario_id: str, scenario: Scenario, settings: SolverSettings) -> Outcome:
     """Solve one scenario on this worker's resolver; an exception becomes an error outcome."""
-    from engine.solve import solve
-    from engine.solvers import SolveStatus
+    from engine.solving.backends import SolveStatus
+    from engine.solving.pipeline import solve
 
     start = time.perf_counter()
     try:
@@ -305,7 +305,7 @@ def solve_points(
     Dask queue named ``starts`` (on a local worker: the queue it started with), and the
     driver stops a worker that overruns.
     """
-    import engine.resolve  # noqa: F401 - imported before any clock starts: a timeout is for solving
+    import engine.solving.resolver  # noqa: F401 - imported before any clock starts: a timeout is for solving
 
     maker = _maker(_PLANS[batch_id])
     queue, who = (_STARTS, os.getpid()) if starts is None else _dask_queue(starts)
@@ -361,7 +361,7 @@ def _start_worker(plan: BatchPlan, starts: Any) -> None:
     _STARTS = starts
     # Ctrl-C belongs to the driver, which decides what to keep; workers finish their chunk.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import engine.resolve  # noqa: F401 - the solving stack, imported once at start
+    import engine.solving.resolver  # noqa: F401 - the solving stack, imported once at start
 
     # The libraries' objects live as long as the worker: out of the collector's sight, the
     # collections that each scenario's garbage triggers stay short.

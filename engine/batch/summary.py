@@ -203,7 +203,7 @@ def export(
     """Write the batch's tables and summaries: a folder of Parquet or CSV files, or one
     Excel workbook (a sheet per table; a table over Excel's row limit is left out and
     named in the ``notes`` sheet). Written atomically; raises OutputError."""
-    from engine.output import write_folder
+    from engine.files.results import write_folder
 
     tables = {"results": results_frame(store, batch_id)}
     for name in ("area_funding", "allocations", "constraints", "diagnoses"):

@@ -14,7 +14,7 @@ A sweep (YAML) names a ``base`` scenario and up to three axes, combined as a pro
 
 Order: grid (outermost), then who leaves, then draws (innermost), so that neighbouring
 scenarios share their LP structure and re-solve warm. Each scenario's id is the SHA-256 of
-its content (:func:`engine.solve.scenario_sha256`); a batch's id is the hash of the sweep
+its content (:func:`engine.solving.tiebreak.scenario_sha256`); a batch's id is the hash of the sweep
 and of the base scenario's content, so running the same sweep again finds its own results.
 """
 
@@ -35,12 +35,13 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.edits import Edit, apply_edits_to_data, parse_edit
 from engine.errors import ScenarioError
-from engine.io import read_scenario_data
-from engine.scenario import Money, Scenario, replace_pledges, validate_scenario
-from engine.solve import scenario_sha256
-from engine.solvers import SolverOptions
+from engine.files.scenario_files import read_scenario_data
+from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
+from engine.scenario.fields import Money
+from engine.scenario.schema import Scenario, scenario_sha256
+from engine.scenario.validate import replace_pledges, validate_scenario
+from engine.solving.backends import SolverOptions
 
 #: Most scenarios one sweep may generate (a typo such as ``n: 10000000`` is refused).
 MAX_SCENARIOS = 5_000_000
@@ -413,7 +414,7 @@ class ScenarioMaker:
     Each grid point is validated in full once; a scenario then validates only the sections
     its edits touch (members, for draws and N-1), the others passing as already validated
     objects, and its content JSON reuses the text of the unchanged sections. The content,
-    and so the id, is byte for byte that of :func:`engine.solve.scenario_sha256` after a
+    and so the id, is byte for byte that of :func:`engine.solving.tiebreak.scenario_sha256` after a
     full validation (stores written before stay resumable).
     """
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.describe import money, shadow_sentence
-from engine.resolve import Resolver
-from engine.result import Result
-from engine.scenario import Scenario
+from engine.results.describe import money, shadow_sentence
+from engine.results.schema import Result
+from engine.scenario.schema import Scenario
+from engine.solving.resolver import Resolver
 
 _PLANNER_KINDS = (
     "budget",

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from engine.errors import ScenarioError
-from engine.scenario import Scenario, validate_scenario
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.model import Row
-from engine.scenario import PolicyConstraint, Scenario
-from engine.units import format_money
+from engine.formulation.core import Row
+from engine.scenario.schema import PolicyConstraint, Scenario
+from engine.scenario.units import format_money
 
 _KIND_WORDS = {
     "budget": "budget",
@@ -52,7 +52,7 @@ def shadow_sentence(label: str, shadow_price: float, scenario: Scenario) -> str:
 
     ``shadow_price`` is in value points per currency unit (as in the constraints frame).
     """
-    from engine.units import UNIT_FACTORS
+    from engine.scenario.units import UNIT_FACTORS
 
     per_unit = shadow_price * UNIT_FACTORS[scenario.fund.unit]
     one = money(UNIT_FACTORS[scenario.fund.unit], scenario)

@@ -53,9 +53,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from engine.errors import ScenarioError
-from engine.io import atomic_write
-from engine.scenario import Limit, Scenario, validate_scenario
-from engine.units import UNIT_FACTORS, parse_money, parse_share
+from engine.files.atomic import atomic_write
+from engine.scenario.schema import Limit, Scenario
+from engine.scenario.units import UNIT_FACTORS, parse_money, parse_share
+from engine.scenario.validate import validate_scenario
 
 #: Sheets a workbook may hold, with the columns each may have (``pledge YYYY`` aside).
 CORE_SHEETS: dict[str, tuple[str, ...]] = {

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import OutputError
-from engine.io import _umask
-from engine.result import Result
+from engine.files.atomic import _umask
+from engine.results.schema import Result
 
 RESULT_FILES = (
     "allocation.csv",

@@ -15,8 +15,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.model import PlanModel
-from engine.scenario import Area, Limit, Member, PolicyConstraint, Scenario
+from engine.formulation.core import PlanModel
+from engine.scenario.schema import Area, Limit, Member, PolicyConstraint, Scenario
 
 _PROJECT_SECTIONS = (
     "projects",

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ScenarioError
-from engine.model import build_model
-from engine.scenario import Scenario, validate_scenario
-from engine.solvers import SolverOptions, SolveStatus, highs_lp, highs_status, new_highs
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
+from engine.solving.pipeline import has_plan
 
 #: Bisection steps: the fraction found is within 2**-16 (0.0015%) of the largest one.
 STEPS = 16
@@ -69,14 +69,6 @@ def blend(base: Scenario, target: Scenario, fraction: float) -> Scenario | None:
         return validate_scenario(data, source="blended scenario")
     except ScenarioError:
         return None
-
-
-def has_plan(scenario: Scenario) -> bool:
-    """Whether any plan meets every constraint (HiGHS, no objective)."""
-    highs = new_highs(SolverOptions())
-    highs.passModel(highs_lp(build_model(scenario), objective={}))
-    highs.run()
-    return highs_status(highs) in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from engine.errors import OutputError, ScenarioError
-from engine.scenario import Scenario, validate_scenario
+from engine.errors import ScenarioError
+from engine.files.atomic import atomic_write_text
+from engine.files.excel import read_workbook_data, write_workbook_scenario
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -72,8 +74,6 @@ def _reject_constant(name: str) -> float:
 
 def _read_xlsx(path: Path) -> Any:
     # Imported here so that openpyxl loads only when a workbook is read.
-    from engine.excel_scenario import read_workbook_data
-
     return read_workbook_data(path)
 
 
@@ -101,45 +101,6 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     return validate_scenario(read_scenario_data(path), source=str(path))
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> None:
-    """Produce ``path`` by calling ``write(tmp)`` on a temporary file beside it, then
-    renaming, so no reader ever sees a half-written file and a failure leaves the old file.
-
-    The file gets the permissions a new file gets (mkstemp's are private). Raises
-    OutputError if the folder is not writable.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            os.chmod(tmp, 0o666 & ~_umask())
-            write(Path(tmp))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write ({error.strerror or error})") from None
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 text atomically (see :func:`atomic_write`); raises OutputError."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write bytes atomically (see :func:`atomic_write`); raises OutputError."""
-    atomic_write(path, lambda tmp: tmp.write_bytes(data))
-
-
 def dump_scenario_yaml(scenario: Scenario) -> str:
     """The scenario as YAML text in the file format."""
     return yaml.safe_dump(scenario.to_input(), sort_keys=False, allow_unicode=True)
@@ -149,8 +110,6 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
     """Write a scenario as YAML, JSON or an Excel workbook (by suffix), atomically."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        from engine.excel_scenario import write_workbook_scenario
-
         write_workbook_scenario(scenario, path)
     elif path.suffix.lower() == ".json":
         atomic_write_text(path, json.dumps(scenario.to_input(), indent=2))

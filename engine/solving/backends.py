@@ -21,7 +21,7 @@ import numpy as np
 import pulp
 
 from engine.errors import SolverUnavailableError
-from engine.model import INF, PlanModel
+from engine.formulation.core import INF, PlanModel
 
 
 class SolveStatus(StrEnum):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.describe import describe_row, money
-from engine.model import INF, PlanModel
-from engine.solvers import SolverOptions, SolveStatus, highs_lp, highs_status, new_highs
+from engine.formulation.core import INF, PlanModel
+from engine.results.describe import describe_row, money
+from engine.solving.backends import SolverOptions, SolveStatus, highs_lp, highs_status, new_highs
 
 #: Relaxations smaller than this many model units are solver noise.
 _TINY = 1e-7

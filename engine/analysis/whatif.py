@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine.edits import Edit, apply_edits
-from engine.project_model import LINK_KINDS
-from engine.project_results import project_changes
-from engine.resolve import Resolver
-from engine.result import Result
-from engine.scenario import Scenario
-from engine.units import UNIT_FACTORS
+from engine.formulation.projects import LINK_KINDS
+from engine.results.projects import project_changes
+from engine.results.schema import Result
+from engine.scenario.edits import Edit, apply_edits
+from engine.scenario.schema import Scenario
+from engine.scenario.units import UNIT_FACTORS
+from engine.solving.resolver import Resolver
 
 #: Changes smaller than these are not reported: money in currency units, shadow prices
 #: in value points per fund unit (e.g. per $1bn).
@@ -36,7 +36,7 @@ class Comparison:
     before, after, change; ``members`` member, year, before, after, change (allocated);
     ``binding`` name, label, before, after, status ("became binding"/"stopped binding");
     ``shadow_prices`` name, label, before, after, change (value points per unit);
-    ``projects`` (scenarios with projects): see :func:`engine.project_results.project_changes`.
+    ``projects`` (scenarios with projects): see :func:`engine.results.projects.project_changes`.
     """
 
     value_before: float

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engine.model import PlanModel, build_model
-from engine.patch import patch_bounds
-from engine.project_model import fix_integers
-from engine.project_solve import solve_integers, with_mip
-from engine.result import Result
-from engine.scenario import Scenario
-from engine.solvers import (
+from engine.formulation.build import build_model
+from engine.formulation.core import PlanModel
+from engine.formulation.patch import patch_bounds
+from engine.formulation.projects import fix_integers
+from engine.results.schema import Result
+from engine.scenario.schema import Scenario
+from engine.solving.backends import (
     Solution,
     SolverOptions,
     SolveStatus,
@@ -36,9 +36,10 @@ from engine.solvers import (
     highs_solution,
     new_highs,
 )
+from engine.solving.mip import solve_integers, with_mip
 
 if TYPE_CHECKING:
-    from engine.solve import Solved
+    from engine.solving.solved import Solved
 
 #: Relative distance between the plan with the previous go/no-go decisions and the LP
 #: relaxation's bound under which those decisions are kept (solver round-off, not a gap).
@@ -195,7 +196,7 @@ class Resolver:
     ) -> Result:
         """Allocate ``scenario``; among optimal plans return the one closest to
         ``reference`` (an allocation frame) or, without one, to pro rata by priority.
-        ``content_sha256``: the scenario's :func:`engine.solve.scenario_sha256` when the
+        ``content_sha256``: the scenario's :func:`engine.solving.tiebreak.scenario_sha256` when the
         caller has computed it already (a batch's scenario id), to skip hashing again."""
         solved = self.solve_arrays(scenario, reference, content_sha256)
         result = solved.result()
@@ -211,7 +212,8 @@ class Resolver:
     ) -> Solved:
         """:meth:`solve` without building the result's frames (a batch stores a few
         columns of them, read straight from the arrays)."""
-        from engine.solve import Solved, allocation_targets, break_ties
+        from engine.solving.solved import Solved
+        from engine.solving.tiebreak import allocation_targets, break_ties
 
         anchor = self._anchors.pop(id(reference), None)
         if anchor is not None and anchor.allocation is reference:
@@ -268,7 +270,7 @@ class Resolver:
     ) -> Solution:
         """Solve the tie-break LP; when only its bounds changed (the value LP kept its
         structure and the reference its columns), push them without building the model."""
-        from engine.solve import tie_break_model
+        from engine.solving.tiebreak import tie_break_model
 
         cols = np.fromiter(reference.keys(), dtype=int, count=len(reference))
         if (

@@ -3,10 +3,10 @@
 Projects and each stage of a staged-call application become *units*: a binary ``z[u]``
 (go), an optional funded share ``s[u]`` in ``[min_share * z, z]`` when partial funding is
 allowed (otherwise the share is ``z`` itself), a cost profile and a value. Money is in
-model units (the fund's unit), as in :mod:`engine.model`.
+model units (the fund's unit), as in :mod:`engine.formulation.core`.
 
 - Pooled units draw on their area's funding: ``projects_within_area[a,t]`` keeps the
-  year's project cost within ``F[a,t]``, and :func:`engine.model.define_value` keeps
+  year's project cost within ``F[a,t]``, and :func:`engine.formulation.core.define_value` keeps
   that money out of the area's own value curve (projects earn their own value).
 - Joint units (members, coalition or workshare) are paid by member shares
   ``q[m,u]``, constant over the profile (a member commits for the whole profile):
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.model import PlanModel, Row, discount_factors
-from engine.projects import Coalition
+from engine.formulation.core import PlanModel, Row, discount_factors
+from engine.scenario.projects import Coalition
 
 #: Rows that link shares, stakes and go decisions: their duals are not per unit of money
 #: (and rows over fixed decisions have none), so reports leave them out.
@@ -94,7 +94,7 @@ class ProjectMaps:
     member_share: dict[tuple[str, str], int] = field(default_factory=dict)
     member_joins: dict[tuple[str, str], int] = field(default_factory=dict)
     area_launch: dict[str, int] = field(default_factory=dict)
-    #: Margins of unselected units (engine.project_solve.Margin by unit key), after a solve.
+    #: Margins of unselected units (engine.solving.mip.Margin by unit key), after a solve.
     margins: dict[str, Any] = field(default_factory=dict)
 
     def funded(self, key: str) -> int:

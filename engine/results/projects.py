@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.model import PlanModel
-from engine.project_model import ProjectMaps
+from engine.formulation.core import PlanModel
+from engine.formulation.projects import ProjectMaps
 
 #: A funded share below this counts as not funded.
 FUNDED = 1e-6

@@ -1,239 +1,17 @@
-"""The scenario: everything one solve needs, as validated, immutable data.
-
-The domain knows nothing of solvers, files or screens. Money is held in currency units
-(e.g. US dollars); shares as fractions in [0, 1]. Build scenarios with
-:func:`validate_scenario`, which runs the field checks and the cross-checks and turns
-every problem into one :class:`~engine.errors.ScenarioError` naming the field path.
-"""
+"""Validate scenario data: field checks, cross-checks, and every problem named by its path."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    Field,
-    PlainSerializer,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 
 from engine.errors import ScenarioError
-from engine.fields import Finite, Money, Share, Strict
-from engine.projects import (
-    AreaCoalition,
-    BurdenSharing,
-    Exclusion,
-    IndustrialReturn,
-    Project,
-    Resource,
-    StagedCall,
-    check_projects,
-)
-from engine.units import parse_amount, parse_share
-from models.paths import PledgesSection, PolicyPath, available_paths
-
-
-class Limit(Strict):
-    """A bound written either as money (``12bn``) or as a share of the year's total (``10%``)."""
-
-    amount: float | None = None
-    share: float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return value
-        if isinstance(value, str) and value.strip().endswith("%"):
-            return {"share": parse_share(value)}
-        return {"amount": parse_amount(value)}
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Limit:
-        if (self.amount is None) == (self.share is None):
-            raise ValueError("give either an amount (12bn) or a share (10%)")
-        if self.share is not None and not 0 <= self.share <= 1:
-            raise ValueError(f"a share must lie between 0% and 100%, got {self.share!r}")
-        if self.amount is not None and (not math.isfinite(self.amount) or self.amount < 0):
-            raise ValueError(f"an amount must be finite and not negative, got {self.amount!r}")
-        return self
-
-    def to_input(self) -> float | str:
-        """The form a scenario file uses: a number in currency units, or ``'12.5%'``."""
-        return f"{self.share * 100:g}%" if self.share is not None else float(self.amount or 0.0)
-
-
-def _limit_out(limit: Limit | None) -> float | str | None:
-    return None if limit is None else limit.to_input()
-
-
-LimitField = Annotated[Limit | None, PlainSerializer(_limit_out)]
-
-
-class Fund(Strict):
-    """The pooled fund: its name, currency, reporting unit and planning horizon."""
-
-    name: str = Field(min_length=1)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    unit: Literal["k", "m", "bn"] = "bn"
-    years: list[int] = Field(min_length=1)
-    carry_over: bool = False
-
-    @field_validator("years")
-    @classmethod
-    def _increasing(cls, years: list[int]) -> list[int]:
-        if any(b <= a for a, b in pairwise(years)):
-            raise ValueError(f"years must be strictly increasing, got {years}")
-        if any(not 1900 <= y <= 2200 for y in years):
-            raise ValueError(f"years must be calendar years, got {years}")
-        return years
-
-
-class Segment(Strict):
-    """One piece of a concave value curve: value points per fund unit up to an amount."""
-
-    up_to: Money | None = None
-    marginal: Finite = Field(ge=0)
-
-
-class Area(Strict):
-    """A capability area that members can fund."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str = ""
-    priority: Finite = Field(default=1.0, ge=0)
-    floor: LimitField = None
-    ceiling: LimitField = None
-    absorption: Share | None = None
-    value_curve: list[Segment] | None = None
-    hard: bool = False
-
-    @field_validator("value_curve")
-    @classmethod
-    def _concave(cls, curve: list[Segment] | None) -> list[Segment] | None:
-        if curve is None:
-            return None
-        if not curve:
-            raise ValueError("a value curve needs at least one segment")
-        ends = [s.up_to for s in curve]
-        if any(e is None for e in ends[:-1]):
-            raise ValueError("only the last segment may leave out up_to")
-        bounded = [e for e in ends if e is not None]
-        if any(b <= a for a, b in pairwise(bounded)) or (bounded and bounded[0] <= 0):
-            raise ValueError(f"segment ends must be positive and increasing, got {bounded}")
-        marginals = [s.marginal for s in curve]
-        if any(b > a for a, b in pairwise(marginals)):
-            raise ValueError(
-                f"marginal values must not increase (diminishing returns), got {marginals}"
-            )
-        return curve
-
-
-class Member(Strict):
-    """A country that may pledge money and joins some areas."""
-
-    id: str = Field(pattern=r"^[A-Z]{3}$")
-    name: str = ""
-    pledge: dict[int, Money] | Money = 0.0
-    opt_in: list[str] | None = None
-    opt_out: list[str] = Field(default_factory=list)
-    caps: dict[str, Money] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _in_or_out(self) -> Member:
-        if self.opt_in is not None and self.opt_out:
-            raise ValueError("give opt_in or opt_out, not both")
-        return self
-
-    @property
-    def pledges(self) -> dict[int, float]:
-        """Pledge per year in currency units (normalised over the horizon by validation)."""
-        if isinstance(self.pledge, dict):
-            return dict(self.pledge)
-        raise TypeError("pledges are per year only after validate_scenario")
-
-    def joins(self, area_id: str) -> bool:
-        """Whether this member's money may go to ``area_id``."""
-        if self.opt_in is not None:
-            return area_id in self.opt_in
-        return area_id not in self.opt_out
-
-
-class PolicyConstraint(Strict):
-    """A named linear rule over a group of areas (and optionally of members).
-
-    ``at_least``/``at_most`` is money per year (or over the horizon with ``per: horizon``)
-    or a share of the fund's total allocation in the same period.
-    """
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    label: str = ""
-    areas: list[str] | None = None
-    members: list[str] | None = None
-    at_least: LimitField = None
-    at_most: LimitField = None
-    per: Literal["year", "horizon"] = "year"
-    hard: bool = False
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> PolicyConstraint:
-        if self.at_least is None and self.at_most is None:
-            raise ValueError("give at_least or at_most")
-        return self
-
-
-class Objective(Strict):
-    """How value is counted: a discount over years and the tie-break among optima."""
-
-    discount_rate: Share = 0.0
-    tie_break: Literal["pro_rata", "none"] = "pro_rata"
-
-
-class Scenario(Strict):
-    """Everything one solve needs. Immutable: edits give a new scenario."""
-
-    fund: Fund
-    members: list[Member] = Field(min_length=1)
-    areas: list[Area] = Field(min_length=1)
-    policies: list[PolicyConstraint] = Field(default_factory=list)
-    objective: Objective = Objective()
-    # Go/no-go sections (engine.projects), all optional.
-    projects: list[Project] = Field(default_factory=list)
-    calls: list[StagedCall] = Field(default_factory=list)
-    resources: list[Resource] = Field(default_factory=list)
-    exclusions: list[Exclusion] = Field(default_factory=list)
-    area_coalitions: list[AreaCoalition] = Field(default_factory=list)
-    industrial_return: list[IndustrialReturn] = Field(default_factory=list)
-    burden_sharing: list[BurdenSharing] = Field(default_factory=list)
-    # Forecast-driven pledges (models.paths): named policy paths and, when set, pledges
-    # taken from a quantile of the fund's forecast instead of the members' own figures.
-    paths: dict[str, PolicyPath] = Field(default_factory=dict)
-    pledges: PledgesSection | None = None
-
-    def member(self, member_id: str) -> Member:
-        """The member with this id; raises KeyError if there is none."""
-        for m in self.members:
-            if m.id == member_id:
-                return m
-        raise KeyError(member_id)
-
-    def area(self, area_id: str) -> Area:
-        """The area with this id; raises KeyError if there is none."""
-        for a in self.areas:
-            if a.id == area_id:
-                return a
-        raise KeyError(area_id)
-
-    def to_input(self) -> dict[str, Any]:
-        """A plain dict in the file format, which :func:`validate_scenario` reads back."""
-        return self.model_dump(mode="json", exclude_defaults=True)
-
-
-# --------------------------------------------------------------------------- validation
+from engine.scenario.project_checks import check_projects
+from engine.scenario.schema import Scenario
+from engine.scenario.units import parse_amount
+from models.paths import available_paths
 
 
 def _label(data: Any, loc: tuple[Any, ...]) -> str:
@@ -432,7 +210,9 @@ def replace_pledges(scenario: Scenario, pledges: dict[str, Any]) -> Scenario:
         members.append(m.model_copy(update={"pledge": normalised}))
     if problems:
         raise ScenarioError(problems)
-    return scenario.model_copy(update={"members": members})
+    replaced = scenario.model_copy(update={"members": members})
+    replaced.remember_written(None)
+    return replaced
 
 
 def scenario_json_schema() -> dict[str, Any]:

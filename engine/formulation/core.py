@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from engine.scenario import Limit, Scenario
-from engine.units import UNIT_FACTORS
+from engine.scenario.schema import Limit, Scenario
 
 INF = float("inf")
 
@@ -80,14 +79,14 @@ class PlanModel:
     #: Project money drawn from an area's funding per (area, year): (column, coefficient)
     #: terms, kept out of the area's own value curve (projects earn their own value).
     project_spend: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
-    #: engine.project_model.ProjectMaps when the scenario has go/no-go sections.
+    #: engine.formulation.projects.ProjectMaps when the scenario has go/no-go sections.
     projects: Any = None
     #: Data derived from the rows or the flow map and the scenario's names (row index,
     #: labels, flow indices), computed once and shared by copies that keep the same rows
     #: or flows (``dataclasses.replace``, bound patches, which never change names); see
     #: :meth:`derived`.
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    #: engine.patch.structure_key of ``scenario`` once a patch has computed it.
+    #: engine.formulation.patch.structure_key of ``scenario`` once a patch has computed it.
     structure_key: Any = field(default=None, compare=False, repr=False)
 
     @property
@@ -393,18 +392,16 @@ def define_value(model: PlanModel) -> None:
             )
 
 
-def build_model(scenario: Scenario) -> PlanModel:
-    """Build the allocation LP of a validated scenario (one pass per constraint family)."""
-    model = PlanModel(scenario, scale=UNIT_FACTORS[scenario.fund.unit])
-    define_flows(model)
-    define_funding(model)
-    define_budgets(model)
-    define_area_limits(model)
-    define_absorption(model)
-    define_policies(model)
-    from engine.project_model import define_projects  # imports this module: load late
-
-    define_projects(model)
-    define_value(model)
-    model.freeze()
-    return model
+def flow_index(model: PlanModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per flow: its column, member index, year index and area priority."""
+    sc = model.scenario
+    member = {m.id: i for i, m in enumerate(sc.members)}
+    year = {t: i for i, t in enumerate(sc.fund.years)}
+    priority = {a.id: a.priority for a in sc.areas}
+    keys = list(model.x)
+    return (
+        np.fromiter(model.x.values(), dtype=int, count=len(keys)),
+        np.array([member[m] for m, _, _ in keys], dtype=int),
+        np.array([year[t] for _, _, t in keys], dtype=int),
+        np.array([priority[a] for _, a, _ in keys], dtype=float),
+    )

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from engine.scenario import Scenario, validate_scenario
+from engine.scenario.schema import Scenario
+from engine.scenario.validate import validate_scenario
 from models.errors import ForecastInputError
 from models.paths import ForecastPledges, PledgesSection, PolicyPath
 
@@ -106,7 +107,7 @@ def read_forecast_scenario(
     if not os.path.isfile(p):
         raise ForecastInputError(f"{p}: file not found")
     if p.endswith((".xlsx", ".xlsm")):
-        from engine.io import load_scenario
+        from engine.files.scenario_files import load_scenario
 
         return load_scenario(p), {}, None
     try:

@@ -9,7 +9,7 @@ Columns (money in the fund's currency units, e.g. US dollars):
   slack, shadow_price (value points per currency unit), binding
 - ``diagnosis`` (infeasible scenarios only): name, kind, label, relax_by, message
 - ``projects``, ``project_members`` (scenarios with projects or calls): see
-  :mod:`engine.project_results`
+  :mod:`engine.results.projects`
 - ``summary``: status, objective, total_allocated, solver, solve_seconds, build_seconds,
   scenario_sha256, currency, unit, message
 """
@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from engine.project_model import LINK_KINDS
-from engine.scenario import Scenario
-from engine.solvers import SolveStatus
+from engine.formulation.projects import LINK_KINDS
+from engine.scenario.schema import Scenario
+from engine.solving.backends import SolveStatus
 
 #: Row kinds that keep the books (funding, totals, value, project links), not a planner's rule.
 BOOKKEEPING = ("funding", "total", "value", *LINK_KINDS)

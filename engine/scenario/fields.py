@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from engine.units import parse_amount, parse_share, reject_non_finite
+from engine.scenario.units import parse_amount, parse_share, reject_non_finite
 
 #: Money in currency units; accepts ``98bn``, ``300k``, ``12.5m`` or numbers; not negative.
 Money = Annotated[float, BeforeValidator(parse_amount, json_schema_input_type=float | str)]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.model import PlanModel
-from engine.project_model import ProjectMaps, fix_integers, scale_unit_cost
-from engine.solvers import (
+from engine.formulation.core import PlanModel
+from engine.formulation.projects import ProjectMaps, fix_integers, scale_unit_cost
+from engine.solving.backends import (
     Solution,
     SolverOptions,
     SolveStatus,

@@ -1,0 +1,32 @@
+"""Build a scenario's whole model: the allocation families, then the go/no-go ones."""
+
+from __future__ import annotations
+
+from engine.formulation.core import (
+    PlanModel,
+    define_absorption,
+    define_area_limits,
+    define_budgets,
+    define_flows,
+    define_funding,
+    define_policies,
+    define_value,
+)
+from engine.formulation.projects import define_projects
+from engine.scenario.schema import Scenario
+from engine.scenario.units import UNIT_FACTORS
+
+
+def build_model(scenario: Scenario) -> PlanModel:
+    """Build the allocation LP of a validated scenario (one pass per constraint family)."""
+    model = PlanModel(scenario, scale=UNIT_FACTORS[scenario.fund.unit])
+    define_flows(model)
+    define_funding(model)
+    define_budgets(model)
+    define_area_limits(model)
+    define_absorption(model)
+    define_policies(model)
+    define_projects(model)
+    define_value(model)
+    model.freeze()
+    return model

@@ -1,0 +1,1 @@
+"""Stage 5, results: the schema of every frame, extraction from the arrays, plain-language names."""

@@ -1,0 +1,293 @@
+"""Read a solved model's arrays into the result's frames (see :mod:`engine.results.schema`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.analysis.diagnose import diagnose
+from engine.formulation.core import INF, PlanModel, discount_factors, flow_index
+from engine.results.projects import project_frames, project_summary
+from engine.results.schema import BOOKKEEPING, Result
+from engine.scenario.schema import Area, scenario_sha256
+from engine.solving.backends import Solution, SolveStatus
+
+#: Money below this many model units (e.g. $1,000 when the unit is bn) counts as zero.
+ZERO = 1e-6
+
+
+def curve_value(area: Area, amount: float, scale: float) -> float:
+    """Value points (before priority and discount) of funding ``area`` with ``amount``
+    currency units; marginals are per ``scale`` currency units (the fund's unit)."""
+    units = amount / scale
+    if area.value_curve is None:
+        return units
+    value, start = 0.0, 0.0
+    for seg in area.value_curve:
+        end = INF if seg.up_to is None else seg.up_to / scale
+        piece = min(units, end) - start
+        if piece <= 0:
+            break
+        value += piece * seg.marginal
+        start = end
+    return value
+
+
+def extract(
+    model: PlanModel,
+    duals: Solution,
+    plan: Solution,
+    build_seconds: float,
+    content_sha256: str | None = None,
+) -> Result:
+    """Turn solver arrays into the result's frames (duals from the value-maximising solve,
+    flows from the tie-broken plan). ``content_sha256`` is the scenario's
+    :func:`scenario_sha256` when the caller has it already."""
+
+    sc = model.scenario
+    scale = model.scale
+    years = sc.fund.years
+    summary = {
+        "status": plan.status.value,
+        "objective": None,
+        "total_allocated": 0.0,
+        "solver": plan.solver,
+        "solve_seconds": round(plan.seconds, 6),
+        "build_seconds": round(build_seconds, 6),
+        "scenario_sha256": content_sha256 or scenario_sha256(sc),
+        "fund": sc.fund.name,
+        "currency": sc.fund.currency,
+        "unit": sc.fund.unit,
+        "message": "",
+    }
+    if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        empty = _empty_frames()
+        diagnosis = diagnose(model) if plan.status is SolveStatus.INFEASIBLE else pd.DataFrame()
+        if not diagnosis.empty:
+            steps = list(diagnosis["message"])
+            more = (
+                f" (and {len(steps) - 3} more changes: see the diagnosis)" if len(steps) > 3 else ""
+            )
+            summary["message"] = (
+                "infeasible; the smallest change that makes the plan possible: "
+                + "; and ".join(steps[:3])
+                + more
+            )
+        else:
+            summary["message"] = f"the solver stopped without a plan ({plan.status.value})"
+        return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
+
+    value = plan.col_value
+    flows, nz = allocation_columns(model, value)
+    allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items()})
+
+    disc = discount_factors(sc)
+    funding = area_funding_columns(model, value)
+    curve = []
+    pairs = ((a, t) for a in sc.areas for t in years)  # the order of area_funding_columns
+    for (a, t), f in zip(pairs, funding["amount"] / scale, strict=True):
+        # Project money earns the projects' value, not the area's curve.
+        spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
+        curve.append(a.priority * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale))
+    areas = pd.DataFrame({k: _plain(v) for k, v in funding.items()} | {"value": curve})
+
+    _, member_of, year_of, _ = model.derived("flows", model.x, lambda: flow_index(model))
+    given = np.zeros((len(sc.members), len(years)))
+    np.add.at(given, (member_of[nz], year_of[nz]), flows["amount"])
+    member_rows = []
+    for k, m in enumerate(sc.members):
+        pledges = m.pledges
+        for i, t in enumerate(years):
+            cin = (
+                value[model.carry[m.id, years[i - 1]]]
+                if i and (m.id, years[i - 1]) in model.carry
+                else 0.0
+            )
+            cout = value[model.carry[m.id, t]] if (m.id, t) in model.carry else 0.0
+            allocated = float(given[k, i])
+            unspent = max(pledges[t] + (cin - cout) * scale - allocated, 0.0)
+            unspent = unspent if unspent >= ZERO * scale else 0.0
+            member_rows.append((m.id, t, pledges[t], allocated, cin * scale, cout * scale, unspent))
+    members = pd.DataFrame(
+        member_rows,
+        columns=["member", "year", "pledged", "allocated", "carried_in", "carried_out", "unspent"],
+    )
+
+    constraints = constraint_frame(model, plan.row_value, duals.row_dual)
+    objective = float(duals.objective)
+    summary.update(
+        objective=objective,
+        total_allocated=float(allocation["amount"].sum()),
+    )
+    if plan.status is SolveStatus.FEASIBLE:
+        summary["message"] = "time limit reached: the best plan found, optimality not proven"
+    projects, project_members = project_frames(model, value)
+    summary.update(project_summary(projects))
+    if model.projects is not None:  # a MIP: its gap (None when no bound was reached)
+        summary.update(mip_gap=plan.mip_gap, proven_optimal=plan.status is SolveStatus.OPTIMAL)
+        if plan.status is SolveStatus.FEASIBLE:
+            gap = plan.mip_gap
+            summary["message"] += (
+                f" (MIP gap {gap:.2%})" if gap is not None else " (MIP gap unknown: no bound yet)"
+            )
+    return Result(
+        sc,
+        plan.status,
+        objective,
+        allocation,
+        areas,
+        members,
+        constraints,
+        summary,
+        projects=projects,
+        project_members=project_members,
+    )
+
+
+def _plain(values: np.ndarray) -> np.ndarray | list:
+    """Object arrays as lists (so pandas infers int and str columns), numbers as they are."""
+    return values.tolist() if values.dtype == object else values
+
+
+def allocation_columns(
+    model: PlanModel, value: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The non-zero flows of a solution as columns ``member``, ``area``, ``year`` (object
+    arrays) and ``amount`` (currency units), and which of the model's flows they are (a
+    mask in :func:`engine.formulation.core.flow_index` order)."""
+    cols = model.derived("flows", model.x, lambda: flow_index(model))[0]
+    keys = model.derived("flow_keys", model.x, lambda: np.array(list(model.x), dtype=object))
+    amounts = value[cols] if len(cols) else np.zeros(0)
+    nz = amounts > ZERO
+    chosen = keys[nz] if len(cols) else np.zeros((0, 3), dtype=object)
+    return {
+        "member": chosen[:, 0],
+        "area": chosen[:, 1],
+        "year": chosen[:, 2],
+        "amount": amounts[nz] * model.scale,
+    }, nz
+
+
+def _funding_index(model: PlanModel) -> tuple[np.ndarray, ...]:
+    sc = model.scenario
+    years = sc.fund.years
+    pairs = [(a.id, t) for a in sc.areas for t in years]
+    return (
+        np.array([model.funding[p] for p in pairs], dtype=int),
+        np.array([model.total[t] for _, t in pairs], dtype=int),
+        np.array([a for a, _ in pairs], dtype=object),
+        np.array([t for _, t in pairs], dtype=object),
+    )
+
+
+def area_funding_columns(model: PlanModel, value: np.ndarray) -> dict[str, np.ndarray]:
+    """Every area in every year (areas in scenario order, years inner): ``area``, ``year``,
+    ``amount`` (currency units, tiny amounts as 0) and ``share`` of the year's total (0 when
+    nothing is allocated that year)."""
+    funding, total, area, year = model.derived("funding", model.x, lambda: _funding_index(model))
+    f = np.maximum(value[funding], 0.0)
+    f[f <= ZERO] = 0.0
+    t = np.maximum(value[total], 0.0)
+    share = np.divide(f, t, out=np.zeros_like(f), where=t > ZERO)
+    return {"area": area, "year": year, "amount": f * model.scale, "share": share}
+
+
+def _slack(model: PlanModel, activity: np.ndarray) -> np.ndarray:
+    """Each row's distance to its nearest finite bound (model units; NaN when free)."""
+    lo = np.asarray(model.row_lo, dtype=float)
+    hi = np.asarray(model.row_hi, dtype=float)
+    act = np.asarray(activity[: model.n_rows])
+    slack = np.minimum(np.where(lo > -INF, act - lo, INF), np.where(hi < INF, hi - act, INF))
+    return np.where(np.isfinite(slack), np.maximum(slack, 0.0), np.nan)
+
+
+def binding_rows(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> np.ndarray:
+    """Indices of the binding rows a planner set (not bookkeeping rows), largest |shadow
+    price| first: what :meth:`Result.binding` lists, without building the frames."""
+    planner = model.derived(
+        "planner_rows",
+        model.rows,
+        lambda: ~np.isin(np.array([r.kind for r in model.rows], dtype=object), BOOKKEEPING),
+    )
+    binding = np.nan_to_num(_slack(model, activity), nan=INF) <= ZERO
+    rows = np.flatnonzero(binding & planner)
+    return rows[np.argsort(-np.abs(row_dual[rows]), kind="stable")]
+
+
+def _row_columns(model: PlanModel) -> dict[str, object]:
+    """The constraint frame's columns that depend only on the rows and names."""
+    from engine.results.describe import describe_row
+
+    rows = model.rows
+    policies = {p.id: p for p in model.scenario.policies}
+    return {
+        "name": [r.name for r in rows],
+        "kind": [r.kind for r in rows],
+        "label": [describe_row(r, model.scenario, policies) for r in rows],
+        "area": [r.area for r in rows],
+        "member": [r.member for r in rows],
+        "year": pd.array([r.year for r in rows], dtype="Int64"),
+        "policy": [r.policy for r in rows],
+    }
+
+
+def constraint_frame(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -> pd.DataFrame:
+    """One line per row: activity, bounds and slack in money, shadow price per currency unit."""
+    scale = model.scale
+    lo = np.asarray(model.row_lo, dtype=float)
+    hi = np.asarray(model.row_hi, dtype=float)
+    act = np.asarray(activity[: model.n_rows])
+    slack = _slack(model, activity)
+    static = model.derived("constraint_columns", model.rows, lambda: _static_columns(model))
+    return pd.DataFrame(
+        {
+            **static,
+            "activity": act * scale,
+            "lower": lo * scale,
+            "upper": hi * scale,
+            "slack": slack * scale,
+            "shadow_price": row_dual[: model.n_rows] / scale,
+            "binding": np.nan_to_num(slack, nan=INF) <= ZERO,
+        },
+        copy=False,
+    )
+
+
+def _static_columns(model: PlanModel) -> dict[str, pd.Series]:
+    frame = pd.DataFrame(_row_columns(model))
+    return {name: frame[name] for name in frame.columns}
+
+
+def _empty_frames() -> tuple[pd.DataFrame, ...]:
+    return (
+        pd.DataFrame(columns=["member", "area", "year", "amount"]),
+        pd.DataFrame(columns=["area", "year", "amount", "share", "value"]),
+        pd.DataFrame(
+            columns=[
+                "member",
+                "year",
+                "pledged",
+                "allocated",
+                "carried_in",
+                "carried_out",
+                "unspent",
+            ]
+        ),
+        pd.DataFrame(
+            columns=[
+                "name",
+                "kind",
+                "label",
+                "area",
+                "member",
+                "year",
+                "policy",
+                "activity",
+                "lower",
+                "upper",
+                "slack",
+                "shadow_price",
+                "binding",
+            ]
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Stage 4, solving: back-ends, the go/no-go stage, the tie-break, warm re-solves, the pipeline."""
