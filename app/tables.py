@@ -254,7 +254,7 @@ def tables_scenario(scenario: Scenario, tables: Tables) -> Scenario:
     """A new scenario: ``scenario`` with its members, areas and policies taken from
     ``tables``. Raises ScenarioError (source ``edited tables``) naming each bad field."""
     members, problems = _members(tables.members, scenario)
-    data = scenario.to_input()
+    data = scenario.written().to_input()
     data["members"] = members
     data["areas"] = _areas(tables.areas, scenario)
     data["policies"] = _policies(tables.policies, scenario)

@@ -102,13 +102,15 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def dump_scenario_yaml(scenario: Scenario) -> str:
-    """The scenario as YAML text in the file format."""
-    return yaml.safe_dump(scenario.to_input(), sort_keys=False, allow_unicode=True)
+    """The scenario as YAML text in the file format, as written (hand-written pledges and
+    the ``from_forecast`` block, not the pledges resolved from it)."""
+    return yaml.safe_dump(scenario.written().to_input(), sort_keys=False, allow_unicode=True)
 
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
     """Write a scenario as YAML, JSON or an Excel workbook (by suffix), atomically."""
     path = Path(path)
+    scenario = scenario.written()
     if path.suffix.lower() == ".xlsx":
         write_workbook_scenario(scenario, path)
     elif path.suffix.lower() == ".json":
