@@ -67,14 +67,13 @@ def _guard(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
-            from engine import EngineError
-        except ImportError:  # the engine is optional for series forecasts
-            EngineError = ForecastInputError
+        from engine import EngineError
+
         try:
             return func(*args, **kwargs)
         except (ForecastInputError, EngineError) as exc:
-            fail(" ".join(str(exc).split("\n")[0:1]) if str(exc) else type(exc).__name__)
+            # Every problem, not only the first: a scenario may have several.
+            fail(str(exc) or type(exc).__name__)
         except OSError as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".strip(": "))
 
@@ -114,12 +113,13 @@ def print_fund(fc, levels=(80, 95)) -> None:
 def _fund(
     scenario: Path, path: str, horizon: int, samples: int, seed: int, out: Path | None, jobs: int
 ) -> None:
-    from engine import read_forecast_scenario
+    from engine import forecast_settings, load_scenario
     from models.base import check_horizon
     from models.fund import fund_forecast
 
     horizon = check_horizon(horizon)
-    sc, paths, _ = read_forecast_scenario(scenario)
+    sc = load_scenario(scenario)
+    paths, _ = forecast_settings(sc)
     first = int(sc.fund.years[0])
     years = list(range(first, first + horizon))
     fc = fund_forecast(sc, path, years, paths=paths, n_samples=samples, seed=seed, n_jobs=jobs)

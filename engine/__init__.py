@@ -31,6 +31,7 @@ from engine.files.results import write_folder, write_result
 from engine.files.scenario_files import (
     READERS,
     dump_scenario_yaml,
+    load_scenario,
     read_scenario_data,
     save_scenario,
 )
@@ -38,7 +39,7 @@ from engine.results.describe import money, shadow_sentence
 from engine.results.projects import project_totals
 from engine.results.schema import Result
 from engine.scenario.edits import Edit, parse_edit
-from engine.scenario.from_forecast import forecast_settings, read_forecast_scenario
+from engine.scenario.from_forecast import forecast_settings
 from engine.scenario.schema import Limit, Scenario, scenario_sha256
 from engine.scenario.units import UNIT_FACTORS, format_money
 from engine.scenario.validate import scenario_json_schema
@@ -72,13 +73,13 @@ __all__ = [
     "forecast_settings",
     "format_money",
     "has_plan",
+    "load_scenario",
     "load_with_edits",
     "money",
     "nearest_feasible",
     "parse_edit",
     "parse_highs_options",
     "project_totals",
-    "read_forecast_scenario",
     "read_scenario_data",
     "resolve_inputs",
     "save_scenario",

@@ -206,10 +206,12 @@ def test_path_and_pledge_settings_are_validated():
 
 def test_resolve_forecast_pledges_returns_a_new_scenario(monkeypatch, history):
     import models.fund as fund_module
-    from engine.scenario.from_forecast import read_forecast_scenario, resolve_forecast_pledges
+    from engine import forecast_settings, load_scenario
+    from engine.scenario.from_forecast import resolve_forecast_pledges
 
     monkeypatch.setattr(fund_module, "load_fund_history", lambda: history)
-    scenario, paths, ff = read_forecast_scenario(DATA / "mini_scenario.yaml")
+    scenario = load_scenario(DATA / "mini_scenario.yaml")
+    paths, ff = forecast_settings(scenario)
     assert ff is not None
     assert ff.quantile == 0.1
     assert "hague-pol-leaves" in paths

@@ -3,23 +3,16 @@
 A scenario may say ``pledges: {from_forecast: {path: hague-2035, quantile: 0.1}}``;
 :func:`resolve_forecast_pledges` then returns a copy of the scenario whose members' pledges are
 those of :func:`models.fund.forecast_pledges` (the first year's pledges calibrate the rates).
-:func:`read_forecast_scenario` reads a scenario file that carries ``paths:``/``pledges:`` sections
-even while :class:`engine.scenario.Scenario` does not declare them.
+The scenario itself declares the ``paths`` and ``pledges`` sections; :func:`forecast_settings`
+reads them from a scenario (or from their raw mappings).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import yaml
-
 from engine.scenario.schema import Scenario
-from engine.scenario.validate import validate_scenario
-from models.errors import ForecastInputError
 from models.paths import ForecastPledges, PledgesSection, PolicyPath
-
-FORECAST_KEYS = ("paths", "pledges")
 
 
 def _section(scenario: Any, key: str) -> Any:
@@ -85,53 +78,3 @@ def resolve_forecast_pledges(
         for m in scenario.members
     ]
     return scenario.model_copy(update={"members": members})
-
-
-def read_forecast_scenario(
-    path: str | os.PathLike[str],
-) -> tuple[Scenario, dict[str, PolicyPath], ForecastPledges | None]:
-    """Load a scenario file and its forecast sections (``paths``, ``pledges``).
-
-    The sections are validated with :mod:`models.paths`; the rest with the engine's validator.
-
-    Raises
-    ------
-    ForecastInputError
-        Missing or unreadable file, or an invalid ``paths``/``pledges`` section.
-    engine.errors.ScenarioError
-        The rest of the scenario is invalid.
-    """
-    from pydantic import ValidationError
-
-    p = os.fspath(path)
-    if not os.path.isfile(p):
-        raise ForecastInputError(f"{p}: file not found")
-    if p.endswith((".xlsx", ".xlsm")):
-        from engine.files.scenario_files import load_scenario
-
-        return load_scenario(p), {}, None
-    try:
-        with open(p, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ForecastInputError(f"{p}: not a readable YAML file ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise ForecastInputError(f"{p}: expected a mapping with fund, members and areas")
-    extra = {k: data.pop(k) for k in FORECAST_KEYS if k in data}
-    try:
-        paths = {
-            str(k): PolicyPath.model_validate(v) for k, v in (extra.get("paths") or {}).items()
-        }
-        section = extra.get("pledges")
-        ff = PledgesSection.model_validate(section).from_forecast if section else None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        where = "paths" if "paths" in extra and "pledges" not in extra else "paths/pledges"
-        raise ForecastInputError(f"{p}: {where}: {loc}: {err['msg']}") from None
-    fields = Scenario.model_fields
-    if all(k in fields for k in extra):
-        # The scenario model declares the sections: let it validate them as well.
-        data.update(extra)
-    scenario = validate_scenario(data, source=p)
-    return scenario, paths, ff
