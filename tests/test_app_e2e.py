@@ -31,6 +31,7 @@ STARTUP_POLLS = 240
 WAIT_MS = 90_000
 
 pytestmark = [
+    pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (/usr/bin/chromium)"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")

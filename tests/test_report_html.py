@@ -126,6 +126,7 @@ def _not_blank(png: bytes) -> tuple[float, int]:
     return inked, len(np.unique(pixels, axis=0))
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize(
     ("name", "charts"),
     [("plan", ALLOCATION_CHARTS), ("diff", DIFF_CHARTS), ("forecast", FORECAST_CHARTS)],
@@ -150,6 +151,7 @@ def test_report_opens_offline_without_errors_and_draws_every_chart(browser, repo
         assert chart["marks"] > 10, chart
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("name", ["plan", "forecast"])
 def test_report_screenshot_is_not_blank(browser, reports, name):
     page, _, _ = _open(browser, reports[name])
@@ -160,6 +162,7 @@ def test_report_screenshot_is_not_blank(browser, reports, name):
     assert colours > 50
 
 
+@pytest.mark.browser
 def test_report_tables_hold_every_area_and_member(browser, reports):
     page, _, _ = _open(browser, reports["plan"])
     areas = page.locator("#table-allocation-by-area tbody tr").count()
