@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pulp
 
+from engine.coalition.priorities import area_priorities
 from engine.scenario.schema import Limit, Scenario
 
 INF = float("inf")
@@ -367,9 +368,10 @@ def define_value(model: PlanModel) -> None:
     """
     sc = model.scenario
     disc = discount_factors(sc)
+    priority = area_priorities(sc)  # the areas' own unless members state theirs
     for a in sc.areas:
         for t in sc.fund.years:
-            weight = a.priority * disc[t]
+            weight = priority[a.id] * disc[t]
             f = model.funding[a.id, t]
             spend = model.project_spend.get((a.id, t), [])
             if a.value_curve is None:
@@ -397,7 +399,7 @@ def flow_index(model: PlanModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     sc = model.scenario
     member = {m.id: i for i, m in enumerate(sc.members)}
     year = {t: i for i, t in enumerate(sc.fund.years)}
-    priority = {a.id: a.priority for a in sc.areas}
+    priority = area_priorities(sc)
     keys = list(model.x)
     return (
         np.fromiter(model.x.values(), dtype=int, count=len(keys)),

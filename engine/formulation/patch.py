@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from engine.coalition.priorities import priority_key
 from engine.formulation.core import PlanModel
 from engine.scenario.schema import Area, Limit, Member, PolicyConstraint, Scenario
 
@@ -79,6 +80,7 @@ def structure_key(scenario: Scenario) -> tuple:
         [_area_key(a) for a in scenario.areas],
         [_member_key(m) for m in scenario.members],
         [_policy_key(p) for p in scenario.policies],
+        priority_key(scenario),  # members' priorities (and pledges, by pledge weight)
     )
 
 

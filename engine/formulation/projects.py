@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.coalition.priorities import area_priorities
 from engine.formulation.core import PlanModel, Row, discount_factors
 from engine.scenario.projects import Coalition
 
@@ -106,7 +107,7 @@ def build_units(model: PlanModel) -> list[Unit]:
     """Projects and in-horizon application stages as units, in scenario order."""
     sc = model.scenario
     disc = discount_factors(sc)
-    priority = {a.id: a.priority for a in sc.areas}
+    priority = area_priorities(sc)
     years = set(sc.fund.years)
     referenced = {p for rule in sc.burden_sharing for p in rule.projects}
     referenced |= {p for rule in sc.industrial_return for p in rule.projects or []}

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.diagnose import diagnose
+from engine.coalition.priorities import area_priorities
 from engine.formulation.core import INF, PlanModel, discount_factors, flow_index
 from engine.results.projects import project_frames, project_summary
 from engine.results.schema import BOOKKEEPING, Result
@@ -82,13 +83,14 @@ def extract(
     allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items()})
 
     disc = discount_factors(sc)
+    priority = area_priorities(sc)
     funding = area_funding_columns(model, value)
     curve = []
     pairs = ((a, t) for a in sc.areas for t in years)  # the order of area_funding_columns
     for (a, t), f in zip(pairs, funding["amount"] / scale, strict=True):
         # Project money earns the projects' value, not the area's curve.
         spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
-        curve.append(a.priority * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale))
+        curve.append(priority[a.id] * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale))
     areas = pd.DataFrame({k: _plain(v) for k, v in funding.items()} | {"value": curve})
 
     _, member_of, year_of, _ = model.derived("flows", model.x, lambda: flow_index(model))

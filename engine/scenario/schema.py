@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from engine.coalition.elicitation import MemberPriorities
 from engine.scenario.fields import Finite, Money, Share, Strict
 from engine.scenario.projects import (
     AreaCoalition,
@@ -141,6 +142,8 @@ class Member(Strict):
     opt_in: list[str] | None = None
     opt_out: list[str] = Field(default_factory=list)
     caps: dict[str, Money] = Field(default_factory=dict)
+    #: The member's own priorities over the areas it joined (engine.coalition.elicitation).
+    priorities: MemberPriorities | None = None
 
     @model_validator(mode="after")
     def _in_or_out(self) -> Member:
@@ -190,6 +193,10 @@ class Objective(Strict):
 
     discount_rate: Share = 0.0
     tie_break: Literal["pro_rata", "none"] = "pro_rata"
+    #: How members' priorities add up to the fund's (engine.coalition.priorities): by
+    #: pledge (the default once a member states priorities) or equally; unset and no
+    #: member priorities: the areas' own priorities.
+    member_weights: Literal["pledge", "equal"] | None = None
 
 
 class Scenario(Strict):

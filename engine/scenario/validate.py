@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import ScenarioError
+from engine.scenario.priority_checks import check_priorities
 from engine.scenario.project_checks import check_projects
 from engine.scenario.schema import Scenario
 from engine.scenario.units import parse_amount
@@ -167,6 +168,7 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
                 f"(known: {', '.join(sorted(known))})"
             )
     problems += check_projects(scenario)
+    problems += check_priorities(scenario)
 
     members = []
     for m in scenario.members:
