@@ -25,6 +25,9 @@ from engine.api import (
     scenario_from_data,
     whatif,
 )
+from engine.coalition.burden import burden_bands, contribution_key, key_from_table
+from engine.coalition.members import members_table, plan_values, standalone
+from engine.coalition.stability import Stability, solve_with_participation, stability
 from engine.errors import EngineError, OutputError, ScenarioError, SolverUnavailableError
 from engine.files.atomic import atomic_write_bytes, atomic_write_text
 from engine.files.results import write_folder, write_result
@@ -64,21 +67,27 @@ __all__ = [
     "SolveStatus",
     "SolverOptions",
     "SolverUnavailableError",
+    "Stability",
     "WhatIf",
     "atomic_write_bytes",
     "atomic_write_text",
+    "burden_bands",
     "compare",
+    "contribution_key",
     "dump_scenario_yaml",
     "edit_scenario",
     "forecast_settings",
     "format_money",
     "has_plan",
+    "key_from_table",
     "load_scenario",
     "load_with_edits",
+    "members_table",
     "money",
     "nearest_feasible",
     "parse_edit",
     "parse_highs_options",
+    "plan_values",
     "project_totals",
     "read_scenario_data",
     "resolve_inputs",
@@ -89,6 +98,9 @@ __all__ = [
     "sensitivity",
     "shadow_sentence",
     "solve",
+    "solve_with_participation",
+    "stability",
+    "standalone",
     "whatif",
     "write_folder",
     "write_result",
