@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.formulation.core import (
+    ModelBuilder,
     PlanModel,
     define_absorption,
     define_area_limits,
@@ -19,7 +20,7 @@ from engine.scenario.units import UNIT_FACTORS
 
 def build_model(scenario: Scenario) -> PlanModel:
     """Build the allocation LP of a validated scenario (one pass per constraint family)."""
-    model = PlanModel(scenario, scale=UNIT_FACTORS[scenario.fund.unit])
+    model = ModelBuilder(scenario, scale=UNIT_FACTORS[scenario.fund.unit])
     define_flows(model)
     define_funding(model)
     define_budgets(model)
@@ -28,5 +29,4 @@ def build_model(scenario: Scenario) -> PlanModel:
     define_policies(model)
     define_projects(model)
     define_value(model)
-    model.freeze()
-    return model
+    return model.freeze()

@@ -16,7 +16,7 @@ The model keeps explicit maps from domain keys to columns; names are never parse
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import pairwise
 from typing import Any
 
@@ -24,52 +24,18 @@ import numpy as np
 import pulp
 
 from engine.coalition.priorities import area_priorities
+from engine.formulation.rows import Row, RowKey, RowKind, row_keys
 from engine.scenario.schema import Limit, Scenario
 
 INF = float("inf")
 
-#: Row kinds a planner may see; definitions (funding, total, value) are bookkeeping.
-SOFT_KINDS = frozenset(
-    {"floor", "ceiling", "absorption_up", "absorption_down", "policy_min", "policy_max"}
-)
-
-
-@dataclass(frozen=True)
-class Row:
-    """A constraint's domain identity: kind, keys and whether it may be relaxed."""
-
-    name: str
-    kind: str
-    area: str | None = None
-    member: str | None = None
-    year: int | None = None
-    policy: str | None = None
-    soft: bool = False
-
 
 @dataclass
-class PlanModel:
-    """The built LP, held as arrays, with the maps from domain keys to columns and rows.
-
-    Column ``j`` has name ``col_names[j]`` and bounds ``col_lb[j]..col_ub[j]``; row ``i``
-    has identity ``rows[i]``, bounds ``row_lo[i]..row_hi[i]`` and its coefficients in CSR
-    form (``row_start``, ``row_cols``, ``row_vals``); these numbers are lists while the
-    model grows and numpy arrays once :func:`build_model` returns. Money is in units of
-    ``scale`` currency units. :meth:`to_pulp` gives the same model as a PuLP problem (for CBC and
-    for LP/MPS files); HiGHS receives the arrays in bulk.
-    """
+class ModelKeys:
+    """The maps from domain keys to columns that the builder grows and the model keeps."""
 
     scenario: Scenario
     scale: float
-    col_names: list[str] = field(default_factory=list)
-    col_lb: list[float] = field(default_factory=list)
-    col_ub: list[float] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-    row_lo: list[float] = field(default_factory=list)
-    row_hi: list[float] = field(default_factory=list)
-    row_start: list[int] = field(default_factory=lambda: [0])
-    row_cols: list[int] = field(default_factory=list)
-    row_vals: list[float] = field(default_factory=list)
     x: dict[tuple[str, str, int], int] = field(default_factory=dict)
     funding: dict[tuple[str, int], int] = field(default_factory=dict)
     total: dict[int, int] = field(default_factory=dict)
@@ -80,25 +46,28 @@ class PlanModel:
     #: Project money drawn from an area's funding per (area, year): (column, coefficient)
     #: terms, kept out of the area's own value curve (projects earn their own value).
     project_spend: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
+    #: The columns whose objective coefficient is an area's priority times a number, by
+    #: area (its funding or value pieces, and its projects' funded shares): scaling the
+    #: area's priority scales exactly these costs (sensitivity ranges it by this index).
+    value_columns: dict[str, list[int]] = field(default_factory=dict)
     #: engine.formulation.projects.ProjectMaps when the scenario has go/no-go sections.
     projects: Any = None
-    #: Data derived from the rows or the flow map and the scenario's names (row index,
-    #: labels, flow indices), computed once and shared by copies that keep the same rows
-    #: or flows (``dataclasses.replace``, bound patches, which never change names); see
-    #: :meth:`derived`.
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    #: engine.formulation.patch.structure_key of ``scenario`` once a patch has computed it.
-    structure_key: Any = field(default=None, compare=False, repr=False)
 
-    @property
-    def n_cols(self) -> int:
-        """Number of variables."""
-        return len(self.col_names)
 
-    @property
-    def n_rows(self) -> int:
-        """Number of constraints."""
-        return len(self.rows)
+@dataclass
+class ModelBuilder(ModelKeys):
+    """The LP while it grows: columns and rows appended to lists by the ``define_*``
+    families, then :meth:`freeze` makes the :class:`PlanModel` once."""
+
+    col_names: list[str] = field(default_factory=list)
+    col_lb: list[float] = field(default_factory=list)
+    col_ub: list[float] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    row_lo: list[float] = field(default_factory=list)
+    row_hi: list[float] = field(default_factory=list)
+    row_start: list[int] = field(default_factory=lambda: [0])
+    row_cols: list[int] = field(default_factory=list)
+    row_vals: list[float] = field(default_factory=list)
 
     def add_column(
         self, name: str, low: float = 0.0, up: float | None = None, integer: bool = False
@@ -123,35 +92,68 @@ class PlanModel:
         self.row_start.append(len(self.row_cols))
         return len(self.rows) - 1
 
-    def freeze(self) -> None:
-        """Turn the grown lists of numbers into numpy arrays, once the model is built:
-        copies, patches and the solver interfaces then move arrays, not Python lists.
-        Adding rows or columns afterwards is an error."""
-        self.col_lb = np.asarray(self.col_lb, dtype=float)
-        self.col_ub = np.asarray(self.col_ub, dtype=float)
-        self.row_lo = np.asarray(self.row_lo, dtype=float)
-        self.row_hi = np.asarray(self.row_hi, dtype=float)
-        self.row_start = np.asarray(self.row_start, dtype=np.int64)
-        self.row_cols = np.asarray(self.row_cols, dtype=np.int64)
-        self.row_vals = np.asarray(self.row_vals, dtype=float)
+    def freeze(self) -> PlanModel:
+        """The built model, its numbers as read-only numpy arrays (copies, patches and the
+        solver interfaces move arrays, not Python lists; a change is a copy)."""
+        keys = {f.name: getattr(self, f.name) for f in fields(ModelKeys)}
+        return PlanModel(
+            **keys,
+            col_names=list(self.col_names),
+            col_lb=_frozen(self.col_lb, float),
+            col_ub=_frozen(self.col_ub, float),
+            rows=list(self.rows),
+            row_lo=_frozen(self.row_lo, float),
+            row_hi=_frozen(self.row_hi, float),
+            row_start=_frozen(self.row_start, np.int64),
+            row_cols=_frozen(self.row_cols, np.int64),
+            row_vals=_frozen(self.row_vals, float),
+        )
 
-    def add_rows_csr(
-        self,
-        rows: list[Row],
-        lo: list[float],
-        hi: list[float],
-        starts: list[int],
-        cols: list[int],
-        vals: list[float],
-    ) -> None:
-        """Add many rows at once from CSR arrays (``starts`` relative, starting at 0)."""
-        offset = len(self.row_cols)
-        self.rows.extend(rows)
-        self.row_lo.extend(lo)
-        self.row_hi.extend(hi)
-        self.row_cols.extend(cols)
-        self.row_vals.extend(vals)
-        self.row_start.extend(offset + s for s in starts[1:])
+
+def _frozen(values: list, dtype: Any) -> np.ndarray:
+    array = np.array(values, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(kw_only=True)
+class PlanModel(ModelKeys):
+    """The built LP, held as arrays, with the maps from domain keys to columns and rows.
+
+    Column ``j`` has name ``col_names[j]`` and bounds ``col_lb[j]..col_ub[j]``; row ``i``
+    has identity ``rows[i]``, bounds ``row_lo[i]..row_hi[i]`` and its coefficients in CSR
+    form (``row_start``, ``row_cols``, ``row_vals``), all numpy arrays (made by
+    :meth:`ModelBuilder.freeze`; copies are made with ``dataclasses.replace``). Money is in
+    units of ``scale`` currency units. :meth:`to_pulp` gives the same model as a PuLP
+    problem (for CBC and for LP/MPS files); HiGHS receives the arrays in bulk.
+    """
+
+    col_names: list[str]
+    col_lb: np.ndarray
+    col_ub: np.ndarray
+    rows: list[Row]
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    row_start: np.ndarray
+    row_cols: np.ndarray
+    row_vals: np.ndarray
+    #: Data derived from the rows or the flow map and the scenario's names (row index,
+    #: labels, flow indices), computed once and shared by copies that keep the same rows
+    #: or flows (``dataclasses.replace``, bound patches, which never change names); see
+    #: :meth:`derived`.
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: engine.formulation.patch.structure_key of ``scenario`` once a patch has computed it.
+    structure_key: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def n_cols(self) -> int:
+        """Number of variables."""
+        return len(self.col_names)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of constraints."""
+        return len(self.rows)
 
     def row_index(self, name: str) -> int:
         """Index of the row with this domain name; raises KeyError."""
@@ -162,6 +164,11 @@ class PlanModel:
         return self.derived(
             "index", self.rows, lambda: {r.name: i for i, r in enumerate(self.rows)}
         )
+
+    def row_at(self) -> dict[RowKey, int]:
+        """Index of each allocation row by its keys (:meth:`Row.key`), built once per set
+        of rows: ``model.row_at()[RowKind.FLOOR, "cyber", None, 2026, None]``."""
+        return self.derived("keys", self.rows, lambda: row_keys(self.rows))
 
     def derived(self, key: str, source: list | dict, compute: Callable[[], Any]) -> Any:
         """``compute()``, cached while ``source`` (``rows`` or ``x``) is this very object,
@@ -225,7 +232,7 @@ def discount_factors(scenario: Scenario) -> dict[int, float]:
     return {t: 1.0 / (1.0 + rate) ** (t - first) for t in scenario.fund.years}
 
 
-def define_flows(model: PlanModel) -> None:
+def define_flows(model: ModelBuilder) -> None:
     """Columns ``x[m,a,t]`` where member m joined area a and pledges something."""
     sc = model.scenario
     for m in sc.members:
@@ -240,12 +247,12 @@ def define_flows(model: PlanModel) -> None:
                 model.x[m.id, a.id, t] = model.add_column(f"x_{m.id}_{a.id}_{t}", 0.0, up)
 
 
-def define_funding(model: PlanModel) -> None:
+def define_funding(model: ModelBuilder) -> None:
     """``F[a,t] = sum_m x[m,a,t]`` and ``T[t] = sum_a F[a,t]``."""
     sc = model.scenario
     by_area: dict[tuple[str, int], list[int]] = {}
-    for (_m, a, t), j in model.x.items():
-        by_area.setdefault((a, t), []).append(j)
+    for (_m, area, t), j in model.x.items():
+        by_area.setdefault((area, t), []).append(j)
     for t in sc.fund.years:
         for a in sc.areas:
             model.funding[a.id, t] = model.add_column(f"F_{a.id}_{t}")
@@ -254,18 +261,20 @@ def define_funding(model: PlanModel) -> None:
         for a in sc.areas:
             f = model.funding[a.id, t]
             terms = [(f, 1.0)] + [(j, -1.0) for j in by_area.get((a.id, t), [])]
-            model.add_row(Row(f"funding[{a.id},{t}]", "funding", area=a.id, year=t), terms, 0, 0.0)
+            model.add_row(
+                Row(f"funding[{a.id},{t}]", RowKind.FUNDING, area=a.id, year=t), terms, 0, 0.0
+            )
         terms = [(model.total[t], 1.0)] + [(model.funding[a.id, t], -1.0) for a in sc.areas]
-        model.add_row(Row(f"total[{t}]", "total", year=t), terms, 0, 0.0)
+        model.add_row(Row(f"total[{t}]", RowKind.TOTAL, year=t), terms, 0, 0.0)
 
 
-def define_budgets(model: PlanModel) -> None:
+def define_budgets(model: ModelBuilder) -> None:
     """``sum_a x[m,a,t] + c[m,t] - c[m,t-1] <= pledge[m,t]`` for every member and year."""
     sc = model.scenario
     years = sc.fund.years
     by_member: dict[tuple[str, int], list[int]] = {}
-    for (m, _a, t), j in model.x.items():
-        by_member.setdefault((m, t), []).append(j)
+    for (member, _a, t), j in model.x.items():
+        by_member.setdefault((member, t), []).append(j)
     for m in sc.members:
         if not any((m.id, t) in by_member for t in years):
             continue
@@ -279,11 +288,13 @@ def define_budgets(model: PlanModel) -> None:
             if i > 0 and (m.id, years[i - 1]) in model.carry:
                 terms.append((model.carry[m.id, years[i - 1]], -1.0))
             rhs = m.pledges[t] / model.scale
-            model.add_row(Row(f"budget[{m.id},{t}]", "budget", member=m.id, year=t), terms, -1, rhs)
+            model.add_row(
+                Row(f"budget[{m.id},{t}]", RowKind.BUDGET, member=m.id, year=t), terms, -1, rhs
+            )
 
 
 def _limit_row(
-    model: PlanModel, row: Row, cols: list[int], limit: Limit, sense: int, t: int | None
+    model: ModelBuilder, row: Row, cols: list[int], limit: Limit, sense: int, t: int | None
 ) -> None:
     """``sum cols (sense) amount`` or ``sum cols - share * T (sense) 0``."""
     terms = [(j, 1.0) for j in cols]
@@ -295,7 +306,7 @@ def _limit_row(
         model.add_row(row, terms, sense, (limit.amount or 0.0) / model.scale)
 
 
-def define_area_limits(model: PlanModel) -> None:
+def define_area_limits(model: ModelBuilder) -> None:
     """Floors and ceilings per area and year, in money or as shares of the year's total."""
     sc = model.scenario
     for a in sc.areas:
@@ -303,14 +314,14 @@ def define_area_limits(model: PlanModel) -> None:
             f = [model.funding[a.id, t]]
             soft = not a.hard
             if a.floor is not None:
-                row = Row(f"floor[{a.id},{t}]", "floor", area=a.id, year=t, soft=soft)
+                row = Row(f"floor[{a.id},{t}]", RowKind.FLOOR, area=a.id, year=t, soft=soft)
                 _limit_row(model, row, f, a.floor, 1, t)
             if a.ceiling is not None:
-                row = Row(f"ceiling[{a.id},{t}]", "ceiling", area=a.id, year=t, soft=soft)
+                row = Row(f"ceiling[{a.id},{t}]", RowKind.CEILING, area=a.id, year=t, soft=soft)
                 _limit_row(model, row, f, a.ceiling, -1, t)
 
 
-def define_absorption(model: PlanModel) -> None:
+def define_absorption(model: ModelBuilder) -> None:
     """Year-on-year change of an area's funding within its absorption rate."""
     sc = model.scenario
     years = sc.fund.years
@@ -321,15 +332,21 @@ def define_absorption(model: PlanModel) -> None:
         for prev, t in pairwise(years):
             now, before = model.funding[a.id, t], model.funding[a.id, prev]
             soft = not a.hard
-            up = Row(f"absorption_up[{a.id},{t}]", "absorption_up", area=a.id, year=t, soft=soft)
+            up = Row(
+                f"absorption_up[{a.id},{t}]", RowKind.ABSORPTION_UP, area=a.id, year=t, soft=soft
+            )
             model.add_row(up, [(now, 1.0), (before, -(1.0 + r))], -1, 0.0)
             down = Row(
-                f"absorption_down[{a.id},{t}]", "absorption_down", area=a.id, year=t, soft=soft
+                f"absorption_down[{a.id},{t}]",
+                RowKind.ABSORPTION_DOWN,
+                area=a.id,
+                year=t,
+                soft=soft,
             )
             model.add_row(down, [(now, 1.0), (before, -(1.0 - r))], 1, 0.0)
 
 
-def define_policies(model: PlanModel) -> None:
+def define_policies(model: ModelBuilder) -> None:
     """Named rules over groups of areas and members, per year or over the horizon."""
     sc = model.scenario
     member_pos = {m.id: i for i, m in enumerate(sc.members)}
@@ -350,8 +367,8 @@ def define_policies(model: PlanModel) -> None:
                 cols = [model.x[k] for k in keys if k in model.x]
             suffix = "" if t is None else f",{t}"
             for kind, limit, sense in (
-                ("policy_min", p.at_least, 1),
-                ("policy_max", p.at_most, -1),
+                (RowKind.POLICY_MIN, p.at_least, 1),
+                (RowKind.POLICY_MAX, p.at_most, -1),
             ):
                 if limit is None:
                     continue
@@ -359,7 +376,7 @@ def define_policies(model: PlanModel) -> None:
                 _limit_row(model, row, cols, limit, sense, t)
 
 
-def define_value(model: PlanModel) -> None:
+def define_value(model: ModelBuilder) -> None:
     """Objective: priority-weighted, discounted value with diminishing returns.
 
     Without a value curve an area's value is linear (one point per fund unit). With a
@@ -370,11 +387,15 @@ def define_value(model: PlanModel) -> None:
     disc = discount_factors(sc)
     priority = area_priorities(sc)  # the areas' own unless members state theirs
     for a in sc.areas:
+        valued = model.value_columns.setdefault(a.id, [])
         for t in sc.fund.years:
             weight = priority[a.id] * disc[t]
             f = model.funding[a.id, t]
             spend = model.project_spend.get((a.id, t), [])
+            # A project's funded share earns value x the area's priority (define_units).
+            valued += [j for j, _c in spend if j not in valued]
             if a.value_curve is None:
+                valued.append(f)
                 model.objective[f] = model.objective.get(f, 0.0) + weight
                 for j, c in spend:
                     model.objective[j] = model.objective.get(j, 0.0) - weight * c
@@ -385,9 +406,10 @@ def define_value(model: PlanModel) -> None:
                 j = model.add_column(f"s_{a.id}_{t}_{k}", 0.0, width)
                 model.objective[j] = weight * seg.marginal
                 pieces.append((j, 1.0))
+                valued.append(j)
                 start = seg.up_to or start
             model.add_row(
-                Row(f"value[{a.id},{t}]", "value", area=a.id, year=t),
+                Row(f"value[{a.id},{t}]", RowKind.VALUE, area=a.id, year=t),
                 [*pieces, (f, -1.0), *spend],
                 -1,
                 0.0,

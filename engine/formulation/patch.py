@@ -102,9 +102,7 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
         return None
     scale = model.scale
     row_of = model.row_indices()
-    lo = np.array(model.row_lo, dtype=float)
-    hi = np.array(model.row_hi, dtype=float)
-    col_ub = np.array(model.col_ub, dtype=float)
+    lo, hi, col_ub = model.row_lo.copy(), model.row_hi.copy(), model.col_ub.copy()
     years = scenario.fund.years
     budget = model.derived("budget_rows", model.rows, lambda: _budget_rows(model))
     pledges = np.array([[p[t] for t in years] for p in (m.pledges for m in scenario.members)])

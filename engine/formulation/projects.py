@@ -31,30 +31,8 @@ from typing import Any
 import numpy as np
 
 from engine.coalition.priorities import area_priorities
-from engine.formulation.core import PlanModel, Row, discount_factors
+from engine.formulation.core import ModelBuilder, PlanModel, Row, discount_factors
 from engine.scenario.projects import Coalition
-
-#: Rows that link shares, stakes and go decisions: their duals are not per unit of money
-#: (and rows over fixed decisions have none), so reports leave them out.
-LINK_KINDS = frozenset(
-    {
-        "min_share",
-        "share_if_go",
-        "project_shares",
-        "commit",
-        "stake",
-        "coalition",
-        "needs",
-        "stage_needs",
-        "exclusion",
-        "stage_count",
-        "capacity",
-        "area_commit",
-        "area_joins",
-        "area_coalition",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Unit:
@@ -103,7 +81,7 @@ class ProjectMaps:
         return self.share.get(key, self.go[key])
 
 
-def build_units(model: PlanModel) -> list[Unit]:
+def build_units(model: ModelBuilder) -> list[Unit]:
     """Projects and in-horizon application stages as units, in scenario order."""
     sc = model.scenario
     disc = discount_factors(sc)
@@ -157,7 +135,7 @@ def build_units(model: PlanModel) -> list[Unit]:
     return units
 
 
-def _funders(model: PlanModel, unit: Unit) -> list[str]:
+def _funders(model: ModelBuilder, unit: Unit) -> list[str]:
     """Members who may pay a joint unit: they joined its area in every year of its profile."""
     allowed = set(unit.funders) if unit.funders is not None else None
     return [
@@ -168,7 +146,7 @@ def _funders(model: PlanModel, unit: Unit) -> list[str]:
     ]
 
 
-def define_units(model: PlanModel, maps: ProjectMaps) -> None:
+def define_units(model: ModelBuilder, maps: ProjectMaps) -> None:
     """Go binaries, funded shares (partial funding) and the projects' value."""
     for u in maps.units.values():
         z = model.add_column(f"z_{u.key}", 0.0, 1.0, integer=True)
@@ -186,7 +164,7 @@ def define_units(model: PlanModel, maps: ProjectMaps) -> None:
         model.objective[f] = model.objective.get(f, 0.0) + u.weight
 
 
-def define_area_pools(model: PlanModel, maps: ProjectMaps) -> None:
+def define_area_pools(model: ModelBuilder, maps: ProjectMaps) -> None:
     """``projects_within_area[a,t]``: the year's project costs within the area's funding."""
     per_area: dict[tuple[str, int], list[tuple[int, float]]] = {}
     for u in maps.units.values():
@@ -199,7 +177,7 @@ def define_area_pools(model: PlanModel, maps: ProjectMaps) -> None:
         model.add_row(row, [*terms, (model.funding[a, t], -1.0)], -1, 0.0)
 
 
-def define_member_shares(model: PlanModel, maps: ProjectMaps) -> None:
+def define_member_shares(model: ModelBuilder, maps: ProjectMaps) -> None:
     """Joint units: member shares add up to the funded share, and each member's project
     payments in an area and year come out of its money to that area."""
     payments: dict[tuple[str, str, int], list[tuple[int, float]]] = {}
@@ -224,7 +202,7 @@ def define_member_shares(model: PlanModel, maps: ProjectMaps) -> None:
         model.add_row(row, [*terms, (model.x[m, a, t], -1.0)], -1, 0.0)
 
 
-def define_coalitions(model: PlanModel, maps: ProjectMaps) -> None:
+def define_coalitions(model: ModelBuilder, maps: ProjectMaps) -> None:
     """A coalition project goes ahead only with ``min_members`` members each taking at
     least ``min_stake``, and (partial funding) at least ``min_amount`` committed."""
     for u in maps.units.values():
@@ -266,7 +244,7 @@ def define_coalitions(model: PlanModel, maps: ProjectMaps) -> None:
             )
 
 
-def define_dependencies(model: PlanModel, maps: ProjectMaps) -> None:
+def define_dependencies(model: ModelBuilder, maps: ProjectMaps) -> None:
     """``needs[B,A]``: B only if A; ``stage{k}_needs_stage{k-1}[app,year]`` for stages;
     ``exclusion[id]``: at most k of a group."""
     sc = model.scenario
@@ -302,7 +280,7 @@ def define_dependencies(model: PlanModel, maps: ProjectMaps) -> None:
         )
 
 
-def define_stage_limits(model: PlanModel, maps: ProjectMaps) -> None:
+def define_stage_limits(model: ModelBuilder, maps: ProjectMaps) -> None:
     """Per call, stage and year: at most ``max_count`` grants and ``budget`` money."""
     groups: dict[tuple[str, int, int], list[Unit]] = {}
     for u in maps.units.values():
@@ -327,7 +305,7 @@ def define_stage_limits(model: PlanModel, maps: ProjectMaps) -> None:
             )
 
 
-def define_resources(model: PlanModel, maps: ProjectMaps) -> None:
+def define_resources(model: ModelBuilder, maps: ProjectMaps) -> None:
     """``capacity[r,t]``: go units' use of a shared resource within its yearly capacity."""
     for r in model.scenario.resources:
         for t in model.scenario.fund.years:
@@ -342,7 +320,7 @@ def define_resources(model: PlanModel, maps: ProjectMaps) -> None:
             model.add_row(Row(f"capacity[{r.id},{t}]", "capacity", year=t), terms, -1, float(cap))
 
 
-def define_area_coalitions(model: PlanModel, maps: ProjectMaps) -> None:
+def define_area_coalitions(model: ModelBuilder, maps: ProjectMaps) -> None:
     """An area launches (``L[a]``) only with ``min_members`` members each giving at least
     ``min_contribution`` over the horizon, and with at least ``min_amount``; a member
     that gives anything counts as joined, and no member gives to an area not launched."""
@@ -400,7 +378,7 @@ def define_area_coalitions(model: PlanModel, maps: ProjectMaps) -> None:
 
 
 def _member_contributions(
-    model: PlanModel, maps: ProjectMaps, units: list[Unit], member: str
+    model: ModelBuilder, maps: ProjectMaps, units: list[Unit], member: str
 ) -> list[tuple[int, float]]:
     """Terms of a member's payments (model units) to these joint units over the horizon."""
     return [
@@ -410,7 +388,7 @@ def _member_contributions(
     ]
 
 
-def define_industrial_return(model: PlanModel, maps: ProjectMaps) -> None:
+def define_industrial_return(model: ModelBuilder, maps: ProjectMaps) -> None:
     """Juste retour: ``return[m] >= (min_ratio - tolerance) * contribution[m]`` where the
     return is m's workshare of the funded projects' cost."""
     for rule in model.scenario.industrial_return:
@@ -443,7 +421,7 @@ def define_industrial_return(model: PlanModel, maps: ProjectMaps) -> None:
             )
 
 
-def define_burden_sharing(model: PlanModel, maps: ProjectMaps) -> None:
+def define_burden_sharing(model: ModelBuilder, maps: ProjectMaps) -> None:
     """Each keyed member's share of a programme within ``tolerance`` of its key share:
     ``(key - tol) * total <= contribution <= (key + tol) * total``."""
     for rule in model.scenario.burden_sharing:
@@ -470,7 +448,7 @@ def define_burden_sharing(model: PlanModel, maps: ProjectMaps) -> None:
                 )
 
 
-def define_projects(model: PlanModel) -> None:
+def define_projects(model: ModelBuilder) -> None:
     """Add every go/no-go family of the scenario (nothing when it has none)."""
     sc = model.scenario
     if not (sc.projects or sc.calls or sc.area_coalitions):
@@ -524,7 +502,7 @@ def scale_unit_cost(model: PlanModel, key: str, factor: float) -> PlanModel:
     unit = maps.units[key]
     funded = maps.funded(key)
     cols = {funded} | {q for (_m, k), q in maps.member_share.items() if k == key}
-    vals = np.array(model.row_vals, dtype=float)
+    vals = model.row_vals.copy()
     for i, row in enumerate(model.rows):
         if row.kind not in COST_KINDS:
             continue
@@ -541,7 +519,7 @@ def fix_integers(model: PlanModel, values: np.ndarray) -> PlanModel:
     """The model with every integer column fixed at its (rounded) value: an LP whose duals
     are the shadow prices of the LP part given the go/no-go decisions. The input is
     unchanged."""
-    lb, ub = np.array(model.col_lb, dtype=float), np.array(model.col_ub, dtype=float)
+    lb, ub = model.col_lb.copy(), model.col_ub.copy()
     for j in model.integer:
         v = float(np.round(values[j]))
         lb[j] = ub[j] = v

@@ -81,14 +81,14 @@ def highs_lp(model: PlanModel, objective: dict[int, float] | None = None):
     for j, c in (objective if objective is not None else model.objective).items():
         cost[j] = c
     lp.col_cost_ = cost
-    lp.col_lower_ = np.asarray(model.col_lb, dtype=float)
-    lp.col_upper_ = np.asarray(model.col_ub, dtype=float)
-    lp.row_lower_ = np.asarray(model.row_lo, dtype=float)
-    lp.row_upper_ = np.asarray(model.row_hi, dtype=float)
+    lp.col_lower_ = model.col_lb
+    lp.col_upper_ = model.col_ub
+    lp.row_lower_ = model.row_lo
+    lp.row_upper_ = model.row_hi
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.asarray(model.row_start, dtype=np.int32)
-    lp.a_matrix_.index_ = np.asarray(model.row_cols, dtype=np.int32)
-    lp.a_matrix_.value_ = np.asarray(model.row_vals, dtype=float)
+    lp.a_matrix_.start_ = model.row_start.astype(np.int32)
+    lp.a_matrix_.index_ = model.row_cols.astype(np.int32)
+    lp.a_matrix_.value_ = model.row_vals
     lp.a_matrix_.num_col_ = model.n_cols
     lp.a_matrix_.num_row_ = model.n_rows
     lp.sense_ = highspy.ObjSense.kMaximize
@@ -251,9 +251,7 @@ def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
     reduced = np.array([v.dj or 0.0 for v in variables])
     pi = {c.name: c.pi for c in problem.constraints()}
     duals = np.array([sum(pi[n] or 0.0 for n in names) for names in carriers])
-    starts = np.asarray(model.row_start)
-    cols = np.asarray(model.row_cols, dtype=int)
-    vals = np.asarray(model.row_vals, dtype=float)
+    starts, cols, vals = model.row_start, model.row_cols, model.row_vals
     activity = np.add.reduceat(values[cols] * vals, starts[:-1]) if len(cols) else np.zeros(0)
     activity[np.diff(starts) == 0] = 0.0
     objective = float(pulp.value(problem.objective) or 0.0)

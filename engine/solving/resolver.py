@@ -68,13 +68,10 @@ class _Loaded:
 
     def _remember(self, model: PlanModel) -> None:
         self.names = model.col_names
-        self.row_start = np.asarray(model.row_start)
-        self.row_cols = np.asarray(model.row_cols)
-        self.row_vals = np.asarray(model.row_vals, dtype=float)
-        self.col_lb = np.asarray(model.col_lb, dtype=float)
-        self.col_ub = np.asarray(model.col_ub, dtype=float)
-        self.row_lo = np.asarray(model.row_lo, dtype=float)
-        self.row_hi = np.asarray(model.row_hi, dtype=float)
+        self.row_start, self.row_cols = model.row_start, model.row_cols
+        self.row_vals = model.row_vals
+        self.col_lb, self.col_ub = model.col_lb, model.col_ub
+        self.row_lo, self.row_hi = model.row_lo, model.row_hi
         self.cost = _cost(model)
 
     def same_structure(self, model: PlanModel) -> bool:
@@ -93,7 +90,7 @@ class _Loaded:
         if len(changed):
             self.h.changeColsCost(len(changed), changed.astype(np.int32), cost[changed])
             self.cost = cost
-        vals = np.asarray(model.row_vals, dtype=float)
+        vals = model.row_vals
         moved = np.flatnonzero(vals != self.row_vals)
         if len(moved):
             row_of = np.searchsorted(self.row_start, moved, side="right") - 1
@@ -101,15 +98,13 @@ class _Loaded:
                 self.h.changeCoeff(int(i), int(self.row_cols[k]), float(vals[k]))
             self.row_vals = vals
 
-    def update_bounds(self, col_lb, col_ub, row_lo, row_hi) -> None:
-        """Push the column and row bounds (arrays or lists) that differ from the loaded."""
-        col_lb = np.asarray(col_lb, dtype=float)
-        col_ub = np.asarray(col_ub, dtype=float)
+    def update_bounds(
+        self, col_lb: np.ndarray, col_ub: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray
+    ) -> None:
+        """Push the column and row bounds that differ from the loaded ones."""
         cols = np.flatnonzero((col_lb != self.col_lb) | (col_ub != self.col_ub))
         if len(cols):
             self.h.changeColsBounds(len(cols), cols.astype(np.int32), col_lb[cols], col_ub[cols])
-        row_lo = np.asarray(row_lo, dtype=float)
-        row_hi = np.asarray(row_hi, dtype=float)
         rows = np.flatnonzero((row_lo != self.row_lo) | (row_hi != self.row_hi))
         if len(rows):
             self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows], row_hi[rows])

@@ -75,8 +75,8 @@ def face_bounds(
     non-zero reduced cost at its bound and each row with a non-zero dual active."""
     x, d = first.col_value[: model.n_cols], first.col_dual[: model.n_cols]
     act, y = first.row_value[: model.n_rows], first.row_dual[: model.n_rows]
-    lb, ub = np.array(model.col_lb, dtype=float), np.array(model.col_ub, dtype=float)
-    lo, hi = np.array(model.row_lo, dtype=float), np.array(model.row_hi, dtype=float)
+    lb, ub = model.col_lb.copy(), model.col_ub.copy()
+    lo, hi = model.row_lo.copy(), model.row_hi.copy()
     tol = FACE_TOLERANCE * max(1.0, max((abs(c) for c in model.objective.values()), default=1.0))
     at_lb = (np.abs(d) > tol) & (np.abs(x - lb) <= PRIMAL_TOLERANCE)
     at_ub = (np.abs(d) > tol) & (np.abs(x - ub) <= PRIMAL_TOLERANCE) & ~at_lb
@@ -108,10 +108,10 @@ class TieBounds:
 
 def _times(model: PlanModel, x: np.ndarray) -> np.ndarray:
     """Row activities ``A @ x`` of the model's CSR matrix."""
-    starts = np.asarray(model.row_start)
+    starts = model.row_start
     if not len(model.row_cols):
         return np.zeros(model.n_rows)
-    terms = np.asarray(model.row_vals, dtype=float) * x[np.asarray(model.row_cols)]
+    terms = model.row_vals * x[model.row_cols]
     out = np.add.reduceat(np.append(terms, 0.0), starts[:-1])
     out[np.diff(starts) == 0] = 0.0
     return out
@@ -174,11 +174,7 @@ def tie_break_model(
     bounds = bounds or tie_break_bounds(model, first, cols, targets)
     n = model.n_cols
     matrix = sp.csr_matrix(
-        (
-            np.asarray(model.row_vals, dtype=float),
-            np.asarray(model.row_cols, dtype=np.int64),
-            np.asarray(model.row_start, dtype=np.int64),
-        ),
+        (model.row_vals, model.row_cols, model.row_start),
         shape=(model.n_rows, n),
     )
     tie = sp.hstack([matrix, -matrix[:, cols]], format="csr")
