@@ -101,11 +101,21 @@ def forecast_prefixes(
     return out
 
 
-def window_lengths(n: int, h: int, n_windows: int, partial: bool) -> list[int]:
-    """Training lengths of the backtest windows of a series of ``n`` values (see module doc)."""
-    first = max(n - h - n_windows + 1, 2)
+def window_lengths(n: int, h: int, n_windows: int, partial: bool, min_length: int = 2) -> list[int]:
+    """Training lengths of the backtest windows of a series of ``n`` values (see module doc).
+
+    No window is shorter than ``min_length``: callers pass the largest required length of the
+    models they compare, so that every model forecasts at every window and all are scored on
+    the same rows (a window of 2-3 points would score only the models that fit on 2).
+    """
+    first = max(n - h - n_windows + 1, min_length, 2)
     end = n if partial else max(n - h + 1, first)
     return list(range(first, end))
+
+
+def pool_length(models: Mapping[str, Forecaster]) -> int:
+    """The largest required length among ``models``: where the comparison's windows start."""
+    return max((m.required_length() for m in models.values()), default=2)
 
 
 def cv_series(
@@ -132,16 +142,19 @@ def cv_and_fit_series(
     n_windows: int,
     partial: bool = True,
     final: bool = True,
+    min_length: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """:func:`cv_series`, and with ``final`` each model's state fitted on the whole series.
 
     The final fits ride along with the backtest's (one vectorised pass for the fast models); a
-    model that cannot fit the whole series has state None.
+    model that cannot fit the whole series has state None. Windows start at ``min_length``
+    (default: the largest required length of ``models``, :func:`pool_length`).
     """
     n = len(y)
     parts: dict[str, list] = {"unique_id": [], "ds": [], "cutoff": [], "step": [], "y": []}
     vals: dict[str, list] = {f"{k}{s}": [] for k in models for s in ("", "__sd")}
-    lengths = window_lengths(n, h, n_windows, partial)
+    start = pool_length(models) if min_length is None else min_length
+    lengths = window_lengths(n, h, n_windows, partial, start)
     for L in lengths:
         steps = min(h, n - L)
         parts["unique_id"] += [uid] * steps

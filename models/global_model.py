@@ -270,6 +270,7 @@ def panel_cv(
     n_windows: int,
     partial: bool,
     name: str | None = None,
+    min_length: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Backtest forecasts of a panel model at the same cutoffs as the per-series backtest
     (:func:`models.backtest.window_lengths`), refitted at each cutoff on data up to it, and its
@@ -281,7 +282,8 @@ def panel_cv(
     panel = _Panel(ys, model.lags, check_horizon(model.horizon))
     at: dict[int, list[str]] = {}
     for u, y in ys.items():
-        for L in window_lengths(len(y), h, n_windows, partial):
+        start = max(model.required_length(), min_length or 2)
+        for L in window_lengths(len(y), h, n_windows, partial, start):
             if model.required_length() <= L:  # as the per-series backtest skips short windows
                 at.setdefault(len(y) - L, []).append(u)
     cols: dict[str, list] = {"unique_id": [], "cutoff": [], "step": [], "mean": [], "sd": []}

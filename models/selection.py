@@ -18,7 +18,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from models.backtest import cv_and_fit_series, map_series
+from models.backtest import cv_and_fit_series, map_series, pool_length
 from models.base import DEFAULT_LEVELS, Forecaster, check_horizon, check_levels, level_label
 from models.baselines import Drift, Naive
 from models.conformal import halfwidths, interval_columns, interval_scale
@@ -135,13 +135,49 @@ def add_combinations(cv: pd.DataFrame, combinations: Mapping[str, Sequence[str]]
     return pd.concat([keep, pd.DataFrame(new, index=cv.index)], axis=1)
 
 
-def panel_scores(
-    cv: pd.DataFrame, names: Sequence[str], scales: Mapping[str, float]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Backtest MASE and sMAPE of every candidate per series (NaN if a forecast is missing).
+#: A candidate with no backtest forecast on more than this share of the scored rows is left
+#: out of the comparison (with a warning and a row in ``AutoForecaster.excluded_``).
+MAX_MISSING = 0.1
 
-    Returns two frames indexed by ``unique_id`` (in order of appearance), one column per name.
+
+def common_rows(
+    cv: pd.DataFrame, names: Sequence[str], combos: Mapping[str, Sequence[str]] | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """The backtest rows every compared candidate forecast, and the candidates left out.
+
+    A candidate missing on more than :data:`MAX_MISSING` of the rows is left out (returned, so
+    that callers can say so), and with it every combination of ``combos`` that uses it; every
+    other candidate is scored on exactly the same rows: those where each of them, and each
+    component of a kept combination, has a forecast.
     """
+    combos = combos or {}
+    atoms = list(dict.fromkeys([n for n in names if n not in combos]))
+    atoms += [c for n in names if n in combos for c in combos[n] if c not in atoms]
+    atoms = [a for a in dict.fromkeys(atoms) if a in cv.columns]
+    f = cv[atoms].to_numpy(float)
+    ok = np.isfinite(f)
+    share = 1 - ok.mean(axis=0) if len(f) else np.zeros(len(atoms))
+    bad = {a for a, s in zip(atoms, share, strict=True) if s > MAX_MISSING}
+    left_out = [n for n in names if n in bad or (n in combos and bad & set(combos[n]))]
+    keep = [j for j, a in enumerate(atoms) if a not in bad]
+    rows = ok[:, keep].all(axis=1) if keep else np.zeros(len(f), dtype=bool)
+    return rows, left_out
+
+
+def panel_scores(
+    cv: pd.DataFrame,
+    names: Sequence[str],
+    scales: Mapping[str, float],
+    rows: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Backtest MASE and sMAPE of every candidate per series, on the same rows for all.
+
+    ``rows`` (default: :func:`common_rows`) masks the backtest rows scored; a series with no
+    such row, or a candidate missing on one of them, is NaN. Returns two frames indexed by
+    ``unique_id`` (in order of appearance), one column per name.
+    """
+    if rows is None:
+        rows, _ = common_rows(cv, names)
     codes, uids = pd.factorize(cv["unique_id"])
     y = cv["y"].to_numpy(float)
     sc = cv["unique_id"].map(scales).to_numpy(float)
@@ -152,14 +188,15 @@ def panel_scores(
         sm = np.where(den > 0, 200 * err / np.where(den > 0, den, 1), 0.0)
         sm = np.where(np.isfinite(err), sm, np.nan)
         rel = err / sc[:, None]
-    n = np.bincount(codes, minlength=len(uids)).astype(float)
+    w = np.asarray(rows, dtype=float)
+    n = np.bincount(codes, weights=w, minlength=len(uids))
     out = []
     for table in (rel, sm):
         cols = {}
         for j, name in enumerate(names):
             col = table[:, j]
-            bad = np.bincount(codes, weights=~np.isfinite(col), minlength=len(uids))
-            tot = np.bincount(codes, weights=np.nan_to_num(col), minlength=len(uids))
+            bad = np.bincount(codes, weights=w * ~np.isfinite(col), minlength=len(uids))
+            tot = np.bincount(codes, weights=w * np.nan_to_num(col), minlength=len(uids))
             with np.errstate(divide="ignore", invalid="ignore"):
                 cols[name] = np.where((bad == 0) & (n > 0), tot / n, np.nan)
         out.append(pd.DataFrame(cols, index=pd.Index(uids, name="unique_id")))
@@ -169,13 +206,15 @@ def panel_scores(
 def selection_table(
     mase_t: pd.DataFrame, smape_t: pd.DataFrame, order: Sequence[str]
 ) -> pd.DataFrame:
-    """Backtest means of the eligible candidates and the global criterion, best first.
+    """Backtest means of the candidates and the global criterion, best first.
 
-    Eligible: the candidate forecast at least 90% of the series. Means are taken over the series
-    every eligible candidate forecast; ``criterion = MASE / best MASE + sMAPE / best sMAPE`` (M4's
-    OWA with the best candidate as the reference).
+    Every candidate with a score is ranked, over the series where all of them have one (the
+    scores come from the same backtest rows, :func:`common_rows`); a candidate with no score
+    at all is listed last with NaN, never dropped silently.
+    ``criterion = MASE / best MASE + sMAPE / best sMAPE`` (M4's OWA with the best candidate as
+    the reference).
     """
-    ok = [c for c in order if mase_t[c].notna().mean() >= 0.9]
+    ok = [c for c in order if mase_t[c].notna().any()]
     common = mase_t[ok].notna().all(axis=1) & smape_t[ok].notna().all(axis=1)
     rows = common if common.any() else slice(None)
     table = pd.DataFrame(
@@ -184,6 +223,9 @@ def selection_table(
     table["criterion"] = table["mase"] / table["mase"].min() + table["smape"] / table["smape"].min()
     table["rank_in_menu"] = [ok.index(c) for c in table.index]
     table = table.sort_values(["criterion", "rank_in_menu"]).drop(columns="rank_in_menu")
+    missing = [c for c in order if c not in ok]
+    if missing:
+        table = pd.concat([table, pd.DataFrame(index=missing, columns=table.columns, dtype=float)])
     table.index.name = "candidate"
     return table
 
@@ -191,7 +233,7 @@ def selection_table(
 def global_choice(mase_t: pd.DataFrame, smape_t: pd.DataFrame, order: Sequence[str]) -> str:
     """The candidate with the best backtest on the panel (first row of :func:`selection_table`;
     the first of ``order`` if none is eligible)."""
-    table = selection_table(mase_t, smape_t, order)
+    table = selection_table(mase_t, smape_t, order).dropna(subset=["criterion"])
     return str(table.index[0]) if len(table) else order[0]
 
 
@@ -249,8 +291,10 @@ class AutoForecaster(Forecaster):
 
     Attributes (after ``fit``): ``chosen_`` (series -> candidate), ``selection_`` (the backtest's
     mean MASE, sMAPE and criterion per eligible candidate, best first), ``panel_scores_`` (backtest
-    MASE per series and candidate), ``ranking_``, ``cv_`` (the backtest forecasts, with a
-    ``cutoff`` column) and ``scaled_errors_`` (the calibration's errors per step).
+    MASE per series and candidate, all on the same backtest rows), ``excluded_`` (candidates
+    left out of the comparison for want of forecasts, with a warning), ``ranking_``, ``cv_``
+    (the backtest forecasts, with a ``cutoff`` column) and ``scaled_errors_`` (the
+    calibration's errors per step).
     """
 
     name = "auto"
@@ -320,23 +364,35 @@ class AutoForecaster(Forecaster):
             ys[uid], last[uid] = y, int(g["ds"].iloc[-1])
             xs[uid] = g.reset_index(drop=True) if has_x else None
             items.append((atomic, uid, y, g["ds"].to_numpy(), xs[uid], h, self.n_windows, partial))
+        # Every model's windows start where the most demanding one can fit, so that all are
+        # compared on the same backtest rows.
+        start = pool_length(atomic)
         local = {n: m for n, m in atomic.items() if not getattr(m, "panel", False)}
-        items = [(local, *it[1:]) for it in items]
+        items = [(local, *it[1:], True, start) for it in items]
         results = map_series(cv_and_fit_series, items, self.n_jobs)
         cv = pd.concat([r[0] for r in results], ignore_index=True)
         dss = {uid: g["ds"].to_numpy() for uid, g in frame.groupby("unique_id", sort=True)}
         for name, m in atomic.items():
             if name not in local:
-                cv = self._add_panel_model(cv, results, name, m, ys, dss, partial)
+                cv = self._add_panel_model(cv, results, name, m, ys, dss, partial, start)
         self.scale_ = {uid: interval_scale(1.0, y) ** 2 for uid, y in ys.items()}  # MASE scales
         cv = add_combinations(cv, combos)
         scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in ys.items()}
-        mase_t, smape_t = panel_scores(cv, order, scales)
+        rows, self.excluded_ = common_rows(cv, order, combos)
+        if self.excluded_:
+            warnings.warn(
+                f"left out of the model comparison (no backtest forecast on more than "
+                f"{MAX_MISSING:.0%} of the rows): {', '.join(self.excluded_)}",
+                stacklevel=2,
+            )
+        mase_t, smape_t = panel_scores(cv, order, scales, rows)
+        mase_t[self.excluded_] = np.nan
+        smape_t[self.excluded_] = np.nan
         self.panel_scores_ = mase_t.reindex(list(ys))
         self.selection_ = selection_table(mase_t, smape_t, order)
         first = self.choose
         if first is None and self.select == "global":
-            first = str(self.selection_.index[0]) if len(self.selection_) else order[0]
+            first = global_choice(mase_t, smape_t, order)
         self.y_ = ys
         self.last_ds_ = last
         self.atomic_ = atomic
@@ -364,6 +420,7 @@ class AutoForecaster(Forecaster):
         ys: Mapping[str, np.ndarray],
         dss: Mapping[str, np.ndarray],
         partial: bool,
+        start: int = 2,
     ) -> pd.DataFrame:
         """Backtest and fit a panel model (fitted across the series, in this process) at the
         per-series backtest's cutoffs; merge its forecasts into ``cv`` and its final states into
@@ -371,7 +428,7 @@ class AutoForecaster(Forecaster):
         h = check_horizon(self.horizon)
         model = type(model)(**{**model.get_params(), "horizon": h})  # a regression per step
         try:
-            frame, states = panel_cv(model, ys, dss, h, self.n_windows, partial, name)
+            frame, states = panel_cv(model, ys, dss, h, self.n_windows, partial, name, start)
         except Exception:  # a failed fit means "unavailable here", as for the per-series models
             frame = pd.DataFrame(columns=["unique_id", "cutoff", "step", name, f"{name}__sd"])
             states = {}
