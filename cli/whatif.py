@@ -19,6 +19,7 @@ from engine import (
     Comparison,
     Resolver,
     Scenario,
+    advise_edits,
     compare,
     edit_scenario,
     load_with_edits,
@@ -119,6 +120,20 @@ def whatif_cmd(
     sys.exit(EXIT_OK if new.ok else EXIT_NO_PLAN)
 
 
+def print_edit_advice(scenario: str, edits: list[str]) -> None:
+    """First advice after impossible edits: the edited rules at the nearest round figures
+    that have a plan (the diagnosis above lists the other rules that could change)."""
+    if not edits:
+        return
+    advice = advise_edits(load_with_edits(scenario_path(scenario)), edits)
+    if advice:
+        console.print(
+            "Nearest plan that keeps your edit's direction: "
+            + "; ".join(f"--set {a.edit} (instead of {a.asked})" for a in advice),
+            highlight=False,
+        )
+
+
 @friendly_errors
 def explain_cmd(scenario: ScenarioArg, set_: SetOpt = None, top: int = 15) -> None:
     """Print the sensitivity report, or the diagnosis when the scenario is infeasible."""
@@ -126,6 +141,7 @@ def explain_cmd(scenario: ScenarioArg, set_: SetOpt = None, top: int = 15) -> No
     report = sensitivity(sc)
     if not report.result.ok:
         print_result(report.result)
+        print_edit_advice(scenario, set_ or [])
         sys.exit(EXIT_NO_PLAN)
     console.print(f"value {report.result.objective:,.2f} points", highlight=False)
     cons = report.constraints

@@ -14,6 +14,7 @@ The pipeline, stage by stage (see docs/architecture.md):
 
 from __future__ import annotations
 
+from engine.analysis.advice import EditAdvice, advise_edits
 from engine.analysis.nearest import Nearest, nearest_feasible
 from engine.analysis.sensitivity import Sensitivity, sensitivity
 from engine.analysis.whatif import Comparison, compare
@@ -55,6 +56,7 @@ __all__ = [
     "UNIT_FACTORS",
     "Comparison",
     "Edit",
+    "EditAdvice",
     "EngineError",
     "Limit",
     "Nearest",
@@ -69,6 +71,7 @@ __all__ = [
     "SolverUnavailableError",
     "Stability",
     "WhatIf",
+    "advise_edits",
     "atomic_write_bytes",
     "atomic_write_text",
     "burden_bands",
