@@ -28,10 +28,80 @@ class SolveStatus(StrEnum):
     """Outcome of a solve, in the engine's own vocabulary."""
 
     OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # a plan, but optimality not proven (time limit)
+    FEASIBLE = "feasible"  # a plan, optimality not proven: see Solution.stop for why
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
+    #: The solver proved there is no optimal plan without telling which (HiGHS's presolve
+    #: or MIP): not diagnosed as infeasible.
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
     NO_SOLUTION = "no_solution"  # stopped before any plan was found
+
+
+class StopReason(StrEnum):
+    """Why a solver stopped before proving optimality (worded to start a message)."""
+
+    TIME_LIMIT = "time limit reached"
+    ITERATION_LIMIT = "iteration limit reached"
+    SOLUTION_LIMIT = "solution limit reached"
+    INTERRUPT = "interrupted"
+    OBJECTIVE_BOUND = "objective bound reached"
+    OBJECTIVE_TARGET = "objective target reached"
+    MEMORY_LIMIT = "memory limit reached"
+    ERROR = "solver error"
+    UNKNOWN = "stopped for a reason the solver did not give"
+
+
+#: Every ``highspy.HighsModelStatus`` by name: the outcome, or None where it depends on
+#: whether a feasible point exists (FEASIBLE with one, NO_SOLUTION without), and why the
+#: solver stopped short of optimality.
+HIGHS_STATUS: dict[str, tuple[SolveStatus | None, StopReason | None]] = {
+    "kNotset": (SolveStatus.NO_SOLUTION, StopReason.ERROR),
+    "kLoadError": (SolveStatus.NO_SOLUTION, StopReason.ERROR),
+    "kModelError": (SolveStatus.NO_SOLUTION, StopReason.ERROR),
+    "kPresolveError": (SolveStatus.NO_SOLUTION, StopReason.ERROR),
+    "kSolveError": (SolveStatus.NO_SOLUTION, StopReason.ERROR),
+    "kPostsolveError": (SolveStatus.NO_SOLUTION, StopReason.ERROR),
+    "kModelEmpty": (SolveStatus.OPTIMAL, None),  # nothing to decide
+    "kOptimal": (SolveStatus.OPTIMAL, None),
+    "kInfeasible": (SolveStatus.INFEASIBLE, None),
+    "kUnboundedOrInfeasible": (SolveStatus.INFEASIBLE_OR_UNBOUNDED, None),
+    "kUnbounded": (SolveStatus.UNBOUNDED, None),
+    "kObjectiveBound": (None, StopReason.OBJECTIVE_BOUND),
+    "kObjectiveTarget": (None, StopReason.OBJECTIVE_TARGET),
+    "kTimeLimit": (None, StopReason.TIME_LIMIT),
+    "kIterationLimit": (None, StopReason.ITERATION_LIMIT),
+    "kUnknown": (None, StopReason.UNKNOWN),
+    "kSolutionLimit": (None, StopReason.SOLUTION_LIMIT),
+    "kInterrupt": (None, StopReason.INTERRUPT),
+    "kMemoryLimit": (None, StopReason.MEMORY_LIMIT),
+    "kHighsInterrupt": (None, StopReason.INTERRUPT),
+}
+
+
+def classify_highs(name: str, has_plan: bool) -> tuple[SolveStatus, StopReason | None]:
+    """The outcome of a HiGHS model status (by name) given whether a feasible point exists;
+    a status newer than this table is a stop for an unknown reason."""
+    status, stop = HIGHS_STATUS.get(name, (None, StopReason.UNKNOWN))
+    if status is None:
+        status = SolveStatus.FEASIBLE if has_plan else SolveStatus.NO_SOLUTION
+    return status, stop
+
+
+def stop_message(solution: Solution) -> str:
+    """What a planner is told about a solve that is not a proven optimum ("" when it is)."""
+    status, stop = solution.status, solution.stop
+    if status is SolveStatus.FEASIBLE:
+        return f"{stop or StopReason.UNKNOWN}: the best plan found, optimality not proven"
+    if status is SolveStatus.INFEASIBLE_OR_UNBOUNDED:
+        return (
+            "infeasible or unbounded: the solver proved there is no optimal plan but not "
+            f"which ({solution.solver_status})"
+        )
+    if status is SolveStatus.NO_SOLUTION and stop is not None:
+        return f"the solver stopped without a plan ({stop})"
+    if status is SolveStatus.OPTIMAL:
+        return ""
+    return f"the solver stopped without a plan ({status.value})"
 
 
 @dataclass(frozen=True)
@@ -65,6 +135,10 @@ class Solution:
     solver: str
     #: Relative gap between the plan and the best bound (MIPs only; None for LPs).
     mip_gap: float | None = None
+    #: Why the solver stopped short of a proven optimum (None when it did not).
+    stop: StopReason | None = None
+    #: The solver's own words for its status (HiGHS's model status, CBC's result line).
+    solver_status: str = ""
 
 
 SOLVERS = ("highs", "cbc")
@@ -144,22 +218,18 @@ def new_highs(options: SolverOptions):
     return h
 
 
+def highs_outcome(h) -> tuple[SolveStatus, StopReason | None, str]:
+    """HiGHS's model status as the engine's status, the reason it stopped short of a
+    proven optimum, and HiGHS's own words for it."""
+    status = h.getModelStatus()
+    has_plan = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+    outcome, stop = classify_highs(status.name, has_plan)
+    return outcome, stop, h.modelStatusToString(status)
+
+
 def highs_status(h) -> SolveStatus:
     """Translate HiGHS's model status (and whether a primal solution exists)."""
-    import highspy
-
-    status = h.getModelStatus()
-    ms = highspy.HighsModelStatus
-    if status == ms.kOptimal:
-        return SolveStatus.OPTIMAL
-    if status == ms.kInfeasible:
-        return SolveStatus.INFEASIBLE
-    if status in (ms.kUnbounded,):
-        return SolveStatus.UNBOUNDED
-    if status == ms.kUnboundedOrInfeasible:
-        return SolveStatus.INFEASIBLE
-    has_plan = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
-    return SolveStatus.FEASIBLE if has_plan else SolveStatus.NO_SOLUTION
+    return highs_outcome(h)[0]
 
 
 def highs_solution(h, seconds: float, mip: bool = False, duals: bool = True) -> Solution:
@@ -167,7 +237,7 @@ def highs_solution(h, seconds: float, mip: bool = False, duals: bool = True) -> 
 
     ``duals=False`` leaves the duals at zero (reading each vector costs ~0.1 ms per 4,000
     entries): for LPs whose duals nobody reads, such as the tie-break's."""
-    status = highs_status(h)
+    status, stop, words = highs_outcome(h)
     sol = h.getSolution()
     if mip:
         info = h.getInfo()
@@ -183,6 +253,8 @@ def highs_solution(h, seconds: float, mip: bool = False, duals: bool = True) -> 
             seconds=seconds,
             solver="highs",
             mip_gap=float(info.mip_gap) if has_plan and np.isfinite(info.mip_gap) else None,
+            stop=stop,
+            solver_status=words,
         )
     # With the sense set to maximise, HiGHS's duals are d objective / d rhs already
     # (PuLP's interface negates the objective and so flips them); the tests check this
@@ -198,6 +270,8 @@ def highs_solution(h, seconds: float, mip: bool = False, duals: bool = True) -> 
         row_dual=np.asarray(sol.row_dual, dtype=float) if duals else np.zeros(len(row_value)),
         seconds=seconds,
         solver="highs",
+        stop=stop,
+        solver_status=words,
     )
 
 
@@ -267,24 +341,13 @@ def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
 
 
 def parse_highs_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
-    """``["solver=ipm", "run_crossover=on"]`` as typed (name, value) pairs for
-    :attr:`SolverOptions.highs_options`; raises SolverUnavailableError when malformed."""
-    out: list[tuple[str, object]] = []
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name.strip():
-            raise SolverUnavailableError(f"--highs {pair!r}: expected NAME=VALUE, e.g. solver=ipm")
-        value: object = text.strip()
-        for cast in (int, float):
-            try:
-                value = cast(text)
-                break
-            except ValueError:
-                continue
-        if text.strip().lower() in ("true", "false"):
-            value = text.strip().lower() == "true"
-        out.append((name.strip(), value))
-    return tuple(out)
+    """``["solver=ipm", "threads=2"]`` as typed (name, value) pairs for
+    :attr:`SolverOptions.highs_options`; only the options of
+    :data:`engine.solving.highs_options.ALLOWED` (algorithm, tolerances, threads, limits,
+    presolve, parallel, seed), each in its range. Raises ScenarioError (exit 2) otherwise."""
+    from engine.solving.highs_options import parse_pairs
+
+    return parse_pairs(pairs)
 
 
 def check_solver(name: str) -> None:
