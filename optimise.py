@@ -16,6 +16,7 @@ import typer
 from cli.app import app_cmd
 from cli.batch import batch_cmd, runs_app
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, err_console, friendly_errors
+from cli.members import members_cmd
 from cli.report import convert_cmd, report_cmd
 from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
@@ -111,6 +112,7 @@ def schema() -> None:
 
 
 app.command("whatif")(whatif_cmd)
+app.command("members")(members_cmd)
 app.command("explain")(explain_cmd)
 app.command("report")(report_cmd)
 app.command("convert")(convert_cmd)

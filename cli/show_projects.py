@@ -91,8 +91,14 @@ def print_projects(result: Result, top: int = 12) -> None:
         )
         for r in near.itertuples():
             needed = "cannot be selected" if math.isinf(r.needed) else f"{r.needed:.3g} points"
-            cut = "no cost cut suffices" if math.isinf(r.cut) else money(r.cut, sc)
-            table.add_row(_label(r.project, r.stage), needed, "" if pd.isna(r.cut) else cut, r.note)
+            cut = (
+                ""
+                if pd.isna(r.cut)
+                else "no cost cut suffices"
+                if math.isinf(r.cut)
+                else money(r.cut, sc)
+            )
+            table.add_row(_label(r.project, r.stage), needed, cut, r.note)
         console.print(table)
 
 

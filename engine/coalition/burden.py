@@ -55,12 +55,14 @@ def key_from_table(
 
 
 def burden_bands(members: pd.DataFrame, key: dict[str, float], band: float = 0.02) -> pd.DataFrame:
-    """Per member of a members table (columns ``member``, ``allocated``,
+    """Per member of a members table (columns ``member``, ``pledged``, ``allocated``,
     ``value_bought``): key share, burden share and gap, ``over``/``under``/``within`` the
     band, value share and the juste-retour ratio (see the module). Key shares are
-    normalised over the members in the table that have a key; the others read ``no key``."""
+    normalised over the members that pledge and have a key; the others read ``no pledge``
+    or ``no key``."""
     ids = list(members["member"])
-    known = {m: float(key[m]) for m in ids if m in key and key[m] > 0}
+    pledging = set(members.loc[members["pledged"].astype(float) > 0, "member"])
+    known = {m: float(key[m]) for m in ids if m in key and key[m] > 0 and m in pledging}
     total_key = sum(known.values())
     allocated = members["allocated"].astype(float).to_numpy()
     bought = members["value_bought"].astype(float).to_numpy()
@@ -71,7 +73,9 @@ def burden_bands(members: pd.DataFrame, key: dict[str, float], band: float = 0.0
         share = known[m] / total_key if m in known and total_key > 0 else math.nan
         gap = burden[i] - share
         status = (
-            "no key"
+            "no pledge"
+            if m not in pledging
+            else "no key"
             if math.isnan(share)
             else "over"
             if gap > band

@@ -202,8 +202,10 @@ def _sentence(scenario: Scenario, row: dict, per_unit: float) -> str:
         else f"In the fund the plan is worth {row['value_in_fund']:.3g} points to {name}, "
         f"against {row['standalone_value']:.3g} alone"
     )
+    given = " (given the go/no-go decisions)" if scenario.projects or scenario.calls else ""
     return (
-        f"{where}; one more {one} a year from {name} would add {per_unit:.3g} points to the fund."
+        f"{where}; one more {one} a year from {name} would add {per_unit:.3g} points "
+        f"to the fund{given}."
     )
 
 

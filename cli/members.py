@@ -1,0 +1,208 @@
+"""``optimise.py members``: what each member gets, who would be better off outside, and
+what keeping everyone costs (participation constraints), with burden-sharing bands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from cli.common import EXIT_BAD_INPUT, EXIT_NO_PLAN, EXIT_OK, console, err_console, friendly_errors
+from datasets import DATA_DIR, scenario_path
+from engine import (
+    Scenario,
+    SolverOptions,
+    Stability,
+    atomic_write_text,
+    burden_bands,
+    contribution_key,
+    key_from_table,
+    load_with_edits,
+    money,
+    solve,
+    stability,
+    write_folder,
+)
+
+KEYS = ("contribution", "gdp", "nato")
+GDP_FILE = DATA_DIR / "worldbank_wdi_gdp_nato_partners.csv"
+MEMBERS_FILES = (
+    "members.csv",
+    "burden.csv",
+    "drivers.csv",
+    "participation_allocation.csv",
+    "participation_members.csv",
+    "summary.json",
+)
+
+ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Edit PATH=VALUE, e.g. members.DEU.opt_out=[space] (repeatable)."),
+]
+
+
+def _key(name: str, members: pd.DataFrame, key_file: Path | None) -> tuple[dict[str, float], str]:
+    """The burden-sharing key by member and a label saying where it comes from."""
+    if key_file is not None:
+        table = pd.read_csv(key_file)
+        if not {"member", "share"} <= set(table.columns):
+            _bad(f"{key_file}: a key file needs the columns member,share")
+        return dict(zip(table["member"], table["share"].astype(float), strict=True)), str(key_file)
+    if name == "contribution":
+        return contribution_key(members), "share of the pledges"
+    if name == "gdp":
+        gdp = pd.read_csv(GDP_FILE, usecols=["iso3", "year", "gdp_current_usd"])
+        key, year = key_from_table(gdp, list(members["member"]), "gdp_current_usd")
+        return key, f"GDP share, current US$, {year} (World Bank WDI)"
+    _bad(
+        "--key nato: the data here hold NATO's common-funded budget totals, not the "
+        "nations' cost shares (datasets/PROVENANCE.md); give the key as "
+        "--key-file FILE.csv with columns member,share"
+    )
+    raise AssertionError("unreachable")
+
+
+def _bad(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def print_members(check: Stability, burden: pd.DataFrame, key_label: str) -> None:
+    """The members table, the stability summary, the drivers and the participation plan."""
+    sc = check.result.scenario
+    merged = check.members.merge(burden, on="member", how="left")
+    table = Table(
+        "member",
+        "pledged",
+        "in fund",
+        "alone",
+        "out?",
+        f"+1{sc.fund.unit}/yr",
+        "key",
+        "burden",
+        "retour",
+        title="What each member gets (values by its own priorities)",
+        box=box.SIMPLE,
+        pad_edge=False,
+        padding=(0, 1),
+    )
+    for r in merged.itertuples(index=False):
+        gap = f" {r.burden_gap * 100:+.1f}pp" if r.burden in ("over", "under") else ""
+        status = "-" if r.burden == "no pledge" else r.burden
+        table.add_row(
+            r.member,
+            money(r.pledged, sc),
+            f"{r.value_in_fund:.3g}",
+            f"{r.standalone_value:.3g}",
+            "[bold red]yes[/]" if r.better_off_outside else "no",
+            f"{r.marginal_value:.3g}",
+            "-" if pd.isna(r.key_share) else f"{r.key_share:.1%}",
+            f"{status}{gap}",
+            "-" if pd.isna(r.retour) else f"{r.retour:.2f}",
+        )
+    console.print(table)
+    console.print(
+        f"burden: share of the money allocated against the key ({key_label}); retour: "
+        "share of the value its money buys for it over the key share (1 = fair return)",
+        highlight=False,
+    )
+    console.print(check.summary(), highlight=False)
+    for text in check.members.loc[check.members["better_off_outside"], "text"]:
+        console.print(f"- {text}", highlight=False)
+    if not check.drivers.empty:
+        drivers = Table("relaxing", "of", "unstable after", "made stable", title="What drives it")
+        for r in check.drivers.itertuples(index=False):
+            drivers.add_row(r.relaxed, r.member, str(r.unstable_after), r.made_stable or "-")
+        console.print(drivers)
+    p = check.participation
+    if p is not None and p.ok:
+        moved = (
+            p.areas.groupby("area")["amount"].sum()
+            - check.result.areas.groupby("area")["amount"].sum()
+        )
+        moved = moved[moved.abs() > 1e-6 * max(1.0, moved.abs().max())]
+        for area, change in moved.items():
+            verb = "gains" if change > 0 else "loses"
+            console.print(
+                f"with participation rows {area} {verb} {money(abs(change), sc)} over the horizon",
+                highlight=False,
+            )
+
+
+def _writers(check: Stability, burden: pd.DataFrame, summary: dict) -> dict:
+    def csv(frame: pd.DataFrame):
+        return lambda path: atomic_write_text(path, frame.to_csv(index=False))
+
+    writers = {
+        "members.csv": csv(check.members),
+        "burden.csv": csv(burden),
+        "summary.json": lambda path: atomic_write_text(
+            path, json.dumps(summary, indent=2, default=str)
+        ),
+    }
+    if not check.drivers.empty:
+        writers["drivers.csv"] = csv(check.drivers)
+    p = check.participation
+    if p is not None and p.ok:
+        writers["participation_allocation.csv"] = csv(p.allocation)
+    return writers
+
+
+@friendly_errors
+def members_cmd(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    participation: Annotated[
+        bool, typer.Option("--participation", help="Add participation rows and re-solve.")
+    ] = False,
+    margin: Annotated[
+        float, typer.Option(help="Each member needs (1 + margin) x its standalone value.")
+    ] = 0.0,
+    key: Annotated[str, typer.Option(help="Burden key: contribution, gdp or nato.")] = (
+        "contribution"
+    ),
+    key_file: Annotated[
+        Path | None, typer.Option(help="A key as CSV (member,share); overrides --key.")
+    ] = None,
+    band: Annotated[float, typer.Option(help="Burden band, +/- share points.")] = 0.02,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the tables here.")] = None,
+) -> None:
+    """What each member's money buys, its value in the fund and alone, and stability."""
+    if key not in KEYS:
+        _bad(f"--key: expected one of {', '.join(KEYS)}, got {key!r}")
+    if margin < 0 or band < 0:
+        _bad("--margin and --band must not be negative")
+    sc: Scenario = load_with_edits(scenario_path(scenario), set_ or [])
+    result = solve(sc, SolverOptions())
+    if not result.ok:
+        err_console.print(result.summary.get("message") or result.status.value, highlight=False)
+        sys.exit(EXIT_NO_PLAN)
+    check = stability(result, margin=margin, participation=participation)
+    weights, label = _key(key, check.members, key_file)
+    burden = burden_bands(check.members, weights, band)
+    print_members(check, burden, label)
+    summary = {
+        "scenario": scenario,
+        "objective": result.objective,
+        "unstable": check.unstable,
+        "margin": margin,
+        "key": label,
+        "price_of_stability": check.price_of_stability if participation else None,
+        "participation_status": check.participation.status.value
+        if check.participation is not None
+        else None,
+        "text": check.summary(),
+    }
+    if out is not None:
+        write_folder(out, _writers(check, burden, summary), MEMBERS_FILES)
+        console.print(f"wrote {out}/", highlight=False)
+    kept = check.participation
+    sys.exit(EXIT_NO_PLAN if kept is not None and not kept.ok else EXIT_OK)

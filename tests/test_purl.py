@@ -1,0 +1,115 @@
+"""The PURL scenario (datasets/scenarios/purl-2025.yaml): it validates and solves, every
+funded package is paid in full by its reported contributors, the pledges follow the
+reported packages, and a further round of pledges funds the next candidates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from datasets import DATA_DIR, scenario_path
+from engine import load_with_edits, members_table, solve
+
+PACKAGES = pd.read_csv(DATA_DIR / "purl_packages_2025.csv")
+
+
+@pytest.fixture(scope="module")
+def purl():
+    return load_with_edits(scenario_path("purl-2025"), [])
+
+
+@pytest.fixture(scope="module")
+def plan(purl):
+    return solve(purl)
+
+
+def test_the_scenario_validates_and_solves(purl, plan):
+    assert plan.ok
+    assert {m.id for m in purl.members} == set(";".join(PACKAGES["contributors"]).split(";"))
+
+
+def test_pledges_add_up_to_the_reported_packages(purl):
+    pledged = sum(m.pledges[2025] for m in purl.members)
+    reported = PACKAGES["amount_usd_m"].sum() * 1e6
+    assert pledged == pytest.approx(reported, abs=1e4)  # 0.01m of rounding (thirds)
+    costs = {p.id: sum(p.cost.values()) for p in purl.projects if p.id.startswith("p")}
+    assert costs == pytest.approx(
+        {
+            f"p{n}": a * 1e6
+            for n, a in zip(PACKAGES["package"], PACKAGES["amount_usd_m"], strict=True)
+        }
+    )
+
+
+def test_every_reported_package_is_funded_by_its_contributors_only(purl, plan):
+    funded = plan.projects[plan.projects["funded"]]
+    assert set(funded["project"]) == {f"p{n}" for n in PACKAGES["package"]}
+    paid = plan.project_members.groupby(["project", "member"])["amount"].sum()
+    for row in PACKAGES.itertuples():
+        key = f"p{row.package}"
+        payers = paid.loc[key]
+        assert set(payers.index) <= set(row.contributors.split(";"))
+        assert payers.sum() == pytest.approx(row.amount_usd_m * 1e6, rel=1e-9)
+    for m in purl.members:  # nobody pays more than it pledged
+        assert paid.xs(m.id, level="member").sum() <= m.pledges[2025] * (1 + 1e-9)
+
+
+def test_without_new_pledges_no_next_round_package_is_funded(plan):
+    nxt = plan.projects[plan.projects["project"].str.startswith("n")]
+    assert not nxt["funded"].any()
+
+
+def test_a_further_round_funds_air_defence_first():
+    edits = [
+        "members.DEU.pledge={2025: 666.667m, 2026: 500m}",
+        "members.NLD.pledge={2025: 578m, 2026: 500m}",
+    ]
+    result = solve(load_with_edits(scenario_path("purl-2025"), edits))
+    funded = set(result.projects.loc[result.projects["funded"], "project"])
+    assert {"n1", "n2"} <= funded
+    assert not funded & {"n3", "n4", "n5", "n6"}
+    paid = result.project_members.groupby("project")["amount"].sum()
+    assert paid["n1"] == pytest.approx(500e6)
+    assert paid["n2"] == pytest.approx(500e6)
+
+
+def test_members_table_of_purl_says_who_could_buy_a_package_alone(plan):
+    table = members_table(plan).set_index("member")
+    # Alone, only members with at least one package's cost could buy one.
+    assert table.at["NLD", "standalone_value"] > 0
+    assert table.at["EST", "standalone_value"] == 0
+    assert not table["better_off_outside"].any()
+
+
+def test_members_command_writes_its_tables(tmp_path, repo_root):
+    out = tmp_path / "members"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "optimise.py",
+            "members",
+            "purl-2025",
+            "--participation",
+            "--out",
+            str(out),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert {"members.csv", "burden.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+    bad = subprocess.run(
+        [sys.executable, "optimise.py", "members", "purl-2025", "--key", "nato"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "--key-file" in bad.stderr
+    assert "Traceback" not in bad.stderr
