@@ -36,7 +36,7 @@ from reports.document import (
     generated_at,
     sha256_files,
 )
-from reports.sources import scenario_source
+from reports.sources import scenario_note, scenario_source
 
 #: Members named in the flow diagram; the rest are grouped as "other members".
 FLOW_MEMBERS = 12
@@ -479,6 +479,7 @@ def _facts(result: Result, fmt: _Fmt) -> tuple[tuple[str, str], ...]:
 def _assumptions(inputs: Inputs) -> tuple[str, ...]:
     sc = inputs.scenario
     notes = [
+        *scenario_note(inputs.path.name),
         "The plan maximises the priority-weighted value of funding with diminishing returns "
         f"(each area's value curve), discounted at {sc.objective.discount_rate * 100:g}% a year.",
         "Unspent money carries over to the next year."

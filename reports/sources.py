@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from reports.document import Source
 
 NATO_DEFEXP = Source(
@@ -28,6 +30,20 @@ SCENARIO_SOURCES: dict[str, tuple[Source, ...]] = {
     "aspf-2026": (NATO_DEFEXP,),
     "nif": (NIF_FACTS,),
 }
+
+
+#: One plain sentence on what a shipped scenario stands for, by file stem (shown first
+#: among a report's assumptions).
+SCENARIO_NOTES: dict[str, str] = {
+    "aspf-2026": "The Alternative Security Partnership Fund is described in public commentary "
+    "but not confirmed by NATO; its figures here are illustrative.",
+}
+
+
+def scenario_note(name: str) -> tuple[str, ...]:
+    """The note on a shipped scenario, given its file name or stem (empty for others)."""
+    stem = Path(name).stem
+    return (SCENARIO_NOTES[stem],) if stem in SCENARIO_NOTES else ()
 
 
 def scenario_source(stem: str, path: str) -> tuple[Source, ...]:

@@ -392,3 +392,17 @@ def test_burden_bands_read_over_and_under_against_the_key():
         {"iso3": ["AAA", "AAA", "BBB"], "year": [2023, 2024, 2023], "gdp": [1.0, 2.0, 3.0]}
     )
     assert key_from_table(table, ["AAA", "BBB"], "gdp") == ({"AAA": 1.0, "BBB": 3.0}, 2023)
+
+
+def test_the_aspf_is_labelled_unconfirmed_and_illustrative(repo_root):
+    sentence = "described in public commentary but not confirmed by NATO"
+    readme = " ".join((repo_root / "README.md").read_text(encoding="utf-8").split())
+    assert sentence in readme
+    header = (repo_root / "datasets" / "scenarios" / "aspf-2026.yaml").read_text(encoding="utf-8")
+    assert sentence in " ".join(header.split("fund:")[0].replace("#", " ").split())
+    from reports.sources import scenario_note
+
+    (note,) = scenario_note("aspf-2026.yaml")
+    assert sentence in note
+    assert "illustrative" in note
+    assert scenario_note("purl-2025.yaml") == ()
