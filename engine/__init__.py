@@ -31,6 +31,7 @@ from engine.coalition.members import members_table, plan_values, standalone
 from engine.coalition.stability import Stability, solve_with_participation, stability
 from engine.errors import EngineError, OutputError, ScenarioError, SolverUnavailableError
 from engine.files.atomic import atomic_write_bytes, atomic_write_text
+from engine.files.folder import check_folder, write_file_set
 from engine.files.results import write_folder, write_result
 from engine.files.scenario_files import (
     READERS,
@@ -75,6 +76,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "burden_bands",
+    "check_folder",
     "compare",
     "contribution_key",
     "dump_scenario_yaml",
@@ -105,6 +107,7 @@ __all__ = [
     "stability",
     "standalone",
     "whatif",
+    "write_file_set",
     "write_folder",
     "write_result",
 ]
