@@ -7,16 +7,24 @@ the pledges: in every simulated path, ``contribution[t] = pledge[first] * D[t] /
 so the uncertainty is about how spending grows after the pledge year.
 
 The fund's total and any group totals are sums over jointly simulated member paths: GDP and share
-shocks are correlated across members (correlations estimated from history and shrunk towards
-zero) and accumulate over the years like a random walk, with each member's marginal spread set
-to its calibrated forecast interval. Quantiles of totals are taken from the summed paths, never
-by adding members' quantiles.
+shocks have a common part (one factor, its loadings estimated from members' year-on-year changes
+by principal-axis factoring, not shrunk) and accumulate over the years like a random walk, with
+each member's marginal spread set to its calibrated forecast interval (on the log scale, so
+spending and contributions stay positive). Quantiles of totals are taken from the summed paths,
+never by adding members' quantiles.
+
+One forecast per question: :func:`fund_forecast` always simulates at least
+:data:`DEFAULT_HORIZON` years from the first fund year, the models' calibration horizon does not
+depend on how far ahead one asks, and each year's shocks come from their own random stream
+(seed, series, year). So any two horizons give the same figures for the years they share, and
+every view (CLI table, ``fund --horizon``, the report, Excel, forecast pledges, batch draws)
+reads the same object for a (scenario, path, seed, samples), memoised in this process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,6 +39,12 @@ from models.paths import PolicyPath, resolve_path
 from models.selection import AutoForecaster
 
 GDP_START = 1995  # 30 years of GDP: long enough for calibration, short of the Cold War's end.
+#: Years every fund forecast covers from the first fund year, whatever the view asks for: the
+#: CLI's default table, ``fund --horizon N`` and the report all slice the same simulation.
+DEFAULT_HORIZON = 10
+#: The models' backtest horizon (capped at half the shortest history): fixed, so that the
+#: calibration, and so every year's figures, do not depend on the horizon asked for.
+CALIBRATION_HORIZON = 10
 FUND_CANDIDATES = ("naive", "drift", "theta")
 FUND_COMBINATIONS = {"ensemble": ("drift", "theta")}
 
@@ -92,32 +106,70 @@ def members_frame(source: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["member", "year", "pledge"])
 
 
-def _shrunk_corr(hist: pd.DataFrame, members: Sequence[str], shrink: float) -> np.ndarray:
-    """Correlation of members' year-on-year changes over their common years, shrunk to I."""
+def _changes(hist: pd.DataFrame, members: Sequence[str]) -> pd.DataFrame:
     wide = hist.pivot(index="ds", columns="unique_id", values="y").reindex(columns=list(members))
-    d = wide.diff().iloc[1:]
+    return wide.diff().iloc[1:]
+
+
+def factor_loadings(hist: pd.DataFrame, members: Sequence[str], rounds: int = 25) -> np.ndarray:
+    """Each member's loading on one common factor of year-on-year changes (a vector in (-1, 1)).
+
+    Principal-axis factoring of the pairwise correlation matrix of the changes over their
+    common years: the first principal axis, refitted with the communalities on the diagonal.
+    The implied correlation is ``l l' + diag(1 - l**2)``: the common part of the shocks, which
+    a correlation shrunk towards zero would understate (and with it the fund total's band).
+    Fewer than 4 common years, or a member with no changes, gives loading 0 for those.
+    """
+    d = _changes(hist, members)
     n = len(members)
-    if len(d) < 4:
-        return np.eye(n)
+    if len(d) < 4 or n < 2:
+        return np.zeros(n)
     c = d.corr(min_periods=4).to_numpy()
+    known = np.isfinite(np.diag(c))
     c = np.where(np.isfinite(c), c, 0.0)
     np.fill_diagonal(c, 1.0)
-    c = (1 - shrink) * c + shrink * np.eye(n)
-    # Pairwise correlations need not form a valid matrix: clip eigenvalues to stay positive.
-    w, v = np.linalg.eigh(c)
-    c = (v * np.maximum(w, 1e-6)) @ v.T
-    s = np.sqrt(np.diag(c))
-    return c / np.outer(s, s)
+    comm = np.ones(n)
+    lam = np.zeros(n)
+    for _ in range(rounds):
+        r = c.copy()
+        np.fill_diagonal(r, comm)
+        w, v = np.linalg.eigh(r)
+        lam = v[:, -1] * np.sqrt(max(w[-1], 0.0))
+        comm = np.clip(lam**2, 0.0, 0.98)
+    lam = np.clip(lam, -0.99, 0.99) * known
+    return lam if lam.sum() >= 0 else -lam
+
+
+def factor_corr(lam: np.ndarray) -> np.ndarray:
+    """The correlation matrix ``l l' + diag(1 - l**2)`` of one-factor shocks."""
+    c = np.outer(lam, lam)
+    np.fill_diagonal(c, 1.0)
+    return c
+
+
+def _shock_stream(seed: int, stream: int, step: int, shape: tuple[int, int]) -> np.ndarray:
+    """Standard normals for one simulated year: their own stream, so a longer horizon adds
+    years without changing the earlier ones."""
+    return np.random.default_rng([seed, stream, step]).standard_normal(shape)
 
 
 def _simulate(
-    mean: np.ndarray, sd: np.ndarray, corr: np.ndarray, n_samples: int, rng: np.random.Generator
+    mean: np.ndarray,
+    sd: np.ndarray,
+    lam: np.ndarray,
+    n_samples: int,
+    seed: int,
+    stream: int,
 ) -> np.ndarray:
-    """Joint paths ``(samples, members, steps)``: correlated random-walk shocks, unit marginals
-    rescaled to each member's forecast sd per step."""
+    """Joint paths ``(samples, members, steps)``: one-factor random-walk shocks (a common
+    factor with loadings ``lam`` plus members' own shocks), unit marginals rescaled to each
+    member's forecast sd per step. Step ``j`` draws from stream ``(seed, stream, j)``."""
     n, h = mean.shape
-    chol = np.linalg.cholesky(corr)
-    e = rng.standard_normal((n_samples, h, n)) @ chol.T
+    own = np.sqrt(np.maximum(1 - lam**2, 0.0))
+    e = np.empty((n_samples, h, n))
+    for j in range(h):
+        z = _shock_stream(seed, stream, j, (n_samples, n + 1))
+        e[:, j, :] = z[:, :1] * lam[None, :] + z[:, 1:] * own[None, :]
     z = np.cumsum(e, axis=1) / np.sqrt(np.arange(1, h + 1))[None, :, None]
     return mean[None] + sd[None] * z.transpose(0, 2, 1)
 
@@ -203,7 +255,7 @@ def _fit_grid(
     model = AutoForecaster(
         candidates=FUND_CANDIDATES,
         combinations=FUND_COMBINATIONS,
-        horizon=max(1, min(h, 10, n_min // 2)),
+        horizon=max(1, min(CALIBRATION_HORIZON, n_min // 2)),
         n_windows=3,
         # One process: worker pools pay more for their imports than they save on these few
         # dozen short series (see benchmarks/RESULTS_reports.md).
@@ -286,13 +338,37 @@ class FundForecast:
             )
         return pd.concat(parts, ignore_index=True)
 
-    def drivers(self, k: int = 5) -> pd.DataFrame:
-        """The ``k`` members whose median contribution changes most from first to last year.
+    def select(self, years: Sequence[int]) -> FundForecast:
+        """The same forecast restricted to ``years`` (a view of the same joint paths)."""
+        years = [int(y) for y in years]
+        missing = [y for y in years if y not in self.years]
+        if missing:
+            raise ForecastInputError(f"years {missing} are outside the forecast {self.years}")
+        if years == self.years:
+            return self
+        idx = [self.years.index(y) for y in years]
+        return FundForecast(
+            self.members, years, self.samples[:, :, idx], self.path_name, self.path, self.rates
+        )
 
-        Medians, not means: a member with a volatile defence share has a long right tail whose
-        mean would overstate the change it is likely to bring.
+    def median_split(self) -> np.ndarray:
+        """Members' parts of the fund total's median, ``(members, years)``, adding up to it
+        exactly each year (paths nearest the median averaged, then scaled to it)."""
+        split = self.pledges_at_quantile(0.5)
+        wide = split.pivot(index="member", columns="year", values="pledge")
+        return wide.reindex(index=self.members, columns=self.years).to_numpy(float)
+
+    def drivers(self, k: int = 5) -> pd.DataFrame:
+        """The ``k`` members whose part of the fund's median changes most, first to last year.
+
+        Decomposition: each year the fund total's median is split among members by averaging
+        the joint paths nearest that median (:meth:`median_split`, as forecast pledges are
+        split), so members' parts add up to the median exactly; a member's change is the
+        change of its part, and all members' changes add up to the median's change exactly
+        (``share_of_change`` sums to 1 over every member). Members' own medians would not add
+        up: the median of a sum is not the sum of the medians.
         """
-        m = np.median(self.samples, axis=0)
+        m = self.median_split()
         change = m[:, -1] - m[:, 0]
         total_change = float(change.sum())
         order = np.argsort(-np.abs(change), kind="stable")[:k]
@@ -429,9 +505,45 @@ def fund_forecast(
     """
     hist = history or load_fund_history()
     roster = _roster(members, path, years, paths, hist)
+    asked = roster.years
+    first = asked[0]
+    span = list(range(first, max(asked[-1], first + DEFAULT_HORIZON - 1) + 1))
+    key = _forecast_key(roster, hist, span, n_samples, seed)
+    full = _FORECASTS.get(key)
+    if full is None:
+        full = _simulate_fund(replace(roster, years=span), hist, n_samples, seed, n_jobs)
+        if len(_FORECASTS) > 16:
+            _FORECASTS.clear()
+        _FORECASTS[key] = full
+    return full.select(asked)
+
+
+_FORECASTS: dict[tuple, FundForecast] = {}
+
+
+def _forecast_key(
+    roster: _Roster, hist: FundHistory, span: Sequence[int], n_samples: int, seed: int
+) -> tuple:
+    """What a fund forecast depends on: pledges, path, history, years, samples and seed."""
+    hashes = [int(pd.util.hash_pandas_object(f, index=False).sum()) for f in (hist.gdp, hist.share)]
+    data = (*hashes, hist.pool)
+    return (
+        tuple(sorted(roster.first_pledges.items())),
+        roster.policy.model_dump_json(),
+        tuple(roster.ids),
+        data,
+        tuple(span),
+        n_samples,
+        seed,
+    )
+
+
+def _simulate_fund(
+    roster: _Roster, hist: FundHistory, n_samples: int, seed: int, n_jobs: int
+) -> FundForecast:
+    """The joint paths of :func:`fund_forecast` for the roster's (contiguous) years."""
     pol, name, years = roster.policy, roster.name, roster.years
     p0, joiners, ids, modelled = roster.first_pledges, roster.joiners, roster.ids, roster.modelled
-    rng = np.random.default_rng(seed)
     last_year = years[-1]
 
     jobs = [_GridJob.of(hist.gdp, modelled, last_year, log=True, pool=hist.pool)]
@@ -442,18 +554,16 @@ def fund_forecast(
     grids = _forecast_grids(jobs, n_jobs)
 
     gdp_mean, gdp_sd, gg = grids[0]
-    corr_g = _shrunk_corr(
-        hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), modelled, 0.3
-    )
-    log_gdp = _simulate(gdp_mean, gdp_sd, corr_g, n_samples, rng)
+    lam_g = factor_loadings(hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), modelled)
+    log_gdp = _simulate(gdp_mean, gdp_sd, lam_g, n_samples, seed, 0)
     gdp = np.exp(log_gdp)
     gdp_years = gg["base"] + 1 + np.arange(gg["h"])
 
     share_last = hist.share.sort_values("ds").groupby("unique_id").last()
     if pol.base == "trend":
         sh_mean, sh_sd, sg = grids[1]
-        corr_s = _shrunk_corr(share_pos.assign(y=np.log(share_pos["y"])), modelled, 0.5)
-        share = np.exp(_simulate(sh_mean, sh_sd, corr_s, n_samples, rng))
+        lam_s = factor_loadings(share_pos.assign(y=np.log(share_pos["y"])), modelled)
+        share = np.exp(_simulate(sh_mean, sh_sd, lam_s, n_samples, seed, 1))
         share_years = sg["base"] + 1 + np.arange(sg["h"])
     else:
         target = pol.target_share()

@@ -130,3 +130,21 @@ def test_fund_with_a_missing_scenario_exits_2():
     res = cli("fund", "--scenario", "no/such.yaml")
     assert res.returncode == 2
     assert "no/such.yaml: file not found" in res.stderr
+
+
+def test_fund_tables_agree_to_the_cent_for_the_years_two_horizons_share(tmp_path):
+    common = ["--scenario", str(DATA / "mini_scenario.yaml"), "--samples", "400", "--jobs", "1"]
+    ten = cli("fund", *common, "--out", str(tmp_path / "ten"))  # the default's horizon
+    five = cli("fund", *common, "--horizon", "5", "--out", str(tmp_path / "five"))
+    assert ten.returncode == 0, ten.stderr
+    assert five.returncode == 0, five.stderr
+    a = pd.read_csv(tmp_path / "ten" / "fund.csv")
+    b = pd.read_csv(tmp_path / "five" / "fund.csv")
+    assert len(a) == 10
+    assert len(b) == 5
+    pd.testing.assert_frame_equal(a.iloc[:5].round(2), b.round(2))
+    ma = pd.read_csv(tmp_path / "ten" / "members.csv")
+    mb = pd.read_csv(tmp_path / "five" / "members.csv")
+    pd.testing.assert_frame_equal(
+        ma[ma["year"] < 2031].reset_index(drop=True).round(2), mb.round(2)
+    )
