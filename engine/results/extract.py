@@ -11,7 +11,7 @@ from engine.formulation.core import INF, PlanModel, discount_factors, flow_index
 from engine.results.projects import project_frames, project_summary
 from engine.results.schema import BOOKKEEPING, Result
 from engine.scenario.schema import Area, scenario_sha256
-from engine.solving.backends import Solution, SolveStatus
+from engine.solving.backends import Solution, SolveStatus, stop_message
 
 #: Money below this many model units (e.g. $1,000 when the unit is bn) counts as zero.
 ZERO = 1e-6
@@ -53,6 +53,7 @@ def extract(
         "objective": None,
         "total_allocated": 0.0,
         "solver": plan.solver,
+        "solver_status": plan.solver_status,
         "solve_seconds": round(plan.seconds, 6),
         "build_seconds": round(build_seconds, 6),
         "scenario_sha256": content_sha256 or scenario_sha256(sc),
@@ -75,7 +76,7 @@ def extract(
                 + more
             )
         else:
-            summary["message"] = f"the solver stopped without a plan ({plan.status.value})"
+            summary["message"] = stop_message(plan)
         return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
 
     value = plan.col_value
@@ -122,7 +123,7 @@ def extract(
         total_allocated=float(allocation["amount"].sum()),
     )
     if plan.status is SolveStatus.FEASIBLE:
-        summary["message"] = "time limit reached: the best plan found, optimality not proven"
+        summary["message"] = stop_message(plan)
     projects, project_members = project_frames(model, value)
     summary.update(project_summary(projects))
     if model.projects is not None:  # a MIP: its gap (None when no bound was reached)

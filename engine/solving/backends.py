@@ -43,6 +43,7 @@ class StopReason(StrEnum):
     TIME_LIMIT = "time limit reached"
     ITERATION_LIMIT = "iteration limit reached"
     SOLUTION_LIMIT = "solution limit reached"
+    NODE_LIMIT = "node limit reached"
     INTERRUPT = "interrupted"
     OBJECTIVE_BOUND = "objective bound reached"
     OBJECTIVE_TARGET = "objective target reached"
@@ -291,6 +292,30 @@ def _cbc_bound(log: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+#: CBC's "Result - Stopped on ..." words and the reason they give (CBC's own list: time,
+#: iterations, solutions, nodes, ctrl-c, user event; gap and difficulties are not limits).
+_CBC_STOPS = (
+    ("time", StopReason.TIME_LIMIT),
+    ("iteration", StopReason.ITERATION_LIMIT),
+    ("solution", StopReason.SOLUTION_LIMIT),
+    ("nodes", StopReason.NODE_LIMIT),
+    ("ctrl-c", StopReason.INTERRUPT),
+    ("user", StopReason.INTERRUPT),
+)
+
+
+def _cbc_result(log: str) -> str:
+    """CBC's result line (``Stopped on time limit``, ``Optimal solution found``), or ""."""
+    match = re.search(r"^Result - (.+?)\s*$", log, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
+def _cbc_stop(words: str) -> StopReason:
+    """Why CBC stopped early, from its result line."""
+    low = words.lower()
+    return next((reason for key, reason in _CBC_STOPS if key in low), StopReason.UNKNOWN)
+
+
 def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
     """Solve the model's PuLP form with CBC (shipped with PuLP)."""
     mip = bool(model.integer)
@@ -321,6 +346,8 @@ def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
     }.get(code, SolveStatus.NO_SOLUTION)
     if status is SolveStatus.OPTIMAL and problem.sol_status == pulp.LpSolutionIntegerFeasible:
         status = SolveStatus.FEASIBLE
+    words = _cbc_result(log) or pulp.LpStatus.get(code, str(code))
+    stop = _cbc_stop(words) if status in (SolveStatus.FEASIBLE, SolveStatus.NO_SOLUTION) else None
     values = np.array([v.varValue or 0.0 for v in variables])
     reduced = np.array([v.dj or 0.0 for v in variables])
     pi = {c.name: c.pi for c in problem.constraints()}
@@ -337,7 +364,19 @@ def solve_cbc(model: PlanModel, options: SolverOptions) -> Solution:
         gap = abs(bound - objective) / max(abs(objective), 1e-10) if bound is not None else None
     if mip:
         reduced, duals = np.zeros_like(reduced), np.zeros_like(duals)
-    return Solution(status, objective, values, reduced, activity, duals, seconds, "cbc", gap)
+    return Solution(
+        status,
+        objective,
+        values,
+        reduced,
+        activity,
+        duals,
+        seconds,
+        "cbc",
+        gap,
+        stop=stop,
+        solver_status=words,
+    )
 
 
 def parse_highs_options(pairs: list[str]) -> tuple[tuple[str, object], ...]:
@@ -356,4 +395,15 @@ def check_solver(name: str) -> None:
         raise SolverUnavailableError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
 
 
-__all__ = ["INF", "SOLVERS", "Solution", "SolveStatus", "SolverOptions", "solve_cbc", "solve_highs"]
+__all__ = [
+    "HIGHS_STATUS",
+    "INF",
+    "SOLVERS",
+    "Solution",
+    "SolveStatus",
+    "SolverOptions",
+    "StopReason",
+    "solve_cbc",
+    "solve_highs",
+    "stop_message",
+]

@@ -161,5 +161,10 @@ def with_mip(solution: Solution, mip: Solution | None) -> Solution:
     if mip is None or not _has_plan(solution):
         return solution
     return replace(
-        solution, status=mip.status, mip_gap=mip.mip_gap, seconds=solution.seconds + mip.seconds
+        solution,
+        status=mip.status,
+        mip_gap=mip.mip_gap,
+        seconds=solution.seconds + mip.seconds,
+        stop=mip.stop,
+        solver_status=mip.solver_status,
     )
