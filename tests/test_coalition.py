@@ -290,6 +290,7 @@ def test_standalone_values_match_an_independent_lp():
         )
         assert value == pytest.approx(expected, rel=1e-7)
         assert plan_values(alone)[m.id] == pytest.approx(value, rel=1e-7)
+        assert standalone(sc, m.id, frames=False) == (pytest.approx(value, rel=1e-9), None)
 
 
 def _unstable_fund():

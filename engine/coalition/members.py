@@ -29,13 +29,14 @@ import pandas as pd
 
 from engine.coalition.priorities import member_weights
 from engine.coalition.standalone import standalone_scenario
+from engine.formulation.build import build_model
 from engine.formulation.core import discount_factors
 from engine.results.describe import money
 from engine.results.extract import curve_value
 from engine.results.schema import Result
 from engine.scenario.schema import Scenario
 from engine.scenario.units import UNIT_FACTORS
-from engine.solving.backends import SolverOptions
+from engine.solving.backends import SolverOptions, SolveStatus, solve_highs
 from engine.solving.pipeline import solve
 
 #: Relative tolerance under which a member's value in the fund counts as its standalone
@@ -145,11 +146,11 @@ def value_bought(result: Result) -> dict[str, float]:
         if f > 0:
             share = x / f
             out[m] += weights[m][a] * disc[int(t)] * share * float(areas.at[(a, t), "points"])
+    shares = member_project_shares(result)
     for row in _project_points(result).itertuples():
         if row.points <= 0:
             continue
-        payers = member_project_shares(result)
-        payers = payers[payers["project"] == row.project]
+        payers = shares[shares["project"] == row.project]
         for pm, share in zip(payers["member"], payers["share"], strict=True):
             out[pm] += weights[pm][row.area] * disc[int(row.year)] * share * row.points
     return out
@@ -177,14 +178,25 @@ def pledge_duals(result: Result) -> pd.DataFrame:
 
 
 def standalone(
-    scenario: Scenario, member_id: str, options: SolverOptions | None = None
+    scenario: Scenario,
+    member_id: str,
+    options: SolverOptions | None = None,
+    frames: bool = True,
 ) -> tuple[float, Result | None]:
     """The member's standalone value and the plan it would make alone (None when it has
-    no money or no area to spend it in)."""
+    no money or no area to spend it in, or when ``frames`` is False: the same pipeline
+    without building the result's frames, for the value alone)."""
     m = scenario.member(member_id)
     alone = standalone_scenario(scenario, member_id)
     if not alone.areas or not any(v > 0 for v in m.pledges.values()):
         return 0.0, None
+    options = options or SolverOptions()
+    if not frames and options.solver == "highs":
+        # The value is the objective of the model (the MIP's, with go/no-go projects):
+        # no tie-break, no re-solve with the decisions fixed, no frames.
+        solution, _ = solve_highs(build_model(alone), options)
+        found = solution.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        return (float(solution.objective) if found else math.nan), None
     result = solve(alone, options)
     return (float(result.objective) if result.ok else math.nan), result
 
@@ -220,7 +232,7 @@ def members_table(result: Result, options: SolverOptions | None = None) -> pd.Da
     duals = pledge_duals(result).groupby("member")["shadow_price"].sum()
     rows = []
     for m in sc.members:
-        alone, _ = standalone(sc, m.id, options)
+        alone, _ = standalone(sc, m.id, options, frames=False)
         inside = values[m.id]
         row = {
             "member": m.id,
