@@ -15,7 +15,14 @@ import typer
 
 from cli.app import app_cmd
 from cli.batch import batch_cmd, runs_app
-from cli.common import EXIT_NO_PLAN, EXIT_OK, console, err_console, friendly_errors
+from cli.common import (
+    EXIT_NO_PLAN,
+    EXIT_OK,
+    check_seconds,
+    console,
+    err_console,
+    friendly_errors,
+)
 from cli.members import members_cmd
 from cli.report import convert_cmd, report_cmd
 from cli.whatif import explain_cmd, whatif_cmd
@@ -60,7 +67,9 @@ def solve(
     set_: SetOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write result files here.")] = None,
     solver: Annotated[str, typer.Option(help="highs (default) or cbc.")] = "highs",
-    time_limit: Annotated[float | None, typer.Option(help="Seconds; best plan found.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds; best plan found.", callback=check_seconds)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json only.")] = False,
     highs: Annotated[
         list[str] | None,

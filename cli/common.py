@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
@@ -20,6 +22,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_seconds(value: float | None) -> float | None:
+    """Option callback: a time limit is a positive, finite number of seconds (exit 2 with
+    the option's name otherwise; typer's own range check lets NaN through)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a positive number of seconds, got {value!r}")
+    return value
 
 
 def friendly_errors(func: F) -> F:

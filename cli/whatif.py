@@ -135,7 +135,11 @@ def print_edit_advice(scenario: str, edits: list[str]) -> None:
 
 
 @friendly_errors
-def explain_cmd(scenario: ScenarioArg, set_: SetOpt = None, top: int = 15) -> None:
+def explain_cmd(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="Rows of the report (>= 1).")] = 15,
+) -> None:
     """Print the sensitivity report, or the diagnosis when the scenario is infeasible."""
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     report = sensitivity(sc)
