@@ -13,10 +13,9 @@ import yaml
 from engine.errors import ScenarioError
 from engine.files.atomic import atomic_write_text
 from engine.files.excel import read_workbook_data, write_workbook_scenario
+from engine.files.text_formats import ParseProblem, parse_json, parse_yaml
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
-
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Largest scenario file accepted, in bytes; a bigger file is refused before parsing.
 MAX_SCENARIO_BYTES = 20 * 1024 * 1024
@@ -45,31 +44,17 @@ def _read_text(path: Path) -> str:
 
 
 def _read_yaml(path: Path) -> Any:
-    text = _read_text(path)
     try:
-        # The C loader is as safe as safe_load and several times faster on large files.
-        return yaml.load(text, Loader=_SAFE_LOADER)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError([f"{where}not valid YAML ({problem})"], str(path)) from None
+        return parse_yaml(_read_text(path))
+    except ParseProblem as problem:
+        raise ScenarioError([str(problem)], str(path)) from None
 
 
 def _read_json(path: Path) -> Any:
-    text = _read_text(path)
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise ScenarioError(
-            [f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"], str(path)
-        ) from None
-    except ValueError as error:
-        raise ScenarioError([str(error)], str(path)) from None
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a scenario may contain")
+        return parse_json(_read_text(path))
+    except ParseProblem as problem:
+        raise ScenarioError([str(problem)], str(path)) from None
 
 
 def _read_xlsx(path: Path) -> Any:
