@@ -1,0 +1,1 @@
+"""Planning under uncertainty: futures, the two-stage stochastic programme, out-of-sample scores."""
