@@ -261,6 +261,7 @@ class _HangingPool(execute._LocalPool):
     initializer = staticmethod(_start_hanging_worker)
 
 
+@pytest.mark.slow
 def test_a_scenario_over_the_timeout_is_recorded_and_its_worker_replaced(
     tmp_path: Path, monkeypatch
 ):
@@ -291,6 +292,7 @@ def _install_hang(scenario_id: str) -> None:
     _hang_on(scenario_id)
 
 
+@pytest.mark.slow
 def test_a_scenario_over_the_timeout_on_dask_is_recorded_and_the_batch_goes_on(tmp_path: Path):
     distributed = pytest.importorskip("distributed")
     plan = load_sweep(write_sweep(tmp_path, GRID))
@@ -546,6 +548,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
     sweep = aspf_draws(tmp_path, 60)
     url = str(tmp_path / "runs")

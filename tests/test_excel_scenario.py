@@ -187,6 +187,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_solves_a_workbook_like_its_yaml():
     runs = [
         _cli("solve", f"datasets/scenarios/aspf-2026.{ext}", "--json") for ext in ("xlsx", "yaml")
@@ -197,6 +198,7 @@ def test_cli_solves_a_workbook_like_its_yaml():
         assert summaries[0][key] == summaries[1][key]
 
 
+@pytest.mark.slow
 def test_cli_convert_round_trips_yaml_and_excel(tmp_path):
     assert _cli("convert", "aspf-2026", str(tmp_path / "plan.xlsx")).returncode == 0
     done = _cli("convert", str(tmp_path / "plan.xlsx"), str(tmp_path / "plan.yaml"))
@@ -204,6 +206,7 @@ def test_cli_convert_round_trips_yaml_and_excel(tmp_path):
     assert load_scenario(tmp_path / "plan.yaml") == load_scenario(SCENARIOS / "aspf-2026.yaml")
 
 
+@pytest.mark.slow
 def test_cli_convert_refuses_an_unknown_suffix_and_a_bad_workbook(tmp_path):
     done = _cli("convert", "aspf-2026", str(tmp_path / "plan.txt"))
     assert done.returncode == 2

@@ -56,6 +56,7 @@ def test_the_api_plans_on_forecast_pledges_not_the_hand_written_ones(api_pledges
     assert set(api_pledges) == {"DEU", "POL", "ESP"}
 
 
+@pytest.mark.slow
 def test_solve_on_the_command_line_plans_on_the_api_pledges(api_pledges, tmp_path):
     done = _cli("solve", str(MINI), "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -82,6 +83,7 @@ def test_an_edit_of_the_forecast_block_takes_effect_through_edit_scenario(api_pl
     assert _pledges(edited)["DEU"] > api_pledges["DEU"]
 
 
+@pytest.mark.slow
 def test_whatif_on_the_command_line_applies_an_edit_of_the_forecast_block(tmp_path):
     solved = _cli(
         "solve", str(MINI), "--set", QUANTILE_EDIT, "--out", str(tmp_path / "s"), cwd=tmp_path

@@ -191,6 +191,7 @@ def _page_texts(pdf: Path, count: int) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "sections"),
     [
