@@ -36,6 +36,7 @@ from reports.document import (
     generated_at,
     sha256_files,
 )
+from reports.members import members_section
 from reports.sources import scenario_note, scenario_source
 
 #: Members named in the flow diagram; the rest are grouped as "other members".
@@ -181,7 +182,9 @@ def _flows_section(result: Result, fmt: _Fmt, palette: dict[str, str]) -> Sectio
         "member-area-flows",
     )
     matrix = flows.pivot(index="member", columns="area", values="amount").fillna(0.0)
-    matrix = fmt.scaled(matrix.loc[by_member.index, target_order]).reset_index()
+    # reindex: an area nobody funds (e.g. a go/no-go area without a package) shows 0.
+    matrix = matrix.reindex(index=by_member.index, columns=target_order, fill_value=0.0)
+    matrix = fmt.scaled(matrix).reset_index()
     table = Table.of(
         "member-area-flows",
         f"Member-to-area flows over the horizon ({fmt.unit})",
@@ -309,7 +312,7 @@ def _binding_table(result: Result, fmt: _Fmt) -> tuple[pd.DataFrame, pd.DataFram
     rows = sens.constraints.merge(
         result.constraints[["name", "member", "year"]], on="name", how="left"
     )
-    per_unit = rows["shadow_price"] * fmt.factor
+    per_unit = rows["shadow_price"].astype(float) * fmt.factor  # float even when empty
     one = fmt.money(fmt.factor)
     grouped = []
     budgets = rows[rows["kind"] == "budget"].assign(price=per_unit.round(4))
@@ -517,6 +520,7 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
         sections.append(_areas_section(result, fmt, palette))
         sections.append(_flows_section(result, fmt, palette))
         sections.append(_members_section(result, fmt))
+        sections.append(members_section(result))  # reports.members: coalition
         if not result.projects.empty:
             sections.append(_projects_section(result, fmt))
             data["project-members"] = result.project_members
