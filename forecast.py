@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -45,18 +44,63 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically: a temporary file in the same folder, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            df.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+#: Longest horizon, in years, and most joint sample paths a command accepts.
+MAX_HORIZON = 100
+MAX_SAMPLES = 100_000
+#: Largest magnitude of a value in a CSV: beyond it the models' sums of squares overflow.
+MAX_ABS_VALUE = 1e30
+
+RUN_FILES = ("forecast.csv",)
+BACKTEST_FILES = ("backtest_forecasts.csv", "metrics_series.csv", "metrics_overall.csv")
+FUND_FILES = ("fund.csv", "members.csv", "drivers.csv")
+
+
+def check_out(out: Path | None, owned: tuple[str, ...]) -> None:
+    """Refuse, before any work, an --out that is a file or holds files this command did not
+    write (one rule for every --out: :func:`engine.write_folder`)."""
+    from engine import check_folder
+
+    if out is not None:
+        check_folder(out, owned)
+
+
+def write_out(out: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Write the command's CSVs as one set, replaced in one step (:func:`engine.write_folder`)."""
+    from engine import write_folder
+
+    writers = {
+        name: (lambda path, f=frame: f.to_csv(path, index=False)) for name, frame in frames.items()
+    }
+    write_folder(out, writers, tuple(frames))
+
+
+def check_data_file(path: Path) -> None:
+    """Refuse a --data that is a folder or holds NUL bytes (not a text CSV)."""
+    if path.is_dir():
+        fail(f"{path}: is a folder, expected a CSV file")
+    if not path.is_file():
+        return  # the reader says "file not found"
+    with path.open("rb") as fh:
+        offset = 0
+        while chunk := fh.read(1 << 20):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                fail(f"{path}: holds a NUL byte at byte {offset + at:,}; expected a text CSV")
+            offset += len(chunk)
+
+
+def check_values(df: pd.DataFrame, path: Path) -> None:
+    """Refuse values too large for the models (their squares overflow), naming the row."""
+    numeric = df.select_dtypes("number").drop(columns=["ds"], errors="ignore")
+    for column in numeric.columns:
+        big = numeric[column].abs() > MAX_ABS_VALUE
+        if big.any():
+            row = df.loc[big.idxmax()]
+            fail(
+                f"{path}: column {column!r} holds {row[column]:g} (series {row['unique_id']}, "
+                f"ds {row['ds']}); values beyond +-{MAX_ABS_VALUE:g} are not supported: "
+                "rescale the series (e.g. to billions)"
+            )
 
 
 def _guard(func):
@@ -118,6 +162,7 @@ def _fund(
     from models.fund import fund_forecast
 
     horizon = check_horizon(horizon)
+    check_out(out, FUND_FILES)
     sc = load_scenario(scenario)
     paths, _ = forecast_settings(sc)
     first = int(sc.fund.years[0])
@@ -126,9 +171,8 @@ def _fund(
     print_fund(fc)
     if out is not None:
         tot = fc.total((80, 95))
-        write_csv(tot, out / "fund.csv")
-        write_csv(fc.by_member((80, 95)), out / "members.csv")
-        write_csv(fc.drivers(5), out / "drivers.csv")
+        frames = {"fund.csv": tot, "members.csv": fc.by_member((80, 95))}
+        write_out(out, {**frames, "drivers.csv": fc.drivers(5)})
         console.print(f"wrote {out}/fund.csv, members.csv, drivers.csv")
 
 
@@ -143,15 +187,15 @@ def main(ctx: typer.Context) -> None:
 @_guard
 def run(
     data: Annotated[Path, typer.Option(help="long CSV with unique_id, ds, y")],
-    horizon: Annotated[int, typer.Option(help="years ahead (>= 1)")],
+    horizon: Annotated[int, typer.Option(help="years ahead (1 to 100)", max=MAX_HORIZON)],
     model: Annotated[str, typer.Option(help="auto|naive|drift|ets|arima|theta|ensemble")] = "auto",
     levels: Annotated[list[float] | None, typer.Option(help="interval levels, e.g. 80 95")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("forecast_out"),
     windows: Annotated[
         int | None,
-        typer.Option(help="backtest windows for choice/calibration [default: 5]"),
+        typer.Option(help="backtest windows for choice/calibration [default: 5]", min=1),
     ] = None,
-    jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
+    jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
 ) -> None:
     """Forecast every series of a long CSV; writes OUT/forecast.csv."""
     from models.base import check_horizon, check_levels
@@ -161,14 +205,17 @@ def run(
 
     h = check_horizon(horizon)
     lv = check_levels(levels or [80, 95])
+    check_out(out, RUN_FILES)
+    check_data_file(data)
     fc_model = make_forecaster(model, h, n_jobs=jobs, n_windows=windows)
     df = read_long_csv(data, min_length=fc_model.required_length())
+    check_values(df, data)
     try:
         fc_model.fit(df)
     except ForecastInputError as exc:
         raise ForecastInputError(f"{data}: {exc}") from None
     fc = fc_model.predict(h, level=lv)
-    write_csv(fc, out / "forecast.csv")
+    write_out(out, {"forecast.csv": fc})
     console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {h} years)")
 
 
@@ -176,12 +223,12 @@ def run(
 @_guard
 def backtest(
     data: Annotated[Path, typer.Option(help="long CSV with unique_id, ds, y")],
-    horizon: Annotated[int, typer.Option(help="years ahead (>= 1)")],
-    windows: Annotated[int, typer.Option(help="evaluation windows per series")] = 3,
+    horizon: Annotated[int, typer.Option(help="years ahead (1 to 100)", max=MAX_HORIZON)],
+    windows: Annotated[int, typer.Option(help="evaluation windows per series", min=1)] = 3,
     model: Annotated[str, typer.Option(help="auto|naive|drift|ets|arima|theta|ensemble")] = "auto",
     levels: Annotated[list[float] | None, typer.Option(help="interval levels")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("backtest_out"),
-    jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
+    jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
 ) -> None:
     """Rolling-origin backtest; writes OUT/backtest_forecasts.csv, metrics_series.csv,
     metrics_overall.csv (MASE, sMAPE, coverage, MSIS; calibrated and the models' own)."""
@@ -191,16 +238,20 @@ def backtest(
     from models.selection import make_forecaster, run_backtest
 
     h = check_horizon(horizon)
+    check_out(out, BACKTEST_FILES)
+    check_data_file(data)
     df = read_long_csv(data, min_length=make_forecaster(model, h).required_length())
+    check_values(df, data)
     try:
         fc, per, overall = run_backtest(
             df, h, model=model, n_windows=windows, levels=levels or [80, 95], n_jobs=jobs
         )
     except ForecastInputError as exc:
         raise ForecastInputError(f"{data}: {exc}") from None
-    write_csv(fc, out / "backtest_forecasts.csv")
-    write_csv(per, out / "metrics_series.csv")
-    write_csv(overall, out / "metrics_overall.csv")
+    write_out(
+        out,
+        {"backtest_forecasts.csv": fc, "metrics_series.csv": per, "metrics_overall.csv": overall},
+    )
     t = Table(title=f"Backtest of {model}: {len(per)} series, {windows} window(s), horizon {h}")
     for c in overall.columns:
         t.add_column(c, justify="right")
@@ -216,11 +267,15 @@ def fund(
     path: Annotated[str, typer.Option(help="policy path: trend, hague-2035 or the scenario's")] = (
         "trend"
     ),
-    horizon: Annotated[int, typer.Option(help="years from the first fund year")] = 10,
-    samples: Annotated[int, typer.Option(help="joint sample paths")] = 2000,
+    horizon: Annotated[
+        int, typer.Option(help="years from the first fund year", max=MAX_HORIZON)
+    ] = 10,
+    samples: Annotated[
+        int, typer.Option(help="joint sample paths", min=100, max=MAX_SAMPLES)
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
-    jobs: Annotated[int, typer.Option(help="worker processes")] = 2,
+    jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
 ) -> None:
     """Forecast the fund's size and members' contributions under a policy path."""
     _fund(scenario, path, horizon, samples, seed, out, jobs)

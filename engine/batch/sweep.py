@@ -529,3 +529,5 @@ def load_sweep(path: str | os.PathLike[str]) -> BatchPlan:
     if not isinstance(base_data, dict):
         raise ScenarioError([f"base: {base} is not a scenario mapping"], str(path))
     return BatchPlan(sweep, base_data, str(path))
+    if path.is_dir():
+        raise ScenarioError(["is a folder, expected a sweep file (YAML)"], str(path))
