@@ -133,8 +133,8 @@ def ahp(items: Sequence[str], comparisons: Sequence[tuple[str, str, float]]) -> 
                 ks = keep[i] & keep[j]
                 implied[i, j] = np.exp(through[i, j, ks].mean()) if ks.any() else matrix[i, j]
         error = np.triu(np.abs(logs - np.log(implied)), 1)
-        i, j = np.unravel_index(int(np.argmax(error)), error.shape)
-        worst = (items[i], items[j], float(matrix[i, j]), float(implied[i, j]))
+        a, b = (int(k) for k in np.unravel_index(int(np.argmax(error)), error.shape))
+        worst = (items[a], items[b], float(matrix[a, b]), float(implied[a, b]))
     return AHPResult(items, tuple(float(v) for v in w), lam, ci, cr, worst)
 
 

@@ -23,6 +23,7 @@ compare directly.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,8 +61,7 @@ MEMBER_COLUMNS = [
 
 
 def _raw_project_values(scenario: Scenario) -> dict[tuple[str, int | None], float]:
-    values: dict[tuple[str, int | None], float] = {p.id: p.value for p in scenario.projects}
-    out: dict[tuple[str, int | None], float] = {(k, None): v for k, v in values.items()}
+    out: dict[tuple[str, int | None], float] = {(p.id, None): p.value for p in scenario.projects}
     for c in scenario.calls:
         for app in c.applications:
             for k, v in enumerate(app.value, start=1):
@@ -234,7 +234,7 @@ def members_table(result: Result, options: SolverOptions | None = None) -> pd.Da
     for m in sc.members:
         alone, _ = standalone(sc, m.id, options, frames=False)
         inside = values[m.id]
-        row = {
+        row: dict[str, Any] = {
             "member": m.id,
             "name": m.name or m.id,
             **{k: float(money_by.at[m.id, k]) for k in ("pledged", "allocated", "unspent")},

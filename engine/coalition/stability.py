@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,8 @@ def participation_model(
         if bar is None or not math.isfinite(bar) or bar <= 0:
             continue
         terms = _value_terms(model, member_weights(scenario, m))
-        row = Row(f"participation[{m.id}]", "participation", member=m.id)
+        # A kind of its own (not bookkeeping, not relaxed by the diagnosis).
+        row = Row(f"participation[{m.id}]", cast(Any, "participation"), member=m.id)
         rows.append((row, terms, bar * (1.0 + margin), INF))
     return with_rows(model, rows)
 

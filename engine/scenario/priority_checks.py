@@ -37,11 +37,11 @@ def _pairwise_problems(m: Member, where: str) -> list[str]:
         for a, b, r in comparisons
         if not SCALE[0] - 1e-9 <= r <= SCALE[1] + 1e-9
     ]
-    items = m.priorities.areas()
+    items = m.priorities.areas() if m.priorities else []
     if len(items) > max(RANDOM_INDEX):
         return [*problems, f"{where}: at most {max(RANDOM_INDEX)} areas can be compared"]
     try:
-        result = ahp(items, [tuple(c) for c in comparisons])
+        result = ahp(items, [(a, b, r) for a, b, r in comparisons])
     except ValueError as error:
         return [*problems, f"{where}: {error} (compare every pair of the areas named once)"]
     if not result.consistent and result.worst is not None:
