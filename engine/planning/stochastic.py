@@ -179,15 +179,17 @@ def solve_stochastic(
     options: SolverOptions | None = None,
     fixed: np.ndarray | None = None,
     models: list[PlanModel] | None = None,
+    first: np.ndarray | None = None,
 ) -> StochasticPlan:
     """The two-stage plan of ``scenario`` over ``futures`` (equally likely).
 
     ``fixed`` fixes the first stage (another plan's, to score it on these futures);
-    ``models`` reuses the futures' models of an earlier call.
+    ``models`` reuses the futures' models of an earlier call; ``first`` overrides the
+    shared columns (empty: each future decides alone, the wait-and-see programme).
     """
     floors, risk = floors or FloorRule(), risk or Risk()
     models = models or future_models(scenario, futures)
-    ext = build_extensive(models, floors, risk)
+    ext = build_extensive(models, floors, risk, first)
     status, objective, values, seconds, words = run_extensive(ext, options, fixed)
     local = local_solutions(ext, values)
     return StochasticPlan(

@@ -1,0 +1,195 @@
+"""The robust plan and its comparison with the deterministic plans, in one call.
+
+:func:`plan_robust` draws in-sample and out-of-sample futures, solves the two-stage
+programme on the first, makes the deterministic plans on the median and on the 10th
+percentile of the fund's forecast (the pledges ``from_forecast: {quantile: q}`` gives,
+split from the forecast's joint paths), and scores all three first stages on the same
+out-of-sample futures. It reports
+
+- the value of the stochastic solution, out of sample: ``vss_median`` and ``vss_p10``,
+  the robust plan's expected value less the quantile plan's, on the same futures; and in
+  sample (the programme's own objective, with the quantile plan's first stage fixed),
+  which cannot be negative;
+- the expected value of perfect information, in sample: the mean of each future's own
+  optimum (wait and see) less the robust plan's objective (non-negative);
+- each plan's expected value and CVaR out of sample, each area's probability of meeting
+  its floors and each member's probability of paying more than it pledged (zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.planning.evaluate import Scores, score_first_stage
+from engine.planning.futures import Futures, Source, draw_futures
+from engine.planning.rules import FloorRule, Risk
+from engine.planning.stochastic import StochasticPlan, solve_stochastic
+from engine.scenario.schema import Scenario
+from engine.solving.backends import SolverOptions
+
+#: The deterministic plans compared with the robust one: label and forecast quantile.
+QUANTILE_PLANS = (("median", 0.5), ("p10", 0.1))
+
+
+@dataclass
+class RobustReport:
+    """The robust plan, the quantile plans, and their scores in and out of sample."""
+
+    plan: StochasticPlan
+    baselines: dict[str, StochasticPlan]
+    scores: dict[str, Scores]
+    in_sample_vss: dict[str, float]
+    wait_and_see: np.ndarray
+    out_of_sample: Futures
+    alpha: float = 0.1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def evpi(self) -> float:
+        """Expected value of perfect information, in sample (>= 0)."""
+        return float(self.plan.risk.of(self.wait_and_see) - self.plan.objective)
+
+    def vss(self, label: str) -> float:
+        """Out-of-sample expected value of the robust plan less the ``label`` plan's."""
+        if label not in self.scores:
+            return float("nan")
+        return self.scores["robust"].expected - self.scores[label].expected
+
+    def comparison(self) -> pd.DataFrame:
+        """One row per plan: its expected value and CVaR out of sample, its worst floor
+        probability and the share of futures it leaves without a plan."""
+        rows = []
+        for label, s in self.scores.items():
+            floors = s.floor_probability()
+            rows.append(
+                {
+                    "plan": label,
+                    "expected_value": s.expected,
+                    "cvar": s.cvar(self.alpha),
+                    "worst_floor_probability": min(floors.values()) if floors else 1.0,
+                    "infeasible_share": s.infeasible_share,
+                    "over_pledge_probability": max(s.over_pledge_probability().values()),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def areas(self) -> pd.DataFrame:
+        """Per area: the robust plan's first-year money and each plan's floor probability."""
+        alloc = self.plan.allocation().groupby("area")["amount"].sum()
+        sc = self.plan.scenario
+        out = pd.DataFrame({"area": [a.id for a in sc.areas]})
+        out["first_year_funding"] = [float(alloc.get(a, 0.0)) for a in out["area"]]
+        for label, s in self.scores.items():
+            probs = s.floor_probability()
+            column = "floor_probability" if label == "robust" else f"floor_probability_{label}"
+            out[column] = [probs.get(a, np.nan) for a in out["area"]]
+        return out
+
+    def summary(self) -> dict:
+        """The headline numbers (``summary.json``)."""
+        robust = self.scores["robust"]
+        return {
+            "scenario": self.plan.scenario.fund.name,
+            "objective": self.plan.risk.label,
+            "floors": self.plan.floors.mode,
+            "futures": len(self.plan.futures),
+            "out_of_sample_futures": len(self.out_of_sample),
+            "source": self.plan.futures.source,
+            "seed": self.plan.futures.seed,
+            "expected_value": robust.expected,
+            "cvar": robust.cvar(self.alpha),
+            "cvar_alpha": self.alpha,
+            "vss_median": self.vss("median"),
+            "vss_p10": self.vss("p10"),
+            "in_sample_vss_median": self.in_sample_vss["median"],
+            "in_sample_vss_p10": self.in_sample_vss["p10"],
+            "evpi": self.evpi,
+            "in_sample_objective": self.plan.objective,
+            "infeasible_share": robust.infeasible_share,
+            "max_over_pledge_probability": max(robust.over_pledge_probability().values()),
+            "seconds": self.plan.seconds,
+            "notes": self.notes,
+        }
+
+
+def wait_and_see(plan: StochasticPlan, options: SolverOptions | None = None) -> np.ndarray:
+    """Each in-sample future's value when it is known in advance (its own optimum)."""
+    if plan.risk.weight == 0 and plan.floors.mode != "chance":
+        out = np.zeros(len(plan.futures))
+        for k in range(len(plan.futures)):
+            one = solve_stochastic(
+                plan.scenario,
+                plan.futures.subset(slice(k, k + 1)),
+                plan.floors,
+                Risk(),
+                options,
+                models=[plan.models[k]],
+            )
+            out[k] = one.objective
+        return out
+    alone = solve_stochastic(
+        plan.scenario,
+        plan.futures,
+        plan.floors,
+        plan.risk,
+        options,
+        models=plan.models,
+        first=np.zeros(0, dtype=np.int64),
+    )
+    return alone.values
+
+
+def quantile_plan(
+    scenario: Scenario, futures: Futures, quantile: float, floors: FloorRule, options=None
+) -> StochasticPlan:
+    """The deterministic plan on the pledges at the forecast's ``quantile``."""
+    cube = futures.at_quantile(quantile)[None]
+    one = Futures(futures.members, futures.years, cube, f"quantile {quantile:g}", futures.seed)
+    return solve_stochastic(scenario, one, floors, Risk(), options)
+
+
+def plan_robust(
+    scenario: Scenario,
+    n_futures: int = 50,
+    n_out: int = 1000,
+    *,
+    source: Source = "forecast",
+    path: str = "trend",
+    seed: int = 0,
+    floors: FloorRule | None = None,
+    risk: Risk | None = None,
+    alpha: float = 0.1,
+    options: SolverOptions | None = None,
+    evpi: bool = True,
+) -> RobustReport:
+    """Plan on ``n_futures`` in-sample futures and score on ``n_out`` fresh ones (see the
+    module's docstring). Raises ScenarioError for futures that cannot be drawn."""
+    floors, risk = floors or FloorRule(), risk or Risk()
+    inside, outside = draw_futures(scenario, n_futures, n_out, source, seed, path)
+    plan = solve_stochastic(scenario, inside, floors, risk, options)
+    notes = [] if plan.ok else [f"the robust programme has no plan ({plan.solver_status})"]
+    baselines = {
+        label: quantile_plan(scenario, inside, q, floors, options) for label, q in QUANTILE_PLANS
+    }
+    in_vss = {}
+    for label, base in baselines.items():
+        if not base.ok:
+            notes.append(f"the {label} plan has no plan ({base.solver_status})")
+            in_vss[label] = np.nan
+            continue
+        fixed = solve_stochastic(
+            scenario, inside, floors, risk, options, fixed=base.first_values, models=plan.models
+        )
+        in_vss[label] = plan.objective - fixed.objective if fixed.ok else np.inf
+    penalty = floors.penalty
+    scores = {"robust": score_first_stage(scenario, outside, plan.first_values, penalty, options)}
+    for label, base in baselines.items():
+        if base.ok:
+            scores[label] = score_first_stage(
+                scenario, outside, base.first_values, penalty, options
+            )
+    ws = wait_and_see(plan, options) if evpi else np.full(len(inside), np.nan)
+    return RobustReport(plan, baselines, scores, in_vss, ws, outside, alpha, notes)
