@@ -40,6 +40,12 @@ from engine.files.scenario_files import (
     read_scenario_data,
     save_scenario,
 )
+from engine.planning.evaluate import Scores, score_first_stage
+from engine.planning.futures import Futures, draw_futures
+from engine.planning.output import ROBUST_FILES, write_robust
+from engine.planning.robust import RobustReport, plan_robust
+from engine.planning.rules import FloorRule, Risk
+from engine.planning.stochastic import StochasticPlan, solve_stochastic
 from engine.results.describe import money, shadow_sentence
 from engine.results.projects import project_totals
 from engine.results.schema import Result
@@ -54,23 +60,30 @@ from engine.solving.resolver import Resolver
 
 __all__ = [
     "READERS",
+    "ROBUST_FILES",
     "UNIT_FACTORS",
     "Comparison",
     "Edit",
     "EditAdvice",
     "EngineError",
+    "FloorRule",
+    "Futures",
     "Limit",
     "Nearest",
     "OutputError",
     "Resolver",
     "Result",
+    "Risk",
+    "RobustReport",
     "Scenario",
     "ScenarioError",
+    "Scores",
     "Sensitivity",
     "SolveStatus",
     "SolverOptions",
     "SolverUnavailableError",
     "Stability",
+    "StochasticPlan",
     "WhatIf",
     "advise_edits",
     "atomic_write_bytes",
@@ -79,6 +92,7 @@ __all__ = [
     "check_folder",
     "compare",
     "contribution_key",
+    "draw_futures",
     "dump_scenario_yaml",
     "edit_scenario",
     "forecast_settings",
@@ -92,6 +106,7 @@ __all__ = [
     "nearest_feasible",
     "parse_edit",
     "parse_highs_options",
+    "plan_robust",
     "plan_values",
     "project_totals",
     "read_scenario_data",
@@ -100,9 +115,11 @@ __all__ = [
     "scenario_from_data",
     "scenario_json_schema",
     "scenario_sha256",
+    "score_first_stage",
     "sensitivity",
     "shadow_sentence",
     "solve",
+    "solve_stochastic",
     "solve_with_participation",
     "stability",
     "standalone",
@@ -110,4 +127,5 @@ __all__ = [
     "write_file_set",
     "write_folder",
     "write_result",
+    "write_robust",
 ]
