@@ -170,7 +170,10 @@ def plan_robust(
     floors, risk = floors or FloorRule(), risk or Risk()
     inside, outside = draw_futures(scenario, n_futures, n_out, source, seed, path)
     plan = solve_stochastic(scenario, inside, floors, risk, options)
-    notes = [] if plan.ok else [f"the robust programme has no plan ({plan.solver_status})"]
+    if not plan.ok:
+        notes = [f"the robust programme has no plan ({plan.solver_status})"]
+        return RobustReport(plan, {}, {}, {}, np.zeros(0), outside, alpha, notes)
+    notes = []
     baselines = {
         label: quantile_plan(scenario, inside, q, floors, options) for label, q in QUANTILE_PLANS
     }

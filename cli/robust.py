@@ -1,0 +1,156 @@
+"""``optimise.py robust``: one plan for many futures, against the deterministic plans.
+
+Commits the first year's money and the go/no-go decisions once for ``--futures`` futures
+of the fund (the forecast's joint paths, or stated distributions), adjusts later years
+per future, and scores that plan, the plan on the median forecast and the plan on the
+10th percentile on the same fresh futures (``--out-of-sample``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from cli.common import EXIT_NO_PLAN, EXIT_OK, check_seconds, console, err_console, friendly_errors
+from datasets import scenario_path
+from engine import (
+    FloorRule,
+    Risk,
+    RobustReport,
+    ScenarioError,
+    SolverOptions,
+    load_with_edits,
+    money,
+    plan_robust,
+    write_robust,
+)
+
+ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Edit PATH=VALUE, e.g. areas.cyber.floor=12bn (repeatable)."),
+]
+SOURCES = ("forecast", "stated")
+
+
+def _number(value: float) -> str:
+    return "-" if value != value else f"{value:,.2f}"  # NaN prints as a dash
+
+
+def print_report(report: RobustReport) -> None:
+    """The comparison of the plans, VSS and EVPI, and the areas' floor probabilities."""
+    plan, s = report.plan, report.summary()
+    console.print(
+        f"{s['scenario']}: robust plan on {s['futures']} futures ({s['source']}, seed "
+        f"{s['seed']}), objective {s['objective']}, floors {s['floors']}; scored on "
+        f"{s['out_of_sample_futures']} fresh futures",
+        highlight=False,
+    )
+    table = Table(
+        "plan",
+        "expected value",
+        f"CVaR {report.alpha:g}",
+        "worst floor prob.",
+        "no plan",
+        "over pledge",
+        title="Out of sample (value points)",
+        box=box.SIMPLE,
+    )
+    for r in report.comparison().itertuples(index=False):
+        table.add_row(
+            str(r.plan),
+            _number(r.expected_value),
+            _number(r.cvar),
+            f"{r.worst_floor_probability:.1%}",
+            f"{r.infeasible_share:.1%}",
+            f"{r.over_pledge_probability:.1%}",
+        )
+    console.print(table)
+    console.print(
+        f"VSS against the median plan {_number(s['vss_median'])}, against the 10th "
+        f"percentile plan {_number(s['vss_p10'])} (out of sample; in sample "
+        f"{_number(s['in_sample_vss_median'])} and {_number(s['in_sample_vss_p10'])}); "
+        f"EVPI {_number(s['evpi'])} (in sample)",
+        highlight=False,
+    )
+    areas = Table("area", "first year", "floor prob.", "median plan", "p10 plan", box=box.SIMPLE)
+    frame = report.areas()
+    for r in frame.to_dict("records"):
+        if r["floor_probability"] != r["floor_probability"]:
+            prob = "no floor"
+        else:
+            prob = f"{r['floor_probability']:.1%}"
+        areas.add_row(
+            str(r["area"]),
+            money(r["first_year_funding"] * plan.model.scale, plan.scenario),
+            prob,
+            _pct(r.get("floor_probability_median")),
+            _pct(r.get("floor_probability_p10")),
+        )
+    console.print(areas)
+    for note in s["notes"]:
+        err_console.print(f"warning: {note}", highlight=False)
+
+
+def _pct(value) -> str:
+    return "-" if value is None or value != value else f"{value:.1%}"
+
+
+@friendly_errors
+def robust_cmd(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    futures: Annotated[int, typer.Option(min=1, max=2000, help="In-sample futures.")] = 50,
+    out_of_sample: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Fresh futures that score the plans.")
+    ] = 1000,
+    objective: Annotated[
+        str, typer.Option(help="expected, cvar:ALPHA or mix:LAMBDA:ALPHA.")
+    ] = "expected",
+    floors: Annotated[
+        str, typer.Option(help="soft (default), soft:PENALTY, hard or chance:P.")
+    ] = "soft",
+    source: Annotated[str, typer.Option(help="forecast (joint paths) or stated.")] = "forecast",
+    path: Annotated[str, typer.Option(help="Forecast policy path, e.g. hague-2035.")] = "trend",
+    seed: Annotated[int, typer.Option(help="Seed of the futures.")] = 0,
+    evpi: Annotated[bool, typer.Option(help="Solve each future alone for the EVPI.")] = True,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds per solve.", callback=check_seconds)
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the files here.")] = None,
+) -> None:
+    """Plan once for many futures and compare with the median and p10 plans."""
+    if source not in SOURCES:
+        raise ScenarioError([f"--source {source!r}: give forecast or stated"], "--source")
+    floor_rule, risk = FloorRule.parse(floors), Risk.parse(objective)
+    sc = load_with_edits(scenario_path(scenario), set_ or [])
+    options = SolverOptions(time_limit=time_limit, mip_gap=1e-6)
+    report = plan_robust(
+        sc,
+        futures,
+        out_of_sample,
+        source=source,  # type: ignore[arg-type]
+        path=path,
+        seed=seed,
+        floors=floor_rule,
+        risk=risk,
+        options=options,
+        evpi=evpi,
+    )
+    if not report.plan.ok:
+        err_console.print(
+            f"no robust plan: {report.plan.solver_status}; with --floors hard a single "
+            "future that cannot fund the floors is enough (try --floors soft)",
+            highlight=False,
+        )
+        sys.exit(EXIT_NO_PLAN)
+    print_report(report)
+    if out is not None:
+        write_robust(report, out)
+        console.print(f"wrote {out}/", highlight=False)
+    sys.exit(EXIT_OK)
