@@ -20,6 +20,7 @@ import streamlit as st
 from app import views
 from app.changes import scenario_changes
 from app.exports import csv_bytes, excel_bytes, result_frames
+from app.members import members_panel
 from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import MAX_UPLOAD_MB, read_upload, upload_suffixes
 from app.versions import VersionStore, data_dir
@@ -491,6 +492,7 @@ def results_tabs() -> None:
         "Allocation": allocation_panel,
         "Flows": flows_panel,
         "Projects": projects_panel,
+        "Members": lambda result: members_panel(result, S),
         "Diff": diff_panel,
         "Shadow prices": shadow_panel,
         "Versions": lambda _result: versions_panel(),
