@@ -407,3 +407,61 @@ def test_the_aspf_is_labelled_unconfirmed_and_illustrative(repo_root):
     assert sentence in note
     assert "illustrative" in note
     assert scenario_note("purl-2025.yaml") == ()
+
+
+def test_another_members_opt_in_that_drives_instability_is_found():
+    # The floor on a must be met by BBB and AAA while CCC may fund only c: AAA's money goes
+    # to a, which it does not value. With CCC's opt-in relaxed, CCC pays that part of the
+    # floor and AAA's money goes to b.
+    areas = [
+        {
+            "id": "a",
+            "floor": "100m",
+            "value_curve": [{"up_to": "50m", "marginal": 1}, {"marginal": 0.1}],
+        },
+        {"id": "b", "value_curve": [{"up_to": "20m", "marginal": 1}, {"marginal": 0.1}]},
+        {"id": "c", "value_curve": [{"up_to": "10m", "marginal": 1}, {"marginal": 0.01}]},
+    ]
+    members = [
+        {"id": "AAA", "pledge": "10m", "priorities": {"b": 1}},
+        {"id": "BBB", "pledge": "90m", "priorities": {"a": 1}},
+        {"id": "CCC", "pledge": "20m", "opt_in": ["c"]},
+    ]
+    sc = validate_scenario(
+        {**_fund(members, areas), "fund": {"name": "t", "unit": "m", "years": [2026]}}
+    )
+    check = stability(solve(sc))
+    assert check.unstable == ["AAA"]
+    drivers = check.drivers.set_index("member")
+    assert list(drivers.index) == ["CCC"]
+    assert drivers.at["CCC", "relaxed"] == "opt-in only c"
+    assert drivers.at["CCC", "unstable_before"] == 1
+    assert drivers.at["CCC", "unstable_after"] == 0
+    assert drivers.at["CCC", "made_stable"] == "AAA"
+
+
+def test_members_command_exits_1_when_no_plan_keeps_everyone(tmp_path, repo_root):
+    import subprocess
+    import sys
+
+    path = tmp_path / "ceiling.yaml"
+    path.write_text(
+        "fund: {name: t, unit: m, years: [2026]}\n"
+        "members:\n"
+        "- {id: AAA, pledge: 20m, priorities: {a: 1}}\n"
+        "- {id: BBB, pledge: 80m, priorities: {b: 1}}\n"
+        "areas: [{id: a, ceiling: 5m}, {id: b}]\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "optimise.py", "members", str(path), "--participation"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr
+    text = " ".join(run.stdout.split())
+    assert "1 of 2 members would be better off outside" in text
+    assert "No plan keeps every member at least as well off as alone" in text
+    assert "ceiling" in text
