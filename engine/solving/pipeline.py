@@ -1,13 +1,14 @@
-"""One visible pipeline: build, solve, break ties, extract. ``solve(scenario) -> Result``."""
+"""One visible pipeline: build, solve, break ties, extract. ``solve(scenario) -> Result``.
+
+Both solvers run the same stages (:func:`engine.solving.stages.solve_stages`): HiGHS
+through a :class:`~engine.solving.resolver.Resolver` (its warm state, fresh here), CBC
+through the stateless :class:`~engine.solving.stages.CbcBackend`."""
 
 from __future__ import annotations
-
-import time
 
 import pandas as pd
 
 from engine.formulation.build import build_model
-from engine.results.extract import extract
 from engine.results.schema import Result
 from engine.scenario.schema import Scenario
 from engine.solving.backends import (
@@ -17,11 +18,9 @@ from engine.solving.backends import (
     highs_lp,
     highs_status,
     new_highs,
-    solve_cbc,
 )
-from engine.solving.mip import solve_integers, with_mip
 from engine.solving.resolver import Resolver
-from engine.solving.tiebreak import break_ties, tie_break_model
+from engine.solving.stages import CbcBackend, solve_stages
 
 
 def solve(
@@ -39,20 +38,7 @@ def solve(
     check_solver(options.solver)
     if options.solver == "highs":
         return Resolver(options).solve(scenario, reference)
-    start = time.perf_counter()
-    model = build_model(scenario)
-    build_seconds = time.perf_counter() - start
-    model, mip = solve_integers(model, options)
-    if mip is not None and model.integer:  # the MIP found no plan
-        return extract(model, mip, mip, build_seconds)
-    solution = solve_cbc(model, options)
-    plan = break_ties(
-        model,
-        solution,
-        reference,
-        lambda m, first, ref, bounds: solve_cbc(tie_break_model(m, first, ref, bounds), options),
-    )
-    return extract(model, with_mip(solution, mip), with_mip(plan, mip), build_seconds)
+    return solve_stages(CbcBackend(options), scenario, reference).result()
 
 
 def has_plan(scenario: Scenario, options: SolverOptions | None = None) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,10 +35,9 @@ from engine.solving.backends import (
     highs_solution,
     new_highs,
 )
-from engine.solving.mip import solve_integers, with_mip
-
-if TYPE_CHECKING:
-    from engine.solving.solved import Solved
+from engine.solving.solved import Solved
+from engine.solving.stages import solve_stages
+from engine.solving.tiebreak import TieBounds, allocation_targets, tie_break_model
 
 #: Relative distance between the plan with the previous go/no-go decisions and the LP
 #: relaxation's bound under which those decisions are kept (solver round-off, not a gap).
@@ -175,6 +173,8 @@ class Resolver:
         self._built: PlanModel | None = None
         #: The scenario of the last solve (the model, ranging and basis belong to it).
         self.last_scenario: Scenario | None = None
+        # The anchor of this solve's reference, when its bases were kept.
+        self._anchor: _Anchor | None = None
 
     def _load(self, slot: _Loaded | None, model: PlanModel) -> tuple[_Loaded, bool]:
         if slot is not None and slot.same_structure(model):
@@ -206,46 +206,52 @@ class Resolver:
         content_sha256: str | None = None,
     ) -> Solved:
         """:meth:`solve` without building the result's frames (a batch stores a few
-        columns of them, read straight from the arrays)."""
-        from engine.solving.solved import Solved
-        from engine.solving.tiebreak import allocation_targets, break_ties
-
+        columns of them, read straight from the arrays): the stages of
+        :func:`engine.solving.stages.solve_stages`, this resolver their HiGHS backend."""
         anchor = self._anchors.pop(id(reference), None)
+        self._anchor = None
         if anchor is not None and anchor.allocation is reference:
             anchor.restore(self._slots())
             self._anchors[id(reference)] = anchor  # most recently used last
+            self._anchor = anchor
         self.last_scenario = scenario
-        start = time.perf_counter()
-        built = patch_bounds(self._built, scenario) if self._built is not None else None
-        model = self._built = built or build_model(scenario)
-        build_seconds = time.perf_counter() - start
-        kept = self._keep_decisions(model)
-        if kept is not None:
-            model, mip, solution = kept
-            warm = True
-        else:
-            model, mip = solve_integers(model, self.options)
-            if mip is not None and model.integer:  # the MIP found no plan
-                self.last_mode = "cold"  # a MIP search starts afresh
-                return Solved(model, mip, mip, build_seconds, content_sha256)
-            self._value, warm = self._load(self._value, model)
-            solution = self._value.run()
-        self._model = model
+        self.last_mode = "cold"  # until a stage re-solves warm (a MIP search starts afresh)
+        return solve_stages(self, scenario, reference, content_sha256)
+
+    # The stages' backend (see engine.solving.stages.Backend).
+
+    def build(self, scenario: Scenario) -> PlanModel:
+        """The last model patched to ``scenario`` when only bounds differ, else built."""
+        patched = patch_bounds(self._built, scenario) if self._built is not None else None
+        self._built = patched or build_model(scenario)
+        return self._built
+
+    def solve_value(self, model: PlanModel) -> Solution:
+        """The value LP, warm from the loaded one when the structure is the same."""
+        self._value, warm = self._load(self._value, model)
         self.last_mode = "warm" if warm else "cold"
+        return self._value.run()
+
+    def value_solved(
+        self, built: PlanModel, model: PlanModel, mip: Solution | None, solution: Solution
+    ) -> None:
+        """Keep the model, and the go/no-go decisions of an optimal plan for next time."""
+        self._model = model
         self._decisions = None
         if mip is not None and solution.status is SolveStatus.OPTIMAL:
-            ints = sorted(self._built.integer)
-            self._decisions = (self._built.col_names, np.round(solution.col_value[ints]))
+            ints = sorted(built.integer)
+            self._decisions = (built.col_names, np.round(solution.col_value[ints]))
 
-        flows = None
-        if anchor is not None and anchor.allocation is reference:
-            if anchor.x is not model.x:
-                anchor.x, anchor.flows = model.x, allocation_targets(model, reference)
-            flows = anchor.flows
-        plan = break_ties(model, solution, reference, self._run_tie_break, flows)
-        return Solved(
-            model, with_mip(solution, mip), with_mip(plan, mip), build_seconds, content_sha256
-        )
+    def reference_flows(
+        self, model: PlanModel, reference: pd.DataFrame | None
+    ) -> dict[int, float] | None:
+        """The reference's flows, kept with its anchor while the flow map is the same."""
+        anchor = self._anchor
+        if anchor is None or reference is None or anchor.allocation is not reference:
+            return None
+        if anchor.x is not model.x or anchor.flows is None:
+            anchor.x, anchor.flows = model.x, allocation_targets(model, reference)
+        return anchor.flows
 
     def _slots(self) -> list[_Loaded]:
         return [s for s in (self._value, self._relaxed) if s is not None]
@@ -260,28 +266,28 @@ class Resolver:
         while len(self._anchors) > MAX_ANCHORS:
             self._anchors.pop(next(iter(self._anchors)))
 
-    def _run_tie_break(
-        self, model: PlanModel, first: Solution, reference: dict[int, float], bounds
+    def solve_tie_break(
+        self, model: PlanModel, first: Solution, reference: dict[int, float], bounds: TieBounds
     ) -> Solution:
         """Solve the tie-break LP; when only its bounds changed (the value LP kept its
         structure and the reference its columns), push them without building the model."""
-        from engine.solving.tiebreak import tie_break_model
-
         cols = np.fromiter(reference.keys(), dtype=int, count=len(reference))
+        base = self._tie_base
         if (
             self._tie is not None
-            and self._tie_base is self._value
-            and self._tie_base.names is self._tie_names
+            and base is not None
+            and base is self._value
+            and base.names is self._tie_names
             and np.array_equal(cols, self._tie_cols)
         ):
             self._tie.update_bounds(bounds.col_lb, bounds.col_ub, bounds.row_lo, bounds.row_hi)
-        else:
-            tie = tie_break_model(model, first, reference, bounds)
-            self._tie, _ = self._load(self._tie, tie)
-            self._tie_base, self._tie_names, self._tie_cols = self._value, model.col_names, cols
-        return self._tie.run(duals=False)  # the plan's duals are the value LP's
+            return self._tie.run(duals=False)  # the plan's duals are the value LP's
+        tie = tie_break_model(model, first, reference, bounds)
+        self._tie, _ = self._load(self._tie, tie)
+        self._tie_base, self._tie_names, self._tie_cols = self._value, model.col_names, cols
+        return self._tie.run(duals=False)
 
-    def _keep_decisions(self, built: PlanModel) -> tuple[PlanModel, Solution, Solution] | None:
+    def keep_decisions(self, built: PlanModel) -> tuple[PlanModel, Solution, Solution] | None:
         """The LP with the previous plan's go/no-go decisions fixed, a MIP-like solution
         and the LP's solution, when those decisions are provably optimal for ``built``;
         None when there are none to keep, margins are wanted, or the proof fails."""
@@ -311,6 +317,7 @@ class Resolver:
             return None
         fixed.projects = replace(built.projects, margins={})
         mip = replace(plan, mip_gap=max(gap, 0.0), seconds=bound.seconds)
+        self.last_mode = "warm"
         return fixed, mip, plan
 
     @property
