@@ -25,6 +25,7 @@ from engine import (
     contribution_key,
     key_from_table,
     load_with_edits,
+    member_project_shares,
     money,
     solve,
     stability,
@@ -38,7 +39,8 @@ MEMBERS_FILES = (
     "burden.csv",
     "drivers.csv",
     "participation_allocation.csv",
-    "participation_members.csv",
+    "flows.csv",
+    "project_shares.csv",
     "summary.json",
 )
 
@@ -137,6 +139,37 @@ def print_members(check: Stability, burden: pd.DataFrame, key_label: str) -> Non
             )
 
 
+def print_member(check: Stability, member_id: str) -> None:
+    """One member in detail: its money by area and year, its share of each funded project
+    and its sentence."""
+    result = check.result
+    sc = result.scenario
+    try:
+        m = sc.member(member_id)
+    except KeyError:
+        _bad(f"--member: no member {member_id!r} (known: {', '.join(x.id for x in sc.members)})")
+    flows = result.allocation[result.allocation["member"] == m.id]
+    if flows.empty:
+        console.print(f"{m.name or m.id}'s money goes nowhere in this plan.", highlight=False)
+    else:
+        grid = flows.pivot_table(index="area", columns="year", values="amount", aggfunc="sum")
+        table = Table(
+            "area", *map(str, grid.columns), title=f"{m.name or m.id}: money by area and year"
+        )
+        for area, row in grid.fillna(0.0).iterrows():
+            table.add_row(str(area), *(money(v, sc) if v else "" for v in row))
+        console.print(table)
+    shares = member_project_shares(result)
+    mine = shares[shares["member"] == m.id]
+    for r in mine.itertuples(index=False):
+        console.print(
+            f"{m.id} pays {money(r.amount, sc)} of project {r.project} ({r.share:.1%} of its cost)",
+            highlight=False,
+        )
+    text = check.members.set_index("member").at[m.id, "text"]
+    console.print(text, highlight=False)
+
+
 def _writers(check: Stability, burden: pd.DataFrame, summary: dict) -> dict:
     def csv(frame: pd.DataFrame):
         return lambda path: atomic_write_text(path, frame.to_csv(index=False))
@@ -144,6 +177,8 @@ def _writers(check: Stability, burden: pd.DataFrame, summary: dict) -> dict:
     writers = {
         "members.csv": csv(check.members),
         "burden.csv": csv(burden),
+        "flows.csv": csv(check.result.allocation),
+        "project_shares.csv": csv(member_project_shares(check.result)),
         "summary.json": lambda path: atomic_write_text(
             path, json.dumps(summary, indent=2, default=str)
         ),
@@ -173,6 +208,9 @@ def members_cmd(
         Path | None, typer.Option(help="A key as CSV (member,share); overrides --key.")
     ] = None,
     band: Annotated[float, typer.Option(help="Burden band, +/- share points.")] = 0.02,
+    member: Annotated[
+        str | None, typer.Option(help="Also show one member's money by area and year.")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the tables here.")] = None,
 ) -> None:
     """What each member's money buys, its value in the fund and alone, and stability."""
@@ -189,6 +227,8 @@ def members_cmd(
     weights, label = _key(key, check.members, key_file)
     burden = burden_bands(check.members, weights, band)
     print_members(check, burden, label)
+    if member is not None:
+        print_member(check, member)
     summary = {
         "scenario": scenario,
         "objective": result.objective,

@@ -27,7 +27,12 @@ from engine.api import (
     whatif,
 )
 from engine.coalition.burden import burden_bands, contribution_key, key_from_table
-from engine.coalition.members import members_table, plan_values, standalone
+from engine.coalition.members import (
+    member_project_shares,
+    members_table,
+    plan_values,
+    standalone,
+)
 from engine.coalition.stability import Stability, solve_with_participation, stability
 from engine.errors import EngineError, OutputError, ScenarioError, SolverUnavailableError
 from engine.files.atomic import atomic_write_bytes, atomic_write_text
@@ -101,6 +106,7 @@ __all__ = [
     "key_from_table",
     "load_scenario",
     "load_with_edits",
+    "member_project_shares",
     "members_table",
     "money",
     "nearest_feasible",

@@ -53,6 +53,9 @@ def test_every_reported_package_is_funded_by_its_contributors_only(purl, plan):
         payers = paid.loc[key]
         assert set(payers.index) <= set(row.contributors.split(";"))
         assert payers.sum() == pytest.approx(row.amount_usd_m * 1e6, rel=1e-9)
+        # As assumed in the file: a joint package is split equally among its contributors.
+        assert payers.to_numpy() == pytest.approx(row.amount_usd_m * 1e6 / len(payers), rel=1e-6)
+        assert len(payers) == len(row.contributors.split(";"))
     for m in purl.members:  # nobody pays more than it pledged
         assert paid.xs(m.id, level="member").sum() <= m.pledges[2025] * (1 + 1e-9)
 
@@ -102,7 +105,14 @@ def test_members_command_writes_its_tables(tmp_path, repo_root):
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert {"members.csv", "burden.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+    written = {p.name for p in out.iterdir()}
+    assert {
+        "members.csv",
+        "burden.csv",
+        "flows.csv",
+        "project_shares.csv",
+        "summary.json",
+    } <= written
     bad = subprocess.run(
         [sys.executable, "optimise.py", "members", "purl-2025", "--key", "nato"],
         cwd=repo_root,
