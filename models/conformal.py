@@ -113,3 +113,50 @@ def interval_columns(
         cols[f"lo-{level_label(lv)}"] = mean - w
         cols[f"hi-{level_label(lv)}"] = mean + w
     return cols
+
+
+def is_positive(y: np.ndarray) -> bool:
+    """Whether a series is positive throughout (spending, GDP): its intervals are then built
+    on the log scale, so that no bound is negative."""
+    y = np.asarray(y, dtype=float)
+    return bool(len(y) and np.all(np.isfinite(y)) and np.all(y > 0))
+
+
+def log_mase_scale(y: np.ndarray) -> float:
+    """Mean absolute year-on-year change of ``log y`` (a positive series); 1e-3 if it is flat."""
+    d = np.abs(np.diff(np.log(np.asarray(y, dtype=float))))
+    s = float(np.mean(d)) if len(d) else 0.0
+    return s if s > 0 and np.isfinite(s) else 1e-3
+
+
+def log_interval_scale(mean: np.ndarray, sd: np.ndarray | float, log_scale: float) -> np.ndarray:
+    """Per-step scale on the log scale: ``sqrt(model sd / mean * MASE scale of log y)``.
+
+    The relative sd is the model's sd of ``log`` of the forecast to first order; NaN where the
+    mean is not positive (those steps cannot be calibrated on the log scale).
+    """
+    mean = np.asarray(mean, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(mean > 0, np.maximum(np.asarray(sd, dtype=float), 0.0) / mean, np.nan)
+    return np.sqrt(rel * log_scale)
+
+
+def log_interval_columns(
+    mean: np.ndarray,
+    scale: np.ndarray,
+    half: Mapping[float, np.ndarray],
+    own_sd: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """``lo-L``/``hi-L`` of a positive series: ``mean * exp(-w)`` to ``mean * exp(w)``, with
+    ``w`` the scaled half-width on the log scale (never narrower on the upper side than the
+    model's own Gaussian interval, as :func:`interval_columns`). Bounds are positive."""
+    cols: dict[str, np.ndarray] = {}
+    mean = np.asarray(mean, dtype=float)
+    for lv, q in half.items():
+        w = q[: len(mean)] * scale
+        if own_sd is not None:
+            rel = np.nan_to_num(np.asarray(own_sd, dtype=float)) / mean
+            w = np.maximum(w, np.log1p(z_value(lv) * rel))
+        cols[f"lo-{level_label(lv)}"] = mean * np.exp(-w)
+        cols[f"hi-{level_label(lv)}"] = mean * np.exp(w)
+    return cols

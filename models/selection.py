@@ -19,9 +19,24 @@ import numpy as np
 import pandas as pd
 
 from models.backtest import cv_and_fit_series, map_series, pool_length
-from models.base import DEFAULT_LEVELS, Forecaster, check_horizon, check_levels, level_label
+from models.base import (
+    DEFAULT_LEVELS,
+    Forecaster,
+    check_horizon,
+    check_levels,
+    level_label,
+    z_value,
+)
 from models.baselines import Drift, Naive
-from models.conformal import halfwidths, interval_columns, interval_scale
+from models.conformal import (
+    halfwidths,
+    interval_columns,
+    interval_scale,
+    is_positive,
+    log_interval_columns,
+    log_interval_scale,
+    log_mase_scale,
+)
 from models.data import validate_long
 from models.ensemble import combine
 from models.errors import ForecastInputError
@@ -31,6 +46,7 @@ from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import ARIMA, ETS, Theta, ThetaLog
+from models.theta import OptimisedTheta, OptimisedThetaLog
 
 ATOMIC: dict[str, type[Forecaster]] = {
     "naive": Naive,
@@ -46,6 +62,8 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "fast_ets_log": FastETSLog,
     "fast_arima": FastARIMA,
     "global_ridge": GlobalRidge,
+    "dotm": OptimisedTheta,
+    "dotm_log": OptimisedThetaLog,
 }
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
 # statsmodels ones, 5-25x cheaper) and Theta on log y. Chosen on a development split of the M3
@@ -262,6 +280,53 @@ def _final_state(
     return "naive", None
 
 
+def scaled_errors(
+    y: np.ndarray,
+    f: np.ndarray,
+    sd: np.ndarray,
+    mase_s: np.ndarray,
+    log_s: np.ndarray,
+    positive: np.ndarray,
+) -> np.ndarray:
+    """Backtest |errors| in units of each row's interval scale (see :mod:`models.conformal`):
+    ``|y - f| / sqrt(sd * MASE scale)``, or for positive series ``|log y - log f|`` over the
+    log-scale version (NaN where the forecast is not positive)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        add = np.abs(y - f) / np.sqrt(np.maximum(sd, 0.0) * mase_s)
+        ok = positive & (f > 0) & (y > 0)
+        lg = np.abs(np.log(np.where(ok, y, 1.0)) - np.log(np.where(ok, f, 1.0)))
+        lg = lg / np.sqrt(np.where(ok, np.maximum(sd, 0.0) / np.where(ok, f, 1.0), np.nan) * log_s)
+    return np.where(positive, np.where(ok, lg, np.nan), add)
+
+
+def calibrated_columns(
+    mean: np.ndarray,
+    sd: np.ndarray,
+    mase_s: float,
+    log_s: float | None,
+    errors: Mapping[int, np.ndarray],
+    log_errors: Mapping[int, np.ndarray],
+    levels: Sequence[float],
+    fallback: Any = None,
+) -> dict[str, np.ndarray]:
+    """Conformal ``lo-L``/``hi-L`` of one series: on the log scale for a positive series
+    (``log_s`` given) whose forecast is positive, else on the level scale (for a positive
+    series the lower bound is then cut at 0); ``fallback()`` if no errors were pooled."""
+    mean = np.asarray(mean, dtype=float)
+    if log_s is not None and np.all(mean > 0) and any(len(v) for v in log_errors.values()):
+        half = halfwidths(log_errors, len(mean), levels)
+        return log_interval_columns(mean, log_interval_scale(mean, sd, log_s), half, own_sd=sd)
+    if any(len(v) for v in errors.values()):
+        half = halfwidths(errors, len(mean), levels)
+        scale = np.sqrt(np.maximum(sd, 0.0) * mase_s)
+        cols = interval_columns(mean, scale, half, own_sd=sd)
+    else:
+        cols = fallback() if fallback else {}
+    if log_s is not None:
+        cols = {k: np.maximum(v, 0.0) if k.startswith("lo-") else v for k, v in cols.items()}
+    return cols
+
+
 class AutoForecaster(Forecaster):
     """Model choice from a rolling-origin backtest, with conformally calibrated intervals.
 
@@ -288,6 +353,9 @@ class AutoForecaster(Forecaster):
     n_jobs : worker processes for the per-series fits.
     partial : also backtest the cutoffs whose horizon is cut short by the end of the data
         (None: only for panels of fewer than 50 series, which need the extra errors).
+    positive : calibrate the intervals of positive series on the log scale, so that no bound
+        is negative and bands are skewed as growth is (None: every series positive throughout;
+        False: none). Their errors are pooled apart from the other series'.
 
     Attributes (after ``fit``): ``chosen_`` (series -> candidate), ``selection_`` (the backtest's
     mean MASE, sMAPE and criterion per eligible candidate, best first), ``panel_scores_`` (backtest
@@ -310,6 +378,7 @@ class AutoForecaster(Forecaster):
         n_jobs: int = 1,
         partial: bool | None = None,
         select: str = "global",
+        positive: bool | None = None,
     ) -> None:
         self.candidates = candidates
         self.combinations = combinations
@@ -320,6 +389,7 @@ class AutoForecaster(Forecaster):
         self.n_jobs = n_jobs
         self.partial = partial
         self.select = select
+        self.positive = positive
 
     def _combos(self) -> dict[str, Combo]:
         if self.combinations is None:
@@ -376,6 +446,8 @@ class AutoForecaster(Forecaster):
             if name not in local:
                 cv = self._add_panel_model(cv, results, name, m, ys, dss, partial, start)
         self.scale_ = {uid: interval_scale(1.0, y) ** 2 for uid, y in ys.items()}  # MASE scales
+        self.positive_ = {u: self.positive is not False and is_positive(y) for u, y in ys.items()}
+        self.log_scale_ = {u: log_mase_scale(y) for u, y in ys.items() if self.positive_[u]}
         cv = add_combinations(cv, combos)
         scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in ys.items()}
         rows, self.excluded_ = common_rows(cv, order, combos)
@@ -408,7 +480,7 @@ class AutoForecaster(Forecaster):
             self.states_[uid], self.chosen_[uid] = state, name
         cv["chosen"] = cv["unique_id"].map(self.chosen_)
         self.cv_ = cv
-        self.scaled_errors_ = self._learn_errors(self.cv_)
+        self.scaled_errors_, self.scaled_log_errors_ = self._learn_errors(self.cv_)
         return self
 
     def _add_panel_model(
@@ -437,23 +509,39 @@ class AutoForecaster(Forecaster):
         keys = ["unique_id", "cutoff", "step"]
         return cv.merge(frame.astype({k: cv[k].dtype for k in keys}), on=keys, how="left")
 
-    def _learn_errors(self, cv: pd.DataFrame) -> dict[int, np.ndarray]:
-        """Pooled |error| / scale per step, each series contributing its chosen model's errors."""
+    def _learn_errors(
+        self, cv: pd.DataFrame
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Pooled scaled |errors| per step, each series contributing its chosen model's
+        errors: on the level scale for other series, on the log scale for positive ones."""
         if cv.empty:
-            return {}
+            return {}, {}
         err = np.full(len(cv), np.nan)
         sd = np.full(len(cv), np.nan)
+        fc = np.full(len(cv), np.nan)
         for name in cv["chosen"].unique():
             mask = (cv["chosen"] == name).to_numpy()
             if name in cv.columns:
-                err[mask] = (cv.loc[mask, "y"] - cv.loc[mask, name]).to_numpy(float)
+                fc[mask] = cv.loc[mask, name].to_numpy(float)
+                err[mask] = cv.loc[mask, "y"].to_numpy(float) - fc[mask]
                 sd[mask] = cv.loc[mask, f"{name}__sd"].to_numpy(float)
-        mase_s = cv["unique_id"].map(self.scale_).to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            e = np.abs(err) / np.sqrt(np.maximum(sd, 0.0) * mase_s)
+        uid = cv["unique_id"]
+        pos = uid.map(self.positive_).to_numpy(bool)
+        e = scaled_errors(
+            cv["y"].to_numpy(float),
+            fc,
+            sd,
+            uid.map(self.scale_).to_numpy(float),
+            uid.map(self.log_scale_).to_numpy(float),
+            pos,
+        )
         steps = cv["step"].to_numpy()
         ok = np.isfinite(e)
-        return {int(s): np.sort(e[ok & (steps == s)]) for s in np.unique(steps)}
+
+        def pool(rows: np.ndarray) -> dict[int, np.ndarray]:
+            return {int(s): np.sort(e[rows & (steps == s)]) for s in np.unique(steps[rows])}
+
+        return pool(ok & ~pos), pool(ok & pos)
 
     def _predict_series(self, state, h, X_future):
         parts = []
@@ -468,11 +556,18 @@ class AutoForecaster(Forecaster):
         return self.chosen_[uid]
 
     def _intervals(self, uid, mean, sd, levels):
-        if not self.calibrate or not any(len(v) for v in self.scaled_errors_.values()):
+        if not self.calibrate:
             return super()._intervals(uid, mean, sd, levels)
-        half = halfwidths(self.scaled_errors_, len(mean), levels)
-        scale = np.sqrt(np.maximum(sd, 0.0) * self.scale_[uid])
-        return interval_columns(mean, scale, half, own_sd=sd)
+        return calibrated_columns(
+            mean,
+            sd,
+            self.scale_[uid],
+            self.log_scale_.get(uid) if self.positive_.get(uid) else None,
+            self.scaled_errors_,
+            self.scaled_log_errors_,
+            levels,
+            fallback=lambda: super(AutoForecaster, self)._intervals(uid, mean, sd, levels),
+        )
 
     def predict(
         self, h: int, level: Iterable[float] = DEFAULT_LEVELS, X_df: pd.DataFrame | None = None
@@ -580,15 +675,23 @@ def run_backtest(
             else:
                 chosen[uid] = best
             scales[uid] = y_tr
-            with np.errstate(divide="ignore", invalid="ignore"):
-                e = np.abs(g["y"] - g[chosen[uid]]).to_numpy(float) / interval_scale(
-                    g[f"{chosen[uid]}__sd"].to_numpy(float), y_tr
-                )
-            errs.append(pd.DataFrame({"step": g["step"].to_numpy(), "e": e}))
-        pooled = pd.concat(errs) if errs else pd.DataFrame({"step": [], "e": []})
+            pos = auto.positive_[uid] and is_positive(y_tr)
+            n_rows = len(g)
+            e = scaled_errors(
+                g["y"].to_numpy(float),
+                g[chosen[uid]].to_numpy(float),
+                g[f"{chosen[uid]}__sd"].to_numpy(float),
+                np.full(n_rows, interval_scale(1.0, y_tr) ** 2),
+                np.full(n_rows, log_mase_scale(y_tr) if pos else np.nan),
+                np.full(n_rows, pos),
+            )
+            errs.append(pd.DataFrame({"step": g["step"].to_numpy(), "e": e, "log": pos}))
+        pooled = pd.concat(errs) if errs else pd.DataFrame({"step": [], "e": [], "log": []})
         pooled = pooled[np.isfinite(pooled["e"])]
-        scaled = {int(s): np.sort(g["e"].to_numpy()) for s, g in pooled.groupby("step")}
-        half = halfwidths(scaled, h, lv)
+        scaled, scaled_log = (
+            {int(s): np.sort(g["e"].to_numpy()) for s, g in part.groupby("step")}
+            for part in (pooled[~pooled["log"].astype(bool)], pooled[pooled["log"].astype(bool)])
+        )
         for uid in ys:
             c = cut[uid]
             ev = cv[(cv["unique_id"] == uid) & (cv["cutoff"] == c)]
@@ -598,7 +701,21 @@ def run_backtest(
                 continue
             sd = ev[f"{name}__sd"].to_numpy(float)
             y_tr = scales.get(uid, ys[uid][: len(ys[uid]) - h - k])
-            cols = interval_columns(mean, interval_scale(sd, y_tr), half, own_sd=sd)
+            pos = auto.positive_[uid] and is_positive(y_tr)
+            cols = calibrated_columns(
+                mean,
+                sd,
+                interval_scale(1.0, y_tr) ** 2,
+                log_mase_scale(y_tr) if pos else None,
+                scaled,
+                scaled_log,
+                lv,
+                fallback=lambda mean=mean, sd=sd: {
+                    f"{side}-{level_label(L)}": mean + sign * z_value(L) * sd
+                    for L in lv
+                    for side, sign in (("lo", -1), ("hi", 1))
+                },
+            )
             out = pd.DataFrame(
                 {
                     "unique_id": uid,
@@ -612,8 +729,6 @@ def run_backtest(
             for L in lv:
                 out[f"lo-{level_label(L)}"] = cols[f"lo-{level_label(L)}"]
                 out[f"hi-{level_label(L)}"] = cols[f"hi-{level_label(L)}"]
-                from models.base import z_value
-
                 out[f"lo_uncal-{level_label(L)}"] = mean - z_value(L) * sd
                 out[f"hi_uncal-{level_label(L)}"] = mean + z_value(L) * sd
             fc_parts.append(out)

@@ -63,6 +63,7 @@ def test_views_read_the_same_simulation(pledges, history):
                           history=history)  # fmt: skip
     tot = pl.groupby("year")["pledge"].sum().to_numpy()
     np.testing.assert_allclose(tot, fc.total().set_index("year")["median"].iloc[:5], rtol=1e-12)
+    np.testing.assert_array_equal(fc.select(range(2026, 2031)).samples, fc.samples[:, :, :5])
 
 
 @pytest.mark.parametrize("path", ["trend", "hague-2035"])
