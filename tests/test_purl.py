@@ -123,3 +123,11 @@ def test_members_command_writes_its_tables(tmp_path, repo_root):
     assert bad.returncode == 2
     assert "--key-file" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_what_each_members_money_buys_adds_up_to_the_plan(plan):
+    # No member states priorities or opts out: all value the plan alike, and the parts
+    # bought with each member's money add up to the whole.
+    table = members_table(plan)
+    assert table["value_in_fund"].nunique() == 1
+    assert table["value_bought"].sum() == pytest.approx(table["value_in_fund"].iloc[0], rel=1e-9)

@@ -130,21 +130,32 @@ def plan_values(result: Result) -> dict[str, float]:
 
 def value_bought(result: Result) -> dict[str, float]:
     """The part of each member's value of the plan paid with its own money: each area's
-    value pro rata to the member's share of the area's funding that year."""
+    own value pro rata to the member's share of the area's money outside projects that
+    year, and each project's value pro rata to its share of the project's cost."""
     sc = result.scenario
     if not result.ok or result.allocation.empty:
         return {m.id: 0.0 for m in sc.members}
     disc = discount_factors(sc)
     areas = area_values(result).set_index(["area", "year"])
+    paid: dict[tuple[str, str, int], float] = {}
+    if not result.project_members.empty:
+        area_of = dict(zip(result.projects["project"], result.projects["area"], strict=True))
+        pm = result.project_members
+        for proj, m, t, amount in zip(
+            pm["project"], pm["member"], pm["year"], pm["amount"], strict=True
+        ):
+            key = (m, area_of[proj], int(t))
+            paid[key] = paid.get(key, 0.0) + float(amount)
     alloc = result.allocation
     out = {m.id: 0.0 for m in sc.members}
     weights = {m.id: member_weights(sc, m) for m in sc.members}
     for m, a, t, x in zip(
         alloc["member"], alloc["area"], alloc["year"], alloc["amount"], strict=True
     ):
-        f = float(areas.at[(a, t), "amount"])
-        if f > 0:
-            share = x / f
+        net = float(areas.at[(a, t), "net"])
+        own = max(float(x) - paid.get((m, a, int(t)), 0.0), 0.0)
+        if net > 0 and own > 0:
+            share = min(own / net, 1.0)
             out[m] += weights[m][a] * disc[int(t)] * share * float(areas.at[(a, t), "points"])
     shares = member_project_shares(result)
     for row in _project_points(result).itertuples():
