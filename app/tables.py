@@ -211,7 +211,12 @@ def _members(frame: pd.DataFrame, scenario: Scenario) -> tuple[list[dict[str, An
 
 def _areas(frame: pd.DataFrame, scenario: Scenario) -> list[dict[str, Any]]:
     unit = scenario.fund.unit
-    curves = {a.id: a.model_dump(mode="json", exclude_defaults=True) for a in scenario.areas}
+    # Amounts as text in the fund's unit (2bn): a plain number would be read in that unit.
+    context = {"unit": unit}
+    curves = {
+        a.id: a.model_dump(mode="json", exclude_defaults=True, context=context)
+        for a in scenario.areas
+    }
     out = []
     for row in _rows(frame):
         ident = _text(row.get("id"))

@@ -48,7 +48,7 @@ def resolve_inputs(scenario: Scenario, source: str | None = None) -> Scenario:
 def scenario_from_data(data: Any, source: str | None = None) -> Scenario:
     """Validate scenario data (a mapping in the file format) and resolve its forecast
     pledges; raises ScenarioError naming ``source``, the field and the problem."""
-    return resolve_inputs(validate_scenario(data, source=source), source)
+    return resolve_inputs(validate_scenario(data, source=source, plain="fund"), source)
 
 
 def load_with_edits(path: str | os.PathLike[str], edits: Iterable[Edit | str] = ()) -> Scenario:

@@ -12,6 +12,7 @@ from engine.files.scenario_files import load_scenario
 from engine.formulation.build import build_model
 from engine.formulation.patch import patch_bounds
 from engine.scenario.edits import apply_edits
+from engine.scenario.fields import money_text
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import solve
 from engine.solving.resolver import Resolver
@@ -70,7 +71,9 @@ def test_patched_warm_resolves_give_the_plan_of_a_cold_solve(seed):
     base = validate_scenario(data)
     member = base.members[0]
     pledge = max(member.pledges.values())
-    edited = apply_edits(base, [f"members.{member.id}.pledge={pledge * 1.1}"])
+    edited = apply_edits(
+        base, [f"members.{member.id}.pledge={money_text(pledge * 1.1, base.fund.unit)}"]
+    )
     resolver = Resolver()
     resolver.solve(base)
     warm = resolver.solve(edited)
@@ -110,7 +113,8 @@ def test_pledges_are_not_patched_under_an_area_coalition():
     data["area_coalitions"] = [{"area": area, "min_members": 2, "min_contribution": 1}]
     base = validate_scenario(data)
     member = base.members[0]
-    edited = apply_edits(base, [f"members.{member.id}.pledge={max(member.pledges.values()) * 2}"])
+    doubled = money_text(max(member.pledges.values()) * 2, base.fund.unit)
+    edited = apply_edits(base, [f"members.{member.id}.pledge={doubled}"])
     assert patch_bounds(build_model(base), edited) is None
 
 
@@ -148,9 +152,8 @@ def test_large_models_solved_cold_by_interior_point_give_the_simplex_plan(seed, 
     data = random_scenario(seed)
     scenario = validate_scenario(data)
     member = scenario.members[0]
-    edited = apply_edits(
-        scenario, [f"members.{member.id}.pledge={max(member.pledges.values()) * 1.2}"]
-    )
+    raised = money_text(max(member.pledges.values()) * 1.2, scenario.fund.unit)
+    edited = apply_edits(scenario, [f"members.{member.id}.pledge={raised}"])
     simplex = Resolver()
     expected = [simplex.solve(scenario), simplex.solve(edited)]
     monkeypatch.setattr(engine.solving.resolver, "IPM_ROWS", 0)

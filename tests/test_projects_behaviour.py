@@ -16,6 +16,7 @@ import yaml
 import engine.solving.mip as project_solve
 from engine.errors import ScenarioError
 from engine.scenario.edits import apply_edits
+from engine.scenario.fields import money_text
 from engine.scenario.validate import validate_scenario
 from engine.solving.backends import SolverOptions, SolveStatus, _cbc_bound
 from engine.solving.pipeline import solve
@@ -144,7 +145,7 @@ def test_budget_shadow_price_of_a_mip_plan_matches_a_finite_difference(solver):
     price = base.constraints.set_index("name").loc["budget[BBB,2028]", "shadow_price"]
     assert price > 0
     step = 1e4
-    edit = f"members.BBB.pledge={{2026: 6m, 2027: 6m, 2028: {6e6 + step}}}"
+    edit = f"members.BBB.pledge={{2026: 6m, 2027: 6m, 2028: {money_text(6e6 + step, 'm')}}}"
     bumped = solve(apply_edits(sc, [edit]), options)
     assert funded(bumped) == funded(base)
     assert (bumped.objective - base.objective) / step == pytest.approx(price, rel=1e-6)
@@ -302,6 +303,7 @@ def test_cost_cut_is_what_selects_a_project_when_money_has_a_linear_value():
     assert row["cost_cut"] == pytest.approx(1e6, rel=1e-6)
     for factor, chosen in ((1.02, True), (0.98, False)):
         cost = (6e6 - factor * row["cost_cut"]) / 2
+        cost = money_text(cost, "m")
         edited = apply_edits(sc, [f"projects.lab.cost={{2026: {cost}, 2027: {cost}}}"])
         assert bool(solve(edited, EXACT).projects["funded"].iat[0]) is chosen
 

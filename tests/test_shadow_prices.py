@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from engine.scenario.edits import apply_edits
+from engine.scenario.fields import money_text
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
 from engine.solving.backends import SOLVERS, SolverOptions, SolveStatus
@@ -21,7 +22,7 @@ STEP = 1e6
 
 CASES = {
     # (edits making the row bind, edit template for the rhs, base rhs, rows it sets)
-    "budget": ([], "members.DEU.pledge={{2026: {}, 2027: 10e9}}", 10e9, ["budget[DEU,2026]"]),
+    "budget": ([], "members.DEU.pledge={{2026: {}, 2027: 10bn}}", 10e9, ["budget[DEU,2026]"]),
     "money ceiling": (
         [],
         "areas.space.ceiling={}",
@@ -63,8 +64,8 @@ def test_shadow_price_equals_finite_difference(case: str, solver: str) -> None:
     constraints = result.constraints.set_index("name")
     assert constraints.loc[rows, "binding"].all()
     shadow = constraints.loc[rows, "shadow_price"].sum()
-    up = objective(apply_edits(sc, [template.format(rhs + STEP)]), options)
-    down = objective(apply_edits(sc, [template.format(rhs - STEP)]), options)
+    up = objective(apply_edits(sc, [template.format(money_text(rhs + STEP, "bn"))]), options)
+    down = objective(apply_edits(sc, [template.format(money_text(rhs - STEP, "bn"))]), options)
     right = (up - result.objective) / STEP
     left = (result.objective - down) / STEP
     assert right == pytest.approx(left, rel=1e-6)  # away from a kink: one derivative

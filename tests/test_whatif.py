@@ -14,6 +14,7 @@ from engine.analysis.sensitivity import sensitivity
 from engine.analysis.whatif import compare, what_if
 from engine.files.scenario_files import load_scenario
 from engine.scenario.edits import apply_edits
+from engine.scenario.fields import money_text
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import solve
 from engine.solving.resolver import Resolver
@@ -87,7 +88,8 @@ def test_what_ifs_against_one_baseline_give_the_flows_of_cold_solves(seed):
     member = base_scenario.members[0]
     pledge = max(member.pledges.values())
     for factor in (1.3, 0.7, 1.3, 1.1):
-        edited = apply_edits(base_scenario, [f"members.{member.id}.pledge={pledge * factor}"])
+        new = money_text(pledge * factor, base_scenario.fund.unit)
+        edited = apply_edits(base_scenario, [f"members.{member.id}.pledge={new}"])
         warm = resolver.solve(edited, reference=base.allocation)
         cold = solve(edited, reference=base.allocation)
         assert warm.status == cold.status

@@ -38,9 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.errors import ScenarioError
 from engine.files.scenario_files import read_scenario_data
 from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
-from engine.scenario.fields import Money
+from engine.scenario.fields import Money, money_text
 from engine.scenario.schema import Scenario, scenario_sha256
-from engine.scenario.validate import replace_pledges, validate_scenario
+from engine.scenario.validate import plain_context, replace_pledges, validate_scenario
 from engine.solving.backends import SolverOptions
 
 #: Most scenarios one sweep may generate (a typo such as ``n: 10000000`` is refused).
@@ -246,7 +246,7 @@ class BatchPlan:
 
     def _validate(self, data: dict[str, Any], what: str) -> Scenario:
         try:
-            return validate_scenario(data, source=self.source)
+            return validate_scenario(data, source=self.source, plain="fund")
         except ScenarioError as error:
             raise ScenarioError([f"{what}: {p}" for p in error.problems], self.source) from None
 
@@ -325,7 +325,10 @@ class BatchPlan:
             yield [
                 Edit(
                     f"members.{m}.pledge",
-                    {y: round(float(v), 2) for y, v in zip(years, cube[i, k], strict=True)},
+                    {
+                        y: money_text(round(float(v), 2), scenario.fund.unit)
+                        for y, v in zip(years, cube[i, k], strict=True)
+                    },
                 )
                 for k, m in enumerate(members)
             ]
@@ -392,9 +395,11 @@ class _GridPoint:
     def __init__(self, plan: BatchPlan, g: int) -> None:
         self.data = apply_edits_to_data(plan.base_data, plan.fixed_and_grid_edits(g))
         self.scenario = plan._validate(self.data, _describe(plan.grid_labels(g)) or "base")
-        given = Scenario.model_validate(self.data)
+        given = Scenario.model_validate(self.data, context=plain_context(self.data, "fund"))
         self.sections = {k: getattr(given, k) for k in given.model_fields_set}
-        self.texts = {k: _json(v) for k, v in self.scenario.to_input().items()}
+        # Canonical JSON (amounts in currency units), the form earlier stores' ids hash.
+        canonical = self.scenario.model_dump(mode="json", exclude_defaults=True)
+        self.texts = {k: _json(v) for k, v in canonical.items()}
         self.made = Made(_sha256(_joined(self.texts)), _joined(self.texts), self.scenario)
 
 
@@ -437,7 +442,10 @@ class ScenarioMaker:
                 dist = stated.get(m.id, stated.get("*"))
                 if dist is not None:
                     drawn = _draw(dist, m.pledges, normal[k], uniform[k])
-                    edits.append(Edit(f"members.{m.id}.pledge", drawn))
+                    # Exact text in the fund's unit: a plain number would be read in it.
+                    unit = scenario.fund.unit
+                    text = {t: money_text(v, unit) for t, v in drawn.items()}
+                    edits.append(Edit(f"members.{m.id}.pledge", text))
         if point.leaver is not None:
             edits.append(Edit(f"members.{point.leaver}.pledge", 0))
         return edits
@@ -454,14 +462,16 @@ class ScenarioMaker:
         pledges = _pledge_edits(edits)
         if pledges is not None:
             with contextlib.suppress(ScenarioError):  # the full validation below says why
-                scenario = replace_pledges(grid.scenario, pledges)
+                scenario = replace_pledges(grid.scenario, pledges, plain="fund")
         if scenario is None:
             changed = apply_edits_to_data(
                 {k: grid.data[k] for k in touched if k in grid.data}, edits
             )
             kept = {k: v for k, v in grid.sections.items() if k not in changed}
             try:
-                scenario = validate_scenario({**kept, **changed}, source=self.plan.source)
+                scenario = validate_scenario(
+                    {**kept, **changed}, source=self.plan.source, plain="fund"
+                )
             except ScenarioError:
                 # Validate the whole again, for the message a file with these values gets.
                 scenario = self.plan._validate({**grid.data, **changed}, _describe(point.labels))

@@ -54,6 +54,7 @@ from pydantic.fields import FieldInfo
 
 from engine.errors import ScenarioError
 from engine.files.atomic import atomic_write
+from engine.scenario.fields import in_currency, money_text
 from engine.scenario.schema import Limit, Scenario
 from engine.scenario.units import UNIT_FACTORS, parse_money, parse_share
 from engine.scenario.validate import validate_scenario
@@ -195,8 +196,9 @@ def _years(value: Any) -> list[int] | Any:
 def _cell_value(cell: Cell, column: str, factor: float = 1.0) -> Any:
     """A cell's value in the scenario format.
 
-    Numbers in money columns are in the fund's unit (``factor`` currency units each);
-    bounds in percentage-formatted cells are shares.
+    Numbers in money columns are in the fund's unit and stay plain numbers (the format's
+    rule; ``factor`` is that unit's size, for messages); bounds in percentage-formatted
+    cells are shares.
     """
     value = cell.value
     if isinstance(value, str):
@@ -206,7 +208,7 @@ def _cell_value(cell: Cell, column: str, factor: float = 1.0) -> Any:
     if column in _LIMIT_COLUMNS and _is_share(cell):
         return {"share": float(value)}
     if column in _MONEY_COLUMNS and isinstance(value, int | float) and not isinstance(value, bool):
-        return value * factor
+        return value  # a plain number, in the fund's unit: validation reads it so
     if column in _LIST_COLUMNS:
         return _split_list(value)
     if column in ("id", "area", "member") and value is not None:
@@ -584,7 +586,7 @@ def read_workbook_data(path: str | os.PathLike[str]) -> dict[str, Any]:
     reader = _Reader(Path(path))
     data = reader.read()
     try:
-        validate_scenario(data, source=str(path))
+        validate_scenario(data, source=str(path), plain="fund")
     except ScenarioError as error:
         raise reader.explain(error) from None
     return data
@@ -592,7 +594,7 @@ def read_workbook_data(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def load_workbook_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Load and validate a scenario workbook; raises ScenarioError naming sheet and cell."""
-    return validate_scenario(read_workbook_data(path), source=str(path))
+    return validate_scenario(read_workbook_data(path), source=str(path), plain="fund")
 
 
 # --------------------------------------------------------------------------- writing
@@ -611,14 +613,15 @@ def _exact(value: float, factor: float = 1.0) -> float | str:
     """A number that reads back as exactly ``value`` once multiplied by ``factor``.
 
     openpyxl stores 16 significant digits (Excel shows 15); when no such number gives
-    ``value`` back, the amount is written as text in currency units, read back exactly.
+    ``value`` back, the amount is written as exact text in the fund's unit (``2.5bn``).
     """
     scaled = value / factor
     for candidate in (scaled, math.nextafter(scaled, math.inf), math.nextafter(scaled, -math.inf)):
         stored = float(f"{candidate:.16g}")
-        if stored * factor == value:
+        if in_currency(stored, factor) == value:  # as the reader reads it back
             return stored
-    return repr(value)
+    unit = next((u for u, f in UNIT_FACTORS.items() if f == factor and u), None)
+    return repr(value) if unit is None else money_text(value, unit)
 
 
 def _validator_names(annotation: Any) -> set[str]:
@@ -711,11 +714,8 @@ class _Writer:
             inner = get_args(annotation)[0] if get_args(annotation) else Any
             return [self.present(v, inner) for v in value]
         if isinstance(value, float):
-            if "_money" in kinds:
-                exact = _exact(value, self.factor)
-                return (
-                    f"{exact:.16g}{self.scenario.fund.unit}" if isinstance(exact, float) else value
-                )
+            if "_amount_in" in kinds:  # Money: text in the fund's unit, ``2bn``
+                return money_text(value, self.scenario.fund.unit)
             if kinds & {"parse_share", "_ratio"}:
                 text = f"{value * 100:.16g}"
                 return f"{text}%" if float(text) / 100 == value else value

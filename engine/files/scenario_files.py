@@ -84,7 +84,7 @@ def read_scenario_data(path: str | os.PathLike[str]) -> Any:
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Load and validate a scenario file as written (forecast pledges are not resolved: see
     :func:`engine.load_with_edits`); raises ScenarioError naming file and field."""
-    return validate_scenario(read_scenario_data(path), source=str(path))
+    return validate_scenario(read_scenario_data(path), source=str(path), plain="fund")
 
 
 def dump_scenario_yaml(scenario: Scenario) -> str:

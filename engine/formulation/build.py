@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.formulation.conditioning import check_coefficients
 from engine.formulation.core import (
     ModelBuilder,
     PlanModel,
@@ -29,4 +30,4 @@ def build_model(scenario: Scenario) -> PlanModel:
     define_policies(model)
     define_projects(model)
     define_value(model)
-    return model.freeze()
+    return check_coefficients(model.freeze())  # amounts the solvers see alike

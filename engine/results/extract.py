@@ -10,6 +10,7 @@ from engine.coalition.priorities import area_priorities
 from engine.formulation.core import INF, PlanModel, discount_factors, flow_index
 from engine.results.projects import project_frames, project_summary
 from engine.results.schema import BOOKKEEPING, Result
+from engine.results.tolerance import reported_total, within_budgets
 from engine.scenario.schema import Area, scenario_sha256
 from engine.solving.backends import Solution, SolveStatus, stop_message
 
@@ -79,7 +80,7 @@ def extract(
             summary["message"] = stop_message(plan)
         return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
 
-    value = plan.col_value
+    value = within_budgets(model, plan.col_value)  # never more allocated than pledged
     flows, nz = allocation_columns(model, value)
     allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items()})
 
@@ -120,7 +121,7 @@ def extract(
     objective = float(duals.objective)
     summary.update(
         objective=objective,
-        total_allocated=float(allocation["amount"].sum()),
+        total_allocated=reported_total(model, float(allocation["amount"].sum())),
     )
     if plan.status is SolveStatus.FEASIBLE:
         summary["message"] = stop_message(plan)

@@ -3,7 +3,8 @@
 Paths walk the file format; list items are addressed by their id
 (``areas.cyber.floor=12bn``, ``members.GBR.opt_out=[space]``, ``fund.years=[2026,2027]``).
 Values are read as YAML, so lists, numbers and strings such as ``12bn`` all work.
-An edited scenario goes through the same validation as a file.
+An edited scenario goes through the same validation as a file: a plain number given for
+an amount is in the fund's unit (``areas.cyber.floor=12`` is 12bn in a ``unit: bn`` fund).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from engine.errors import ScenarioError
+from engine.files.text_formats import ParseProblem, parse_yaml
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
 
@@ -37,9 +37,12 @@ def parse_edit(text: str) -> Edit:
     if not sep or not path:
         raise ScenarioError([f"--set {text!r}: expected PATH=VALUE, e.g. areas.cyber.floor=12bn"])
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        raise ScenarioError([f"--set {text!r}: the value {raw!r} is not readable"]) from None
+        value = parse_yaml(raw) if raw.strip() else None
+    except ParseProblem as problem:
+        shown = raw if len(raw) <= 60 else f"{raw[:40]}... ({len(raw):,} characters)"
+        raise ScenarioError(
+            [f"--set {path}={shown}: the value is not readable ({problem})"]
+        ) from None
     return Edit(path, value)
 
 
@@ -115,4 +118,5 @@ def apply_edits(scenario: Scenario, edits: Iterable[Edit | str]) -> Scenario:
     if not edits:
         return scenario
     data = apply_edits_to_data(scenario.to_input(), edits)
-    return validate_scenario(data, source="--set " + " ".join(str(e) for e in edits))
+    source = "--set " + " ".join(str(e) for e in edits)
+    return validate_scenario(data, source=source, plain="fund")

@@ -12,7 +12,9 @@ many orders of magnitude. So:
   the same plan; HiGHS scales the costs), but their spread does: the largest nonzero
   weight may be at most :data:`MAX_WEIGHT_RANGE` times the smallest. Beyond that the small
   ones are below the solver's tolerance next to the large ones, and HiGHS stops without a
-  plan; a priority meant to be negligible is better written as 0.
+  plan; a priority meant to be negligible is better written as 0. Weights all below
+  :data:`MIN_TOP_WEIGHT` read as zero to the solver (any plan would be "optimal"): they
+  are refused with the factor to multiply every priority by.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from engine.scenario.units import UNIT_FACTORS
 MAX_MODEL_UNITS = 1e12
 #: Largest ratio between the biggest and smallest nonzero objective weight.
 MAX_WEIGHT_RANGE = 1e9
+#: Smallest the largest weight may be: below HiGHS's dual tolerance (1e-7) every weight
+#: reads as zero and any plan is "optimal".
+MIN_TOP_WEIGHT = 1e-6
 
 
 def _child(path: str, key: Any, value: Any) -> str:
@@ -80,9 +85,15 @@ def _weights(area: Area) -> list[tuple[float, str]]:
 
 def _weight_range(scenario: Scenario) -> list[str]:
     weights = [(w, a.id, text) for a in scenario.areas for w, text in _weights(a)]
-    if len(weights) < 2:
+    if not weights:
         return []
     low, high = min(weights), max(weights)
+    if high[0] < MIN_TOP_WEIGHT:
+        return [
+            f"areas[{high[1]}].priority: the largest weight in the objective ({high[2]}) is "
+            f"below {MIN_TOP_WEIGHT:g}, which the solver reads as zero; multiply every "
+            f"priority by {10 ** math.ceil(math.log10(1 / high[0])):g} (the plan is the same)"
+        ]
     if not math.isfinite(high[0]) or high[0] <= low[0] * MAX_WEIGHT_RANGE:
         return []
     return [

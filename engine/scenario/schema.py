@@ -18,12 +18,23 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    SerializationInfo,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from engine.coalition.elicitation import MemberPriorities
-from engine.scenario.fields import Finite, Money, Share, Strict
+from engine.scenario.fields import (
+    WRITE_UNIT,
+    Finite,
+    Money,
+    Share,
+    Strict,
+    in_currency,
+    money_text,
+    plain_factor,
+)
 from engine.scenario.projects import (
     AreaCoalition,
     BurdenSharing,
@@ -45,12 +56,15 @@ class Limit(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _parse(cls, value: Any) -> Any:
+    def _parse(cls, value: Any, info: ValidationInfo) -> Any:
+        factor = plain_factor(info.context)
         if isinstance(value, dict):
+            if "amount" in value and factor:
+                return {**value, "amount": in_currency(value["amount"], factor)}
             return value
         if isinstance(value, str) and value.strip().endswith("%"):
             return {"share": parse_share(value)}
-        return {"amount": parse_amount(value)}
+        return {"amount": parse_amount(in_currency(value, factor))}
 
     @model_validator(mode="after")
     def _one_kind(self) -> Limit:
@@ -67,7 +81,10 @@ class Limit(Strict):
         return f"{self.share * 100:g}%" if self.share is not None else float(self.amount or 0.0)
 
 
-def _limit_out(limit: Limit | None) -> float | str | None:
+def _limit_out(limit: Limit | None, info: SerializationInfo) -> float | str | None:
+    unit = info.context.get(WRITE_UNIT) if isinstance(info.context, dict) else None
+    if limit is not None and limit.amount is not None and unit is not None:
+        return money_text(limit.amount, unit)
     return None if limit is None else limit.to_input()
 
 
@@ -247,11 +264,24 @@ class Scenario(Strict):
         return self._written or self
 
     def to_input(self) -> dict[str, Any]:
-        """A plain dict in the file format, which :func:`validate_scenario` reads back."""
-        return self.model_dump(mode="json", exclude_defaults=True)
+        """A plain dict in the file format, which :func:`validate_scenario` reads back:
+        amounts as exact text in the fund's unit (``15bn``), the fund's currency and unit
+        always stated."""
+        context = {WRITE_UNIT: self.fund.unit}
+        data = self.model_dump(mode="json", exclude_defaults=True, context=context)
+        fund = data["fund"]
+        data["fund"] = {
+            "name": fund.pop("name"),
+            "currency": self.fund.currency,
+            "unit": self.fund.unit,
+            **{k: v for k, v in fund.items() if k not in ("currency", "unit")},
+        }
+        return data
 
 
 def scenario_sha256(scenario: Scenario) -> str:
-    """A stable hash of the scenario's content (canonical JSON)."""
-    text = json.dumps(scenario.to_input(), sort_keys=True, separators=(",", ":"))
+    """A stable hash of the scenario's content (canonical JSON: amounts as numbers in
+    currency units, as stores written before amounts were written with their unit hold)."""
+    canonical = scenario.model_dump(mode="json", exclude_defaults=True)
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 #: Multipliers of the suffixes accepted in money amounts and fund units.
 UNIT_FACTORS: dict[str, float] = {
@@ -39,8 +40,9 @@ def parse_money(value: object) -> float:
     if isinstance(value, str):
         match = _MONEY.match(value.lower())
         if match and match.group(2) in UNIT_FACTORS:
-            number = float(match.group(1).replace("_", "").replace(",", ""))
-            return _finite(number * UNIT_FACTORS[match.group(2)], "an amount")
+            # Decimal, so that ``4.475bn`` is the float nearest 4,475,000,000 exactly.
+            number = Decimal(match.group(1).replace("_", "").replace(",", ""))
+            return _finite(float(number * Decimal(UNIT_FACTORS[match.group(2)])), "an amount")
     raise ValueError(f"expected an amount such as 12.5bn, 300k or 98000000, got {value!r}")
 
 
@@ -90,7 +92,22 @@ def parse_amount(value: object) -> float:
 
 
 def reject_non_finite(value: object) -> object:
-    """Pass numbers through, refusing NaN and infinities (pydantic before-validator)."""
-    if isinstance(value, float) and not math.isfinite(value):
+    """Pass numbers through, refusing NaN and infinities, also written as text (``"inf"``,
+    ``"1e400"``) or as integers too large for a float (pydantic before-validator)."""
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value  # not a number at all: the field's type says so
+    if isinstance(number, int) and not isinstance(number, bool):
+        try:
+            number = float(number)
+        except OverflowError:
+            digits = int(number.bit_length() * math.log10(2)) + 1
+            raise ValueError(
+                f"must be a finite number, got an integer of about {digits} digits"
+            ) from None
+    if isinstance(number, float) and not math.isfinite(number):
         raise ValueError(f"must be a finite number, got {value!r}")
     return value

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from engine.errors import ScenarioError
+from engine.scenario.fields import PLAIN_FACTOR, in_currency
+from engine.scenario.magnitudes import check_magnitudes
 from engine.scenario.priority_checks import check_priorities
 from engine.scenario.project_checks import check_projects
 from engine.scenario.schema import Scenario
-from engine.scenario.units import parse_amount
+from engine.scenario.units import UNIT_FACTORS, parse_amount
 from models.paths import available_paths
 
 
@@ -68,6 +70,16 @@ def _pydantic_problems(data: Any, error: ValidationError) -> list[str]:
                 msg = f"{msg} (got {value!r})"
         problems.setdefault(path, f"{path}: {msg}")
     return list(problems.values())
+
+
+def plain_context(data: Any, plain: Literal["currency", "fund"]) -> dict[str, float] | None:
+    """The validation context that reads plain amounts in the fund's unit (``plain="fund"``,
+    the unit taken from ``data['fund']['unit']``, ``bn`` by default), or None."""
+    if plain != "fund":
+        return None
+    fund = data.get("fund") if isinstance(data, dict) else None
+    unit = fund.get("unit", "bn") if isinstance(fund, dict) else "bn"
+    return {PLAIN_FACTOR: UNIT_FACTORS.get(unit, 1e9) if isinstance(unit, str) else 1e9}
 
 
 def _check_unique(kind: str, ids: list[str]) -> list[str]:
@@ -127,8 +139,15 @@ def _normalise_pledges(
     return out, []
 
 
-def validate_scenario(data: Any, source: str | None = None) -> Scenario:
+def validate_scenario(
+    data: Any, source: str | None = None, *, plain: Literal["currency", "fund"] = "currency"
+) -> Scenario:
     """Validate a scenario given as plain data (as read from YAML or JSON).
+
+    ``plain="fund"`` reads a plain number given for an amount in the fund's unit, the rule
+    of the file format (``floor: 12`` is 12bn in a ``unit: bn`` fund): every reader of
+    files, edits and the app's boxes passes it. The default reads plain numbers in currency
+    units, for data built in code (amounts written with a unit read the same either way).
 
     Returns a :class:`Scenario` whose member pledges are normalised to one amount per
     horizon year. Raises :class:`ScenarioError` listing every problem with its field path.
@@ -142,7 +161,7 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
             source,
         )
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=plain_context(data, plain))
     except ValidationError as error:
         raise ScenarioError(_pydantic_problems(data, error), source) from None
 
@@ -169,6 +188,7 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
             )
     problems += check_projects(scenario)
     problems += check_priorities(scenario)
+    problems += check_magnitudes(scenario)
 
     members = []
     for m in scenario.members:
@@ -180,14 +200,18 @@ def validate_scenario(data: Any, source: str | None = None) -> Scenario:
     return scenario.model_copy(update={"members": members})
 
 
-def replace_pledges(scenario: Scenario, pledges: dict[str, Any]) -> Scenario:
+def replace_pledges(
+    scenario: Scenario, pledges: dict[str, Any], plain: Literal["currency", "fund"] = "currency"
+) -> Scenario:
     """A validated ``scenario`` with these members' pledges replaced (by member id: one
     amount, or amounts by year, as in a file), each checked and normalised over the
     horizon as :func:`validate_scenario` does. Nothing else is checked again: no other
     rule of the format depends on pledge amounts, and a batch's draws change only them.
 
+    ``plain`` reads plain numbers as :func:`validate_scenario` does.
     Raises ScenarioError naming ``members[ID].pledge`` (or an unknown member).
     """
+    factor = UNIT_FACTORS[scenario.fund.unit] if plain == "fund" else None
     known = {m.id for m in scenario.members}
     problems = [
         f"members: no member {i!r} to change the pledge of" for i in pledges if i not in known
@@ -200,9 +224,9 @@ def replace_pledges(scenario: Scenario, pledges: dict[str, Any]) -> Scenario:
         value = pledges[m.id]
         try:
             given = (
-                {int(year): parse_amount(v) for year, v in value.items()}
+                {int(year): parse_amount(in_currency(v, factor)) for year, v in value.items()}
                 if isinstance(value, dict)
-                else parse_amount(value)
+                else parse_amount(in_currency(value, factor))
             )
         except (TypeError, ValueError) as error:
             problems.append(f"members[{m.id}].pledge: {error}")
