@@ -142,7 +142,14 @@ def write_folder(
 
 def folder_of_bytes(files: dict[str, bytes]) -> dict[str, Callable[[Path], None]]:
     """Writers for :func:`write_folder` from each file's content."""
-    return {name: (lambda path, data=data: path.write_bytes(data)) for name, data in files.items()}
+    return {name: _bytes_writer(data) for name, data in files.items()}
+
+
+def _bytes_writer(data: bytes) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write
 
 
 def _link(path: Path, target: str) -> None:

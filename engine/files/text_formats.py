@@ -36,7 +36,7 @@ def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
 
 
-class StrictLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+class StrictLoader(_BASE_LOADER):
     """The safe loader (C when available), with duplicate keys and huge integers refused."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -162,7 +162,7 @@ def _locate_duplicate(text: str, key: str) -> str:
             raise
 
     decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
-    decoder.parse_object = parse_object  # type: ignore[method-assign,assignment]
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
     decoder.scan_once = py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
         decoder.decode(text)

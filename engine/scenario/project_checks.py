@@ -130,13 +130,13 @@ def check_projects(scenario: Scenario) -> list[str]:
         where = f"industrial_return[{rule.id}]"
         problems += _unknown(f"{where}.projects", rule.projects or [], projects, "project")
         problems += _unknown(f"{where}.members", rule.members or [], members, "member")
-    for rule in scenario.burden_sharing:
-        where = f"burden_sharing[{rule.id}]"
-        problems += _unknown(f"{where}.projects", rule.projects, projects, "project")
-        problems += _unknown(f"{where}.key", list(rule.key), members, "member")
+    for share in scenario.burden_sharing:
+        where = f"burden_sharing[{share.id}]"
+        problems += _unknown(f"{where}.projects", share.projects, projects, "project")
+        problems += _unknown(f"{where}.key", list(share.key), members, "member")
         by_id = {p.id: p for p in scenario.projects}
-        for m in (m for m in scenario.members if m.id in rule.key):
-            for p in (by_id[p] for p in rule.projects if p in by_id):
+        for m in (m for m in scenario.members if m.id in share.key):
+            for p in (by_id[p] for p in share.projects if p in by_id):
                 if not m.joins(p.area) or (p.members is not None and m.id not in p.members):
                     problems.append(
                         f"{where}.key: {m.id} may not fund {p.id!r} (it left area "
