@@ -72,9 +72,8 @@ def with_rows(
     appended (the original is unchanged)."""
     if not rows:
         return model
-    start = np.asarray(model.row_start, dtype=np.int64)
     cols, vals, ends = [], [], []
-    n = int(start[-1])
+    n = int(model.row_start[-1])
     for _row, terms, _lo, _hi in rows:
         items = sorted(terms.items())
         cols += [j for j, _ in items]
@@ -84,15 +83,11 @@ def with_rows(
     return replace(
         model,
         rows=[*model.rows, *(r for r, _, _, _ in rows)],
-        row_lo=np.concatenate([np.asarray(model.row_lo, dtype=float), [r[2] for r in rows]]),
-        row_hi=np.concatenate([np.asarray(model.row_hi, dtype=float), [r[3] for r in rows]]),
-        row_start=np.concatenate([start, np.asarray(ends, dtype=np.int64)]),
-        row_cols=np.concatenate(
-            [np.asarray(model.row_cols, dtype=np.int64), np.asarray(cols, dtype=np.int64)]
-        ),
-        row_vals=np.concatenate(
-            [np.asarray(model.row_vals, dtype=float), np.asarray(vals, dtype=float)]
-        ),
+        row_lo=np.concatenate([model.row_lo, [r[2] for r in rows]]),
+        row_hi=np.concatenate([model.row_hi, [r[3] for r in rows]]),
+        row_start=np.concatenate([model.row_start, np.array(ends, dtype=np.int64)]),
+        row_cols=np.concatenate([model.row_cols, np.array(cols, dtype=np.int64)]),
+        row_vals=np.concatenate([model.row_vals, np.array(vals, dtype=float)]),
         cache={},
     )
 
