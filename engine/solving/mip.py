@@ -21,6 +21,7 @@ from engine.solving.backends import (
     SolverOptions,
     SolveStatus,
     highs_lp,
+    highs_outcome,
     new_highs,
     solve_cbc,
     solve_highs,
@@ -102,8 +103,6 @@ def margins(
     chosen.sort(key=lambda u: (-u.weight / u.total_cost, u.key))
     if not chosen or top <= 0:
         return {}
-    import highspy
-
     budget = min(max(MARGIN_MIN_SECONDS, MARGIN_TIME_FACTOR * mip.seconds), MARGIN_MAX_SECONDS)
     if options.time_limit is not None:
         budget = min(budget, options.time_limit)
@@ -119,18 +118,17 @@ def margins(
         z = maps.go[u.key]
         h.changeColBounds(z, 1.0, 1.0)
         h.run()
-        status = h.getModelStatus()
+        status, stop, _ = highs_outcome(h)
         info = h.getInfo()
         per_point = u.weight / u.value
-        if status == highspy.HighsModelStatus.kInfeasible:
+        if status is SolveStatus.INFEASIBLE:
             out[u.key] = Margin(float("inf"), "cannot be selected: infeasible when forced in")
-        elif info.primal_solution_status == 2:
+        elif status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             loss = max(mip.objective - float(info.objective_function_value), 0.0)
-            exact = status == highspy.HighsModelStatus.kOptimal
             slope = cost_slope(model, u.key, np.asarray(h.getSolution().col_value), options)
             out[u.key] = Margin(
                 loss / per_point,
-                "exact" if exact else "upper bound (re-solve time limit)",
+                "exact" if status is SolveStatus.OPTIMAL else f"upper bound (re-solve: {stop})",
                 _cost_cut(loss, slope, u.total_cost),
             )
         h.changeColBounds(z, 0.0, 1.0)
