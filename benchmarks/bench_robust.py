@@ -1,0 +1,181 @@
+"""The two-stage extensive form through the engine against the same form by raw highspy.
+
+    python -m benchmarks.bench_robust [--scenario aspf-2026] [--futures 200] [--seed 0]
+
+On the same in-sample futures (the forecast's joint paths, trend path, seeded):
+
+- engine: ``engine.solve_stochastic`` end to end: each future's PlanModel (built once,
+  then bounds patched), the block-diagonal stack with shared first-stage columns and
+  soft-floor shortfall columns (``engine.planning.extensive``), one HiGHS MIP in process;
+- raw highspy: the same extensive form built in a ``Highs`` object by its own API
+  (``addCols`` for the shared columns, then per future ``addCols`` for its recourse and
+  shortfall columns and one ``addRows`` with its rows remapped), from each future's model
+  arrays, then ``run()``.
+
+Prints wall and CPU seconds of building and solving, the ratios engine / raw, and checks
+that both reach the same optimum and the same first stage. Not a test: numbers depend on
+the machine and its other load (CPU seconds are the fairer comparison on a shared host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from datasets import scenario_path
+from engine import FloorRule, draw_futures, load_with_edits, solve_stochastic
+from engine.planning.extensive import first_stage, future_models, objective_vector
+from engine.planning.rules import DEFAULT_PENALTY
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
+def raw_extensive(models, penalty: float = DEFAULT_PENALTY):
+    """The extensive form in a Highs object through highspy's own API; returns it and
+    the number of shared columns."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    base = models[0]
+    n, p = base.n_cols, 1.0 / len(models)
+    first = first_stage(base)
+    recourse = np.setdiff1d(np.arange(n), first)
+    floors = np.array([i for i, r in enumerate(base.rows) if r.kind == "floor"], dtype=np.int64)
+    costs = [objective_vector(m) for m in models]
+    shared_cost = p * np.sum([c[first] for c in costs], axis=0)
+    lb = np.max([m.col_lb[first] for m in models], axis=0)
+    ub = np.min([m.col_ub[first] for m in models], axis=0)
+    h.addCols(
+        len(first),
+        shared_cost,
+        lb,
+        ub,
+        0,
+        np.array([], np.int32),
+        np.array([], np.int32),
+        np.array([], float),
+    )
+    for m, cost in zip(models, costs, strict=True):
+        offset = h.getNumCol()
+        where = np.empty(n, dtype=np.int64)
+        where[first] = np.arange(len(first))
+        where[recourse] = offset + np.arange(len(recourse))
+        h.addCols(
+            len(recourse),
+            p * cost[recourse],
+            m.col_lb[recourse],
+            m.col_ub[recourse],
+            0,
+            np.array([], np.int32),
+            np.array([], np.int32),
+            np.array([], float),
+        )
+        short = h.getNumCol() + np.arange(len(floors))
+        h.addCols(
+            len(floors),
+            np.full(len(floors), -p * penalty),
+            np.zeros(len(floors)),
+            np.full(len(floors), highspy.kHighsInf),
+            0,
+            np.array([], np.int32),
+            np.array([], np.int32),
+            np.array([], float),
+        )
+        # Each floor row gets its shortfall column: rebuild the CSR with one more entry.
+        cols, vals, starts = [], [], [0]
+        extra = dict(zip(floors.tolist(), short.tolist(), strict=True))
+        for i in range(m.n_rows):
+            a, b = m.row_start[i], m.row_start[i + 1]
+            cols.append(where[m.row_cols[a:b]])
+            vals.append(m.row_vals[a:b])
+            if i in extra:
+                cols.append(np.array([extra[i]]))
+                vals.append(np.array([1.0]))
+            starts.append(starts[-1] + (b - a) + (i in extra))
+        h.addRows(
+            m.n_rows,
+            m.row_lo,
+            m.row_hi,
+            starts[-1],
+            np.array(starts[:-1], np.int32),
+            np.concatenate(cols).astype(np.int32),
+            np.concatenate(vals),
+        )
+    integer = np.array(sorted(base.integer), dtype=np.int32)
+    where0 = {int(j): k for k, j in enumerate(first)}
+    if len(integer):
+        idx = np.array([where0[int(j)] for j in integer], dtype=np.int32)
+        h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kInteger))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    return h, len(first)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="aspf-2026")
+    parser.add_argument("--futures", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    sc = load_with_edits(scenario_path(args.scenario))
+    start = _clock()
+    inside, _ = draw_futures(sc, args.futures, 0, seed=args.seed)
+    print(f"futures: {len(inside)} forecast paths in {_since(start)[0]:.1f} s", flush=True)
+
+    start = _clock()
+    plan = solve_stochastic(sc, inside, FloorRule())
+    eng_wall, eng_cpu = _since(start)
+    eng_solve = plan.seconds
+    print(
+        f"engine: {plan.status.value} {plan.objective:.6f} wall {eng_wall:.1f} s cpu "
+        f"{eng_cpu:.1f} s (HiGHS {eng_solve:.1f} s)",
+        flush=True,
+    )
+
+    start = _clock()
+    models = future_models(sc, inside)
+    h, n_first = raw_extensive(models)
+    raw_build = _since(start)
+    solve_start = _clock()
+    h.run()
+    raw_solve = _since(solve_start)
+    raw_wall, raw_cpu = raw_build[0] + raw_solve[0], raw_build[1] + raw_solve[1]
+    raw_obj = h.getInfo().objective_function_value
+    raw_first = np.asarray(h.getSolution().col_value)[:n_first]
+    print(
+        f"raw highspy: {h.modelStatusToString(h.getModelStatus())} {raw_obj:.6f} wall "
+        f"{raw_wall:.1f} s cpu {raw_cpu:.1f} s (build {raw_build[0]:.1f} s, run "
+        f"{raw_solve[0]:.1f} s)",
+        flush=True,
+    )
+
+    maps = plan.model.projects
+    go = {} if maps is None else maps.go
+    pos = {int(j): k for k, j in enumerate(plan.first)}
+    same_go = all(round(plan.first_values[pos[j]]) == round(raw_first[pos[j]]) for j in go.values())
+    gap = abs(plan.objective - raw_obj) / max(1.0, abs(raw_obj))
+    print(
+        "| futures | engine wall s | engine CPU s | engine HiGHS s | raw wall s | raw CPU s "
+        "| raw run s | wall ratio | CPU ratio | same optimum | same go/no-go |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {len(inside)} | {eng_wall:.1f} | {eng_cpu:.1f} | {eng_solve:.1f} | {raw_wall:.1f} "
+        f"| {raw_cpu:.1f} | {raw_solve[0]:.1f} | {eng_wall / raw_wall:.2f}x | "
+        f"{eng_cpu / raw_cpu:.2f}x | {'yes' if gap < 1e-6 else f'no ({gap:.1e})'} | "
+        f"{'yes' if same_go else 'no'} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
