@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.core import INF, PlanModel
+from engine.formulation.rows import RowKind
 from engine.results.describe import describe_row, money
+from engine.results.schema import DIAGNOSIS
 from engine.solving.backends import SolverOptions, SolveStatus, highs_lp, highs_status, new_highs
 
 #: Relaxations smaller than this many model units are solver noise.
@@ -55,9 +57,9 @@ def _message(model: PlanModel, i: int, direction: float, amount: float) -> str:
     bound = (model.row_lo[i] if direction > 0 else model.row_hi[i]) * model.scale
     verb = "lower" if direction > 0 else "raise"
     text = f"{verb} {label} by {money(amount, sc)}"
-    if row.kind in ("floor", "ceiling") and bound:
+    if row.kind in (RowKind.FLOOR, RowKind.CEILING) and bound:
         text += f" (from {money(bound, sc)} to {money(bound - direction * amount, sc)})"
-    if row.kind == "floor" and row.area and row.year is not None:
+    if row.kind is RowKind.FLOOR and row.area and row.year is not None:
         capacity = area_capacity(model, row.area, row.year)
         if capacity < bound:  # the members who joined cannot reach the floor
             joined = sum(1 for m in sc.members if (m.id, row.area, row.year) in model.x)
@@ -120,17 +122,13 @@ def diagnose(model: PlanModel, options: SolverOptions | None = None) -> pd.DataF
             np.array([d for _, d in slacks], dtype=float),
         )
     h.run()
-    columns = ["name", "kind", "label", "relax_by", "message"]
+    columns = list(DIAGNOSIS)
     if highs_status(h) is not SolveStatus.OPTIMAL:
-        hard = [
-            r.name
-            for r in model.rows
-            if r.kind in ("floor", "ceiling", "policy_min", "policy_max") and not r.soft
-        ]
+        hard = [r.name for r in model.rows if r.kind.relaxable and not r.soft]
         detail = f" (hard constraints: {', '.join(hard[:8])})" if hard else ""
         text = (
-            "the scenario is infeasible even with every soft floor, ceiling and policy relaxed: "
-            "members' budgets, opt-outs and hard constraints conflict" + detail
+            "the scenario is infeasible even with every soft floor, ceiling, absorption limit "
+            "and policy relaxed: members' budgets, opt-outs and hard constraints conflict" + detail
         )
         return pd.DataFrame([("", "hard", "hard constraints", float("nan"), text)], columns=columns)
     values = np.asarray(h.getSolution().col_value)[model.n_cols :]
@@ -142,7 +140,7 @@ def diagnose(model: PlanModel, options: SolverOptions | None = None) -> pd.DataF
             out.append(
                 (
                     row.name,
-                    row.kind,
+                    row.kind.value,
                     describe_row(row, model.scenario),
                     amount,
                     _message(model, i, direction, amount),

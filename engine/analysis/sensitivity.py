@@ -1,31 +1,44 @@
-"""Sensitivity in plain language, from HiGHS ranging of the value-maximising LP.
+"""Sensitivity in plain language: what binds, what it costs, and how far it holds.
 
-For each binding constraint a planner set: its shadow price and the range of its bound
-over which that price holds. For each area: the range of its priority over which its
-funding would not change (one-at-a-time ranges of its value columns, combined).
+For each binding constraint a planner set (:data:`~engine.formulation.rows.RANGED`
+kinds): its shadow price and the range of its bound over which that price holds. For
+each area: the range of its priority over which the plan would not change. An area's
+priority multiplies the costs of all its value columns at once (its funding or value
+pieces in every year and its projects' funded shares: the model's ``value_columns``
+index, never columns matched by name), so its range is that of the plan along that one
+direction of the costs, exact for degenerate plans too (:mod:`engine.analysis.ranging`).
+A constraint's range is HiGHS's ranging of the optimal basis. Neither re-solves the
+scenario.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from engine.analysis.ranging import CostRanges
+from engine.coalition.priorities import area_priorities
+from engine.formulation.core import PlanModel
+from engine.formulation.rows import RANGED, RowKind
 from engine.results.describe import money, shadow_sentence
-from engine.results.schema import Result
+from engine.results.schema import PlanArrays, Result
 from engine.scenario.schema import Scenario
 from engine.solving.resolver import Resolver
 
-_PLANNER_KINDS = (
-    "budget",
-    "floor",
-    "ceiling",
-    "absorption_up",
-    "absorption_down",
-    "policy_min",
-    "policy_max",
+CONSTRAINT_COLUMNS = (
+    "name",
+    "kind",
+    "label",
+    "shadow_price",
+    "bound",
+    "valid_from",
+    "valid_to",
+    "text",
 )
+AREA_COLUMNS = ("area", "priority", "priority_from", "priority_to", "text")
 
 
 @dataclass(frozen=True)
@@ -46,81 +59,86 @@ def _finite(x: float) -> float:
 def sensitivity(
     scenario: Scenario, resolver: Resolver | None = None, result: Result | None = None
 ) -> Sensitivity:
-    """Rank what binds in ``scenario``, with valid ranges from HiGHS ranging.
+    """Rank what binds in ``scenario``, with valid ranges.
 
-    Pass the ``resolver`` and the ``result`` of its last solve to reuse that solve (the
-    ranging then costs no extra solve); otherwise the scenario is solved (warm if the
-    resolver holds a similar model). Raises nothing on infeasible scenarios: the frames
-    are then empty and ``result.diagnosis`` explains.
+    Pass the ``resolver`` and the ``result`` of its last solve to reuse that solve;
+    otherwise the scenario is solved (warm if the resolver holds a similar model).
+    Raises nothing on infeasible scenarios: the frames are then empty and
+    ``result.diagnosis`` explains.
     """
-    if resolver is None or result is None or resolver.last_scenario is not scenario:
+    stale = result is None or result.arrays is None
+    if resolver is None or stale or resolver.last_scenario is not scenario:
         resolver = resolver or Resolver()
         result = resolver.solve(scenario)
-    empty_c = pd.DataFrame(
-        columns=["name", "kind", "label", "shadow_price", "bound", "valid_from", "valid_to", "text"]
-    )
-    empty_a = pd.DataFrame(columns=["area", "priority", "priority_from", "priority_to", "text"])
-    if not result.ok:
-        return Sensitivity(result, empty_c, empty_a)
+    if not result.ok or result.arrays is None:
+        return Sensitivity(
+            result,
+            pd.DataFrame(columns=list(CONSTRAINT_COLUMNS)),
+            pd.DataFrame(columns=list(AREA_COLUMNS)),
+        )
     model = resolver.model
-    ranging = resolver.ranging()
+    constraints = _constraint_ranges(model, result, resolver.ranging(), scenario)
+    areas = _priority_ranges(model, result.arrays, scenario)
+    return Sensitivity(result, constraints, areas)
+
+
+def _constraint_ranges(
+    model: PlanModel, result: Result, ranging: Any, scenario: Scenario
+) -> pd.DataFrame:
+    """Binding rows of :data:`RANGED` kinds with a shadow price, and the range of their
+    bound over which it holds (HiGHS's ranging of the optimal basis: the price holds
+    there, and may hold further when the plan is degenerate), largest |price| first."""
     up = np.asarray(ranging.row_bound_up.value_)
     dn = np.asarray(ranging.row_bound_dn.value_)
     c = result.constraints
     price_tol = 1e-9 / model.scale
     rows = []
-    for i in np.flatnonzero(c["binding"].to_numpy() & c["kind"].isin(_PLANNER_KINDS).to_numpy()):
+    for i in np.flatnonzero(c["binding"].to_numpy() & c["kind"].isin(RANGED).to_numpy()):
         price = float(c["shadow_price"].iat[i])
         if abs(price) <= price_tol:
             continue
         lo, hi = model.row_lo[i], model.row_hi[i]
         bound = (lo if np.isfinite(lo) else hi) * model.scale
-        share_row = bool(lo == 0.0 and hi != 0.0 and c["kind"].iat[i] != "budget") and bound == 0
-        v_from = _finite(dn[i]) * model.scale
-        v_to = _finite(up[i]) * model.scale
+        kind = model.rows[i].kind
+        share_row = bool(lo == 0.0 and hi != 0.0 and kind is not RowKind.BUDGET) and bound == 0
+        v_from, v_to = _finite(dn[i]) * model.scale, _finite(up[i]) * model.scale
         text = shadow_sentence(c["label"].iat[i], price, scenario)
         if not share_row and np.isfinite(v_from) and np.isfinite(v_to):
-            low, high = money(v_from, scenario), money(v_to, scenario)
-            text += f", valid while its bound stays between {low} and {high}"
+            text += (
+                f", valid while its bound stays between {money(v_from, scenario)} and "
+                f"{money(v_to, scenario)}"
+            )
         elif not share_row and np.isfinite(v_to):
             text += f", valid until its bound reaches {money(v_to, scenario)}"
         rows.append(
-            (
-                c["name"].iat[i],
-                c["kind"].iat[i],
-                c["label"].iat[i],
-                price,
-                bound,
-                v_from,
-                v_to,
-                text,
-            )
+            (c["name"].iat[i], kind.value, c["label"].iat[i], price, bound, v_from, v_to, text)
         )
-    cons = pd.DataFrame(rows, columns=empty_c.columns)
-    cons = cons.reindex(cons["shadow_price"].abs().sort_values(ascending=False).index)
+    cons = pd.DataFrame(rows, columns=list(CONSTRAINT_COLUMNS))
+    order = cons["shadow_price"].abs().sort_values(ascending=False, kind="stable").index
+    return cons.reindex(order).reset_index(drop=True)
 
-    cost_up = np.asarray(ranging.col_cost_up.value_)
-    cost_dn = np.asarray(ranging.col_cost_dn.value_)
-    area_rows = []
+
+def _priority_ranges(model: PlanModel, arrays: PlanArrays, scenario: Scenario) -> pd.DataFrame:
+    """Per area, the priorities over which the plan stays the same: it stays optimal
+    while the costs of the area's value columns scale with its priority."""
+    ranges = CostRanges(model, arrays)
+    priority = area_priorities(scenario)
+    rows = []
     for a in scenario.areas:
-        cols = [j for (area, _t), j in model.funding.items() if area == a.id]
-        cols += [j for j, name in enumerate(model.col_names) if name.startswith(f"s_{a.id}_")]
-        lows, highs = [], []
-        for j in cols:
-            cost = model.objective.get(j, 0.0)
-            if cost <= 0 or a.priority <= 0:
-                continue
-            lows.append(cost_dn[j] / cost * a.priority)
-            highs.append(cost_up[j] / cost * a.priority)
-        p_from = max([x for x in lows if np.isfinite(x)], default=float("nan"))
-        p_to = min([x for x in highs if np.isfinite(x) and x < 1e29], default=float("inf"))
-        p_from = max(p_from, 0.0) if np.isfinite(p_from) else 0.0
+        p = priority[a.id]
+        cols = np.array(model.value_columns.get(a.id, []), dtype=int)
+        direction = np.zeros(model.n_cols)
+        if p > 0:  # the costs' change per unit of priority
+            direction[cols] = ranges.cost[cols] / p
+        if not np.any(direction):
+            p_from, p_to = 0.0, float("inf")
+        else:
+            low, high = ranges.range(direction)
+            p_from, p_to = max(p + low, 0.0), p + high
+        higher = "any higher value" if not np.isfinite(p_to) else f"{p_to:.3g}"
         text = (
             f"{a.id}'s funding would not change while its priority stays between "
-            f"{p_from:.3g} and {'any higher value' if not np.isfinite(p_to) else f'{p_to:.3g}'}"
-            f" (now {a.priority:g})"
+            f"{p_from:.3g} and {higher} (now {p:g})"
         )
-        area_rows.append((a.id, a.priority, p_from, p_to, text))
-    return Sensitivity(
-        result, cons.reset_index(drop=True), pd.DataFrame(area_rows, columns=empty_a.columns)
-    )
+        rows.append((a.id, p, p_from, p_to, text))
+    return pd.DataFrame(rows, columns=list(AREA_COLUMNS))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine.formulation.projects import LINK_KINDS
+from engine.formulation.rows import BOOKKEEPING
 from engine.results.projects import project_changes
 from engine.results.schema import Result
 from engine.scenario.edits import Edit, apply_edits
@@ -24,7 +24,6 @@ from engine.solving.resolver import Resolver
 #: in value points per fund unit (e.g. per $1bn).
 MONEY_TOL = 1.0
 PRICE_TOL = 1e-7
-_BOOKKEEPING = ("funding", "total", "value", "tie_break", *LINK_KINDS)
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,8 @@ def compare(base: Result, new: Result) -> Comparison:
     cn = new.constraints
     keep = ["name", "label", "binding", "shadow_price"]
     joined = pd.merge(
-        cb[~cb["kind"].isin(_BOOKKEEPING)][keep] if not cb.empty else pd.DataFrame(columns=keep),
-        cn[~cn["kind"].isin(_BOOKKEEPING)][keep] if not cn.empty else pd.DataFrame(columns=keep),
+        cb[~cb["kind"].isin(BOOKKEEPING)][keep] if not cb.empty else pd.DataFrame(columns=keep),
+        cn[~cn["kind"].isin(BOOKKEEPING)][keep] if not cn.empty else pd.DataFrame(columns=keep),
         on="name",
         how="outer",
         suffixes=("_before", "_after"),

@@ -18,43 +18,27 @@ import pandas as pd
 
 from engine.errors import OutputError
 from engine.files.atomic import _umask
-from engine.results.schema import Result
+from engine.results.schema import RESULT_FILES, Result, result_tables
 
-RESULT_FILES = (
-    "allocation.csv",
-    "areas.csv",
-    "members.csv",
-    "constraints.csv",
-    "diagnosis.csv",
-    "projects.csv",
-    "project_members.csv",
-    "summary.json",
-)
+
+def result_file_bytes(result: Result) -> dict[str, bytes]:
+    """The content of each result file, by file name: the tables of
+    :func:`engine.results.schema.result_tables` as UTF-8 CSV, and ``summary.json``. What
+    :func:`write_result` writes, and what the app offers as downloads."""
+    files = {
+        f"{stem}.csv": frame.to_csv(index=False).encode("utf-8")
+        for stem, frame in result_tables(result).items()
+    }
+    files["summary.json"] = (json.dumps(result.summary, indent=2, default=str) + "\n").encode()
+    return files
 
 
 def result_files(result: Result) -> dict[str, Callable[[Path], None]]:
     """Writers of each contract file, by file name."""
-    constraints = result.constraints.drop(columns=["area", "member", "policy"], errors="ignore")
-    frames = {
-        "allocation.csv": result.allocation,
-        "areas.csv": result.areas,
-        "members.csv": result.members,
-        "constraints.csv": constraints,
+    return {
+        name: (lambda path, data=data: path.write_bytes(data))
+        for name, data in result_file_bytes(result).items()
     }
-    writers: dict[str, Callable[[Path], None]] = {
-        name: (lambda path, f=frame: f.to_csv(path, index=False)) for name, frame in frames.items()
-    }
-    if not result.diagnosis.empty:
-        writers["diagnosis.csv"] = lambda path: result.diagnosis.to_csv(path, index=False)
-    if not result.projects.empty:
-        writers["projects.csv"] = lambda path: result.projects.to_csv(path, index=False)
-        writers["project_members.csv"] = lambda path: result.project_members.to_csv(
-            path, index=False
-        )
-    writers["summary.json"] = lambda path: path.write_text(
-        json.dumps(result.summary, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    return writers
 
 
 def write_folder(

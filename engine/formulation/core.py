@@ -24,27 +24,10 @@ import numpy as np
 import pulp
 
 from engine.coalition.priorities import area_priorities
+from engine.formulation.rows import Row, RowKey, RowKind, row_keys
 from engine.scenario.schema import Limit, Scenario
 
 INF = float("inf")
-
-#: Row kinds a planner may see; definitions (funding, total, value) are bookkeeping.
-SOFT_KINDS = frozenset(
-    {"floor", "ceiling", "absorption_up", "absorption_down", "policy_min", "policy_max"}
-)
-
-
-@dataclass(frozen=True)
-class Row:
-    """A constraint's domain identity: kind, keys and whether it may be relaxed."""
-
-    name: str
-    kind: str
-    area: str | None = None
-    member: str | None = None
-    year: int | None = None
-    policy: str | None = None
-    soft: bool = False
 
 
 @dataclass
@@ -63,6 +46,10 @@ class ModelKeys:
     #: Project money drawn from an area's funding per (area, year): (column, coefficient)
     #: terms, kept out of the area's own value curve (projects earn their own value).
     project_spend: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
+    #: The columns whose objective coefficient is an area's priority times a number, by
+    #: area (its funding or value pieces, and its projects' funded shares): scaling the
+    #: area's priority scales exactly these costs (sensitivity ranges it by this index).
+    value_columns: dict[str, list[int]] = field(default_factory=dict)
     #: engine.formulation.projects.ProjectMaps when the scenario has go/no-go sections.
     projects: Any = None
 
@@ -178,6 +165,11 @@ class PlanModel(ModelKeys):
             "index", self.rows, lambda: {r.name: i for i, r in enumerate(self.rows)}
         )
 
+    def row_at(self) -> dict[RowKey, int]:
+        """Index of each allocation row by its keys (:meth:`Row.key`), built once per set
+        of rows: ``model.row_at()[RowKind.FLOOR, "cyber", None, 2026, None]``."""
+        return self.derived("keys", self.rows, lambda: row_keys(self.rows))
+
     def derived(self, key: str, source: list | dict, compute: Callable[[], Any]) -> Any:
         """``compute()``, cached while ``source`` (``rows`` or ``x``) is this very object,
         unchanged in length (an entry made for other rows, or before rows were added, is
@@ -269,9 +261,11 @@ def define_funding(model: ModelBuilder) -> None:
         for a in sc.areas:
             f = model.funding[a.id, t]
             terms = [(f, 1.0)] + [(j, -1.0) for j in by_area.get((a.id, t), [])]
-            model.add_row(Row(f"funding[{a.id},{t}]", "funding", area=a.id, year=t), terms, 0, 0.0)
+            model.add_row(
+                Row(f"funding[{a.id},{t}]", RowKind.FUNDING, area=a.id, year=t), terms, 0, 0.0
+            )
         terms = [(model.total[t], 1.0)] + [(model.funding[a.id, t], -1.0) for a in sc.areas]
-        model.add_row(Row(f"total[{t}]", "total", year=t), terms, 0, 0.0)
+        model.add_row(Row(f"total[{t}]", RowKind.TOTAL, year=t), terms, 0, 0.0)
 
 
 def define_budgets(model: ModelBuilder) -> None:
@@ -294,7 +288,9 @@ def define_budgets(model: ModelBuilder) -> None:
             if i > 0 and (m.id, years[i - 1]) in model.carry:
                 terms.append((model.carry[m.id, years[i - 1]], -1.0))
             rhs = m.pledges[t] / model.scale
-            model.add_row(Row(f"budget[{m.id},{t}]", "budget", member=m.id, year=t), terms, -1, rhs)
+            model.add_row(
+                Row(f"budget[{m.id},{t}]", RowKind.BUDGET, member=m.id, year=t), terms, -1, rhs
+            )
 
 
 def _limit_row(
@@ -318,10 +314,10 @@ def define_area_limits(model: ModelBuilder) -> None:
             f = [model.funding[a.id, t]]
             soft = not a.hard
             if a.floor is not None:
-                row = Row(f"floor[{a.id},{t}]", "floor", area=a.id, year=t, soft=soft)
+                row = Row(f"floor[{a.id},{t}]", RowKind.FLOOR, area=a.id, year=t, soft=soft)
                 _limit_row(model, row, f, a.floor, 1, t)
             if a.ceiling is not None:
-                row = Row(f"ceiling[{a.id},{t}]", "ceiling", area=a.id, year=t, soft=soft)
+                row = Row(f"ceiling[{a.id},{t}]", RowKind.CEILING, area=a.id, year=t, soft=soft)
                 _limit_row(model, row, f, a.ceiling, -1, t)
 
 
@@ -336,10 +332,16 @@ def define_absorption(model: ModelBuilder) -> None:
         for prev, t in pairwise(years):
             now, before = model.funding[a.id, t], model.funding[a.id, prev]
             soft = not a.hard
-            up = Row(f"absorption_up[{a.id},{t}]", "absorption_up", area=a.id, year=t, soft=soft)
+            up = Row(
+                f"absorption_up[{a.id},{t}]", RowKind.ABSORPTION_UP, area=a.id, year=t, soft=soft
+            )
             model.add_row(up, [(now, 1.0), (before, -(1.0 + r))], -1, 0.0)
             down = Row(
-                f"absorption_down[{a.id},{t}]", "absorption_down", area=a.id, year=t, soft=soft
+                f"absorption_down[{a.id},{t}]",
+                RowKind.ABSORPTION_DOWN,
+                area=a.id,
+                year=t,
+                soft=soft,
             )
             model.add_row(down, [(now, 1.0), (before, -(1.0 - r))], 1, 0.0)
 
@@ -365,8 +367,8 @@ def define_policies(model: ModelBuilder) -> None:
                 cols = [model.x[k] for k in keys if k in model.x]
             suffix = "" if t is None else f",{t}"
             for kind, limit, sense in (
-                ("policy_min", p.at_least, 1),
-                ("policy_max", p.at_most, -1),
+                (RowKind.POLICY_MIN, p.at_least, 1),
+                (RowKind.POLICY_MAX, p.at_most, -1),
             ):
                 if limit is None:
                     continue
@@ -385,11 +387,15 @@ def define_value(model: ModelBuilder) -> None:
     disc = discount_factors(sc)
     priority = area_priorities(sc)  # the areas' own unless members state theirs
     for a in sc.areas:
+        valued = model.value_columns.setdefault(a.id, [])
         for t in sc.fund.years:
             weight = priority[a.id] * disc[t]
             f = model.funding[a.id, t]
             spend = model.project_spend.get((a.id, t), [])
+            # A project's funded share earns value x the area's priority (define_units).
+            valued += [j for j, _c in spend if j not in valued]
             if a.value_curve is None:
+                valued.append(f)
                 model.objective[f] = model.objective.get(f, 0.0) + weight
                 for j, c in spend:
                     model.objective[j] = model.objective.get(j, 0.0) - weight * c
@@ -400,9 +406,10 @@ def define_value(model: ModelBuilder) -> None:
                 j = model.add_column(f"s_{a.id}_{t}_{k}", 0.0, width)
                 model.objective[j] = weight * seg.marginal
                 pieces.append((j, 1.0))
+                valued.append(j)
                 start = seg.up_to or start
             model.add_row(
-                Row(f"value[{a.id},{t}]", "value", area=a.id, year=t),
+                Row(f"value[{a.id},{t}]", RowKind.VALUE, area=a.id, year=t),
                 [*pieces, (f, -1.0), *spend],
                 -1,
                 0.0,

@@ -34,27 +34,6 @@ from engine.coalition.priorities import area_priorities
 from engine.formulation.core import ModelBuilder, PlanModel, Row, discount_factors
 from engine.scenario.projects import Coalition
 
-#: Rows that link shares, stakes and go decisions: their duals are not per unit of money
-#: (and rows over fixed decisions have none), so reports leave them out.
-LINK_KINDS = frozenset(
-    {
-        "min_share",
-        "share_if_go",
-        "project_shares",
-        "commit",
-        "stake",
-        "coalition",
-        "needs",
-        "stage_needs",
-        "exclusion",
-        "stage_count",
-        "capacity",
-        "area_commit",
-        "area_joins",
-        "area_coalition",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Unit:

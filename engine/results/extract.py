@@ -9,7 +9,7 @@ from engine.analysis.diagnose import diagnose
 from engine.coalition.priorities import area_priorities
 from engine.formulation.core import INF, PlanModel, discount_factors, flow_index
 from engine.results.projects import project_frames, project_summary
-from engine.results.schema import BOOKKEEPING, Result
+from engine.results.schema import MEMBERS, PlanArrays, Result, Summary, empty_frame
 from engine.results.tolerance import reported_total, within_budgets
 from engine.scenario.schema import Area, scenario_sha256
 from engine.solving.backends import Solution, SolveStatus, stop_message
@@ -49,7 +49,7 @@ def extract(
     sc = model.scenario
     scale = model.scale
     years = sc.fund.years
-    summary = {
+    summary: Summary = {
         "status": plan.status.value,
         "objective": None,
         "total_allocated": 0.0,
@@ -65,7 +65,8 @@ def extract(
     }
     if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         empty = _empty_frames()
-        diagnosis = diagnose(model) if plan.status is SolveStatus.INFEASIBLE else pd.DataFrame()
+        infeasible = plan.status is SolveStatus.INFEASIBLE
+        diagnosis = diagnose(model) if infeasible else empty_frame("diagnosis")
         if not diagnosis.empty:
             steps = list(diagnosis["message"])
             more = (
@@ -112,10 +113,7 @@ def extract(
             unspent = max(pledges[t] + (cin - cout) * scale - allocated, 0.0)
             unspent = unspent if unspent >= ZERO * scale else 0.0
             member_rows.append((m.id, t, pledges[t], allocated, cin * scale, cout * scale, unspent))
-    members = pd.DataFrame(
-        member_rows,
-        columns=["member", "year", "pledged", "allocated", "carried_in", "carried_out", "unspent"],
-    )
+    members = pd.DataFrame(member_rows, columns=list(MEMBERS))
 
     constraints = constraint_frame(model, plan.row_value, duals.row_dual)
     objective = float(duals.objective)
@@ -145,6 +143,7 @@ def extract(
         summary,
         projects=projects,
         project_members=project_members,
+        arrays=PlanArrays(plan.col_value, plan.row_value, duals.col_dual, duals.row_dual),
     )
 
 
@@ -211,7 +210,7 @@ def binding_rows(model: PlanModel, activity: np.ndarray, row_dual: np.ndarray) -
     planner = model.derived(
         "planner_rows",
         model.rows,
-        lambda: ~np.isin(np.array([r.kind for r in model.rows], dtype=object), BOOKKEEPING),
+        lambda: np.array([not r.kind.bookkeeping for r in model.rows], dtype=bool),
     )
     binding = np.nan_to_num(_slack(model, activity), nan=INF) <= ZERO
     rows = np.flatnonzero(binding & planner)
@@ -226,7 +225,7 @@ def _row_columns(model: PlanModel) -> dict[str, object]:
     policies = {p.id: p for p in model.scenario.policies}
     return {
         "name": [r.name for r in rows],
-        "kind": [r.kind for r in rows],
+        "kind": [r.kind.value for r in rows],
         "label": [describe_row(r, model.scenario, policies) for r in rows],
         "area": [r.area for r in rows],
         "member": [r.member for r in rows],
@@ -263,35 +262,4 @@ def _static_columns(model: PlanModel) -> dict[str, pd.Series]:
 
 
 def _empty_frames() -> tuple[pd.DataFrame, ...]:
-    return (
-        pd.DataFrame(columns=["member", "area", "year", "amount"]),
-        pd.DataFrame(columns=["area", "year", "amount", "share", "value"]),
-        pd.DataFrame(
-            columns=[
-                "member",
-                "year",
-                "pledged",
-                "allocated",
-                "carried_in",
-                "carried_out",
-                "unspent",
-            ]
-        ),
-        pd.DataFrame(
-            columns=[
-                "name",
-                "kind",
-                "label",
-                "area",
-                "member",
-                "year",
-                "policy",
-                "activity",
-                "lower",
-                "upper",
-                "slack",
-                "shadow_price",
-                "binding",
-            ]
-        ),
-    )
+    return tuple(empty_frame(name) for name in ("allocation", "areas", "members", "constraints"))

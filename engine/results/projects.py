@@ -21,26 +21,13 @@ import pandas as pd
 
 from engine.formulation.core import PlanModel
 from engine.formulation.projects import ProjectMaps
+from engine.results.schema import PROJECT_MEMBERS, PROJECTS, Summary
 
 #: A funded share below this counts as not funded.
 FUNDED = 1e-6
 
-PROJECT_COLUMNS = [
-    "project",
-    "call",
-    "stage",
-    "area",
-    "year",
-    "funded",
-    "share",
-    "cost",
-    "amount",
-    "value",
-    "needed_value",
-    "cost_cut",
-    "margin_note",
-]
-MEMBER_COLUMNS = ["project", "stage", "member", "year", "amount", "basis"]
+PROJECT_COLUMNS = list(PROJECTS)
+MEMBER_COLUMNS = list(PROJECT_MEMBERS)
 
 
 _EMPTY = (pd.DataFrame(columns=PROJECT_COLUMNS), pd.DataFrame(columns=MEMBER_COLUMNS))
@@ -159,7 +146,7 @@ def project_totals(projects: pd.DataFrame) -> pd.DataFrame:
     return totals[TOTAL_COLUMNS]
 
 
-def project_summary(projects: pd.DataFrame) -> dict[str, int]:
+def project_summary(projects: pd.DataFrame) -> Summary:
     """Counts for the summary: projects (and stages) considered and funded."""
     if projects.empty:
         return {}
