@@ -183,6 +183,8 @@ def _where(kind: str, row: dict[str, Any], index: int) -> str:
 
 def _members(frame: pd.DataFrame, scenario: Scenario) -> tuple[list[dict[str, Any]], list[str]]:
     unit = scenario.fund.unit
+    # Members' own priorities have no column: kept from the scenario by member id.
+    stated = {m.id: m.priorities for m in scenario.members if m.priorities is not None}
     out, problems = [], []
     for i, row in enumerate(_rows(frame)):
         where = _where("members", row, i)
@@ -205,6 +207,8 @@ def _members(frame: pd.DataFrame, scenario: Scenario) -> tuple[list[dict[str, An
         problems += issues
         if caps:
             item["caps"] = caps
+        if item["id"] in stated:
+            item["priorities"] = stated[item["id"]].model_dump(mode="json", exclude_none=True)
         out.append(item)
     return out, problems
 

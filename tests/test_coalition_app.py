@@ -57,3 +57,19 @@ def test_the_members_tab_renders_on_the_page(tmp_path, monkeypatch):
     assert not at.exception
     text = "\n".join(m.value for m in at.markdown)
     assert "would be better off outside the fund" in text
+
+
+def test_editing_the_tables_keeps_members_priorities():
+    from app.tables import scenario_tables, tables_scenario
+
+    sc = validate_scenario(
+        {
+            **_fund().to_input(),
+            "members": [
+                {"id": "AAA", "pledge": "10m", "priorities": [["a", "b", 3]]},
+                {"id": "BBB", "pledge": "90m", "priorities": {"swing": {"a": 100, "b": 20}}},
+            ],
+        }
+    )
+    again = tables_scenario(sc, scenario_tables(sc))
+    assert [m.priorities for m in again.members] == [m.priorities for m in sc.members]
