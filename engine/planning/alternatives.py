@@ -69,7 +69,8 @@ def _extend(ext: Extensive, model, plans: list[dict[str, float]], floor_value: f
     dist = n0 + np.arange(n_p * n_a).reshape(n_p, n_a)
     side = n0 + n_p * n_a + np.arange(n_p * n_a).reshape(n_p, n_a)
     d = n0 + 2 * n_p * n_a
-    rows, cols, vals, lo, hi = [], [], [], [], []
+    rows, cols, vals, hi = [], [], [], []
+    lo: list[float] = []
 
     def row(terms, low, high):
         for c, v in terms:

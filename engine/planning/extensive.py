@@ -14,6 +14,7 @@ floor rows (soft, chance), the chance binaries and rows, and by
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -190,7 +191,7 @@ def _big_m(models: list[PlanModel], floor_rows: np.ndarray) -> np.ndarray:
     base = models[0]
     years = base.scenario.fund.years
     budget = [i for i, r in enumerate(base.rows) if r.kind is RowKind.BUDGET]
-    year_of = np.array([years.index(base.rows[i].year) for i in budget])
+    year_of = np.array([years.index(cast(int, base.rows[i].year)) for i in budget])
     out = np.zeros((len(models), len(floor_rows)))
     for k, m in enumerate(models):
         per_year = np.bincount(year_of, weights=m.row_hi[budget], minlength=len(years))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +60,13 @@ def write_robust(report: RobustReport, out: str | os.PathLike[str]) -> Path:
     summary["unit"] = report.plan.scenario.fund.unit
     summary["currency"] = report.plan.scenario.fund.currency
     text = json.dumps(summary, indent=2, default=str) + "\n"
-    writers = {"summary.json": lambda path: atomic_write_text(path, text)}
+    writers: dict[str, Callable[[Path], None]] = {
+        "summary.json": lambda path: atomic_write_text(path, text)
+    }
     for name, frame in robust_tables(report).items():
-        writers[name] = lambda path, f=frame: atomic_write_text(path, f.to_csv(index=False))
+        writers[name] = _csv_writer(frame)
     return write_folder(out, writers, ROBUST_FILES)
+
+
+def _csv_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
+    return lambda path: atomic_write_text(path, frame.to_csv(index=False))
