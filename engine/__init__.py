@@ -45,6 +45,13 @@ from engine.files.scenario_files import (
     read_scenario_data,
     save_scenario,
 )
+from engine.planning.alternatives import (
+    Alternative,
+    alternatives,
+    alternatives_table,
+    budget_frontier,
+    risk_frontier,
+)
 from engine.planning.evaluate import Scores, score_first_stage
 from engine.planning.futures import Futures, draw_futures
 from engine.planning.output import ROBUST_FILES, write_robust
@@ -67,6 +74,7 @@ __all__ = [
     "READERS",
     "ROBUST_FILES",
     "UNIT_FACTORS",
+    "Alternative",
     "Comparison",
     "Edit",
     "EditAdvice",
@@ -91,8 +99,11 @@ __all__ = [
     "StochasticPlan",
     "WhatIf",
     "advise_edits",
+    "alternatives",
+    "alternatives_table",
     "atomic_write_bytes",
     "atomic_write_text",
+    "budget_frontier",
     "burden_bands",
     "check_folder",
     "compare",
@@ -117,6 +128,7 @@ __all__ = [
     "project_totals",
     "read_scenario_data",
     "resolve_inputs",
+    "risk_frontier",
     "save_scenario",
     "scenario_from_data",
     "scenario_json_schema",
