@@ -25,7 +25,7 @@ from cli.common import (
 )
 from cli.members import members_cmd
 from cli.report import convert_cmd, report_cmd
-from cli.robust import robust_cmd
+from cli.robust import alternatives_cmd, frontier_cmd, robust_cmd
 from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
 from engine import (
@@ -129,6 +129,8 @@ app.command("convert")(convert_cmd)
 app.command("app")(app_cmd)
 app.command("batch")(batch_cmd)
 app.command("robust")(robust_cmd)
+app.command("alternatives")(alternatives_cmd)
+app.command("frontier")(frontier_cmd)
 app.add_typer(runs_app, name="runs")
 
 if __name__ == "__main__":

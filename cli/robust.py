@@ -19,14 +19,21 @@ from rich.table import Table
 from cli.common import EXIT_NO_PLAN, EXIT_OK, check_seconds, console, err_console, friendly_errors
 from datasets import scenario_path
 from engine import (
+    UNIT_FACTORS,
     FloorRule,
     Risk,
     RobustReport,
+    Scenario,
     ScenarioError,
     SolverOptions,
+    alternatives,
+    alternatives_table,
+    budget_frontier,
+    draw_futures,
     load_with_edits,
     money,
     plan_robust,
+    risk_frontier,
     write_robust,
 )
 
@@ -87,7 +94,7 @@ def print_report(report: RobustReport) -> None:
             prob = f"{r['floor_probability']:.1%}"
         areas.add_row(
             str(r["area"]),
-            money(r["first_year_funding"] * plan.model.scale, plan.scenario),
+            money(r["first_year_funding"] * build_scale(plan.scenario), plan.scenario),
             prob,
             _pct(r.get("floor_probability_median")),
             _pct(r.get("floor_probability_p10")),
@@ -95,6 +102,11 @@ def print_report(report: RobustReport) -> None:
     console.print(areas)
     for note in s["notes"]:
         err_console.print(f"warning: {note}", highlight=False)
+
+
+def build_scale(sc: Scenario) -> float:
+    """Currency units per fund unit (the engine's tables are in fund units)."""
+    return UNIT_FACTORS[sc.fund.unit]
 
 
 def _pct(value) -> str:
@@ -153,4 +165,113 @@ def robust_cmd(
     if out is not None:
         write_robust(report, out)
         console.print(f"wrote {out}/", highlight=False)
+    sys.exit(EXIT_OK)
+
+
+def _share(text: str) -> float:
+    """``2%`` or ``0.02`` as a share; exit 2 otherwise."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ScenarioError(
+            [f"--within {text!r}: give a share such as 2% or 0.02"], "--within"
+        ) from None
+    if not 0 <= value < 1:
+        raise ScenarioError([f"--within {text!r}: must be in [0%, 100%)"], "--within")
+    return value
+
+
+@friendly_errors
+def alternatives_cmd(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+    within: Annotated[str, typer.Option(help="Largest loss of value, e.g. 2%.")] = "2%",
+    count: Annotated[int, typer.Option(min=1, max=20, help="How many alternatives.")] = 3,
+) -> None:
+    """Plans within a loss of the optimum that differ from it as much as possible."""
+    sc = load_with_edits(scenario_path(scenario), set_ or [])
+    try:
+        found = alternatives(sc, _share(within), count, SolverOptions(mip_gap=1e-6))
+    except ValueError as error:
+        err_console.print(f"no plan: {error}", highlight=False)
+        sys.exit(EXIT_NO_PLAN)
+    frame = alternatives_table(found)
+    table = Table(
+        "area", *[a.label for a in found], title="Funding over the horizon", box=box.SIMPLE
+    )
+    wide = frame.pivot(index="area", columns="plan", values="funding")
+    unit = build_scale(sc)
+    for area in [a.id for a in sc.areas]:
+        table.add_row(area, *[money(wide.at[area, a.label] * unit, sc) for a in found])
+    console.print(table)
+    best = found[0].value
+    for alt in found[1:]:
+        changes = frame[(frame["plan"] == alt.label)].sort_values("change")
+        gains = changes[changes["change"] > 1e-6].tail(2)
+        losses = changes[changes["change"] < -1e-6].head(2)
+        buys = ", ".join(f"{r.area} +{money(r.change * unit, sc)}" for r in gains.itertuples())
+        gives = ", ".join(f"{r.area} -{money(-r.change * unit, sc)}" for r in losses.itertuples())
+        console.print(
+            f"{alt.label}: value {alt.value:,.2f} ({(best - alt.value) / best:.2%} below the "
+            f"optimum), L1 distance {money(alt.distance * unit, sc)}; buys {buys or '-'}; "
+            f"gives up {gives or '-'}",
+            highlight=False,
+        )
+    sys.exit(EXIT_OK)
+
+
+@friendly_errors
+def frontier_cmd(
+    scenario: ScenarioArg,
+    over: Annotated[str, typer.Option(help="budget or risk.")] = "budget",
+    set_: SetOpt = None,
+    futures: Annotated[int, typer.Option(min=2, max=500, help="Futures (risk).")] = 20,
+    alpha: Annotated[float, typer.Option(min=0.01, max=1.0, help="CVaR level (risk).")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the futures (risk).")] = 0,
+    source: Annotated[str, typer.Option(help="forecast or stated (risk).")] = "forecast",
+) -> None:
+    """Value against the fund's size (budget) or expected value against CVaR (risk)."""
+    if over not in ("budget", "risk"):
+        raise ScenarioError([f"--over {over!r}: give budget or risk"], "--over")
+    if source not in SOURCES:
+        raise ScenarioError([f"--source {source!r}: give forecast or stated"], "--source")
+    sc = load_with_edits(scenario_path(scenario), set_ or [])
+    options = SolverOptions(mip_gap=1e-6)
+    if over == "budget":
+        frame = budget_frontier(sc, options=options)
+        table = Table(
+            "scale",
+            "fund total",
+            "value",
+            "per extra unit",
+            "status",
+            box=box.SIMPLE,
+            title="Value against the fund's size (every pledge scaled)",
+        )
+        unit = build_scale(sc)
+        for r in frame.itertuples(index=False):
+            table.add_row(
+                f"{r.scale:.0%}",
+                money(r.total * unit, sc),
+                _number(r.value),
+                _number(r.marginal),
+                str(r.status),
+            )
+    else:
+        inside, _ = draw_futures(sc, futures, 0, source, seed)  # type: ignore[arg-type]
+        frame = risk_frontier(sc, inside, alpha, options=options)
+        table = Table(
+            "weight on CVaR",
+            "expected value",
+            f"CVaR {alpha:g}",
+            "status",
+            box=box.SIMPLE,
+            title=f"Expected value against risk ({futures} futures)",
+        )
+        for r in frame.itertuples(index=False):
+            table.add_row(
+                f"{r.weight:g}", _number(r.expected_value), _number(r.cvar), str(r.status)
+            )
+    console.print(table)
     sys.exit(EXIT_OK)
