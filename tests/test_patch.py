@@ -168,3 +168,22 @@ def test_large_models_solved_cold_by_interior_point_give_the_simplex_plan(seed, 
             both = a.allocation.merge(b.allocation, on=keys, how="outer").fillna(0.0)
             scale = {"k": 1e3, "m": 1e6, "bn": 1e9}[scenario.fund.unit]
             np.testing.assert_allclose(both["amount_x"], both["amount_y"], atol=1e-5 * scale)
+
+
+ARRAYS = ("col_lb", "col_ub", "row_lo", "row_hi", "row_start", "row_cols", "row_vals")
+
+
+def test_a_built_model_is_frozen_and_a_patch_leaves_it_unchanged():
+    base = load_scenario(ROOT / "datasets" / "scenarios" / "nif.yaml")
+    model = build_model(base)
+    before = {name: getattr(model, name).copy() for name in ARRAYS}
+    for name in ARRAYS:
+        array = getattr(model, name)
+        assert isinstance(array, np.ndarray)
+        with pytest.raises(ValueError, match="read-only"):
+            array[:1] = 0
+    patched = patch_bounds(model, apply_edits(base, ["members.DEU.pledge=3m"]))
+    assert patched is not None
+    assert not np.array_equal(patched.row_hi, model.row_hi)
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(model, name), before[name], err_msg=name)
