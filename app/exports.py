@@ -1,7 +1,8 @@
-"""Results as downloads: CSV files with the ``--out`` columns and one Excel workbook.
+"""Results as downloads: the files of ``optimise.py solve --out``, and one Excel workbook.
 
-Money stays in currency units, as in ``optimise.py solve --out``, so files from the app
-and from the command line can be compared cell by cell.
+The files come from the engine's own writer (:func:`engine.result_file_bytes`), so a file
+downloaded from the app equals, byte for byte, the one ``solve --out`` writes for the
+same scenario, project tables included. Money stays in currency units.
 """
 
 from __future__ import annotations
@@ -10,28 +11,18 @@ import io
 
 import pandas as pd
 
-from engine import Result
+from engine import Result, result_file_bytes, result_tables
+
+
+def download_files(result: Result) -> dict[str, bytes]:
+    """The result files by file name (allocation.csv, ..., summary.json), as written by
+    ``optimise.py solve --out``."""
+    return result_file_bytes(result)
 
 
 def result_frames(result: Result) -> dict[str, pd.DataFrame]:
-    """The result's tables by file stem: allocation, areas, members, constraints, and
-    diagnosis when the scenario is infeasible."""
-    frames = {
-        "allocation": result.allocation,
-        "areas": result.areas,
-        "members": result.members,
-        "constraints": result.constraints.drop(
-            columns=["area", "member", "policy"], errors="ignore"
-        ),
-    }
-    if not result.diagnosis.empty:
-        frames["diagnosis"] = result.diagnosis
-    return frames
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A frame as UTF-8 CSV without the index."""
-    return frame.to_csv(index=False).encode("utf-8")
+    """The result's tables by file stem, as the result files hold them."""
+    return result_tables(result)
 
 
 def excel_bytes(result: Result) -> bytes:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from app import views
 from app.changes import scenario_changes
-from app.exports import csv_bytes, excel_bytes, result_frames
+from app.exports import download_files, excel_bytes
 from app.members import members_panel
 from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import MAX_UPLOAD_MB, read_upload, upload_suffixes
@@ -466,11 +466,11 @@ def projects_panel(result: Result) -> None:
 
 
 def downloads_panel(result: Result) -> None:
-    """Results as CSV files and one Excel workbook; the working scenario as YAML."""
-    for name, frame in result_frames(result).items():
-        st.download_button(
-            f"Download {name}.csv", csv_bytes(frame), f"{name}.csv", "text/csv", key=f"csv_{name}"
-        )
+    """The result files of ``solve --out`` and one Excel workbook; the working scenario
+    as YAML."""
+    for name, data in download_files(result).items():
+        mime = "application/json" if name.endswith(".json") else "text/csv"
+        st.download_button(f"Download {name}", data, name, mime, key=f"file_{name}")
     st.download_button(
         "Download results (Excel)",
         data=lambda: excel_bytes(S.result),

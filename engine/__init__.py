@@ -37,7 +37,7 @@ from engine.coalition.stability import Stability, solve_with_participation, stab
 from engine.errors import EngineError, OutputError, ScenarioError, SolverUnavailableError
 from engine.files.atomic import atomic_write_bytes, atomic_write_text
 from engine.files.folder import check_folder, write_file_set
-from engine.files.results import write_folder, write_result
+from engine.files.results import result_file_bytes, write_folder, write_result
 from engine.files.scenario_files import (
     READERS,
     dump_scenario_yaml,
@@ -60,7 +60,7 @@ from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, solve_stochastic
 from engine.results.describe import money, shadow_sentence
 from engine.results.projects import project_totals
-from engine.results.schema import Result
+from engine.results.schema import Result, Summary, result_tables
 from engine.scenario.edits import Edit, parse_edit
 from engine.scenario.from_forecast import forecast_settings
 from engine.scenario.schema import Limit, Scenario, scenario_sha256
@@ -97,6 +97,7 @@ __all__ = [
     "SolverUnavailableError",
     "Stability",
     "StochasticPlan",
+    "Summary",
     "WhatIf",
     "advise_edits",
     "alternatives",
@@ -128,6 +129,8 @@ __all__ = [
     "project_totals",
     "read_scenario_data",
     "resolve_inputs",
+    "result_file_bytes",
+    "result_tables",
     "risk_frontier",
     "save_scenario",
     "scenario_from_data",
