@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.coalition.priorities import priority_key
 from engine.formulation.core import PlanModel
+from engine.formulation.rows import RowKind
 from engine.scenario.schema import Area, Limit, Member, PolicyConstraint, Scenario
 
 _PROJECT_SECTIONS = (
@@ -86,10 +87,13 @@ def structure_key(scenario: Scenario) -> tuple:
 
 def _budget_rows(model: PlanModel) -> np.ndarray:
     """The row of each member's budget in each year (members x years; -1 where none)."""
-    row_of = model.row_indices()
+    row_at = model.row_at()
     sc = model.scenario
     return np.array(
-        [[row_of.get(f"budget[{m.id},{t}]", -1) for t in sc.fund.years] for m in sc.members],
+        [
+            [row_at.get((RowKind.BUDGET, None, m.id, t, None), -1) for t in sc.fund.years]
+            for m in sc.members
+        ],
         dtype=int,
     ).reshape(len(sc.members), len(sc.fund.years))
 
@@ -101,7 +105,7 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     if key != (model.structure_key or structure_key(model.scenario)):
         return None
     scale = model.scale
-    row_of = model.row_indices()
+    row_at = model.row_at()
     lo, hi, col_ub = model.row_lo.copy(), model.row_hi.copy(), model.col_ub.copy()
     years = scenario.fund.years
     budget = model.derived("budget_rows", model.rows, lambda: _budget_rows(model))
@@ -116,14 +120,14 @@ def patch_bounds(model: PlanModel, scenario: Scenario) -> PlanModel | None:
     for a in scenario.areas:
         for t in years:
             if a.floor is not None and a.floor.amount is not None:
-                lo[row_of[f"floor[{a.id},{t}]"]] = a.floor.amount / scale
+                lo[row_at[RowKind.FLOOR, a.id, None, t, None]] = a.floor.amount / scale
             if a.ceiling is not None and a.ceiling.amount is not None:
-                hi[row_of[f"ceiling[{a.id},{t}]"]] = a.ceiling.amount / scale
+                hi[row_at[RowKind.CEILING, a.id, None, t, None]] = a.ceiling.amount / scale
     for p in scenario.policies:
-        suffixes = [f",{t}" for t in years] if p.per == "year" else [""]
-        for suffix in suffixes:
+        periods: list[int | None] = list(years) if p.per == "year" else [None]
+        for y in periods:
             if p.at_least is not None and p.at_least.amount is not None:
-                lo[row_of[f"policy_min[{p.id}{suffix}]"]] = p.at_least.amount / scale
+                lo[row_at[RowKind.POLICY_MIN, None, None, y, p.id]] = p.at_least.amount / scale
             if p.at_most is not None and p.at_most.amount is not None:
-                hi[row_of[f"policy_max[{p.id}{suffix}]"]] = p.at_most.amount / scale
+                hi[row_at[RowKind.POLICY_MAX, None, None, y, p.id]] = p.at_most.amount / scale
     return replace(model, scenario=scenario, row_lo=lo, row_hi=hi, col_ub=col_ub, structure_key=key)
