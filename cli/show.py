@@ -8,7 +8,15 @@ from rich.table import Table
 
 from cli.common import console
 from cli.show_projects import print_projects
-from engine import Result, money, shadow_sentence
+from engine import (
+    Result,
+    column_digits,
+    footed,
+    money,
+    money_as,
+    shadow_sentence,
+    shown_total,
+)
 
 
 def print_result(result: Result, top: int = 12) -> None:
@@ -34,29 +42,48 @@ def print_result(result: Result, top: int = 12) -> None:
                 )
             console.print(table)
         return
-    console.print(
-        f"value {result.objective:,.2f} points; allocated {money(s['total_allocated'], sc)}",
-        highlight=False,
-    )
-    if s.get("message"):
-        console.print(f"[yellow]warning:[/] {s['message']}", highlight=False)
-
-    pivot = result.areas.pivot(index="area", columns="year", values="amount")
-    table = Table("area", *[str(y) for y in pivot.columns], "total", title="Allocation by area")
-    for area, values in pivot.iterrows():
-        table.add_row(area, *[money(v, sc) for v in values], money(values.sum(), sc))
-    totals = pivot.sum()
-    table.add_row("[bold]total", *[money(v, sc) for v in totals], money(totals.sum(), sc))
-    console.print(table)
-
+    pivot = result.areas.pivot(index="area", columns="year", values="amount").fillna(0.0)
+    unit = sc.fund.unit
+    digits = column_digits(pivot.to_numpy().ravel(), unit, exact=False)
+    for year in pivot.columns:  # each year's figures add up to its total as shown
+        pivot[year] = footed(pivot[year], unit, digits)
+    shown = {y: shown_total(pivot[y], unit, digits) for y in pivot.columns}
+    grand = shown_total(shown.values(), unit, digits)
     per_member = result.members.groupby("member", sort=False)[
         ["pledged", "allocated", "unspent"]
     ].sum()
+    member_digits = column_digits(per_member.to_numpy().ravel(), unit)
+    allocated = money_as(s["total_allocated"], sc, max(digits, member_digits))
+    console.print(f"value {result.objective:,.2f} points; allocated {allocated}", highlight=False)
+    if s.get("message"):
+        console.print(f"[yellow]warning:[/] {s['message']}", highlight=False)
+
+    table = Table("area", *[str(y) for y in pivot.columns], "total", title="Allocation by area")
+    for area, values in pivot.iterrows():
+        row_total = shown_total(values, unit, digits)
+        table.add_row(
+            area, *[money_as(v, sc, digits) for v in values], money_as(row_total, sc, digits)
+        )
+    table.add_row(
+        "[bold]total",
+        *[money_as(shown[y], sc, digits) for y in pivot.columns],
+        money_as(grand, sc, digits),
+    )
+    console.print(table)
+    if money_as(grand, sc, max(digits, member_digits)) != allocated:
+        console.print(
+            f"the table's totals add its rounded figures; the exact total is {allocated}",
+            highlight=False,
+        )
+
+    digits = member_digits
     table = Table("member", "pledged", "allocated", "unspent", title="Members over the horizon")
     for member, row in per_member.iterrows():
-        table.add_row(
-            member, money(row.pledged, sc), money(row.allocated, sc), money(row.unspent, sc)
-        )
+        table.add_row(member, *[money_as(row[c], sc, digits) for c in per_member.columns])
+    table.add_row(
+        "[bold]total",
+        *[money_as(shown_total(per_member[c], unit, digits), sc, digits) for c in per_member],
+    )
     console.print(table)
     print_projects(result, top)
 

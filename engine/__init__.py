@@ -59,6 +59,7 @@ from engine.planning.robust import RobustReport, plan_robust
 from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, solve_stochastic
 from engine.results.describe import money, shadow_sentence
+from engine.results.money import column_digits, footed, money_as, money_column, shown_total
 from engine.results.projects import project_totals
 from engine.results.schema import Result, Summary, result_tables
 from engine.scenario.edits import Edit, parse_edit
@@ -107,11 +108,13 @@ __all__ = [
     "budget_frontier",
     "burden_bands",
     "check_folder",
+    "column_digits",
     "compare",
     "contribution_key",
     "draw_futures",
     "dump_scenario_yaml",
     "edit_scenario",
+    "footed",
     "forecast_settings",
     "format_money",
     "has_plan",
@@ -121,6 +124,8 @@ __all__ = [
     "member_project_shares",
     "members_table",
     "money",
+    "money_as",
+    "money_column",
     "nearest_feasible",
     "parse_edit",
     "parse_highs_options",
@@ -139,6 +144,7 @@ __all__ = [
     "score_first_stage",
     "sensitivity",
     "shadow_sentence",
+    "shown_total",
     "solve",
     "solve_stochastic",
     "solve_with_participation",

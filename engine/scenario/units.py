@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 #: Multipliers of the suffixes accepted in money amounts and fund units.
 UNIT_FACTORS: dict[str, float] = {
@@ -69,15 +69,50 @@ def parse_share(value: object) -> float:
     return share
 
 
-def format_money(amount: float, currency: str = "", unit: str = "bn") -> str:
-    """Format an amount in currency units for people, e.g. ``$12.5bn``."""
+#: Amounts are snapped to this many fund units before they are rounded for people (the
+#: solvers' tolerance): 0.155 pledged and 0.1550000004 allocated then show alike.
+SNAP = Decimal("1e-6")
+#: Amounts (in fund units) from which figures are shown in scientific notation.
+HUGE = Decimal("1e15")
+
+
+def display_digits(scaled: Decimal) -> int:
+    """Decimals that show an amount in fund units: none when whole, else 2 (3 or 4 for
+    amounts below 0.01 or 0.001 of the unit, so that they do not show as 0.00)."""
+    if scaled == scaled.to_integral_value():
+        return 0
+    size = abs(scaled)
+    return 2 if size >= Decimal("0.01") else 3 if size >= Decimal("0.001") else 4
+
+
+def shown_amount(amount: float, unit: str = "bn", digits: int | None = None) -> Decimal:
+    """An amount in currency units as people see it, in ``unit``: snapped to :data:`SNAP`
+    and rounded half up to ``digits`` decimals (None: :func:`display_digits`)."""
+    scaled = Decimal(repr(float(amount))) / Decimal(UNIT_FACTORS.get(unit, 1.0))
+    if abs(scaled) >= HUGE:  # beyond any fund: no snapping (and no precision to snap)
+        return scaled
+    scaled = scaled.quantize(SNAP)
+    if digits is None:
+        digits = display_digits(scaled)
+    return scaled.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def format_money(
+    amount: float, currency: str = "", unit: str = "bn", digits: int | None = None
+) -> str:
+    """Format an amount in currency units for people, e.g. ``$12.50bn`` (``$98bn`` when
+    whole): the one money formatter of the CLI, the app, reports and workbooks. Figures
+    are snapped to the solvers' tolerance and rounded half up, so equal amounts show
+    alike; give ``digits`` to show a column with one precision. NaN shows as ``n/a``."""
     symbol = {"USD": "$", "EUR": "EUR ", "GBP": "£"}.get(
         currency, f"{currency} " if currency else ""
     )
-    factor = UNIT_FACTORS.get(unit, 1.0)
-    scaled = amount / factor
-    digits = 0 if scaled == round(scaled) else 2 if abs(scaled) < 10 else 1
-    return f"{'-' if scaled < 0 else ''}{symbol}{abs(scaled):,.{digits}f}{unit}"
+    if amount is None or not math.isfinite(amount):
+        return "n/a"
+    shown = shown_amount(amount, unit, digits)
+    if abs(shown) >= HUGE:
+        return f"{'-' if shown < 0 else ''}{symbol}{float(abs(shown)):.4g}{unit}"
+    return f"{'-' if shown < 0 else ''}{symbol}{abs(shown):,f}{unit}"
 
 
 def parse_amount(value: object) -> float:

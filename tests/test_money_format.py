@@ -1,0 +1,103 @@
+"""Rounding that adds up (issue 14): one money formatter, equal figures shown alike, one
+precision per column, and totals that are the sums of the figures shown (or say so)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import column_digits, footed, format_money, money_column, shown_total
+from engine.files.scenario_files import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+MONEY = re.compile(r"(?:\$|EUR |£)([\d,]+(?:\.(\d+))?)(bn|m|k)")
+
+
+def _cli(*args: str) -> str:
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _row(text: str, first: str) -> list[str]:
+    line = next(ln for ln in text.splitlines() if re.match(rf"^│ {re.escape(first)}\s+│", ln))
+    return [c.strip() for c in line.strip("│").split("│")][1:]
+
+
+def _number(cell: str) -> Decimal:
+    match = MONEY.search(cell)
+    assert match, cell
+    return Decimal(match.group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (155e6, "$0.16bn"),
+        (155e6 * (1 + 1e-15), "$0.16bn"),
+        (155e6 * (1 - 1e-15), "$0.16bn"),
+        (0.155e9 + 0.4, "$0.16bn"),  # an allocation off by the solver's tolerance
+        (4.475e9, "$4.48bn"),
+        (98e9, "$98bn"),
+        (float("nan"), "n/a"),
+        (-0.0, "$0bn"),
+    ],
+)
+def test_equal_amounts_show_alike_rounded_half_up(amount: float, shown: str) -> None:
+    assert format_money(amount, "USD", "bn") == shown
+
+
+def test_a_column_has_one_precision():
+    sc = load_scenario(ROOT / "datasets" / "scenarios" / "aspf-2026.yaml")
+    cells = money_column([9e9, 9.7e9, 25e9, 10e9], sc)
+    assert {len(MONEY.search(c).group(2)) for c in cells} == {2}
+    assert money_column([9e9, 10e9], sc) == ["$9bn", "$10bn"]
+
+
+@given(st.lists(st.floats(0, 1e11, allow_nan=False), min_size=1, max_size=30))
+@settings(max_examples=200, derandomize=True, deadline=None)
+def test_footed_figures_add_up_to_their_rounded_total(amounts: list[float]) -> None:
+    digits = column_digits(amounts, "bn", exact=False)
+    shown = footed(amounts, "bn", digits)
+    assert format_money(shown_total(shown, "bn", digits), "USD", "bn", digits) == format_money(
+        sum(amounts), "USD", "bn", digits
+    )
+    for a, s in zip(amounts, shown, strict=True):
+        assert abs(a - s) <= 10 ** (9 - digits) * 1.0000001
+
+
+@pytest.mark.parametrize(
+    ("scenario", "members"), [("aspf-2026", ["MNE", "PRT"]), ("diana", ["CZE"])]
+)
+def test_the_cli_shows_pledged_and_allocated_alike_and_totals_that_add_up(scenario, members):
+    text = _cli("solve", scenario)
+    for member in members:
+        pledged, allocated, _ = _row(text, member)
+        assert pledged == allocated
+    # Members over the horizon: one precision per column, the total row is their sum.
+    block = text[text.index("Members over the horizon") :]
+    rows = [ln for ln in block.splitlines() if re.match(r"^│ [A-Z]{3}\s+│", ln)]
+    cells = [[c.strip() for c in ln.strip("│").split("│")][1:] for ln in rows]
+    total = _row(block, "total")
+    for k in range(3):
+        column = [row[k] for row in cells]
+        assert len({len(MONEY.search(c).group(2) or "") for c in column}) == 1, column
+        assert sum(_number(c) for c in column) == _number(total[k])
+    # Allocation by area: each year's total is the sum of its figures as shown.
+    area = text[text.index("Allocation by area") : text.index("Members over the horizon")]
+    lines = [ln for ln in area.splitlines() if re.match(r"^│ (?!total)[a-z_]+\s+│", ln)]
+    grid = [[_number(c) for c in ln.strip("│").split("│")[1:]] for ln in lines]
+    total = [_number(c) for c in _row(area, "total")]
+    for k in range(len(total)):
+        assert sum(row[k] for row in grid) == total[k]
