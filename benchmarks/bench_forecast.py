@@ -67,11 +67,25 @@ def load_m3_yearly(
     return pd.concat(tr, ignore_index=True), pd.concat(te, ignore_index=True)
 
 
-def score(train: pd.DataFrame, test: pd.DataFrame, fc: pd.DataFrame, col: str, lo: str, hi: str):
-    """Mean over series of sMAPE, MASE, 95% coverage and MSIS."""
+def score(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    fc: pd.DataFrame,
+    col: str,
+    lo: str,
+    hi: str,
+    lo80: str | None = None,
+    hi80: str | None = None,
+):
+    """Mean over series of sMAPE, MASE, 95% coverage and MSIS (and 80% coverage if given)."""
     m = test.merge(fc, on=["unique_id", "ds"], how="left")
     if m[[col, lo, hi]].isna().any().any():
         raise RuntimeError(f"missing forecasts in column {col}")
+    out80 = {}
+    if lo80 is not None and hi80 is not None:
+        out80["cov80"] = float(
+            np.mean([coverage(g["y"], g[lo80], g[hi80]) for _, g in m.groupby("unique_id")])
+        )
     scales = {u: mase_scale(g["y"].to_numpy()) for u, g in train.groupby("unique_id")}
     rows = []
     for u, g in m.groupby("unique_id"):
@@ -85,15 +99,25 @@ def score(train: pd.DataFrame, test: pd.DataFrame, fc: pd.DataFrame, col: str, l
             )
         )
     a = np.array(rows)
-    return dict(zip(["smape", "mase", "cov95", "msis"], a.mean(axis=0), strict=True))
+    return {**dict(zip(["smape", "mase", "cov95", "msis"], a.mean(axis=0), strict=True)), **out80}
 
 
-def run_ours(train, test, jobs: int, windows: int, candidates: tuple[str, ...]) -> dict:
+def run_ours(
+    train,
+    test,
+    jobs: int,
+    windows: int,
+    candidates: tuple[str, ...],
+    menu: str = "small",
+    positive: bool | None = None,
+) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
-    model = AutoForecaster(candidates, horizon=H, n_windows=windows, n_jobs=jobs).fit(train)
-    fc = model.predict(H, level=(95,))
+    model = AutoForecaster(
+        candidates, horizon=H, n_windows=windows, n_jobs=jobs, menu=menu, positive=positive
+    ).fit(train)
+    fc = model.predict(H, level=(80, 95))
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    res = score(train, test, fc, "mean", "lo-95", "hi-95")
+    res = score(train, test, fc, "mean", "lo-95", "hi-95", "lo-80", "hi-80")
     res["seconds"] = secs
     res["cpu_seconds_parent"] = cpu
     chosen = pd.Series(model.chosen_).value_counts().to_dict()
@@ -104,26 +128,43 @@ def run_ours(train, test, jobs: int, windows: int, candidates: tuple[str, ...]) 
 
 def run_statsforecast(train, test, jobs: int) -> dict[str, dict]:
     from statsforecast import StatsForecast
-    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-    sf = StatsForecast(
-        models=[AutoETS(season_length=1), AutoTheta(season_length=1), AutoARIMA(season_length=1)],
-        freq=1,
-        n_jobs=jobs,
-    )
+    sf = StatsForecast(models=sf_models(), freq=1, n_jobs=jobs)
     t0, c0 = time.perf_counter(), time.process_time()
-    fc = sf.forecast(df=train, h=H, level=[95]).reset_index()
+    fc = sf.forecast(df=train, h=H, level=[80, 95]).reset_index()
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    names = ["AutoETS", "AutoTheta", "AutoARIMA"]
-    fc["Ens"] = fc[names].mean(axis=1)
-    fc["Ens-lo-95"] = fc[[f"{n}-lo-95" for n in names]].mean(axis=1)
-    fc["Ens-hi-95"] = fc[[f"{n}-hi-95" for n in names]].mean(axis=1)
+    names = ["AutoETS", "AutoTheta", "AutoARIMA", "CES"]
+    fc = add_sf_ensemble(fc, names)
     out = {}
     for n in [*names, "Ens"]:
-        out[f"sf_{n}"] = score(train, test, fc, n, f"{n}-lo-95", f"{n}-hi-95")
+        out[f"sf_{n}"] = score(
+            train, test, fc, n, f"{n}-lo-95", f"{n}-hi-95", f"{n}-lo-80", f"{n}-hi-80"
+        )
         out[f"sf_{n}"]["seconds"] = secs
         out[f"sf_{n}"]["cpu_seconds_parent"] = cpu
     return out
+
+
+def sf_models() -> list:
+    """statsforecast's automatic models for yearly data: AutoETS, AutoTheta, AutoARIMA, AutoCES."""
+    from statsforecast.models import AutoARIMA, AutoCES, AutoETS, AutoTheta
+
+    return [
+        AutoETS(season_length=1),
+        AutoTheta(season_length=1),
+        AutoARIMA(season_length=1),
+        AutoCES(season_length=1),
+    ]
+
+
+def add_sf_ensemble(fc: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The mean of the models' forecasts and of their bounds as column ``Ens``."""
+    fc = fc.copy()
+    fc["Ens"] = fc[names].mean(axis=1)
+    for lv in (80, 95):
+        for side in ("lo", "hi"):
+            fc[f"Ens-{side}-{lv}"] = fc[[f"{n}-{side}-{lv}" for n in names]].mean(axis=1)
+    return fc
 
 
 def time_fund() -> float:
@@ -141,11 +182,9 @@ def warm_up(train: pd.DataFrame) -> None:
     AutoForecaster(horizon=H, n_windows=2).fit(few).predict(H, level=(95,))
     try:
         from statsforecast import StatsForecast
-        from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
     except ImportError:
         return
-    models = [AutoETS(season_length=1), AutoTheta(season_length=1), AutoARIMA(season_length=1)]
-    StatsForecast(models=models, freq=1, n_jobs=1).forecast(df=few, h=H, level=[95])
+    StatsForecast(models=sf_models(), freq=1, n_jobs=1).forecast(df=few, h=H, level=[95])
 
 
 def main() -> None:
@@ -169,6 +208,13 @@ def main() -> None:
         action="store_true",
         help="score on the last 6 years of the training data (never reads M3's test part)",
     )
+    ap.add_argument("--menu", default="small", choices=["small", "subsets"])
+    ap.add_argument(
+        "--positive",
+        default="auto",
+        choices=["auto", "off"],
+        help="log-scale intervals for positive series (auto) or level-scale for all (off)",
+    )
     ap.add_argument("--skip-statsforecast", action="store_true")
     ap.add_argument("--skip-fund", action="store_true")
     args = ap.parse_args()
@@ -182,10 +228,13 @@ def main() -> None:
     if args.jobs == 1:
         print("  serial run: cpu_seconds_parent is the whole CPU cost of each method")
     pool = tuple(c for c in args.candidates.split(",") if c)
-    results = {"ours_auto": run_ours(train, test, args.jobs, args.windows, pool)}
+    positive = None if args.positive == "auto" else False
+    results = {
+        "ours_auto": run_ours(train, test, args.jobs, args.windows, pool, args.menu, positive)
+    }
     if not args.skip_statsforecast:
         results.update(run_statsforecast(train, test, args.jobs))
-    cols = ["smape", "mase", "cov95", "msis", "seconds", "cpu_seconds_parent"]
+    cols = ["smape", "mase", "cov80", "cov95", "msis", "seconds", "cpu_seconds_parent"]
     table = pd.DataFrame(results).T[cols]
     print(table.round(3).to_string())
     if "sf_Ens" in results:

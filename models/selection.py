@@ -122,6 +122,24 @@ def default_combinations(candidates: Sequence[str]) -> dict[str, Combo]:
     return out
 
 
+MENUS = ("small", "subsets")
+
+
+def small_combinations(candidates: Sequence[str]) -> dict[str, Combo]:
+    """The small menu: the median and the mean of the whole pool (with three or more
+    candidates); with the single candidates, that is all the backtest chooses from. A few
+    windows of short annual series cannot tell dozens of near-equal candidates apart (a wide
+    menu made the choice close to random on unseen data); the combination of every member of
+    a diverse pool is the forecasting literature's robust default."""
+    if len(candidates) < 3:
+        return {}
+    names = ",".join(candidates)
+    return {
+        f"median({names})": Combo(candidates),
+        f"mean({names})": Combo(candidates, "mean"),
+    }
+
+
 def _combo_forecast(
     parts: list[tuple[np.ndarray, np.ndarray]], how: str = "median"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -342,8 +360,11 @@ class AutoForecaster(Forecaster):
     ----------
     candidates : names of single models to try (keys of ``ATOMIC``).
     combinations : name -> component names (a median) or a :class:`Combo` (median or mean); a
-        combination of already-tried models costs no extra fit in the backtest (default:
-        :func:`default_combinations`).
+        combination of already-tried models costs no extra fit in the backtest (default: the
+        ``menu``'s).
+    menu : ``"small"`` (the single candidates, the median and the mean of all of them:
+        :func:`small_combinations`) or ``"subsets"`` (medians and means of every subset of
+        three or more: :func:`default_combinations`).
     horizon : the horizon of the backtest windows (and of the calibration); forecasts beyond it
         are allowed, their intervals widen like a random walk.
     n_windows : number of full-horizon backtest windows per series.
@@ -379,6 +400,7 @@ class AutoForecaster(Forecaster):
         partial: bool | None = None,
         select: str = "global",
         positive: bool | None = None,
+        menu: str = "small",
     ) -> None:
         self.candidates = candidates
         self.combinations = combinations
@@ -390,9 +412,14 @@ class AutoForecaster(Forecaster):
         self.partial = partial
         self.select = select
         self.positive = positive
+        self.menu = menu
 
     def _combos(self) -> dict[str, Combo]:
         if self.combinations is None:
+            if self.menu not in MENUS:
+                raise ForecastInputError(f"'menu' must be one of {MENUS}; got {self.menu!r}")
+            if self.menu == "small":
+                return small_combinations(self.candidates)
             return default_combinations(self.candidates)
         return {k: as_combo(v) for k, v in self.combinations.items()}
 
