@@ -190,9 +190,10 @@ def alternatives_cmd(
     count: Annotated[int, typer.Option(min=1, max=20, help="How many alternatives.")] = 3,
 ) -> None:
     """Plans within a loss of the optimum that differ from it as much as possible."""
+    share = _share(within)
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     try:
-        found = alternatives(sc, _share(within), count, SolverOptions(mip_gap=1e-6))
+        found = alternatives(sc, share, count, SolverOptions(mip_gap=1e-6))
     except ValueError as error:
         err_console.print(f"no plan: {error}", highlight=False)
         sys.exit(EXIT_NO_PLAN)
