@@ -66,8 +66,12 @@ def sensitivity(
     Raises nothing on infeasible scenarios: the frames are then empty and
     ``result.diagnosis`` explains.
     """
-    stale = result is None or result.arrays is None
-    if resolver is None or stale or resolver.last_scenario is not scenario:
+    if (
+        resolver is None
+        or result is None
+        or result.arrays is None
+        or resolver.last_scenario is not scenario
+    ):
         resolver = resolver or Resolver()
         result = resolver.solve(scenario)
     if not result.ok or result.arrays is None:
