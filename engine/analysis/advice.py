@@ -21,7 +21,7 @@ from engine.analysis.nearest import nearest_feasible
 from engine.errors import ScenarioError
 from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
 from engine.scenario.schema import Scenario
-from engine.scenario.units import UNIT_FACTORS, parse_money
+from engine.scenario.units import UNIT_FACTORS, parse_money, parse_share
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import has_plan
 
@@ -60,9 +60,13 @@ def _value_at(data: Any, path: str) -> Any:
 
 
 def _share(value: Any) -> float | None:
-    if isinstance(value, str) and value.strip().endswith("%"):
-        return float(value.strip()[:-1]) / 100
-    return None
+    """A share (or ratio) written as a percentage, ``25%``; None for anything else."""
+    if not (isinstance(value, str) and value.strip().endswith("%")):
+        return None
+    try:
+        return parse_share(value, upper=None)
+    except ValueError:
+        return None
 
 
 def _steps(value: float, towards: float) -> Iterable[float]:

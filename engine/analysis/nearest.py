@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.errors import ScenarioError
 from engine.scenario.schema import Scenario
+from engine.scenario.units import parse_share
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import has_plan
 
@@ -28,12 +29,13 @@ class _NoBlend(Exception):
 
 
 def _share(value: Any) -> float | None:
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return float(value.strip()[:-1]) / 100
-        except ValueError:
-            return None
-    return None
+    """A share (or ratio) written as a percentage, ``25%``; None for anything else."""
+    if not (isinstance(value, str) and value.strip().endswith("%")):
+        return None
+    try:
+        return parse_share(value, upper=None)
+    except ValueError:
+        return None
 
 
 def _blend(base: Any, target: Any, t: float) -> Any:

@@ -151,25 +151,42 @@ RANGED = RowKind.where(lambda k: k.ranged)
 RowKey = tuple[RowKind, str | None, str | None, int | None, str | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Row:
     """A constraint's domain identity: kind, keys and whether it may be relaxed.
 
-    ``kind`` is a :class:`RowKind` (a kind's string is accepted and converted; an unknown
-    kind raises ValueError).
+    ``kind`` is a :class:`RowKind`; a kind's string is accepted and converted (an
+    unknown kind raises ValueError).
     """
 
     name: str
     kind: RowKind
-    area: str | None = None
-    member: str | None = None
-    year: int | None = None
-    policy: str | None = None
-    soft: bool = False
+    area: str | None
+    member: str | None
+    year: int | None
+    policy: str | None
+    soft: bool
 
-    def __post_init__(self) -> None:
-        if type(self.kind) is not RowKind:
-            object.__setattr__(self, "kind", RowKind(self.kind))
+    def __init__(
+        self,
+        name: str,
+        kind: RowKind | str,
+        area: str | None = None,
+        member: str | None = None,
+        year: int | None = None,
+        policy: str | None = None,
+        soft: bool = False,
+    ) -> None:
+        # Frozen: fill the instance's dict directly (the fastest way past __setattr__).
+        self.__dict__.update(
+            name=name,
+            kind=kind if type(kind) is RowKind else RowKind(kind),
+            area=area,
+            member=member,
+            year=year,
+            policy=policy,
+            soft=soft,
+        )
 
     @property
     def key(self) -> RowKey:

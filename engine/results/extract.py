@@ -64,7 +64,6 @@ def extract(
         "message": "",
     }
     if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-        empty = _empty_frames()
         infeasible = plan.status is SolveStatus.INFEASIBLE
         diagnosis = diagnose(model) if infeasible else empty_frame("diagnosis")
         if not diagnosis.empty:
@@ -79,7 +78,18 @@ def extract(
             )
         else:
             summary["message"] = stop_message(plan)
-        return Result(sc, plan.status, float("nan"), *empty, summary, diagnosis)
+        allocation, areas, members, constraints = _empty_frames()
+        return Result(
+            sc,
+            plan.status,
+            float("nan"),
+            allocation,
+            areas,
+            members,
+            constraints,
+            summary,
+            diagnosis=diagnosis,
+        )
 
     value = within_budgets(model, plan.col_value)  # never more allocated than pledged
     flows, nz = allocation_columns(model, value)
@@ -117,16 +127,15 @@ def extract(
 
     constraints = constraint_frame(model, plan.row_value, duals.row_dual)
     objective = float(duals.objective)
-    summary.update(
-        objective=objective,
-        total_allocated=reported_total(model, float(allocation["amount"].sum())),
-    )
+    summary["objective"] = objective
+    summary["total_allocated"] = reported_total(model, float(allocation["amount"].sum()))
     if plan.status is SolveStatus.FEASIBLE:
         summary["message"] = stop_message(plan)
     projects, project_members = project_frames(model, value)
     summary.update(project_summary(projects))
     if model.projects is not None:  # a MIP: its gap (None when no bound was reached)
-        summary.update(mip_gap=plan.mip_gap, proven_optimal=plan.status is SolveStatus.OPTIMAL)
+        summary["mip_gap"] = plan.mip_gap
+        summary["proven_optimal"] = plan.status is SolveStatus.OPTIMAL
         if plan.status is SolveStatus.FEASIBLE:
             gap = plan.mip_gap
             summary["message"] += (
@@ -261,5 +270,10 @@ def _static_columns(model: PlanModel) -> dict[str, pd.Series]:
     return {name: frame[name] for name in frame.columns}
 
 
-def _empty_frames() -> tuple[pd.DataFrame, ...]:
-    return tuple(empty_frame(name) for name in ("allocation", "areas", "members", "constraints"))
+def _empty_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (
+        empty_frame("allocation"),
+        empty_frame("areas"),
+        empty_frame("members"),
+        empty_frame("constraints"),
+    )

@@ -46,10 +46,11 @@ def parse_money(value: object) -> float:
     raise ValueError(f"expected an amount such as 12.5bn, 300k or 98000000, got {value!r}")
 
 
-def parse_share(value: object) -> float:
-    """Return a share in [0, 1] from ``25%`` or ``0.25``.
+def parse_share(value: object, upper: float | None = 1.0) -> float:
+    """Return a share in [0, 1] from ``25%`` or ``0.25`` (in [0, ``upper``]; with
+    ``upper=None`` any ratio that is not negative, such as ``120%``).
 
-    Raises ValueError for anything else, including shares outside [0, 1].
+    Raises ValueError for anything else, including shares outside that range.
     """
     if isinstance(value, bool):
         raise ValueError(f"expected a share such as 25% or 0.25, got {value!r}")
@@ -64,8 +65,9 @@ def parse_share(value: object) -> float:
     else:
         raise ValueError(f"expected a share such as 25% or 0.25, got {value!r}")
     _finite(share, "a share")
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"a share must lie between 0% and 100%, got {value!r}")
+    if share < 0.0 or (upper is not None and share > upper):
+        top = "any ratio" if upper is None else f"{upper:.0%}"
+        raise ValueError(f"a share must lie between 0% and {top}, got {value!r}")
     return share
 
 

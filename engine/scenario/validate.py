@@ -47,7 +47,9 @@ def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
     return node
 
 
-def _pydantic_problems(data: Any, error: ValidationError) -> list[str]:
+def validation_problems(data: Any, error: ValidationError) -> list[str]:
+    """Pydantic's errors as ``path: problem`` lines, paths by id (``areas[cyber].floor``),
+    one per path: the one formatter of validation errors (scenarios, sweeps, ...)."""
     problems: dict[str, str] = {}
     # A union (a pledge is a per-year dict or one amount) fails once per branch: sorting
     # type mismatches last keeps the error that explains the value ("must not be negative").
@@ -163,7 +165,7 @@ def validate_scenario(
     try:
         scenario = Scenario.model_validate(data, context=plain_context(data, plain))
     except ValidationError as error:
-        raise ScenarioError(_pydantic_problems(data, error), source) from None
+        raise ScenarioError(validation_problems(data, error), source) from None
 
     area_ids = {a.id for a in scenario.areas}
     member_ids = {m.id for m in scenario.members}
