@@ -105,3 +105,58 @@ def test_a_file_in_place_of_the_folder_is_refused(result: Result, tmp_path: Path
 def test_frame_records_turn_nan_into_null() -> None:
     frame = pd.DataFrame({"a": [1.0, float("nan")], "b": ["x", None]})
     assert frame_to_records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": None}]
+
+
+# ------------------------------------------------------------ one schema, typed row kinds
+
+
+def test_every_frame_and_file_has_the_schemas_columns(result: Result, tmp_path: Path) -> None:
+    from engine.results.schema import CONSTRAINTS_FILE, FRAMES
+
+    for name, columns in FRAMES.items():
+        assert list(getattr(result, name).columns) == list(columns), name
+    write_result(result, tmp_path / "out")
+    header = (tmp_path / "out" / "constraints.csv").read_text().splitlines()[0]
+    assert header.split(",") == list(CONSTRAINTS_FILE)
+
+
+def test_an_infeasible_result_has_empty_frames_with_the_schemas_columns(
+    infeasible: Result,
+) -> None:
+    from engine.results.schema import FRAMES
+
+    for name, columns in FRAMES.items():
+        assert list(getattr(infeasible, name).columns) == list(columns), name
+    assert not infeasible.diagnosis.empty
+
+
+def test_every_row_of_a_model_has_a_declared_kind_and_allocation_rows_unique_keys(
+    default_scenario_path: Path,
+) -> None:
+    from engine.files.scenario_files import load_scenario
+    from engine.formulation.build import build_model
+    from engine.formulation.rows import RowKind
+
+    model = build_model(load_scenario(default_scenario_path))
+    assert all(type(r.kind) is RowKind for r in model.rows)
+    allocation = [i for i, r in enumerate(model.rows) if r.kind.allocation]
+    keys = model.row_at()
+    assert sorted(keys.values()) == allocation  # one row per key
+    assert keys[RowKind.BUDGET, None, "DEU", 2026, None] == model.row_index("budget[DEU,2026]")
+
+
+def test_what_if_sensitivity_and_binding_leave_out_the_same_bookkeeping_kinds() -> None:
+    from engine.analysis.sensitivity import sensitivity
+    from engine.analysis.whatif import compare
+    from engine.formulation.rows import RowKind
+
+    sc = validate_scenario(tiny_scenario())
+    base = solve(sc)
+    new = solve(apply_edits(sc, ["areas.cyber.floor=8bn"]))
+    kinds = dict(zip(new.constraints["name"], new.constraints["kind"], strict=True))
+    changed = compare(base, new).shadow_prices["name"]
+    assert len(changed) > 0
+    assert not any(RowKind(kinds[n]).bookkeeping for n in changed)
+    assert not any(RowKind(k).bookkeeping for k in new.binding()["kind"])
+    assert all(RowKind(k).ranged for k in sensitivity(new.scenario).constraints["kind"])
+    assert "tie_break" not in {k.value for k in RowKind}  # a kind the model no longer has
