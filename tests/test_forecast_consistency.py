@@ -106,3 +106,15 @@ def test_members_shocks_share_a_common_factor_that_is_not_shrunk(history):
     lam = factor_loadings(gdp, members)
     # The euro's dollar rate moves all these GDPs together.
     assert (lam > 0.7).all()
+
+
+def test_a_one_year_spike_is_cleaned_and_a_trend_is_kept():
+    from models.fund import clean_spikes
+
+    y = np.log([1.31, 1.25, 1.24, 1.22, 1.46, 3.15, 1.59, 1.51, 1.59, 1.95, 2.05])  # BGR, %
+    frame = pd.DataFrame({"unique_id": "BGR", "ds": range(2014, 2025), "y": y})
+    out = clean_spikes(frame)["y"].to_numpy()
+    assert out[5] == pytest.approx((y[4] + y[6]) / 2)
+    np.testing.assert_array_equal(np.delete(out, 5), np.delete(y, 5))
+    steady = frame.assign(y=np.log(np.linspace(1.0, 2.0, 11)))
+    pd.testing.assert_frame_equal(clean_spikes(steady), steady)
