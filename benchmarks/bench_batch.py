@@ -47,9 +47,10 @@ import psutil
 
 from benchmarks.generate import generate
 from datasets import DEFAULT_SCENARIO
-from engine.batch.execute import Tally, run_batch
+from engine.batch.driver import Tally, run_batch
 from engine.batch.store import RunStore, store_url
-from engine.batch.sweep import BatchPlan, parse_sweep
+from engine.batch.sweep import BatchPlan
+from engine.batch.sweep_schema import parse_sweep
 from engine.files.scenario_files import read_scenario_data
 from engine.formulation.build import build_model
 from engine.scenario.schema import Scenario

@@ -23,7 +23,7 @@ from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from engine import UNIT_FACTORS, format_money
 
 if TYPE_CHECKING:
-    from engine.batch.store import RunStore
+    from engine.batch import RunStore
 
 StoreOpt = Annotated[
     str,
@@ -76,11 +76,10 @@ def batch_cmd(
     ] = None,
 ) -> None:
     """Solve every scenario of a sweep into the run store; re-running resumes."""
-    from engine.batch.execute import Tally, run_batch
-    from engine.batch.store import open_store
-    from engine.batch.sweep import load_sweep
+    from datasets import scenario_path
+    from engine.batch import Tally, load_sweep, open_store, run_batch
 
-    plan = load_sweep(sweep)
+    plan = load_sweep(sweep, find_scenario=scenario_path)
     with open_store(store, writer=True) as runs:
         if runs.migrated_from:
             console.print(f"store migrated from schema version {runs.migrated_from}")
@@ -154,7 +153,7 @@ def list_cmd(store: StoreOpt = DEFAULT_STORE) -> None:
     """Every batch in the store with its progress."""
     import pandas as pd
 
-    from engine.batch.store import open_store
+    from engine.batch import open_store
 
     with open_store(store) as runs:
         frame = runs.batches()
@@ -195,8 +194,7 @@ def show_cmd(
     constraints and (for N-1 sweeps) the areas that lose funding when a member leaves."""
     import pandas as pd
 
-    from engine.batch.store import open_store
-    from engine.batch.summary import summary_tables
+    from engine.batch import open_store, summary_tables
 
     with open_store(store) as runs:
         info = runs.find_batch(batch)
@@ -310,8 +308,7 @@ def export_cmd(
 ) -> None:
     """Write a batch's tables (results, area_funding, allocations, constraints, diagnoses)
     and its summaries as Parquet or CSV files, or as one Excel workbook."""
-    from engine.batch.store import open_store
-    from engine.batch.summary import export
+    from engine.batch import export, open_store
 
     chosen = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "parquet")
     with open_store(store) as runs:
@@ -325,7 +322,7 @@ def export_cmd(
 def migrate_cmd(store: StoreOpt = DEFAULT_STORE) -> None:
     """Bring a run store written by an older engine to this engine's schema version, in
     one transaction (a crash leaves the old version whole); batch ids do not change."""
-    from engine.batch.store import SCHEMA_VERSION, open_store
+    from engine.batch import SCHEMA_VERSION, open_store
 
     with open_store(store, writer=True) as runs:
         was = runs.migrated_from

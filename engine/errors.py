@@ -33,3 +33,11 @@ class SolverUnavailableError(EngineError):
 
 class OutputError(EngineError):
     """Results could not be written where asked."""
+
+
+class BatchError(EngineError):
+    """A batch cannot go on (e.g. worker processes keep dying, scheduler unreachable)."""
+
+
+class StoreError(EngineError):
+    """The run store cannot be opened, has another schema version, or a batch is unknown."""

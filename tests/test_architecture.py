@@ -130,7 +130,8 @@ def test_engine_functions_stay_under_the_line_limit():
 
 def test_faces_use_only_the_engine_api():
     """The CLI, the app, the reports and the two entry points import ``engine`` itself (its
-    ``__all__``), never a module inside it."""
+    ``__all__``), never a module inside it; the batch CLI imports ``engine.batch`` (its
+    ``__all__``) too."""
     faces = [ROOT / "optimise.py", ROOT / "forecast.py"]
     for folder in ("cli", "app", "reports"):
         faces += sorted((ROOT / folder).rglob("*.py"))
@@ -138,6 +139,7 @@ def test_faces_use_only_the_engine_api():
     for path in faces:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             for name in _imported(node):
-                if name != "engine":
+                batch_api = path == ROOT / "cli" / "batch.py" and name == "engine.batch"
+                if name != "engine" and not batch_api:
                     inside.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
     assert inside == []

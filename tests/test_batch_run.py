@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from engine.batch import execute
-from engine.batch.execute import run_batch, solve_one
-from engine.batch.store import DETAIL_TABLES, Outcome, RunStore, store_url
+from engine.batch import pools, worker
+from engine.batch.driver import run_batch
+from engine.batch.store import Outcome, RunStore, store_url
 from engine.batch.summary import (
     export,
     floor_met,
@@ -29,7 +29,10 @@ from engine.batch.summary import (
     n_minus_1,
     n_minus_1_no_plan,
 )
-from engine.batch.sweep import SolverSettings, load_sweep
+from engine.batch.sweep import load_sweep
+from engine.batch.sweep_schema import SolverSettings
+from engine.batch.tables import DETAIL_TABLES
+from engine.batch.worker import solve_one
 from engine.errors import ScenarioError
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import solve
@@ -111,14 +114,14 @@ def test_the_dask_path_gives_the_same_results_as_the_process_pool(tmp_path: Path
         assert stored(tcp, plan.batch_id) == stored(pool, plan.batch_id)
 
 
-class _ThreadPool(execute._LocalPool):
+class _ThreadPool(pools.LocalPool):
     """The local pool on one thread (HiGHS runs one solve per process at a time), so that a
     test can make one scenario raise."""
 
     def _new(self) -> None:
         self.starts = None
         self.ex = cf.ThreadPoolExecutor(
-            self.workers, initializer=execute.keep_plan, initargs=(self.plan,)
+            self.workers, initializer=worker.keep_plan, initargs=(self.plan,)
         )
 
 
@@ -129,15 +132,15 @@ def one_thread(workers, scheduler, plan, timeout):
 def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     plan = load_sweep(write_sweep(tmp_path, GRID))
     bad = next(plan.scenarios()).scenario
-    real = execute._resolver
+    real = worker.resolver_for
 
     def flaky(settings, scenario):
         if scenario == bad:
             raise RuntimeError("the solver exploded")
         return real(settings, scenario)
 
-    monkeypatch.setattr(execute, "_pool", one_thread)
-    monkeypatch.setattr(execute, "_resolver", flaky)
+    monkeypatch.setattr(pools, "make_pool", one_thread)
+    monkeypatch.setattr(worker, "resolver_for", flaky)
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         tally = run_batch(plan, store)
         res = store.frame("results", plan.batch_id).set_index("scenario_id")
@@ -147,7 +150,7 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
     assert "RuntimeError: the solver exploded" in res.loc[bad_id, "error"]
     assert (res.drop(index=bad_id)["status"] == "optimal").all()
 
-    monkeypatch.setattr(execute, "_resolver", real)
+    monkeypatch.setattr(worker, "resolver_for", real)
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         assert run_batch(plan, store).done == 0  # a failure counts as stored...
         again = run_batch(plan, store, retry_failed=True)  # ...until asked to retry it
@@ -157,7 +160,7 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
 
 
 def test_an_invalid_combination_stops_the_batch_with_its_labels(tmp_path: Path):
-    spec = {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3e9, 2e9]}}
+    spec = {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3, 2]}}
     plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         with pytest.raises(ScenarioError, match=r"areas\.space\.floor=2\.5bn.*above the ceiling"):
@@ -181,15 +184,15 @@ def test_local_workers_send_back_a_short_path_and_the_replies_go_by_file(tmp_pat
     # A worker killed halfway through writing a long answer to the pool's pipe would leave
     # CPython's pool waiting for the rest forever; a pickled path fits in one atomic write.
     plan = load_sweep(write_sweep(tmp_path, GRID))
-    execute.keep_plan(plan)
+    worker.keep_plan(plan)
     points = list(plan.points())
     spool = tmp_path / "spool"
     spool.mkdir()
-    path = execute.solve_points_to_file(str(spool), plan.batch_id, points, SolverSettings())
+    path = worker.solve_points_to_file(str(spool), plan.batch_id, points, SolverSettings())
     assert len(pickle.dumps(path)) < select.PIPE_BUF
     with open(path, "rb") as stream:
         replies = pickle.load(stream)
-    direct = execute.solve_points(plan.batch_id, points, SolverSettings())
+    direct = worker.solve_points(plan.batch_id, points, SolverSettings())
     assert [(r.position, r.content, r.outcome.objective) for r in replies] == [
         (r.position, r.content, r.outcome.objective) for r in direct
     ]
@@ -215,8 +218,8 @@ def test_an_optimal_outcome_stores_exactly_the_tables_of_the_full_result(edits: 
     for each in (scenario, scenario):  # cold, then warm on the same resolver
         solved = resolver.solve_arrays(each)
         assert solved.plan.status.value == "optimal"
-        lean = execute._optimal_details(solved)
-        full = execute._details(solved.result())
+        lean = worker.optimal_details(solved)
+        full = worker.result_details(solved.result())
         assert lean == full
         assert len(lean["constraints"]["name"]) > 0
         out = solve_one("a" * 64, each, SolverSettings())
@@ -229,7 +232,7 @@ def test_an_optimal_outcome_stores_exactly_the_tables_of_the_full_result(edits: 
 
 def test_a_scenario_at_its_time_limit_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     plan = load_sweep(write_sweep(tmp_path, {**GRID, "solver": {"time_limit": 1e-9}}))
-    monkeypatch.setattr(execute, "_pool", one_thread)
+    monkeypatch.setattr(pools, "make_pool", one_thread)
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         tally = run_batch(plan, store)
         res = store.frame("results", plan.batch_id)
@@ -240,22 +243,22 @@ def test_a_scenario_at_its_time_limit_is_recorded_and_the_batch_goes_on(tmp_path
 
 def _hang_on(scenario_id: str) -> None:
     """Make this worker process hang (in Python, outside any solver) on one scenario."""
-    real = execute.solve_one
+    real = worker.solve_one
 
     def hanging(sid, scenario, settings):
         if sid == scenario_id:
             time.sleep(3600)
         return real(sid, scenario, settings)
 
-    execute.solve_one = hanging
+    worker.solve_one = hanging
 
 
 def _start_hanging_worker(plan, starts) -> None:
-    execute._start_worker(plan, starts)
+    worker.start_worker(plan, starts)
     _hang_on(os.environ["BATCH_TEST_HANGS"])
 
 
-class _HangingPool(execute._LocalPool):
+class _HangingPool(pools.LocalPool):
     """The real process pool, whose workers hang on the scenario BATCH_TEST_HANGS names."""
 
     initializer = staticmethod(_start_hanging_worker)
@@ -269,7 +272,7 @@ def test_a_scenario_over_the_timeout_is_recorded_and_its_worker_replaced(
     hung = list(plan.scenarios())[1]
     monkeypatch.setenv("BATCH_TEST_HANGS", hung.scenario_id)  # spawned workers inherit it
     monkeypatch.setattr(
-        execute, "_pool", lambda workers, scheduler, plan, timeout: _HangingPool(2, plan, timeout)
+        pools, "make_pool", lambda workers, scheduler, plan, timeout: _HangingPool(2, plan, timeout)
     )
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         tally = run_batch(plan, store, timeout=5, chunk_size=2)

@@ -14,17 +14,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from engine.batch import store as store_module
-from engine.batch.store import (
-    DETAIL_TABLES,
-    MIGRATE_COMMAND,
-    SCHEMA_VERSION,
-    Outcome,
-    RunStore,
-    StoreError,
-    open_store,
-    store_url,
-)
+from engine.batch import tables as store_tables
+from engine.batch.migrations import MIGRATE_COMMAND
+from engine.batch.store import Outcome, RunStore, open_store, store_url
+from engine.batch.tables import DETAIL_TABLES, SCHEMA_VERSION
+from engine.errors import StoreError
 
 PG_ENV = "ENGINE_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +204,7 @@ def v1_layout() -> sa.MetaData:
         *keys(),
         *(
             sa.Column(c.name, c.type, nullable=c.nullable)
-            for c in store_module.results.columns
+            for c in store_tables.results.columns
             if c.name != "scenario_key"
         ),
         sa.PrimaryKeyConstraint("batch_id", "scenario_id"),
@@ -278,7 +272,7 @@ def read_v1(url: str, batch_id: str) -> dict[str, pd.DataFrame]:
 
 def v1_rows(store: RunStore) -> dict[str, pd.DataFrame]:
     """Every batch's rows of a (version 2) store, as version 1's tables, in storage order."""
-    batch_rows = pd.read_sql(sa.select(store_module.batches), store.engine)
+    batch_rows = pd.read_sql(sa.select(store_tables.batches), store.engine)
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in V1_TABLES[1:]}
     for batch_id in batch_rows["batch_id"]:
         results = store.frame("results", batch_id).drop(columns=["position", "labels"])

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.batch.sweep import BatchPlan, ScenarioMaker, load_sweep, parse_sweep
+from engine.batch.sweep import BatchPlan, ScenarioMaker, load_sweep
+from engine.batch.sweep_schema import parse_sweep
 from engine.errors import ScenarioError
 from engine.files.scenario_files import read_scenario_data
 from engine.scenario.schema import scenario_sha256

@@ -10,12 +10,12 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from engine.batch import execute
+from engine.batch import worker as _worker
 from engine.batch.sweep import BatchPlan
 
 
 class PlanPlugin(WorkerPlugin):
-    """Keeps ``plan`` in each worker process for :func:`engine.batch.execute.solve_points`."""
+    """Keeps ``plan`` in each worker process for :func:`engine.batch.worker.solve_points`."""
 
     def __init__(self, plan: BatchPlan) -> None:
         self.plan = plan
@@ -23,8 +23,8 @@ class PlanPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         """Keep the plan in this worker process."""
-        execute.keep_plan(self.plan)
+        _worker.keep_plan(self.plan)
 
     def teardown(self, worker: Any) -> None:
         """Forget the plan when the batch is over."""
-        execute.drop_plan(self.plan.batch_id)
+        _worker.drop_plan(self.plan.batch_id)

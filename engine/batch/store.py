@@ -5,34 +5,11 @@ PostgreSQL through a URL. Each finished scenario is written in its own transacti
 driver or worker killed at any moment leaves only whole scenarios behind, and re-running a
 batch skips what is stored and never stores twice.
 
-Batches and scenarios are known by their content hashes (``batch_id``, ``scenario_id``: 64
-hex characters, the public identity); inside the store each also has an integer key, and
-the long detail tables carry only the scenario's key, so a flow costs a few bytes of key
-instead of two hashes. Readers join the hashes back: :meth:`RunStore.frame` gives the
-same frames whatever the layout.
-
-Tables of schema version 2 (money in the fund's currency units):
-
-- ``schema_version``: the layout's version (:data:`SCHEMA_VERSION`);
-- ``batches``: batch_key, batch_id (unique), name, sweep (JSON), source, base_sha256,
-  n_scenarios, created_at;
-- ``scenarios``: scenario_key, batch_key, scenario_id (content hash, unique in its batch),
-  position, labels (JSON), content (JSON);
-- ``results``: scenario_key, status (optimal, infeasible, ..., error, timed_out),
-  objective, total_allocated, solve_seconds, wall_seconds, mode (warm/cold), worker,
-  message, error, finished_at;
-- ``area_funding``: scenario_key, seq, area, year, amount, share;
-- ``allocations``: scenario_key, seq, member, area, year, amount (non-zero flows);
-- ``constraints``: scenario_key, seq, name, kind, area, member, year, policy,
-  shadow_price (binding constraints a planner set);
-- ``diagnoses``: scenario_key, seq, name, kind, relax_by, message (infeasible scenarios).
-
-``seq`` numbers a scenario's rows in the order the worker sent them; (scenario_key, seq)
-is the detail tables' only index (on SQLite the table itself: ``WITHOUT ROWID``).
-
-Version 1 stores (every row keyed by the two hashes) are migrated to version 2 in one
-transaction when a writer opens them (:meth:`RunStore.__init__`, ``python optimise.py runs
-migrate``); readers refuse them with that command rather than misread them.
+The tables are in :mod:`engine.batch.tables`: the long detail tables carry only a
+scenario's integer key, and readers join the hashes back (:meth:`RunStore.frame` gives the
+same frames whatever the layout). A writer opening a store of an older schema version
+migrates it (:mod:`engine.batch.migrations`); a reader refuses it with the command that
+does.
 """
 
 from __future__ import annotations
@@ -43,7 +20,6 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -52,138 +28,25 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
-from engine.errors import EngineError
+from engine.batch.migrations import prepare
+from engine.batch.tables import (
+    BATCH_COLUMNS,
+    DETAIL_TABLES,
+    FAILED,
+    RESULT_COLUMNS,
+    SCENARIO_COLUMNS,
+    batches,
+    insert_new,
+    insert_rows,
+    results,
+    scenarios,
+)
+from engine.errors import StoreError
 
-#: Version of the table layout this engine writes; version 1 is migrated, others refused.
-SCHEMA_VERSION = 2
 #: File created inside a folder given as ``--store``.
 SQLITE_FILE = "runs.sqlite"
-#: Command that migrates a store, named in the message that refuses an old one.
-MIGRATE_COMMAND = "python optimise.py runs migrate --store"
-
-metadata = sa.MetaData()
-
-# 64-bit keys on PostgreSQL; on SQLite "INTEGER PRIMARY KEY" is the table's rowid itself.
-_KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _detail(name: str, *columns: sa.Column) -> sa.Table:
-    """A long detail table keyed by (scenario_key, seq), clustered on that key on SQLite."""
-    return sa.Table(
-        name,
-        metadata,
-        sa.Column("scenario_key", _KEY, nullable=False),
-        sa.Column("seq", sa.Integer, nullable=False),
-        *columns,
-        sa.PrimaryKeyConstraint("scenario_key", "seq"),
-        sqlite_with_rowid=False,
-    )
-
-
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-batches = sa.Table(
-    "batches",
-    metadata,
-    sa.Column("batch_key", _KEY, primary_key=True, autoincrement=True),
-    sa.Column("batch_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("sweep", sa.Text, nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("base_sha256", sa.String(64), nullable=False),
-    sa.Column("n_scenarios", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-scenarios = sa.Table(
-    "scenarios",
-    metadata,
-    sa.Column("scenario_key", _KEY, primary_key=True, autoincrement=True),
-    sa.Column("batch_key", _KEY, sa.ForeignKey("batches.batch_key"), nullable=False),
-    sa.Column("scenario_id", sa.String(64), nullable=False),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("labels", sa.Text, nullable=False),
-    sa.Column("content", sa.Text, nullable=False),
-    sa.UniqueConstraint("batch_key", "scenario_id"),
-)
-results = sa.Table(
-    "results",
-    metadata,
-    sa.Column(
-        "scenario_key",
-        _KEY,
-        sa.ForeignKey("scenarios.scenario_key"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("objective", sa.Float),
-    sa.Column("total_allocated", sa.Float),
-    sa.Column("solve_seconds", sa.Float),
-    sa.Column("wall_seconds", sa.Float),
-    sa.Column("mode", sa.String(8)),
-    sa.Column("worker", sa.String(200)),
-    sa.Column("message", sa.Text),
-    sa.Column("error", sa.Text),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
-)
-area_funding = _detail(
-    "area_funding",
-    sa.Column("area", sa.String(100), nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("amount", sa.Float, nullable=False),
-    sa.Column("share", sa.Float, nullable=False),
-)
-allocations = _detail(
-    "allocations",
-    sa.Column("member", sa.String(8), nullable=False),
-    sa.Column("area", sa.String(100), nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("amount", sa.Float, nullable=False),
-)
-constraints = _detail(
-    "constraints",
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("area", sa.String(100)),
-    sa.Column("member", sa.String(8)),
-    sa.Column("year", sa.Integer),
-    sa.Column("policy", sa.String(100)),
-    sa.Column("shadow_price", sa.Float),
-)
-diagnoses = _detail(
-    "diagnoses",
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("relax_by", sa.Float),
-    sa.Column("message", sa.Text),
-)
-
-#: Status of a scenario stopped by the batch's wall-clock timeout.
-TIMED_OUT = "timed_out"
-#: Statuses without a solver's answer: the scenario raised, or overran the timeout.
-FAILED = ("error", TIMED_OUT)
-
-#: Detail tables, each as columns (name -> values) in :class:`Outcome`.
-DETAIL_TABLES = {
-    "area_funding": area_funding,
-    "allocations": allocations,
-    "constraints": constraints,
-    "diagnoses": diagnoses,
-}
-# Columns of each table as readers see them (version 1's layout, the hashes joined back).
-_BATCH_COLUMNS = [c for c in batches.columns if c.name != "batch_key"]
-_RESULT_COLUMNS = [c for c in results.columns if c.name != "scenario_key"]
-_SCENARIO_COLUMNS = ["scenario_id", "position", "labels", "content"]
 # Identifies this store's schema changes among other users of a PostgreSQL database.
 _PG_LOCK = 0x72756E73746F7265  # "runstore"
-
-
-class StoreError(EngineError):
-    """The run store cannot be opened, has another schema version, or a batch is unknown."""
 
 
 @dataclass(frozen=True)
@@ -252,7 +115,9 @@ class RunStore:
         self.migrated_from: int | None = None
         self._batch_keys: dict[str, int] = {}
         self._open(writer)
-        self._insert_scenario = self._insert_new(scenarios).returning(scenarios.c.scenario_key)
+        self._insert_scenario = insert_new(self.engine.dialect, scenarios).returning(
+            scenarios.c.scenario_key
+        )
 
     def _connect(self) -> Engine:
         if self.url.get_backend_name() == "sqlite":
@@ -293,33 +158,10 @@ class RunStore:
     def _open(self, writer: bool) -> None:
         try:
             with self._locked() as conn:
-                tables = set(sa.inspect(conn).get_table_names())
-                if "schema_version" not in tables:
-                    metadata.create_all(conn)
-                    conn.execute(
-                        schema_version.insert().values(version=SCHEMA_VERSION, created_at=_now())
-                    )
-                    return
-                found = conn.execute(sa.select(schema_version.c.version)).scalars().all()
-                if found == [SCHEMA_VERSION]:
-                    return
-                if found != [1]:
-                    raise StoreError(
-                        f"{self.label}: the store has schema version {found}, this engine "
-                        f"reads versions 1 and {SCHEMA_VERSION}; use the engine that wrote it, "
-                        "or a new store"
-                    )
-                if not writer:
-                    raise StoreError(
-                        f"{self.label}: the store has schema version 1, this engine reads "
-                        f"version {SCHEMA_VERSION}; migrate it first (one transaction, "
-                        f"nothing lost): {MIGRATE_COMMAND} {self.label}"
-                    )
-                _migrate_v1(conn, tables, self.label)
-            self.migrated_from = 1
+                self.migrated_from = prepare(conn, writer, self.label)
         except SQLAlchemyError as error:
             raise StoreError(f"{self.label}: cannot open the run store ({_short(error)})") from None
-        if self._sqlite:
+        if self.migrated_from is not None and self._sqlite:
             self._vacuum()
 
     def _vacuum(self) -> None:
@@ -437,7 +279,7 @@ class RunStore:
                     },
                 )
                 for name, columns in outcome.details.items():
-                    self._insert_rows(conn, DETAIL_TABLES[name], key, columns)
+                    insert_rows(conn, DETAIL_TABLES[name], key, columns)
             return True
         except IntegrityError as error:
             # A second driver on the same batch stored it first: nothing is stored twice.
@@ -446,50 +288,6 @@ class RunStore:
             raise StoreError(
                 f"{self.label}: cannot store scenario {sid[:12]} ({_short(error)})"
             ) from None
-
-    def _insert_new(self, table: sa.Table) -> Any:
-        """An INSERT that skips a row whose key is there already."""
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table).on_conflict_do_nothing()
-
-    def _insert_rows(
-        self, conn: sa.Connection, table: sa.Table, key: int, columns: dict[str, list[Any]]
-    ) -> None:
-        """Rows zipped from the columns (a missing column is NULL) in one executemany, or
-        one COPY on PostgreSQL: SQLAlchemy's per-row parameter processing would cost as
-        much as the database's own work for the thousands of flows of a scenario."""
-        names = [c.name for c in table.columns]
-        n = max((len(v) for v in columns.values()), default=0)
-        if not n:
-            return
-        values = zip(
-            repeat(key, n),
-            range(n),
-            *(columns.get(c) or repeat(None, n) for c in names[2:]),
-            strict=False,
-        )
-        if self.engine.dialect.name == "postgresql":
-            # COPY in the same transaction: a third of executemany's CPU on the driver.
-            sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-            dbapi = self.engine.dialect.dbapi
-            cursor = conn.connection.driver_connection.cursor()
-            try:
-                with cursor, cursor.copy(sql) as copy:
-                    for row in values:
-                        copy.write_row(row)
-            except dbapi.Error as error:
-                # As SQLAlchemy reports its own statements' errors (IntegrityError, ...).
-                raise sa.exc.DBAPIError.instance(sql, None, error, dbapi.Error) from error
-            return
-        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) "
-            f"VALUES ({', '.join([mark] * len(names))})"
-        )
-        conn.exec_driver_sql(sql, list(values))
 
     def _stored(self, batch_key: int, ids: list[str]) -> set[str]:
         with self.engine.connect() as conn:
@@ -580,7 +378,7 @@ class RunStore:
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
-                    sa.select(*_BATCH_COLUMNS).where(batches.c.batch_id.startswith(ref.lower()))
+                    sa.select(*BATCH_COLUMNS).where(batches.c.batch_id.startswith(ref.lower()))
                 )
                 .mappings()
                 .all()
@@ -588,7 +386,7 @@ class RunStore:
             if not rows:
                 rows = (
                     conn.execute(
-                        sa.select(*_BATCH_COLUMNS)
+                        sa.select(*BATCH_COLUMNS)
                         .where(batches.c.name == ref)
                         .order_by(batches.c.created_at.desc())
                         .limit(1)
@@ -614,7 +412,7 @@ class RunStore:
                     scenarios.c.labels,
                     batches.c.batch_id,
                     scenarios.c.scenario_id,
-                    *_RESULT_COLUMNS,
+                    *RESULT_COLUMNS,
                 )
                 .select_from(
                     in_batch.join(results, results.c.scenario_key == scenarios.c.scenario_key)
@@ -623,7 +421,7 @@ class RunStore:
             )
         elif table == "scenarios":
             query = (
-                sa.select(batches.c.batch_id, *(scenarios.c[c] for c in _SCENARIO_COLUMNS))
+                sa.select(batches.c.batch_id, *(scenarios.c[c] for c in SCENARIO_COLUMNS))
                 .select_from(in_batch)
                 .order_by(scenarios.c.scenario_id)
             )
@@ -660,77 +458,6 @@ class RunStore:
         return out
 
 
-def _migrate_v1(conn: sa.Connection, tables: set[str], label: str) -> None:
-    """Rewrite a version-1 store (every row keyed by the batch's and the scenario's hashes)
-    as version 2 inside the caller's transaction: a crash anywhere leaves version 1 whole.
-
-    Keys follow the rows' physical order (the order version 1 returned them in), so the
-    frames read back are the same. Raises StoreError when a table's row count changes.
-    """
-    sqlite = conn.dialect.name == "sqlite"
-    names = ["batches", "scenarios", "results", *DETAIL_TABLES]
-    missing = [name for name in names if name not in tables]
-    if missing:
-        raise StoreError(f"{label}: version-1 store without its table(s) {', '.join(missing)}")
-    old = {name: f"{name}_v1" for name in names}
-    if not sqlite:
-        # Index names are schema-wide on PostgreSQL: free "batches_pkey" etc. for version 2.
-        indexes = conn.execute(
-            sa.text(
-                "select indexname from pg_indexes "
-                "where schemaname = current_schema() and tablename = any(:names)"
-            ),
-            {"names": names},
-        ).scalars()
-        for index in list(indexes):
-            conn.exec_driver_sql(f'ALTER INDEX "{index}" RENAME TO "{index}_v1"')
-    for name, renamed in old.items():
-        conn.exec_driver_sql(f"ALTER TABLE {name} RENAME TO {renamed}")
-    metadata.create_all(conn)
-    physical = "rowid" if sqlite else "ctid"
-    batch_columns = ", ".join(c.name for c in _BATCH_COLUMNS)
-    conn.exec_driver_sql(
-        f"INSERT INTO batches ({batch_columns}) SELECT {batch_columns} FROM {old['batches']} "
-        f"ORDER BY {physical}"
-    )
-    conn.exec_driver_sql(
-        f"INSERT INTO scenarios (batch_key, {', '.join(_SCENARIO_COLUMNS)}) "
-        f"SELECT b.batch_key, {', '.join(f's.{c}' for c in _SCENARIO_COLUMNS)} "
-        f"FROM {old['scenarios']} s JOIN batches b ON b.batch_id = s.batch_id "
-        f"ORDER BY s.{physical}"
-    )
-    keyed = (
-        "JOIN batches b ON b.batch_id = o.batch_id "
-        "JOIN scenarios s ON s.batch_key = b.batch_key AND s.scenario_id = o.scenario_id"
-    )
-    result_columns = ", ".join(c.name for c in _RESULT_COLUMNS)
-    conn.exec_driver_sql(
-        f"INSERT INTO results (scenario_key, {result_columns}) "
-        f"SELECT s.scenario_key, {', '.join(f'o.{c.name}' for c in _RESULT_COLUMNS)} "
-        f"FROM {old['results']} o {keyed}"
-    )
-    for name, table in DETAIL_TABLES.items():
-        columns = [c.name for c in table.columns][2:]
-        conn.exec_driver_sql(
-            f"INSERT INTO {name} (scenario_key, seq, {', '.join(columns)}) "
-            "SELECT s.scenario_key, "
-            f"ROW_NUMBER() OVER (PARTITION BY s.scenario_key ORDER BY o.{physical}) - 1, "
-            f"{', '.join(f'o.{c}' for c in columns)} FROM {old[name]} o {keyed}"
-        )
-    for name, renamed in old.items():
-        before = conn.exec_driver_sql(f"SELECT count(*) FROM {renamed}").scalar()
-        after = conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar()
-        if before != after:
-            raise StoreError(
-                f"{label}: migrating to schema version {SCHEMA_VERSION}: table {name} has {before} "
-                f"rows in version 1 but {after} after (rows whose scenario is not stored); "
-                "the store is left at version 1"
-            )
-    for renamed in reversed(old.values()):
-        conn.exec_driver_sql(f"DROP TABLE {renamed}")
-    conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
-
-
 def open_store(text: str, writer: bool = False) -> RunStore:
     """Open the store named by ``--store`` (URL, file or folder) for reading, or for
     writing (``writer``: a version-1 store is migrated); raises StoreError."""
@@ -750,15 +477,4 @@ def _short(error: Exception) -> str:
     return text[0] if text else type(error).__name__
 
 
-__all__ = [
-    "DETAIL_TABLES",
-    "FAILED",
-    "MIGRATE_COMMAND",
-    "SCHEMA_VERSION",
-    "TIMED_OUT",
-    "Outcome",
-    "RunStore",
-    "StoreError",
-    "open_store",
-    "store_url",
-]
+__all__ = ["SQLITE_FILE", "Outcome", "RunStore", "open_store", "store_url"]

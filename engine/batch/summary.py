@@ -16,7 +16,8 @@ from typing import Literal
 
 import pandas as pd
 
-from engine.batch.store import FAILED, RunStore
+from engine.batch.store import RunStore
+from engine.batch.tables import FAILED
 from engine.errors import OutputError
 
 #: Quantiles reported for each area's funding.

@@ -1,21 +1,17 @@
-"""Sweep files: a base scenario and what varies, expanded into scenarios with stable ids.
+"""A sweep bound to its base scenario: the batch's id and size, its scenarios as points
+(cheap recipes for the driver) and as scenarios with stable ids (built where they are solved).
 
-A sweep (YAML) names a ``base`` scenario and up to three axes, combined as a product:
-
-- ``grid``: ``--set``-style paths, each with a list of values (``areas.cyber.floor: [5bn, 8bn]``);
-- ``n_minus_1``: ``true`` (every member that pledges something) or a list of member ids; each
-  leaves in turn (its pledge becomes zero), next to the baseline where nobody leaves;
-- ``draws``: ``n`` seeded draws of members' pledges from stated distributions, per member id
-  or ``'*'`` for every other member. ``normal``/``uniform`` give a yearly amount held flat over
-  the horizon (negative draws count as zero); ``lognormal_factor`` (mean 1) and
-  ``uniform_factor`` multiply the member's pledge in every year. Or ``from_forecast: {path,
-  n, seed}``: each draw is one joint sample path of members' contributions from the fund's
-  forecast (:func:`models.fund.fund_sample_paths`), so members' pledges move together.
+The sweep file's format is :mod:`engine.batch.sweep_schema`. The base scenario, after the
+sweep's fixed edits and each grid point's, gets its forecast pledges exactly as
+``optimise.py solve`` gives them (:func:`engine.api.resolve_inputs`, for a base with
+``pledges: {from_forecast: ...}``); they are then the scenario's own pledges, which the
+draws and leavers vary.
 
 Order: grid (outermost), then who leaves, then draws (innermost), so that neighbouring
 scenarios share their LP structure and re-solve warm. Each scenario's id is the SHA-256 of
-its content (:func:`engine.solving.tiebreak.scenario_sha256`); a batch's id is the hash of the sweep
-and of the base scenario's content, so running the same sweep again finds its own results.
+its content (:func:`engine.scenario.schema.scenario_sha256`); a batch's id is the hash of the
+sweep and of the base scenario's content, so running the same sweep again finds its own
+results.
 """
 
 from __future__ import annotations
@@ -29,121 +25,28 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engine.api import resolve_inputs
+from engine.batch.sweep_schema import (
+    MAX_SCENARIOS,
+    Draws,
+    FromForecast,
+    LognormalFactor,
+    Normal,
+    Sweep,
+    Uniform,
+    parse_sweep,
+)
 from engine.errors import ScenarioError
 from engine.files.scenario_files import read_scenario_data
 from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
-from engine.scenario.fields import Money, money_text
+from engine.scenario.fields import money_text
 from engine.scenario.schema import Scenario, scenario_sha256
 from engine.scenario.validate import plain_context, replace_pledges, validate_scenario
-from engine.solving.backends import SolverOptions
-
-#: Most scenarios one sweep may generate (a typo such as ``n: 10000000`` is refused).
-MAX_SCENARIOS = 5_000_000
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Normal(_Strict):
-    """A yearly pledge drawn from a normal distribution (money), negative draws give 0."""
-
-    dist: Literal["normal"]
-    mean: Money
-    sd: Money
-
-
-class Uniform(_Strict):
-    """A yearly pledge drawn uniformly between ``low`` and ``high`` (money)."""
-
-    dist: Literal["uniform"]
-    low: Money
-    high: Money
-
-
-class LognormalFactor(_Strict):
-    """The member's pledge times ``exp(sigma * Z - sigma**2 / 2)`` (a factor of mean 1)."""
-
-    dist: Literal["lognormal_factor"]
-    sigma: float = Field(ge=0, le=5)
-
-
-class UniformFactor(_Strict):
-    """The member's pledge times a factor drawn uniformly between ``low`` and ``high``."""
-
-    dist: Literal["uniform_factor"]
-    low: float = Field(ge=0)
-    high: float = Field(ge=0)
-
-
-Distribution = Annotated[
-    Normal | Uniform | LognormalFactor | UniformFactor, Field(discriminator="dist")
-]
-
-
-class FromForecast(_Strict):
-    """``n`` joint sample paths of members' contributions from the fund's forecast
-    (:func:`models.fund.fund_sample_paths`) under a policy path, seeded."""
-
-    path: str = "trend"
-    n: int = Field(ge=1, le=MAX_SCENARIOS)
-    seed: int = 0
-
-
-class Draws(_Strict):
-    """Seeded draws of pledges: ``n`` draws from stated distributions (``pledges``, keyed
-    by member id or ``'*'`` for all other members), or ``from_forecast`` sample paths."""
-
-    n: int | None = Field(default=None, ge=1, le=MAX_SCENARIOS)
-    seed: int = 0
-    pledges: dict[str, Distribution] | None = None
-    from_forecast: FromForecast | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Draws:
-        if (self.pledges is None) == (self.from_forecast is None):
-            raise ValueError("give either pledges (stated distributions) or from_forecast")
-        if self.pledges is not None and (self.n is None or not self.pledges):
-            raise ValueError("with pledges, give n and at least one member id or '*'")
-        if self.from_forecast is not None and self.n is not None:
-            raise ValueError("with from_forecast, give n inside from_forecast")
-        return self
-
-    @property
-    def count(self) -> int:
-        """How many draws."""
-        return self.from_forecast.n if self.from_forecast is not None else int(self.n or 0)
-
-
-class SolverSettings(_Strict):
-    """How each scenario is solved: solver, a time limit (seconds) and HiGHS threads."""
-
-    name: Literal["highs", "cbc"] = "highs"
-    time_limit: float | None = Field(default=None, gt=0)
-    threads: int | None = Field(default=None, ge=1)
-
-    def options(self) -> SolverOptions:
-        """The engine's solver options for these settings."""
-        return SolverOptions(solver=self.name, time_limit=self.time_limit, threads=self.threads)
-
-
-class Sweep(_Strict):
-    """A sweep file: a base scenario, fixed edits and the axes that vary."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    base: str = Field(min_length=1)
-    set: list[str] = Field(default_factory=list)
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
-    n_minus_1: bool | list[str] = False
-    draws: Draws | None = None
-    solver: SolverSettings = SolverSettings()
 
 
 @dataclass(frozen=True)
@@ -176,42 +79,6 @@ class Point:
     expect: str | None = None
 
 
-def _problems(error: ValidationError) -> list[str]:
-    out = []
-    for item in error.errors():
-        path = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function"))
-        msg = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; unknown keys are not ignored)"
-        elif item["type"] == "missing":
-            msg = "is required but missing"
-        elif "input" in item and not isinstance(item["input"], dict | list):
-            msg = f"{msg} (got {item['input']!r})"
-        out.append(f"{path or '(top level)'}: {msg}")
-    return out
-
-
-def parse_sweep(data: Any, source: str) -> Sweep:
-    """Validate sweep data (as read from YAML); raises ScenarioError naming field and problem."""
-    if not isinstance(data, dict):
-        raise ScenarioError(["(top level): expected a mapping with name, base, ..."], source)
-    try:
-        sweep = Sweep.model_validate(data)
-    except ValidationError as error:
-        raise ScenarioError(_problems(error), source) from None
-    problems = [f"grid.{p}: give at least one value" for p, v in sweep.grid.items() if not v]
-    for text in sweep.set:
-        try:
-            parse_edit(text)
-        except ScenarioError as error:
-            problems += [f"set: {p}" for p in error.problems]
-    if sweep.n_minus_1 is False and not sweep.grid and sweep.draws is None:
-        problems.append("(top level): nothing varies; give grid, n_minus_1 or draws")
-    if problems:
-        raise ScenarioError(problems, source)
-    return sweep
-
-
 class BatchPlan:
     """A parsed sweep bound to its base scenario: the batch id, its size and its scenarios."""
 
@@ -221,7 +88,7 @@ class BatchPlan:
         self.base_data = base_data
         self._fixed_edits = [parse_edit(text) for text in sweep.set]
         self._shock_cache: tuple[np.ndarray, np.ndarray] | None = None
-        fixed = self._validate(apply_edits_to_data(base_data, sweep.set), "set")
+        _, fixed = self.own_pledges(apply_edits_to_data(base_data, sweep.set), "set")
         self.base_sha256 = scenario_sha256(fixed)
         self._check(fixed)
         self.leavers: list[str | None] = self._leavers(fixed)
@@ -249,6 +116,19 @@ class BatchPlan:
             return validate_scenario(data, source=self.source, plain="fund")
         except ScenarioError as error:
             raise ScenarioError([f"{what}: {p}" for p in error.problems], self.source) from None
+
+    def own_pledges(self, data: dict[str, Any], what: str) -> tuple[dict[str, Any], Scenario]:
+        """``data`` validated, its forecast pledges (``pledges: {from_forecast: ...}``)
+        resolved as ``optimise.py solve`` resolves them (:func:`engine.api.resolve_inputs`)
+        and written into the data as the members' own (the ``pledges`` section goes):
+        draws and leavers vary these, and the content stored is the scenario solved."""
+        written = self._validate(data, what)
+        resolved = resolve_inputs(written, self.source)
+        if resolved is written:
+            return data, written
+        own = {k: v for k, v in data.items() if k != "pledges"}
+        own["members"] = resolved.to_input()["members"]
+        return own, self._validate(own, what)
 
     def _check(self, fixed: Scenario) -> None:
         """Each grid value on its own, and the draws' member ids, against the base."""
@@ -393,8 +273,8 @@ class _GridPoint:
     pledges are normalised over the horizon), its scenario and the JSON of each section."""
 
     def __init__(self, plan: BatchPlan, g: int) -> None:
-        self.data = apply_edits_to_data(plan.base_data, plan.fixed_and_grid_edits(g))
-        self.scenario = plan._validate(self.data, _describe(plan.grid_labels(g)) or "base")
+        data = apply_edits_to_data(plan.base_data, plan.fixed_and_grid_edits(g))
+        self.data, self.scenario = plan.own_pledges(data, _describe(plan.grid_labels(g)) or "base")
         given = Scenario.model_validate(self.data, context=plain_context(self.data, "fund"))
         self.sections = {k: getattr(given, k) for k in given.model_fields_set}
         # Canonical JSON (amounts in currency units), the form earlier stores' ids hash.
@@ -419,8 +299,8 @@ class ScenarioMaker:
     Each grid point is validated in full once; a scenario then validates only the sections
     its edits touch (members, for draws and N-1), the others passing as already validated
     objects, and its content JSON reuses the text of the unchanged sections. The content,
-    and so the id, is byte for byte that of :func:`engine.solving.tiebreak.scenario_sha256` after a
-    full validation (stores written before stay resumable).
+    and so the id, is byte for byte that of :func:`engine.scenario.schema.scenario_sha256`
+    after a full validation (stores written before stay resumable).
     """
 
     def __init__(self, plan: BatchPlan) -> None:
@@ -516,28 +396,28 @@ def _draw(dist: Any, pledges: dict[int, float], z: float, u: float) -> dict[int,
     return {t: round(v * factor, 2) for t, v in pledges.items()}
 
 
-def resolve_base(base: str, sweep_dir: Path) -> Path:
-    """The base scenario's file: relative to the sweep file, else a shipped name or path."""
-    from datasets import scenario_path
+def load_sweep(
+    path: str | os.PathLike[str], find_scenario: Callable[[str], Path] = Path
+) -> BatchPlan:
+    """Read a sweep file and its base scenario; raises ScenarioError naming file and field.
 
-    beside = sweep_dir / base
-    return beside if beside.exists() else scenario_path(base)
-
-
-def load_sweep(path: str | os.PathLike[str]) -> BatchPlan:
-    """Read a sweep file and its base scenario; raises ScenarioError naming file and field."""
+    The base is looked for beside the sweep file, else given to ``find_scenario`` (the CLI
+    passes the shipped scenarios' look-up, so that ``base: aspf-2026`` works), by default
+    taken as a path.
+    """
     path = Path(path)
     if not path.exists():
         raise ScenarioError(["file not found"], str(path))
+    if path.is_dir():
+        raise ScenarioError(["is a folder, expected a sweep file (YAML)"], str(path))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ScenarioError([f"not a readable YAML file ({error})"], str(path)) from None
     sweep = parse_sweep(data, str(path))
-    base = resolve_base(sweep.base, path.parent)
+    beside = path.parent / sweep.base
+    base = beside if beside.exists() else find_scenario(sweep.base)
     base_data = read_scenario_data(base)
     if not isinstance(base_data, dict):
         raise ScenarioError([f"base: {base} is not a scenario mapping"], str(path))
     return BatchPlan(sweep, base_data, str(path))
-    if path.is_dir():
-        raise ScenarioError(["is a folder, expected a sweep file (YAML)"], str(path))

@@ -14,7 +14,7 @@ from engine.formulation.core import (
     define_policies,
     define_value,
 )
-from engine.formulation.projects import define_projects
+from engine.formulation.project_rules import define_projects
 from engine.scenario.schema import Scenario
 from engine.scenario.units import UNIT_FACTORS
 

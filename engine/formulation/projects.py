@@ -1,4 +1,5 @@
-"""The go/no-go families of the model: projects, staged grants and coalition rules (MIP).
+"""The go/no-go units of the model (MIP): projects and staged grants, their columns, their
+area pools and member shares; and the helpers the MIP stage applies to a built model.
 
 Projects and each stage of a staged-call application become *units*: a binary ``z[u]``
 (go), an optional funded share ``s[u]`` in ``[min_share * z, z]`` when partial funding is
@@ -12,13 +13,11 @@ model units (the fund's unit), as in :mod:`engine.formulation.core`.
   ``q[m,u]``, constant over the profile (a member commits for the whole profile):
   ``project_shares[u]`` (shares add up to the funded share) and
   ``member_projects[m,a,t]`` (a member's project payments come out of its money to
-  the area). A coalition adds ``w[m,u]`` binaries (``stake``, ``commit``,
-  ``coalition[u]``).
-- Dependencies ``needs[B,A]``, ``stage2_needs_stage1[app,year]``; ``exclusion[id]``;
-  per-stage counts and budgets ``stage_count[call,k,t]``, ``stage_budget[call,k,t]``;
-  shared resources ``capacity[r,t]``; area coalitions; industrial return
-  ``industrial_return[rule,m]``; burden sharing ``burden_min/burden_max[rule,m]``.
+  the area).
 
+The rules over units (coalitions, dependencies, stage limits, resources, area coalitions,
+industrial return, burden sharing) are :mod:`engine.formulation.project_rules`, which also
+adds the whole go/no-go part to a model (:func:`engine.formulation.project_rules.define_projects`).
 Every row is named after the domain and all go/no-go rows are hard (not relaxed by the
 infeasibility diagnosis).
 """
@@ -136,7 +135,7 @@ def build_units(model: ModelBuilder) -> list[Unit]:
     return units
 
 
-def _funders(model: ModelBuilder, unit: Unit) -> list[str]:
+def funders(model: ModelBuilder, unit: Unit) -> list[str]:
     """Members who may pay a joint unit: they joined its area in every year of its profile."""
     allowed = set(unit.funders) if unit.funders is not None else None
     return [
@@ -186,7 +185,7 @@ def define_member_shares(model: ModelBuilder, maps: ProjectMaps) -> None:
         if not u.joint:
             continue
         terms = []
-        for m in _funders(model, u):
+        for m in funders(model, u):
             q = model.add_column(f"q_{m}_{u.key}", 0.0, 1.0)
             maps.member_share[m, u.key] = q
             terms.append((q, 1.0))
@@ -201,271 +200,6 @@ def define_member_shares(model: ModelBuilder, maps: ProjectMaps) -> None:
     for (m, a, t), terms in payments.items():
         row = Row(f"member_projects[{m},{a},{t}]", "member_projects", area=a, member=m, year=t)
         model.add_row(row, [*terms, (model.x[m, a, t], -1.0)], -1, 0.0)
-
-
-def define_coalitions(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """A coalition project goes ahead only with ``min_members`` members each taking at
-    least ``min_stake``, and (partial funding) at least ``min_amount`` committed."""
-    for u in maps.units.values():
-        rule = u.coalition
-        if rule is None:
-            continue
-        go = maps.go[u.key]
-        if rule.min_members is not None:
-            joins = []
-            for m in _funders(model, u):
-                q = maps.member_share[m, u.key]
-                w = model.add_column(f"w_{m}_{u.key}", 0.0, 1.0, integer=True)
-                maps.member_joins[m, u.key] = w
-                joins.append((w, 1.0))
-                model.add_row(
-                    Row(f"commit[{u.key},{m}]", "commit", member=m), [(q, 1.0), (w, -1.0)], -1, 0.0
-                )
-                model.add_row(
-                    Row(f"stake[{u.key},{m}]", "stake", member=m),
-                    [(q, 1.0), (w, -rule.min_stake)],
-                    1,
-                    0.0,
-                )
-            model.add_row(
-                Row(f"coalition[{u.key}]", "coalition"),
-                [*joins, (go, -float(rule.min_members))],
-                1,
-                0.0,
-            )
-        if rule.min_amount is not None:
-            model.add_row(
-                Row(f"coalition_amount[{u.key}]", "coalition_amount"),
-                [
-                    (maps.funded(u.key), u.total_cost / model.scale),
-                    (go, -rule.min_amount / model.scale),
-                ],
-                1,
-                0.0,
-            )
-
-
-def define_dependencies(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """``needs[B,A]``: B only if A; ``stage{k}_needs_stage{k-1}[app,year]`` for stages;
-    ``exclusion[id]``: at most k of a group."""
-    sc = model.scenario
-    for p in sc.projects:
-        for need in p.needs:
-            model.add_row(
-                Row(f"needs[{p.id},{need}]", "needs"),
-                [(maps.go[p.id], 1.0), (maps.go[need], -1.0)],
-                -1,
-                0.0,
-            )
-    for u in maps.units.values():
-        if u.stage is None or u.stage == 1:
-            continue
-        before = f"{u.project}_s{u.stage - 1}"
-        year = min(u.cost)
-        model.add_row(
-            Row(
-                f"stage{u.stage}_needs_stage{u.stage - 1}[{u.project},{year}]",
-                "stage_needs",
-                year=year,
-            ),
-            [(maps.go[u.key], 1.0), (maps.go[before], -1.0)],
-            -1,
-            0.0,
-        )
-    for e in sc.exclusions:
-        model.add_row(
-            Row(f"exclusion[{e.id}]", "exclusion"),
-            [(maps.go[p], 1.0) for p in e.projects],
-            -1,
-            float(e.at_most),
-        )
-
-
-def define_stage_limits(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """Per call, stage and year: at most ``max_count`` grants and ``budget`` money."""
-    groups: dict[tuple[str, int, int], list[Unit]] = {}
-    for u in maps.units.values():
-        if u.call is not None and u.stage is not None:
-            groups.setdefault((u.call, u.stage, min(u.cost)), []).append(u)
-    stages = {c.id: c.stages for c in model.scenario.calls}
-    for (call, k, t), units in sorted(groups.items()):
-        stage = stages[call][k - 1]
-        if stage.max_count is not None:
-            model.add_row(
-                Row(f"stage_count[{call},{k},{t}]", "stage_count", year=t),
-                [(maps.go[u.key], 1.0) for u in units],
-                -1,
-                float(stage.max_count),
-            )
-        if stage.budget is not None:
-            model.add_row(
-                Row(f"stage_budget[{call},{k},{t}]", "stage_budget", year=t),
-                [(maps.funded(u.key), u.cost[t] / model.scale) for u in units],
-                -1,
-                stage.budget / model.scale,
-            )
-
-
-def define_resources(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """``capacity[r,t]``: go units' use of a shared resource within its yearly capacity."""
-    for r in model.scenario.resources:
-        for t in model.scenario.fund.years:
-            cap = r.capacity_in(t)
-            terms = [
-                (maps.go[u.key], u.uses[r.id])
-                for u in maps.units.values()
-                if r.id in u.uses and t in u.cost
-            ]
-            if cap is None or not terms:
-                continue
-            model.add_row(Row(f"capacity[{r.id},{t}]", "capacity", year=t), terms, -1, float(cap))
-
-
-def define_area_coalitions(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """An area launches (``L[a]``) only with ``min_members`` members each giving at least
-    ``min_contribution`` over the horizon, and with at least ``min_amount``; a member
-    that gives anything counts as joined, and no member gives to an area not launched."""
-    sc = model.scenario
-    years = sc.fund.years
-    for rule in sc.area_coalitions:
-        a = rule.area
-        launch = model.add_column(f"launch_{a}", 0.0, 1.0, integer=True)
-        maps.area_launch[a] = launch
-        joins = []
-        for m in sc.members:
-            flows = [(t, model.x[m.id, a, t]) for t in years if (m.id, a, t) in model.x]
-            if not flows:
-                continue
-            cap = sum(m.pledges.values()) / model.scale
-            w = model.add_column(f"w_{m.id}_{a}", 0.0, 1.0, integer=True)
-            joins.append((w, 1.0))
-            for t, j in flows:
-                model.add_row(
-                    Row(f"area_commit[{a},{m.id},{t}]", "area_commit", area=a, member=m.id, year=t),
-                    [(j, 1.0), (w, -cap)],
-                    -1,
-                    0.0,
-                )
-            model.add_row(
-                Row(f"area_joins[{a},{m.id}]", "area_joins", area=a, member=m.id),
-                [(w, 1.0), (launch, -1.0)],
-                -1,
-                0.0,
-            )
-            if rule.min_contribution > 0:
-                model.add_row(
-                    Row(f"area_stake[{a},{m.id}]", "area_stake", area=a, member=m.id),
-                    [*[(j, 1.0) for _, j in flows], (w, -rule.min_contribution / model.scale)],
-                    1,
-                    0.0,
-                )
-        if rule.min_members is not None:
-            model.add_row(
-                Row(f"area_coalition[{a}]", "area_coalition", area=a),
-                [*joins, (launch, -float(rule.min_members))],
-                1,
-                0.0,
-            )
-        if rule.min_amount is not None:
-            model.add_row(
-                Row(f"area_amount[{a}]", "area_amount", area=a),
-                [
-                    *[(model.funding[a, t], 1.0) for t in years],
-                    (launch, -rule.min_amount / model.scale),
-                ],
-                1,
-                0.0,
-            )
-
-
-def _member_contributions(
-    model: ModelBuilder, maps: ProjectMaps, units: list[Unit], member: str
-) -> list[tuple[int, float]]:
-    """Terms of a member's payments (model units) to these joint units over the horizon."""
-    return [
-        (maps.member_share[member, u.key], u.total_cost / model.scale)
-        for u in units
-        if (member, u.key) in maps.member_share
-    ]
-
-
-def define_industrial_return(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """Juste retour: ``return[m] >= (min_ratio - tolerance) * contribution[m]`` where the
-    return is m's workshare of the funded projects' cost."""
-    for rule in model.scenario.industrial_return:
-        names = rule.projects
-        units = [
-            u
-            for u in maps.units.values()
-            if u.stage is None and (u.key in names if names is not None else bool(u.workshare))
-        ]
-        members = rule.members
-        if members is None:
-            members = sorted({m for u in units for m in u.workshare})
-        ratio = max(rule.min_ratio - rule.tolerance, 0.0)
-        for m in members:
-            returns = [
-                (maps.funded(u.key), u.workshare[m] * u.total_cost / model.scale)
-                for u in units
-                if u.workshare.get(m)
-            ]
-            pays = [(j, -ratio * c) for j, c in _member_contributions(model, maps, units, m)]
-            if not pays:
-                continue
-            model.add_row(
-                Row(
-                    f"industrial_return[{rule.id},{m}]", "industrial_return", member=m, policy=None
-                ),
-                [*returns, *pays],
-                1,
-                0.0,
-            )
-
-
-def define_burden_sharing(model: ModelBuilder, maps: ProjectMaps) -> None:
-    """Each keyed member's share of a programme within ``tolerance`` of its key share:
-    ``(key - tol) * total <= contribution <= (key + tol) * total``."""
-    for rule in model.scenario.burden_sharing:
-        units = [maps.units[p] for p in rule.projects]
-        total = [(maps.funded(u.key), u.total_cost / model.scale) for u in units]
-        weight = sum(rule.key.values())
-        for m, k in rule.key.items():
-            share = k / weight
-            pays = _member_contributions(model, maps, units, m)
-            lo, hi = share - rule.tolerance, share + rule.tolerance
-            if lo > 0:
-                model.add_row(
-                    Row(f"burden_min[{rule.id},{m}]", "burden_min", member=m),
-                    [*pays, *[(j, -lo * c) for j, c in total]],
-                    1,
-                    0.0,
-                )
-            if hi < 1:
-                model.add_row(
-                    Row(f"burden_max[{rule.id},{m}]", "burden_max", member=m),
-                    [*pays, *[(j, -hi * c) for j, c in total]],
-                    -1,
-                    0.0,
-                )
-
-
-def define_projects(model: ModelBuilder) -> None:
-    """Add every go/no-go family of the scenario (nothing when it has none)."""
-    sc = model.scenario
-    if not (sc.projects or sc.calls or sc.area_coalitions):
-        return
-    maps = ProjectMaps(units={u.key: u for u in build_units(model)})
-    model.projects = maps
-    define_units(model, maps)
-    define_area_pools(model, maps)
-    define_member_shares(model, maps)
-    define_coalitions(model, maps)
-    define_dependencies(model, maps)
-    define_stage_limits(model, maps)
-    define_resources(model, maps)
-    define_area_coalitions(model, maps)
-    define_industrial_return(model, maps)
-    define_burden_sharing(model, maps)
 
 
 def share_reference(model: PlanModel) -> dict[int, float]:
