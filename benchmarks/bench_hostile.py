@@ -1,0 +1,98 @@
+"""Hostile and huge inputs: how fast, and in how much memory, each is refused (issue 15).
+
+    python -m benchmarks.bench_hostile [--only SUBSTRING]
+
+Runs every case of ``tests/test_hostile_inputs.py`` (the same builders) through the real
+CLI under ``/usr/bin/time -v`` and prints, per case, whether it was refused cleanly (exit
+2, the expected words, no traceback), the wall time and peak memory, side by side with a
+valid command of the same face (``optimise.py validate aspf-2026``, ``forecast.py run``
+on the test CSV) as the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.test_hostile_inputs import ALL_CASES, FORECAST_CSV  # noqa: E402
+
+_RUN = ["run", "--data", str(FORECAST_CSV), "--horizon", "2", "--model", "naive", "--jobs", "1"]
+REFERENCE = {"optimise.py": ["validate", "aspf-2026"], "forecast.py": [*_RUN, "--out"]}
+
+
+def timed(script: str, args: list[str]) -> tuple[int, str, float, float]:
+    """Exit code, output, wall seconds and peak resident MiB of one command."""
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", sys.executable, str(ROOT / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+    )
+    stats = proc.stderr[proc.stderr.rfind("Command being timed") :]
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", stats)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stats)
+    assert wall is not None, stats
+    assert rss is not None, stats
+    seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
+    output = proc.stdout + proc.stderr[: proc.stderr.rfind("Command being timed")]
+    return proc.returncode, output, seconds, int(rss.group(1)) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="run the cases whose name holds this")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = {}
+        for script, args in REFERENCE.items():
+            extra = [str(Path(tmp) / "ref-out")] if script == "forecast.py" else []
+            code, _, seconds, mib = timed(script, [*args, *extra])
+            assert code == 0, (script, code)
+            reference[script] = (seconds, mib)
+            print(f"reference {script} {' '.join(args[:2])}: {seconds:.2f} s, {mib:.0f} MiB")
+        rows = []
+        for i, (script, name, build, words) in enumerate(ALL_CASES):
+            if options.only not in name:
+                continue
+            case_dir = Path(tmp) / f"case{i}"
+            case_dir.mkdir()
+            code, output, seconds, mib = timed(script, build(case_dir))
+            text = " ".join(output.split())
+            clean = (
+                code == 2
+                and "Traceback" not in text
+                and "internal error" not in text
+                and all(w in text for w in words)
+            )
+            rows.append((seconds, mib, clean, code, script, name))
+    print()
+    print(
+        f"{'case':44} {'exit':>4} {'clean':>5} {'wall s':>7} {'x ref':>6} {'MiB':>6} {'x ref':>6}"
+    )
+    for seconds, mib, clean, code, script, name in sorted(rows, reverse=True):
+        ref_s, ref_mib = reference[script]
+        print(
+            f"{script[:-3] + ': ' + name:44.44} {code:>4} {'yes' if clean else 'NO':>5} "
+            f"{seconds:7.2f} {seconds / ref_s:6.2f} {mib:6.0f} {mib / ref_mib:6.2f}"
+        )
+    slowest = max(rows)
+    print()
+    print(
+        f"cases tried {len(rows)}, refused cleanly {sum(r[2] for r in rows)}; slowest refusal "
+        f"{slowest[4]} '{slowest[5]}': {slowest[0]:.2f} s, peak {slowest[1]:.0f} MiB; "
+        f"largest memory {max(r[1] for r in rows):.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,552 @@
+"""Hostile and huge inputs through the real CLI: a clear refusal, fast (issue 15).
+
+Every case runs ``optimise.py`` or ``forecast.py`` in a subprocess and expects exit 2, a
+message naming the file (or option) and the field, no traceback, and nothing written.
+The hostile files are built here, small: a zip whose *declared* sizes are huge, a sheet
+whose ``<dimension>`` spans the whole grid, entity declarations, deep nesting.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKBOOK = ROOT / "datasets" / "scenarios" / "aspf-2026.xlsx"
+FORECAST_CSV = ROOT / "tests" / "data" / "forecast" / "random_walks.csv"
+
+# ---------------------------------------------------------------------- running the CLI
+
+
+def cli(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` (optimise.py or forecast.py) as a user would."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def assert_refused(res: subprocess.CompletedProcess[str], *names: str) -> str:
+    """Exit 2, every one of ``names`` in the message, no traceback nor internal error."""
+    message = " ".join((res.stderr + res.stdout).split())
+    assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
+    assert "Traceback" not in message, message
+    assert "internal error" not in message, message
+    for name in names:
+        assert name in message, (name, message)
+    return message
+
+
+# ---------------------------------------------------------------------- scenario texts
+
+TINY_YAML = """\
+fund:
+  name: Tiny fund
+  unit: bn
+  years: [2026, 2027]
+members:
+  - id: DEU
+    name: Germany
+    pledge: 10bn
+  - id: FRA
+    name: France
+    pledge: 6bn
+areas:
+  - id: cyber
+    priority: 1.3
+    floor: 4bn
+    value_curve:
+      - {up_to: 5bn, marginal: 1.0}
+      - {marginal: 0.2}
+  - id: space
+    priority: 1.0
+    ceiling: 3bn
+"""
+
+
+def tiny_data() -> dict[str, Any]:
+    return yaml.safe_load(TINY_YAML)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def yaml_with(path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    data = tiny_data()
+    edit(data)
+    return write(path, yaml.safe_dump(data, sort_keys=False))
+
+
+# ---------------------------------------------------------------------- workbook builders
+
+
+def rebuild_xlsx(
+    target: Path, replace: dict[str, bytes] | None = None, declared: dict[str, int] | None = None
+) -> Path:
+    """The shipped workbook with some parts replaced and, optionally, the uncompressed size
+    its headers declare for some parts forged (the bytes on disk stay small)."""
+    replace = replace or {}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(WORKBOOK) as src, zipfile.ZipFile(buffer, "w") as dst:
+        for info in src.infolist():
+            data = replace.get(info.filename, src.read(info.filename))
+            dst.writestr(info.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+    raw = bytearray(buffer.getvalue())
+    for name, size in (declared or {}).items():
+        _forge_size(raw, name.encode(), size)
+    return write(target, bytes(raw))
+
+
+def _forge_size(raw: bytearray, name: bytes, size: int) -> None:
+    """Set the uncompressed size of ``name`` in its local and central headers to ``size``."""
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (at := raw.find(signature, start)) >= 0:
+            start = at + 4
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            length = struct.unpack_from("<H", raw, at + offset + 4)[0]
+            if raw[name_at : name_at + length] == name:
+                struct.pack_into("<I", raw, at + offset, size)
+
+
+def sheet_part(name: str) -> str:
+    """The zip path of the workbook's sheet called ``name``."""
+    with zipfile.ZipFile(WORKBOOK) as z:
+        book = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet [^>]*name="{name}"[^>]*r:id="(rId\d+)"', book)
+    assert rid is not None
+    target = re.search(rf'Id="{rid.group(1)}"[^>]*Target="([^"]+)"', rels) or re.search(
+        rf'Target="([^"]+)"[^>]*Id="{rid.group(1)}"', rels
+    )
+    assert target is not None
+    path = target.group(1).lstrip("/")
+    return path if path.startswith("xl/") else f"xl/{path}"
+
+
+def areas_xml() -> str:
+    with zipfile.ZipFile(WORKBOOK) as z:
+        return z.read(sheet_part("areas")).decode()
+
+
+def with_doctype(xml: str, doctype: str) -> str:
+    head, sep, rest = xml.partition("?>")
+    return f"{head}{sep}{doctype}{rest}" if sep else doctype + xml
+
+
+def xlsx_declared_huge(tmp: Path) -> Path:
+    """1.5 GB declared for the areas sheet; a few kB on disk."""
+    return rebuild_xlsx(tmp / "bomb.xlsx", declared={sheet_part("areas"): 1_500_000_000})
+
+
+def xlsx_compressible(tmp: Path) -> Path:
+    """A real 60 MB sheet of blanks that compresses to ~60 kB (the zip bomb, to scale)."""
+    xml = areas_xml()
+    padded = xml.replace("<sheetData>", "<sheetData>" + " " * 60_000_000, 1)
+    return rebuild_xlsx(tmp / "compressible.xlsx", {sheet_part("areas"): padded.encode()})
+
+
+def xlsx_whole_grid(tmp: Path) -> Path:
+    """One cell at XFD1048576: the sheet's dimension spans every row and column."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(WORKBOOK)
+    book["areas"]["XFD1048576"] = 1
+    path = tmp / "grid.xlsx"
+    book.save(path)
+    return path
+
+
+def xlsx_many_cells(tmp: Path) -> Path:
+    """300,000 cells in one sheet (10 MB of XML, 1 MB on disk), written directly."""
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>1</v></c>' for c in "ABCDEFGHIJ") + "</row>"
+        for r in range(2, 30_002)
+    )
+    xml = re.sub(
+        r"<sheetData>.*</sheetData>",
+        f"<sheetData>{rows}</sheetData>",
+        areas_xml(),
+        count=1,
+        flags=re.S,
+    )
+    xml = re.sub(r'<dimension ref="[^"]*"\s*/>', '<dimension ref="A1:J30001"/>', xml)
+    return rebuild_xlsx(tmp / "many.xlsx", {sheet_part("areas"): xml.encode()})
+
+
+def xlsx_xxe(tmp: Path) -> Path:
+    """An external entity reading /etc/passwd into a cell."""
+    doctype = '<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    xml = with_doctype(areas_xml(), doctype).replace("<sheetData>", "<sheetData>", 1)
+    xml = re.sub(
+        r"(<c r=\"B2\"[^>]*)>.*?</c>", r'\1 t="inlineStr"><is><t>&xxe;</t></is></c>', xml, count=1
+    )
+    return rebuild_xlsx(tmp / "xxe.xlsx", {sheet_part("areas"): xml.encode()})
+
+
+def xlsx_laughs(tmp: Path) -> Path:
+    """Billion laughs in the workbook part (10^9 "ha" once expanded)."""
+    entities = '<!ENTITY a0 "ha">' + "".join(
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    with zipfile.ZipFile(WORKBOOK) as z:
+        book = z.read("xl/workbook.xml").decode()
+    book = with_doctype(book, f"<!DOCTYPE workbook [{entities}]>")
+    book = book.replace("<definedNames />", "<definedNames>&a9;</definedNames>", 1)
+    return rebuild_xlsx(tmp / "laughs.xlsx", {"xl/workbook.xml": book.encode()})
+
+
+def xlsx_malformed(tmp: Path) -> Path:
+    """The areas sheet's XML cut in the middle of a tag."""
+    xml = areas_xml()
+    return rebuild_xlsx(
+        tmp / "malformed.xlsx", {sheet_part("areas"): xml[: len(xml) // 2].encode()}
+    )
+
+
+def xlsx_deep_cell(tmp: Path) -> Path:
+    """A go/no-go-style cell (the fund's ``pledges`` row) holding 15,000 nested lists."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(WORKBOOK)
+    ws = book["fund"]
+    row = ws.max_row + 1
+    ws.cell(row=row, column=1, value="pledges")
+    ws.cell(row=row, column=2, value="[" * 15_000 + "]" * 15_000)
+    path = tmp / "deep.xlsx"
+    book.save(path)
+    return path
+
+
+# ---------------------------------------------------------------------- the cases
+
+# (name, build(tmp) -> args for optimise.py, words the message must hold)
+Case = tuple[str, Callable[[Path], list[str]], tuple[str, ...]]
+
+
+def _validate(build: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["validate", str(build(tmp))]
+
+
+def _deep_json(tmp: Path) -> Path:
+    return write(tmp / "deep.json", "[" * 100_000 + "]" * 100_000)
+
+
+def _deep_json_in_scenario(tmp: Path) -> Path:
+    text = json.dumps(tiny_data())
+    return write(
+        tmp / "deep2.json",
+        text[:-1] + ', "pledges": ' + "{" + '"a":{' * 50_000 + "}" * 50_001 + "}",
+    )
+
+
+def _deep_yaml(tmp: Path) -> Path:
+    return write(tmp / "deep.yaml", "fund: " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+
+def _dup_floor_yaml(tmp: Path) -> Path:
+    return write(
+        tmp / "dup.yaml", TINY_YAML.replace("    floor: 4bn\n", "    floor: 4bn\n    floor: 9bn\n")
+    )
+
+
+def _dup_areas_yaml(tmp: Path) -> Path:
+    return write(tmp / "dup2.yaml", TINY_YAML + "areas:\n  - id: ai\n")
+
+
+def _dup_floor_json(tmp: Path) -> Path:
+    text = json.dumps(tiny_data(), indent=2).replace(
+        '"floor": "4bn"', '"floor": "4bn",\n "floor": "9bn"'
+    )
+    return write(tmp / "dup.json", text)
+
+
+def _dup_areas_json(tmp: Path) -> Path:
+    text = json.dumps(tiny_data(), indent=2)
+    return write(tmp / "dup2.json", text[:-2] + ',\n  "areas": []\n}')
+
+
+def _priority(value: Any, suffix: str = "yaml") -> Callable[[Path], Path]:
+    def build(tmp: Path) -> Path:
+        data = tiny_data()
+        data["areas"][0]["priority"] = value
+        if suffix == "json":
+            text = json.dumps(data).replace('"@"', "1e400")
+            return write(tmp / "p.json", text)
+        return write(tmp / "p.yaml", yaml.safe_dump(data, sort_keys=False))
+
+    return build
+
+
+def _first_marginal_inf(tmp: Path) -> Path:
+    return write(
+        tmp / "m.yaml",
+        TINY_YAML.replace("{up_to: 5bn, marginal: 1.0}", "{up_to: 5bn, marginal: .inf}"),
+    )
+
+
+def _huge_amount(tmp: Path) -> Path:
+    return write(tmp / "a.yaml", TINY_YAML.replace("pledge: 10bn", "pledge: 1.0e+308"))
+
+
+def _huge_amount_bn(tmp: Path) -> Path:
+    return write(tmp / "a2.yaml", TINY_YAML.replace("floor: 4bn", "floor: 1e300bn"))
+
+
+def _priority_range(tmp: Path) -> Path:
+    text = TINY_YAML.replace("priority: 1.3", "priority: 1.0e+12").replace(
+        "priority: 1.0\n", "priority: 1.0e-9\n"
+    )
+    return write(tmp / "range.yaml", text)
+
+
+def _tiny_priorities(tmp: Path) -> Path:
+    text = TINY_YAML.replace("priority: 1.3", "priority: 1.3e-8").replace(
+        "priority: 1.0\n", "priority: 1.0e-8\n"
+    )
+    return write(tmp / "tiny.yaml", text)
+
+
+def _big_int_yaml(tmp: Path) -> Path:
+    return write(tmp / "int.yaml", TINY_YAML.replace("priority: 1.3", "priority: " + "9" * 5000))
+
+
+def _sweep_dir(tmp: Path) -> list[str]:
+    (tmp / "a-folder.yaml").mkdir()
+    return ["batch", str(tmp / "a-folder.yaml"), "--store", str(tmp / "runs.sqlite")]
+
+
+def _sweep_base_dir(tmp: Path) -> list[str]:
+    (tmp / "base.yaml").mkdir()
+    sweep = write(tmp / "sweep.yaml", "name: s\nbase: base.yaml\nn_minus_1: true\n")
+    return ["batch", str(sweep), "--store", str(tmp / "runs.sqlite")]
+
+
+def _scenario_dir(tmp: Path) -> list[str]:
+    (tmp / "sc.yaml").mkdir()
+    return ["validate", str(tmp / "sc.yaml")]
+
+
+def _nul_yaml(tmp: Path) -> Path:
+    return write(tmp / "nul.yaml", TINY_YAML.replace("Germany", "Ger\x00many").encode())
+
+
+OPTIMISE_CASES: list[Case] = [
+    ("xlsx declared 1.5 GB", _validate(xlsx_declared_huge), ("bomb.xlsx", "uncompressed", "areas")),
+    ("xlsx 60 MB of blanks", _validate(xlsx_compressible), ("compressible.xlsx", "uncompressed")),
+    ("xlsx cell at XFD1048576", _validate(xlsx_whole_grid), ("grid.xlsx", "areas", "XFD1048576")),
+    ("xlsx 300,000 cells", _validate(xlsx_many_cells), ("many.xlsx", "areas")),
+    ("xlsx external entity", _validate(xlsx_xxe), ("xxe.xlsx", "entit")),
+    ("xlsx billion laughs", _validate(xlsx_laughs), ("laughs.xlsx", "entit", "workbook.xml")),
+    ("xlsx malformed XML", _validate(xlsx_malformed), ("malformed.xlsx", "XML")),
+    ("xlsx cell nested 15,000 deep", _validate(xlsx_deep_cell), ("deep.xlsx", "fund", "nested")),
+    ("json nested 100,000 deep", _validate(_deep_json), ("deep.json", "nested")),
+    ("json field nested 50,000 deep", _validate(_deep_json_in_scenario), ("deep2.json", "nested")),
+    ("yaml nested 100,000 deep", _validate(_deep_yaml), ("deep.yaml", "nested")),
+    ("yaml floor twice", _validate(_dup_floor_yaml), ("dup.yaml", "'floor'", "line 16", "line 15")),
+    ("yaml areas twice", _validate(_dup_areas_yaml), ("dup2.yaml", "'areas'", "line 22")),
+    ("json floor twice", _validate(_dup_floor_json), ("dup.json", "'floor'", "line")),
+    ("json areas twice", _validate(_dup_areas_json), ("dup2.json", "'areas'", "line")),
+    ("priority 'inf'", _validate(_priority("inf")), ("p.yaml", "areas[cyber].priority", "finite")),
+    ("priority '1e400'", _validate(_priority("1e400")), ("p.yaml", "areas[cyber].priority")),
+    ("priority 1e400 in JSON", _validate(_priority("@", "json")), ("p.json", "priority")),
+    ("priority 5,000 digits", _validate(_big_int_yaml), ("int.yaml", "digits")),
+    ("first marginal inf", _validate(_first_marginal_inf), ("m.yaml", "areas[cyber].value_curve")),
+    ("pledge 1e308", _validate(_huge_amount), ("a.yaml", "members[DEU].pledge")),
+    ("floor 1e300bn", _validate(_huge_amount_bn), ("a2.yaml", "areas[cyber].floor")),
+    (
+        "priorities 1e12 and 1e-9",
+        _validate(_priority_range),
+        ("range.yaml", "areas[space].priority"),
+    ),
+    (
+        "priorities all 1e-8",
+        _validate(_tiny_priorities),
+        ("tiny.yaml", "areas[cyber].priority", "multiply every priority by 1e+08"),
+    ),
+    ("NUL byte in YAML", _validate(_nul_yaml), ("nul.yaml",)),
+    ("scenario is a folder", _scenario_dir, ("sc.yaml", "folder")),
+    ("sweep is a folder", _sweep_dir, ("a-folder.yaml", "folder")),
+    ("sweep base is a folder", _sweep_base_dir, ("base.yaml", "folder")),
+    (
+        "--set 5,000-digit integer",
+        lambda tmp: ["validate", "aspf-2026", "--set", "areas.cyber.priority=" + "7" * 5000],
+        ("--set", "areas.cyber.priority", "digits"),
+    ),
+    (
+        "--set nested 100,000 deep",
+        lambda tmp: ["validate", "aspf-2026", "--set", "areas.cyber.floor=" + "[" * 100_000],
+        ("--set", "areas.cyber.floor"),
+    ),
+    (
+        "--time-limit -1",
+        lambda tmp: ["solve", "aspf-2026", "--time-limit", "-1"],
+        ("--time-limit",),
+    ),
+    (
+        "--time-limit nan",
+        lambda tmp: ["solve", "aspf-2026", "--time-limit", "nan"],
+        ("--time-limit",),
+    ),
+    (
+        "--time-limit inf",
+        lambda tmp: ["solve", "aspf-2026", "--time-limit", "inf"],
+        ("--time-limit",),
+    ),
+    ("explain --top -5", lambda tmp: ["explain", "aspf-2026", "--top", "-5"], ("--top",)),
+    (
+        "--highs log_file",
+        lambda tmp: ["solve", "aspf-2026", "--highs", f"log_file={tmp / 'x.log'}"],
+        ("--highs", "log_file", "allowed"),
+    ),
+    (
+        "--highs write_solution_to_file",
+        lambda tmp: ["solve", "aspf-2026", "--highs", "write_solution_to_file=true"],
+        ("--highs", "write_solution_to_file"),
+    ),
+    (
+        "--highs malformed",
+        lambda tmp: ["solve", "aspf-2026", "--highs", "solver"],
+        ("--highs", "NAME=VALUE"),
+    ),
+    (
+        "--highs bad value",
+        lambda tmp: ["solve", "aspf-2026", "--highs", "mip_rel_gap=-3"],
+        ("--highs", "mip_rel_gap"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "words"), OPTIMISE_CASES, ids=[c[0] for c in OPTIMISE_CASES]
+)
+def test_optimise_refuses_hostile_input_with_file_and_field(
+    tmp_path: Path, name: str, build: Callable[[Path], list[str]], words: tuple[str, ...]
+) -> None:
+    args = build(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert_refused(cli("optimise.py", *args), *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_allowed_highs_options_still_solve() -> None:
+    res = cli("optimise.py", "solve", "aspf-2026", "--json", "--highs", "solver=ipm",
+              "--highs", "primal_feasibility_tolerance=1e-8", "--highs", "threads=1")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["status"] == "optimal"
+
+
+def test_uniform_large_priorities_are_rescaled_not_refused(tmp_path: Path) -> None:
+    """Priorities all 1e6 times larger: accepted, and the same plan (only the range of the
+    objective's weights is what the solver cannot take)."""
+    import pandas as pd
+
+    text = TINY_YAML.replace("priority: 1.3", "priority: 1.3e+6")
+    big = write(tmp_path / "big.yaml", text.replace("priority: 1.0\n", "priority: 1.0e+6\n"))
+    small = write(tmp_path / "small.yaml", TINY_YAML)
+    plans = []
+    for path in (big, small):
+        res = cli("optimise.py", "solve", str(path), "--out", str(tmp_path / path.stem))
+        assert res.returncode == 0, res.stderr
+        plans.append(pd.read_csv(tmp_path / path.stem / "allocation.csv"))
+    pd.testing.assert_frame_equal(plans[0], plans[1], rtol=1e-9, atol=1e-3)
+
+
+# ---------------------------------------------------------------------- forecast.py
+
+
+def _csv_nul(tmp: Path) -> list[str]:
+    text = FORECAST_CSV.read_text()
+    lines = text.splitlines()
+    lines[3] = lines[3].replace(",", ",\x00", 1)
+    write(tmp / "nul.csv", "\n".join(lines) + "\n")
+    return ["run", "--data", str(tmp / "nul.csv"), "--horizon", "2", "--model", "naive",
+            "--out", str(tmp / "out")]  # fmt: skip
+
+
+def _csv_huge(tmp: Path) -> list[str]:
+    lines = FORECAST_CSV.read_text().splitlines()
+    head, *rows = lines
+    rows = [",".join([*r.split(",")[:-1], "1e300"]) for r in rows]
+    write(tmp / "huge.csv", "\n".join([head, *rows]) + "\n")
+    return ["run", "--data", str(tmp / "huge.csv"), "--horizon", "2", "--model", "drift",
+            "--out", str(tmp / "out")]  # fmt: skip
+
+
+def _run(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["run", "--data", str(FORECAST_CSV), "--horizon", "2", "--model", "naive",
+                        "--out", str(tmp / "out"), *extra]  # fmt: skip
+
+
+def _backtest(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["backtest", "--data", str(FORECAST_CSV), "--horizon", "2", "--model",
+                        "naive", "--out", str(tmp / "out"), *extra]  # fmt: skip
+
+
+def _fund(*extra: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["fund", "--out", str(tmp / "out"), *extra]
+
+
+def _forecast_dir_data(tmp: Path) -> list[str]:
+    (tmp / "d.csv").mkdir()
+    return ["run", "--data", str(tmp / "d.csv"), "--horizon", "2", "--out", str(tmp / "out")]
+
+
+FORECAST_CASES: list[Case] = [
+    ("CSV with a NUL byte", _csv_nul, ("nul.csv", "NUL")),
+    ("CSV values of 1e300", _csv_huge, ("huge.csv", "y", "1e+300")),
+    ("CSV is a folder", _forecast_dir_data, ("d.csv", "folder")),
+    ("run --jobs 0", _run("--jobs", "0"), ("--jobs",)),
+    ("run --jobs -2", _run("--jobs", "-2"), ("--jobs",)),
+    ("run --windows 0", _run("--windows", "0"), ("--windows",)),
+    (
+        "run --horizon 1000000",
+        lambda tmp: [*_run()(tmp)[:4], "1000000", "--out", str(tmp / "out")],
+        ("--horizon",),
+    ),
+    ("backtest --windows 0", _backtest("--windows", "0"), ("--windows",)),
+    ("backtest --jobs 0", _backtest("--jobs", "0"), ("--jobs",)),
+    ("fund --samples 0", _fund("--samples", "0"), ("--samples",)),
+    ("fund --samples -1", _fund("--samples", "-1"), ("--samples",)),
+    ("fund --horizon 1000000", _fund("--horizon", "1000000"), ("--horizon",)),
+    ("fund --jobs 0", _fund("--jobs", "0"), ("--jobs",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "words"), FORECAST_CASES, ids=[c[0] for c in FORECAST_CASES]
+)
+def test_forecast_refuses_hostile_input_with_file_and_field(
+    tmp_path: Path, name: str, build: Callable[[Path], list[str]], words: tuple[str, ...]
+) -> None:
+    args = build(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert_refused(cli("forecast.py", *args), *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+ALL_CASES = [("optimise.py", *c) for c in OPTIMISE_CASES] + [
+    ("forecast.py", *c) for c in FORECAST_CASES
+]
