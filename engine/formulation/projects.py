@@ -215,21 +215,6 @@ def share_reference(model: PlanModel) -> dict[int, float]:
     return {q: model.col_lb[maps.go[key]] / len(cols) for key, cols in shares.items() for q in cols}
 
 
-#: Rows whose coefficients on a unit's funded share or member shares are its costs.
-COST_KINDS = frozenset(
-    {
-        "projects_within_area",
-        "value",
-        "stage_budget",
-        "coalition_amount",
-        "member_projects",
-        "industrial_return",
-        "burden_min",
-        "burden_max",
-    }
-)
-
-
 def scale_unit_cost(model: PlanModel, key: str, factor: float) -> PlanModel:
     """The model with unit ``key``'s cost profile multiplied by ``factor`` (a copy with
     new coefficient and objective arrays; the input is unchanged)."""
@@ -239,7 +224,7 @@ def scale_unit_cost(model: PlanModel, key: str, factor: float) -> PlanModel:
     cols = {funded} | {q for (_m, k), q in maps.member_share.items() if k == key}
     vals = model.row_vals.copy()
     for i, row in enumerate(model.rows):
-        if row.kind not in COST_KINDS:
+        if not row.kind.costed:  # rows holding the unit's costs
             continue
         for k in range(model.row_start[i], model.row_start[i + 1]):
             if model.row_cols[k] in cols:

@@ -88,6 +88,12 @@ class RowKind(StrEnum):
         relaxable rules of the allocation."""
         return self is RowKind.BUDGET or self.relaxable
 
+    @property
+    def costed(self) -> bool:
+        """Its coefficients on a go/no-go unit's funded share or member shares are the
+        unit's costs (a change of the unit's cost scales them)."""
+        return self in _COSTED
+
     @classmethod
     def where(cls, test: Callable[[RowKind], bool]) -> frozenset[RowKind]:
         """The kinds for which ``test(kind)`` holds, e.g.
@@ -135,6 +141,18 @@ _RELAXABLE = frozenset(
         RowKind.ABSORPTION_DOWN,
         RowKind.POLICY_MIN,
         RowKind.POLICY_MAX,
+    }
+)
+_COSTED = frozenset(
+    {
+        RowKind.PROJECTS_WITHIN_AREA,
+        RowKind.VALUE,
+        RowKind.STAGE_BUDGET,
+        RowKind.COALITION_AMOUNT,
+        RowKind.MEMBER_PROJECTS,
+        RowKind.INDUSTRIAL_RETURN,
+        RowKind.BURDEN_MIN,
+        RowKind.BURDEN_MAX,
     }
 )
 
