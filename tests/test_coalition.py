@@ -465,3 +465,53 @@ def test_members_command_exits_1_when_no_plan_keeps_everyone(tmp_path, repo_root
     assert "1 of 2 members would be better off outside" in text
     assert "No plan keeps every member at least as well off as alone" in text
     assert "ceiling" in text
+
+
+def test_priorities_and_the_aggregation_rule_survive_a_workbook(tmp_path):
+    from engine.files.excel import write_workbook_scenario
+    from engine.files.scenario_files import load_scenario
+
+    data = _fund(
+        [
+            {
+                "id": "AAA",
+                "pledge": "10m",
+                "priorities": [["a", "b", "1/3"], ["a", "c", 2], ["b", "c", 6]],
+            },
+            {
+                "id": "BBB",
+                "pledge": "10m",
+                "opt_out": ["d"],
+                "priorities": {"swing": {"b": 100, "c": 20}},
+            },
+            {"id": "CCC", "pledge": "10m", "priorities": {"a": 2, "d": 1}},
+            {"id": "DDD", "pledge": "10m"},
+        ],
+        member_weights="equal",
+    )
+    sc = validate_scenario(data)
+    path = tmp_path / "fund.xlsx"
+    write_workbook_scenario(sc, path)
+    again = load_scenario(path)
+    assert again.members == sc.members
+    assert again.objective == sc.objective
+
+
+def test_an_inconsistent_matrix_in_a_workbook_names_the_member_and_the_pair(tmp_path):
+    from openpyxl import load_workbook
+
+    from engine.files.excel import write_workbook_scenario
+    from engine.files.scenario_files import load_scenario
+
+    sc = validate_scenario(_fund([{"id": "AAA", "pledge": "10m", "priorities": {"a": 1, "b": 1}}]))
+    path = tmp_path / "fund.xlsx"
+    write_workbook_scenario(sc, path)
+    book = load_workbook(path)
+    ws = book["members"]
+    column = next(c.column for c in ws[1] if c.value == "priorities")
+    ws.cell(2, column, "[[a, b, 3], [b, c, 3], [a, c, 1/3]]")
+    book.save(path)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert "members[AAA].priorities.pairwise" in str(caught.value)
+    assert "inconsistent" in str(caught.value)

@@ -20,7 +20,7 @@ from engine.scenario.units import parse_share
 #: Sheets a workbook may hold, with the columns each may have (``pledge YYYY`` aside).
 CORE_SHEETS: dict[str, tuple[str, ...]] = {
     "fund": ("field", "value", "note"),
-    "members": ("id", "name", "pledge", "opt_in", "opt_out"),
+    "members": ("id", "name", "pledge", "opt_in", "opt_out", "priorities"),
     "areas": ("id", "name", "priority", "floor", "ceiling", "absorption", "hard"),
     "value_curves": ("area", "up_to", "marginal"),
     "caps": ("member", "area", "cap"),
@@ -73,9 +73,10 @@ FUND_FIELDS = (
     "carry_over",
     "discount_rate",
     "tie_break",
+    "member_weights",
     *FUND_EXTRAS,
 )
-OBJECTIVE_FIELDS = ("discount_rate", "tie_break")
+OBJECTIVE_FIELDS = ("discount_rate", "tie_break", "member_weights")
 LIMIT_COLUMNS = {"floor", "ceiling", "at_least", "at_most"}
 LIST_COLUMNS = {"opt_in", "opt_out", "areas", "members"}
 MONEY_COLUMNS = {"pledge", "up_to", "cap", *LIMIT_COLUMNS}
@@ -169,6 +170,8 @@ def cell_value(cell: Cell, column: str, factor: float = 1.0) -> Any:
         return value  # a plain number, in the fund's unit: validation reads it so
     if column in LIST_COLUMNS:
         return split_list(value)
+    if column == "priorities":  # a member's own priorities, as YAML flow text
+        return section_value(cell)
     if column in ("id", "area", "member") and value is not None:
         return str(value)
     return value

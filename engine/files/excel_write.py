@@ -210,6 +210,8 @@ class _Writer:
             ("discount_rate", None, "yearly discount of value, e.g. 2%"),
             ("tie_break", objective.tie_break, "pro_rata or none"),
         ]
+        if objective.member_weights is not None:
+            rows.append(("member_weights", objective.member_weights, "pledge or equal"))
         for row, (name, value, note) in enumerate(rows, start=2):
             ws.cell(row, 1, name)
             ws.cell(row, 2, value).alignment = Alignment(horizontal="left")
@@ -238,8 +240,10 @@ class _Writer:
             if years
             else [f"pledge ({self.money} a year)"]
         )
+        stated = any(m.priorities is not None for m in self.scenario.members)
         headers = ["id", "name", *pledge_headers, "opt_in", "opt_out"]
-        _table(ws, headers, [8, 24, *[16] * len(pledge_headers), 30, 30])
+        headers += ["priorities"] if stated else []  # YAML flow text, as in a file
+        _table(ws, headers, [8, 24, *[16] * len(pledge_headers), 30, 30, 40][: len(headers)])
         for row, m in enumerate(self.scenario.members, start=2):
             ws.cell(row, 1, m.id)
             ws.cell(row, 2, m.name or None)
@@ -252,6 +256,10 @@ class _Writer:
             col = 3 + len(amounts)
             ws.cell(row, col, _list_text(m.opt_in))
             ws.cell(row, col + 1, _list_text(m.opt_out) if m.opt_out else None)
+            if m.priorities is not None:
+                ws.cell(
+                    row, col + 2, _flow(m.priorities.model_dump(mode="json", exclude_none=True))
+                )
 
     def areas(self, ws: Worksheet) -> None:
         headers = [
@@ -353,10 +361,10 @@ _WRITTEN = {
         *FUND_EXTRAS,
     },
     "fund": {"name", "currency", "unit", "years", "carry_over"},
-    "members": {"id", "name", "pledge", "opt_in", "opt_out", "caps"},
+    "members": {"id", "name", "pledge", "opt_in", "opt_out", "caps", "priorities"},
     "areas": {"id", "name", "priority", "floor", "ceiling", "absorption", "value_curve", "hard"},
     "policies": {"id", "label", "areas", "members", "at_least", "at_most", "per", "hard"},
-    "objective": {"discount_rate", "tie_break"},
+    "objective": {"discount_rate", "tie_break", "member_weights"},
 }
 
 
