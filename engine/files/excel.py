@@ -5,9 +5,10 @@ its columns (text in brackets after a name, e.g. ``pledge (USD)``, is a hint and
 
 - ``fund``: two columns ``field`` and ``value``, one row per field: name, currency, unit,
   years (``2026, 2027, 2028`` or ``2026-2030``), carry_over, and the objective's
-  discount_rate and tie_break.
+  discount_rate, tie_break and member_weights.
 - ``members``: id, name, pledge (one amount a year, held flat) or ``pledge 2026``,
-  ``pledge 2027``, ... (one column per year), opt_in, opt_out.
+  ``pledge 2027``, ... (one column per year), opt_in, opt_out, and priorities (the
+  member's own, as YAML flow text: ``{cyber: 3, space: 1}``).
 - ``areas``: id, name, priority, floor, ceiling, absorption, hard.
 - ``value_curves`` (optional): area, up_to, marginal; one row per segment, in order.
 - ``caps`` (optional): member, area, cap.
