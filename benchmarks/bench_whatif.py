@@ -70,10 +70,10 @@ def edits_for(scenario: Scenario, baseline, repeats: int) -> list[list[str]]:
     out = []
     for k in range(repeats):
         if k % 2 == 0:
-            out.append([f"areas.{area}.floor={money[area] * (1.01 + 0.002 * k):.0f}"])
+            out.append([f"areas.{area}.floor={money[area] * (1.01 + 0.002 * k) / 1e9:.9f}bn"])
         else:
             first = pledger.pledges[first_year]
-            out.append([f"members.{pledger.id}.pledge={first * (1.05 + 0.01 * k):.0f}"])
+            out.append([f"members.{pledger.id}.pledge={first * (1.05 + 0.01 * k) / 1e9:.9f}bn"])
     return out
 
 
