@@ -39,7 +39,6 @@ def _value_terms(model: PlanModel, weights: dict[str, float]) -> dict[int, float
     """Columns and coefficients of a member's value of the plan (value points)."""
     sc = model.scenario
     disc = discount_factors(sc)
-    col = {n: j for j, n in enumerate(model.col_names)}
     terms: dict[int, float] = {}
 
     def add(j: int, c: float) -> None:
@@ -56,7 +55,7 @@ def _value_terms(model: PlanModel, weights: dict[str, float]) -> dict[int, float
                     add(j, -w * disc[t] * c)
                 continue
             for k, seg in enumerate(a.value_curve):
-                add(col[f"s_{a.id}_{t}_{k}"], w * disc[t] * seg.marginal)
+                add(model.pieces[a.id, t, k], w * disc[t] * seg.marginal)
     if model.projects is not None:
         for u in model.projects.units.values():
             w = weights.get(u.area, 0.0)

@@ -50,6 +50,8 @@ class ModelKeys:
     #: area (its funding or value pieces, and its projects' funded shares): scaling the
     #: area's priority scales exactly these costs (sensitivity ranges it by this index).
     value_columns: dict[str, list[int]] = field(default_factory=dict)
+    #: The pieces ``s[a,t,k]`` of the areas' value curves, by (area, year, piece).
+    pieces: dict[tuple[str, int, int], int] = field(default_factory=dict)
     #: engine.formulation.projects.ProjectMaps when the scenario has go/no-go sections.
     projects: Any = None
 
@@ -404,6 +406,7 @@ def define_value(model: ModelBuilder) -> None:
             for k, seg in enumerate(a.value_curve):
                 width = None if seg.up_to is None else (seg.up_to - start) / model.scale
                 j = model.add_column(f"s_{a.id}_{t}_{k}", 0.0, width)
+                model.pieces[a.id, t, k] = j
                 model.objective[j] = weight * seg.marginal
                 pieces.append((j, 1.0))
                 valued.append(j)
