@@ -92,6 +92,16 @@ def test_highs_proving_infeasible_or_unbounded_is_reported_so_without_a_diagnosi
     assert result.summary["solver_status"] == "Primal infeasible or unbounded"
 
 
+def test_an_unbounded_mip_is_not_reported_as_infeasible(tiny: Scenario):
+    # HiGHS's MIP solver answers "infeasible or unbounded" for max z, z >= 0 integer.
+    model = ModelBuilder(tiny, scale=1.0)
+    z = model.add_column("z", integer=True)
+    model.objective[z] = 1.0
+    solution, _ = solve_highs(model.freeze(), SolverOptions())
+    assert solution.status is SolveStatus.INFEASIBLE_OR_UNBOUNDED
+    assert "infeasible or unbounded" in solution.solver_status.lower()
+
+
 def test_an_iteration_limit_with_a_plan_is_named_an_iteration_limit():
     sc = load_scenario(SCENARIOS / "nif.yaml")
     options = SolverOptions(highs_options=(("presolve", "off"), ("simplex_iteration_limit", 1)))
