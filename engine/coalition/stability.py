@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from engine.coalition.members import VALUE_TOLERANCE, members_table, plan_values
 from engine.coalition.priorities import member_weights
 from engine.formulation.build import build_model
 from engine.formulation.core import INF, PlanModel, Row, discount_factors
+from engine.formulation.rows import RowKind
 from engine.results.extract import extract
 from engine.results.schema import Result
 from engine.scenario.schema import Scenario
@@ -104,7 +104,7 @@ def participation_model(
             continue
         terms = _value_terms(model, member_weights(scenario, m))
         # A kind of its own (not bookkeeping, not relaxed by the diagnosis).
-        row = Row(f"participation[{m.id}]", cast(Any, "participation"), member=m.id)
+        row = Row(f"participation[{m.id}]", RowKind.PARTICIPATION, member=m.id)
         rows.append((row, terms, bar * (1.0 + margin), INF))
     return with_rows(model, rows)
 
