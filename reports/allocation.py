@@ -34,6 +34,7 @@ from reports.document import (
     Table,
     engine_version,
     generated_at,
+    in_unit,
     sha256_files,
 )
 from reports.members import members_section
@@ -67,12 +68,12 @@ class _Fmt:
         self.factor = UNIT_FACTORS[scenario.fund.unit]
         self.unit = f"{scenario.fund.currency} {scenario.fund.unit}"
         self.suffix = scenario.fund.unit
-
-    def money(self, amount: float) -> str:
-        return money(amount, self.scenario)
-
-    def signed(self, amount: float) -> str:
-        return ("+" if amount > 0 else "") + money(amount, self.scenario)
+        # Money formatters say which unit their column is in: a workbook sheet then holds
+        # the column's numbers in the fund's unit, with the unit in its header.
+        self.money = in_unit(lambda amount: money(amount, self.scenario), self)
+        self.signed = in_unit(
+            lambda amount: ("+" if amount > 0 else "") + money(amount, self.scenario), self
+        )
 
     def scaled(self, amounts: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
         return amounts / self.factor
@@ -419,6 +420,7 @@ def _diff_section(cmp: Comparison, base: Result, new: Result, fmt: _Fmt, base_na
         tables.append(Table.of("diff-areas", "Areas: changes by year", visible, amount))
         members = cmp.members.groupby("member", as_index=False)[["before", "after", "change"]].sum()
         members = members.reindex(members["change"].abs().sort_values(ascending=False).index)
+        members = members[members["change"].abs() >= fmt.factor * 5e-4]  # below: not shown
         tables.append(
             Table.of(
                 "diff-members",
@@ -434,7 +436,11 @@ def _diff_section(cmp: Comparison, base: Result, new: Result, fmt: _Fmt, base_na
         )
     if not cmp.shadow_prices.empty:
         prices = cmp.shadow_prices[["label", "before", "after", "change"]].head(MAX_BINDING_ROWS)
-        per_unit = {c: (lambda v: f"{v * fmt.factor:+.3g}") for c in ("before", "after", "change")}
+        per_unit = {
+            c: in_unit(lambda v: f"{v * fmt.factor:+.3g}", fmt, f"points per {fmt.unit}")
+            for c in ("before", "after", "change")
+        }
+        prices = prices[(prices["change"] * fmt.factor).abs() >= 5e-4]  # shown as +0.000 below
         tables.append(
             Table.of(
                 "diff-shadow-prices",
@@ -523,7 +529,9 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
         sections.append(members_section(result))  # reports.members: coalition
         if not result.projects.empty:
             sections.append(_projects_section(result, fmt))
-            data["project-members"] = result.project_members
+            data["project-members"] = result.project_members.assign(
+                amount=fmt.scaled(result.project_members["amount"])
+            ).rename(columns={"amount": f"amount ({fmt.unit})"})
         binding, priority_ranges = _binding_table(result, fmt)
         sections.append(_constraints_section(binding, priority_ranges, fmt))
         data["binding-constraints-all"] = binding

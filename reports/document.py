@@ -69,7 +69,35 @@ class Table:
             for c in frame.columns
             if c in formats or pd.api.types.is_numeric_dtype(frame[c].dtype)
         )
+        # Columns shown in a unit hold their numbers in it, the unit in the header.
+        units = {c: f.unit for c, f in formats.items() if isinstance(f, InUnit)}
+        if units:
+            frame = frame.assign(
+                **{c: frame[c].astype(float) * formats[c].factor for c in units}  # type: ignore[union-attr]
+            ).rename(columns={c: f"{c} ({u})" for c, u in units.items()})
         return cls(id, title, frame, shown, caption, numeric)
+
+
+@dataclass(frozen=True)
+class InUnit:
+    """A formatter of amounts that says their unit: the workbook's sheet then holds each
+    value times ``factor`` (in the fund's unit) under a header naming ``unit``."""
+
+    format: Callable[[Any], str]
+    factor: float
+    unit: str
+
+    def __call__(self, value: Any) -> str:
+        return self.format(value)
+
+
+def in_unit(format: Callable[[Any], str], fmt: Any, unit: str | None = None) -> InUnit:
+    """``format`` for amounts in currency units (``fmt`` a report's formats with
+    ``factor`` and ``unit``): shown as it formats them, held in the fund's unit; with
+    ``unit`` (e.g. points per USD bn) the values are per currency unit, held per fund unit."""
+    if unit is None:
+        return InUnit(format, 1 / fmt.factor, fmt.unit)
+    return InUnit(format, fmt.factor, unit)
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def test_diff_shows_only_the_edits_consequences(aspf):
     report, result = allocation_report(Inputs(edited, ASPF, (), aspf, ASPF))
     diff = _table(report, "diff-areas").frame
     cyber = diff[diff["area"] == "cyber"]
-    assert (cyber["after"] >= 14e9 - 1).all()
+    assert (cyber["after (USD bn)"] >= 14 - 1e-9).all()  # the workbook's numbers: in bn
     base = solve(aspf)
     assert result.objective <= base.objective + 1e-6
     assert any(t.id == "diff-binding" for t in report.tables())
@@ -163,3 +163,21 @@ def test_every_chart_names_a_sheet_of_the_workbook_that_holds_its_data(built):
     sheets = report_workbook(report).sheetnames
     for chart in report.charts():
         assert chart.data in sheets, chart.id
+
+
+def test_every_sheet_holds_amounts_in_the_funds_unit_named_in_its_header(aspf):
+    edited = apply_edits(aspf, ["areas.cyber.floor=14bn"])
+    report, _ = allocation_report(Inputs(edited, ASPF, (), aspf, ASPF))
+    book = report_workbook(report)
+    for name in ("diff-areas", "diff-members", "project-members"):
+        rows = list(book[name].iter_rows(values_only=True))
+        header, body = rows[0], rows[1:]
+        money = [i for i, h in enumerate(header) if str(h).endswith("(USD bn)")]
+        assert money, (name, header)
+        assert all(abs(r[i]) < 1000 for r in body for i in money if r[i] is not None), name
+    members = list(book["diff-members"].iter_rows(values_only=True))
+    change = members[0].index("change (USD bn)")
+    assert all(abs(r[change]) >= 5e-4 for r in members[1:]), "changes below display are none"
+    prices = list(book["diff-shadow-prices"].iter_rows(values_only=True))
+    assert prices[0][-1] == "change (points per USD bn)"
+    assert all(abs(r[-1]) >= 5e-4 for r in prices[1:])
