@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -195,6 +195,18 @@ def summary_tables(store: RunStore, batch_id: str) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _file_writer(frame: pd.DataFrame, fmt: str) -> Callable[[Path], None]:
+    """What writes ``frame`` to a path as Parquet or CSV."""
+
+    def write(path: Path) -> None:
+        if fmt == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+
+    return write
+
+
 def export(
     store: RunStore,
     batch_id: str,
@@ -214,14 +226,7 @@ def export(
     if fmt == "xlsx":
         return _write_workbook(out, tables)
     suffix = ".parquet" if fmt == "parquet" else ".csv"
-    writers = {
-        f"{name}{suffix}": (
-            (lambda p, f=frame: f.to_parquet(p, index=False))
-            if fmt == "parquet"
-            else (lambda p, f=frame: f.to_csv(p, index=False))
-        )
-        for name, frame in tables.items()
-    }
+    writers = {f"{name}{suffix}": _file_writer(frame, fmt) for name, frame in tables.items()}
     owned = tuple(
         f"{name}{s}"
         for name in (*tables, "n_minus_1", "n_minus_1_no_plan")

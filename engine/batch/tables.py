@@ -25,9 +25,10 @@ SQLite the table itself: ``WITHOUT ROWID``). Version 1's layout and its migratio
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 #: Version of the table layout this engine writes; version 1 is migrated, others refused.
 SCHEMA_VERSION = 2
@@ -154,10 +155,8 @@ SCENARIO_COLUMNS = ["scenario_id", "position", "labels", "content"]
 def insert_new(dialect: sa.Dialect, table: sa.Table) -> Any:
     """An INSERT that skips a row whose key is there already."""
     if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def insert_rows(
@@ -181,8 +180,8 @@ def insert_rows(
     if dialect.name == "postgresql":
         # COPY in the same transaction: a third of executemany's CPU on the driver.
         sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-        dbapi = dialect.dbapi
-        cursor = conn.connection.driver_connection.cursor()
+        dbapi = cast(Any, dialect.dbapi)  # psycopg 3
+        cursor = cast(Any, conn.connection.driver_connection).cursor()
         try:
             with cursor, cursor.copy(sql) as copy:
                 for row in values:
