@@ -241,9 +241,7 @@ def test_a_built_scenario_is_what_a_full_validation_of_its_content_gives():
 
 
 def test_a_combination_of_valid_grid_values_can_still_be_refused_with_its_labels():
-    plan = plan_of(
-        {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3, 2]}}
-    )
+    plan = plan_of({"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3, 2]}})
     with pytest.raises(ScenarioError) as caught:
         list(plan.scenarios())
     assert "areas.space.floor=2.5bn, areas.space.ceiling=2" in str(caught.value)
