@@ -20,10 +20,11 @@ from engine import (
     Resolver,
     Scenario,
     advise_edits,
+    column_digits,
     compare,
     edit_scenario,
     load_with_edits,
-    money,
+    money_as,
     sensitivity,
     write_folder,
 )
@@ -52,6 +53,7 @@ def print_comparison(cmp: Comparison, scenario: Scenario) -> None:
         f"({cmp.value_change:+,.3f} points); status {cmp.status_before} -> {cmp.status_after}",
         highlight=False,
     )
+    unit = scenario.fund.unit
     for title, frame, keys in (
         ("Area funding changes", cmp.areas, ["area", "year"]),
         ("Largest flow changes", cmp.allocation.head(15), ["member", "area", "year"]),
@@ -60,13 +62,17 @@ def print_comparison(cmp: Comparison, scenario: Scenario) -> None:
             console.print(f"{title}: none")
             continue
         table = Table(*keys, "before", "after", "change", title=title)
+        # One precision for the whole table; a change shows its sign (+$2.00bn).
+        values = frame[["before", "after", "change"]].to_numpy().ravel()
+        digits = column_digits(values, unit, exact=False)
         for row in frame.itertuples(index=False):
             r = row._asdict()
+            sign = "+" if money_as(r["change"], scenario, digits)[0] != "-" else ""
             table.add_row(
                 *[str(r[k]) for k in keys],
-                money(r["before"], scenario),
-                money(r["after"], scenario),
-                money(r["change"], scenario),
+                money_as(r["before"], scenario, digits),
+                money_as(r["after"], scenario, digits),
+                sign + money_as(r["change"], scenario, digits),
             )
         console.print(table)
     for row in cmp.binding.itertuples(index=False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,15 @@ def test_no_arguments_solves_the_default_scenario() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "optimal" in proc.stdout
     assert "Alternative Security Partnership Fund" in proc.stdout
+
+
+def test_a_plain_number_in_whatif_is_in_the_funds_unit_and_shown_with_one_precision():
+    done = run("whatif", "aspf-2026", "--set", "areas.cyber.floor=12")
+    assert done.returncode == 0, done.stderr
+    assert "Area funding changes: none" not in done.stdout
+    rows = [ln for ln in done.stdout.splitlines() if ln.startswith("│ cyber ")]
+    assert rows, done.stdout
+    assert all("$10.00bn" in r and "$12.00bn" in r and "+$2.00bn" in r for r in rows)
+    amounts = [c for ln in done.stdout.splitlines() for c in ln.split("│") if "bn" in c]
+    assert amounts
+    assert all(re.search(r"\$\d[\d,]*\.\d\dbn", c) for c in amounts), amounts
