@@ -84,13 +84,15 @@ def test_a_batch_stores_every_scenario_with_the_plan_a_fresh_solve_gives(tmp_pat
     assert tally.warm >= 2  # draws of one grid point share the LP's structure
 
 
-def test_running_the_same_sweep_again_solves_nothing_and_stores_nothing_twice(tmp_path: Path):
+def test_running_the_same_sweep_again_solves_nothing_and_stores_nothing_twice(
+    tmp_path: Path, in_process
+):
     plan = load_sweep(write_sweep(tmp_path, GRID))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
-        run_batch(plan, store, workers=1, limit=4)
-        again = run_batch(plan, store, workers=1)
+        run_batch(plan, store, limit=4)
+        again = run_batch(plan, store)
         assert (again.skipped, again.done) == (4, 2)
-        third = run_batch(plan, store, workers=1)
+        third = run_batch(plan, store)
         assert (third.skipped, third.done) == (6, 0)
         assert len(store.frame("results", plan.batch_id)) == 6
         assert len(store.frame("area_funding", plan.batch_id)) == 6 * 3 * 2
@@ -129,6 +131,13 @@ def one_thread(workers, scheduler, plan, timeout):
     return _ThreadPool(1, plan)
 
 
+@pytest.fixture
+def in_process(monkeypatch):
+    """Batches on one thread of this process: for tests of what the driver and the store
+    do, which need no worker process (spawning one costs seconds)."""
+    monkeypatch.setattr(pools, "make_pool", one_thread)
+
+
 def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
     plan = load_sweep(write_sweep(tmp_path, GRID))
     bad = next(plan.scenarios()).scenario
@@ -159,22 +168,24 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
     assert set(res["status"]) == {"optimal"}
 
 
-def test_an_invalid_combination_stops_the_batch_with_its_labels(tmp_path: Path):
+def test_an_invalid_combination_stops_the_batch_with_its_labels(tmp_path: Path, in_process):
     spec = {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3, 2]}}
     plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         with pytest.raises(ScenarioError, match=r"areas\.space\.floor=2\.5bn.*above the ceiling"):
-            run_batch(plan, store, workers=1, chunk_size=1)
+            run_batch(plan, store, chunk_size=1)
         assert set(store.frame("results", plan.batch_id)["status"]) <= {"optimal"}
 
 
-def test_a_stored_scenario_whose_content_no_longer_matches_is_solved_again(tmp_path: Path):
+def test_a_stored_scenario_whose_content_no_longer_matches_is_solved_again(
+    tmp_path: Path, in_process
+):
     plan = load_sweep(write_sweep(tmp_path, GRID))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
-        run_batch(plan, store, workers=1, limit=1)
+        run_batch(plan, store, limit=1)
         stale = Outcome("0" * 64, "optimal", objective=1.0)
         store.record(plan.batch_id, 1, {}, "{}", stale)  # position 1, another content
-        tally = run_batch(plan, store, workers=1)
+        tally = run_batch(plan, store)
         ids = set(store.frame("results", plan.batch_id)["scenario_id"])
     assert (tally.skipped, tally.done) == (1, 5)
     assert {i.scenario_id for i in plan.scenarios()} <= ids
@@ -283,10 +294,10 @@ def test_a_scenario_over_the_timeout_is_recorded_and_its_worker_replaced(
     assert "within 5 s" in res.loc[hung.scenario_id, "error"]
     assert (res.drop(index=hung.scenario_id)["status"] == "optimal").all()
 
-    monkeypatch.undo()
+    monkeypatch.setattr(pools, "make_pool", one_thread)  # what the store keeps: no hangs
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
-        assert run_batch(plan, store, workers=1).done == 0  # a timeout counts as stored...
-        again = run_batch(plan, store, workers=1, retry_failed=True)  # ...until retried
+        assert run_batch(plan, store).done == 0  # a timeout counts as stored...
+        again = run_batch(plan, store, retry_failed=True)  # ...until retried
         assert store.frame("results", plan.batch_id)["status"].eq("optimal").all()
     assert (again.done, again.skipped) == (1, 5)
 
@@ -315,11 +326,11 @@ def test_a_scenario_over_the_timeout_on_dask_is_recorded_and_the_batch_goes_on(t
     assert (res.drop(index=hung.scenario_id)["status"] == "optimal").all()
 
 
-def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path):
+def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path, in_process):
     spec = {"grid": {"areas.cyber.floor": ["4bn", "30bn"]}}
     plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
-        tally = run_batch(plan, store, workers=1)
+        tally = run_batch(plan, store)
         assert (tally.done, tally.no_plan, tally.failed) == (2, 1, 0)
         diag = store.frame("diagnoses", plan.batch_id)
         floors = floor_met(store, plan.batch_id).set_index("area")
@@ -330,13 +341,13 @@ def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path):
 
 
 def test_n_minus_1_names_the_areas_that_lose_funding_and_the_members_no_plan_survives(
-    tmp_path: Path,
+    tmp_path: Path, in_process
 ):
     # France alone (4bn in 2027) cannot pay a 5bn cyber floor: without Germany, no plan.
     spec = {"set": ["areas.cyber.floor=5bn"], "n_minus_1": True}
     plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
-        run_batch(plan, store, workers=1)
+        run_batch(plan, store)
         losses = n_minus_1(store, plan.batch_id)
         stuck = n_minus_1_no_plan(store, plan.batch_id)
     assert set(losses["leaves"]) == {"FRA"}
@@ -359,17 +370,18 @@ def utc(frame: pd.DataFrame) -> pd.DataFrame:
 def test_a_migrated_version_1_store_exports_the_same_tables_and_resumes(
     tmp_path: Path,
     backend_url: str,  # noqa: F811
+    in_process,
 ):
     spec = {**GRID, "grid": {"areas.cyber.floor": ["2bn", "30bn"]}}  # 30bn: infeasible
     plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "v2"))) as store:
-        run_batch(plan, store, workers=1, limit=4)
+        run_batch(plan, store, limit=4)
         export(store, plan.batch_id, tmp_path / "before", "parquet")
         write_v1(backend_url, v1_rows(store))
     with RunStore(store_url(backend_url)) as store:
         assert store.migrated_from == 1
         export(store, plan.batch_id, tmp_path / "after", "parquet")
-        tally = run_batch(plan, store, workers=1)
+        tally = run_batch(plan, store)
         ids = set(store.frame("results", plan.batch_id)["scenario_id"])
     files = sorted(p.name for p in (tmp_path / "before").iterdir())
     assert {"results.parquet", "allocations.parquet", "diagnoses.parquet"} <= set(files)
@@ -421,10 +433,11 @@ def test_a_migration_killed_midway_leaves_version_1_whole_and_the_next_one_compl
     tmp_path: Path,
     backend_url: str,  # noqa: F811
     prefix: str,
+    in_process,
 ):
     plan = load_sweep(write_sweep(tmp_path, GRID))
     with RunStore(store_url(str(tmp_path / "v2"))) as store:
-        run_batch(plan, store, workers=1, limit=4)
+        run_batch(plan, store, limit=4)
         export(store, plan.batch_id, tmp_path / "before", "parquet")
         write_v1(backend_url, v1_rows(store))
     before = _v1_snapshot(backend_url)
@@ -439,7 +452,7 @@ def test_a_migration_killed_midway_leaves_version_1_whole_and_the_next_one_compl
     with RunStore(store_url(backend_url)) as store:
         assert store.migrated_from == 1
         export(store, plan.batch_id, tmp_path / "after", "parquet")
-        tally = run_batch(plan, store, workers=1)
+        tally = run_batch(plan, store)
     for path in sorted((tmp_path / "before").iterdir()):
         pd.testing.assert_frame_equal(
             utc(pd.read_parquet(tmp_path / "after" / path.name)), utc(pd.read_parquet(path))
@@ -516,21 +529,22 @@ def check_exact(url: str, sweep: Path, sample: int = 4) -> None:
 
 
 def test_resume_after_sigkill_of_the_driver_is_exact(tmp_path: Path, backend_url: str):  # noqa: F811
-    sweep = aspf_draws(tmp_path, 60)
+    # 24 draws: chunks of 3 on one worker, so the kill comes with most of them unsolved.
+    sweep = aspf_draws(tmp_path, 24)
     proc = cli("batch", str(sweep), "--store", backend_url, "--workers", "1")
     partial = wait_for_results(backend_url, 10, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # driver and workers die at once, as with a power cut
     proc.wait()
-    assert 10 <= partial < 60
+    assert 10 <= partial < 24
     again = cli("batch", str(sweep), "--store", backend_url, "--workers", "2")
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
-    assert "60 of 60 stored" in out
+    assert "24 of 24 stored" in out
     check_exact(backend_url, sweep)
 
 
 def test_a_killed_worker_is_replaced_and_the_batch_completes(tmp_path: Path):
-    sweep = aspf_draws(tmp_path, 40)
+    sweep = aspf_draws(tmp_path, 16)  # chunks of 2: the kill leaves most unsolved
     url = str(tmp_path / "runs")
     proc = cli("batch", str(sweep), "--store", url, "--workers", "1")
     wait_for_results(url, 5, proc)
@@ -540,7 +554,7 @@ def test_a_killed_worker_is_replaced_and_the_batch_completes(tmp_path: Path):
     os.kill(workers[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
-    assert "40 of 40 stored" in out
+    assert "16 of 16 stored" in out
     check_exact(url, sweep, sample=2)
 
 
@@ -553,7 +567,8 @@ def _cmdline(pid: int) -> str:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
-    sweep = aspf_draws(tmp_path, 60)
+    # 24 draws: chunks of 3 on one worker, so Ctrl-C comes with most of them unsolved.
+    sweep = aspf_draws(tmp_path, 24)
     url = str(tmp_path / "runs")
     proc = cli("batch", str(sweep), "--store", url, "--workers", "1")
     wait_for_results(url, 5, proc)
@@ -564,7 +579,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
     assert "Traceback" not in err
     with RunStore(store_url(url)) as store:
         batch = store.batches().iloc[0]
-        assert 5 <= batch["stored"] < 60
+        assert 5 <= batch["stored"] < 24
     again = cli("batch", str(sweep), "--store", url)
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
