@@ -136,10 +136,17 @@ def statsforecast_all(
 
 
 def run_panels(
-    origins, jobs: int, skip_sf: bool, sf_cache: Path | None = None, only_sf: bool = False
+    origins,
+    jobs: int,
+    skip_sf: bool,
+    sf_cache: Path | None = None,
+    only_sf: bool = False,
+    only_panels: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     rows, secs = [], {"ours_auto": 0.0, "statsforecast": 0.0}
     for pname, panel in panels().items():
+        if only_panels and pname not in only_panels:
+            continue
         for h in HORIZONS:
             for origin in origins:
                 train, test = cut(panel, origin, h)
@@ -212,13 +219,19 @@ def main() -> None:
         "--sf-cache", type=Path, default=None, help="folder to keep statsforecast's forecasts in"
     )
     ap.add_argument("--only-statsforecast", action="store_true", help="fill the cache only")
+    ap.add_argument("--panels", default="gdp,milex", help="comma-separated: gdp, milex")
     args = ap.parse_args()
     a, b = (int(x) for x in args.origins.split("-"))
     origins = list(range(a, b + 1))
     pd.set_option("display.width", 200)
     if not args.skip_panels:
         scores, secs = run_panels(
-            origins, args.jobs, args.skip_statsforecast, args.sf_cache, args.only_statsforecast
+            origins,
+            args.jobs,
+            args.skip_statsforecast,
+            args.sf_cache,
+            args.only_statsforecast,
+            tuple(p for p in args.panels.split(",") if p),
         )
         table = summarise(scores)
         print(table.round(3).to_string(index=False))
