@@ -45,86 +45,16 @@ def extract(
     """Turn solver arrays into the result's frames (duals from the value-maximising solve,
     flows from the tie-broken plan). ``content_sha256`` is the scenario's
     :func:`scenario_sha256` when the caller has it already."""
-
     sc = model.scenario
-    scale = model.scale
-    years = sc.fund.years
-    summary: Summary = {
-        "status": plan.status.value,
-        "objective": None,
-        "total_allocated": 0.0,
-        "solver": plan.solver,
-        "solver_status": plan.solver_status,
-        "solve_seconds": round(plan.seconds, 6),
-        "build_seconds": round(build_seconds, 6),
-        "scenario_sha256": content_sha256 or scenario_sha256(sc),
-        "fund": sc.fund.name,
-        "currency": sc.fund.currency,
-        "unit": sc.fund.unit,
-        "message": "",
-    }
+    summary = _summary(model, plan, build_seconds, content_sha256)
     if plan.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-        infeasible = plan.status is SolveStatus.INFEASIBLE
-        diagnosis = diagnose(model) if infeasible else empty_frame("diagnosis")
-        if not diagnosis.empty:
-            steps = list(diagnosis["message"])
-            more = (
-                f" (and {len(steps) - 3} more changes: see the diagnosis)" if len(steps) > 3 else ""
-            )
-            summary["message"] = (
-                "infeasible; the smallest change that makes the plan possible: "
-                + "; and ".join(steps[:3])
-                + more
-            )
-        else:
-            summary["message"] = stop_message(plan)
-        allocation, areas, members, constraints = _empty_frames()
-        return Result(
-            sc,
-            plan.status,
-            float("nan"),
-            allocation,
-            areas,
-            members,
-            constraints,
-            summary,
-            diagnosis=diagnosis,
-        )
+        return _no_plan(model, plan, summary)
 
     value = within_budgets(model, plan.col_value)  # never more allocated than pledged
     flows, nz = allocation_columns(model, value)
     allocation = pd.DataFrame({k: _plain(v) for k, v in flows.items()})
-
-    disc = discount_factors(sc)
-    priority = area_priorities(sc)
-    funding = area_funding_columns(model, value)
-    curve = []
-    pairs = ((a, t) for a in sc.areas for t in years)  # the order of area_funding_columns
-    for (a, t), f in zip(pairs, funding["amount"] / scale, strict=True):
-        # Project money earns the projects' value, not the area's curve.
-        spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
-        curve.append(priority[a.id] * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale))
-    areas = pd.DataFrame({k: _plain(v) for k, v in funding.items()} | {"value": curve})
-
-    _, member_of, year_of, _ = model.derived("flows", model.x, lambda: flow_index(model))
-    given = np.zeros((len(sc.members), len(years)))
-    np.add.at(given, (member_of[nz], year_of[nz]), flows["amount"])
-    member_rows = []
-    for k, m in enumerate(sc.members):
-        pledges = m.pledges
-        for i, t in enumerate(years):
-            cin = (
-                value[model.carry[m.id, years[i - 1]]]
-                if i and (m.id, years[i - 1]) in model.carry
-                else 0.0
-            )
-            cout = value[model.carry[m.id, t]] if (m.id, t) in model.carry else 0.0
-            allocated = float(given[k, i])
-            unspent = max(pledges[t] + (cin - cout) * scale - allocated, 0.0)
-            unspent = unspent if unspent >= ZERO * scale else 0.0
-            member_rows.append((m.id, t, pledges[t], allocated, cin * scale, cout * scale, unspent))
-    members = pd.DataFrame(member_rows, columns=list(MEMBERS))
-
+    areas = _area_frame(model, value)
+    members = _member_frame(model, value, flows["amount"], nz)
     constraints = constraint_frame(model, plan.row_value, duals.row_dual)
     objective = float(duals.objective)
     summary["objective"] = objective
@@ -154,6 +84,98 @@ def extract(
         project_members=project_members,
         arrays=PlanArrays(plan.col_value, plan.row_value, duals.col_dual, duals.row_dual),
     )
+
+
+def _summary(
+    model: PlanModel, plan: Solution, build_seconds: float, content_sha256: str | None
+) -> Summary:
+    """The summary's fields known before the plan is read (objective None, nothing
+    allocated yet)."""
+    sc = model.scenario
+    return {
+        "status": plan.status.value,
+        "objective": None,
+        "total_allocated": 0.0,
+        "solver": plan.solver,
+        "solver_status": plan.solver_status,
+        "solve_seconds": round(plan.seconds, 6),
+        "build_seconds": round(build_seconds, 6),
+        "scenario_sha256": content_sha256 or scenario_sha256(sc),
+        "fund": sc.fund.name,
+        "currency": sc.fund.currency,
+        "unit": sc.fund.unit,
+        "message": "",
+    }
+
+
+def _no_plan(model: PlanModel, plan: Solution, summary: Summary) -> Result:
+    """The result of a solve without a plan: empty frames, the diagnosis when infeasible
+    and a message that names the smallest change (or why the solver stopped)."""
+    infeasible = plan.status is SolveStatus.INFEASIBLE
+    diagnosis = diagnose(model) if infeasible else empty_frame("diagnosis")
+    if not diagnosis.empty:
+        steps = list(diagnosis["message"])
+        more = f" (and {len(steps) - 3} more changes: see the diagnosis)" if len(steps) > 3 else ""
+        summary["message"] = (
+            "infeasible; the smallest change that makes the plan possible: "
+            + "; and ".join(steps[:3])
+            + more
+        )
+    else:
+        summary["message"] = stop_message(plan)
+    allocation, areas, members, constraints = _empty_frames()
+    return Result(
+        model.scenario,
+        plan.status,
+        float("nan"),
+        allocation,
+        areas,
+        members,
+        constraints,
+        summary,
+        diagnosis=diagnosis,
+    )
+
+
+def _area_frame(model: PlanModel, value: np.ndarray) -> pd.DataFrame:
+    """The ``areas`` frame: funding, share and the value points of the area's own money
+    (project money earns the projects' value, not the area's curve)."""
+    sc = model.scenario
+    scale = model.scale
+    disc = discount_factors(sc)
+    priority = area_priorities(sc)
+    funding = area_funding_columns(model, value)
+    curve = []
+    pairs = ((a, t) for a in sc.areas for t in sc.fund.years)  # area_funding_columns' order
+    for (a, t), f in zip(pairs, funding["amount"] / scale, strict=True):
+        spent = sum(value[j] * c for j, c in model.project_spend.get((a.id, t), ()))
+        curve.append(priority[a.id] * disc[t] * curve_value(a, max(f - spent, 0.0) * scale, scale))
+    return pd.DataFrame({k: _plain(v) for k, v in funding.items()} | {"value": curve})
+
+
+def _member_frame(
+    model: PlanModel, value: np.ndarray, amounts: np.ndarray, nz: np.ndarray
+) -> pd.DataFrame:
+    """The ``members`` frame: every member and year, pledged, allocated (the flows'
+    ``amounts``, mask ``nz`` over the model's flows), carried in and out, unspent."""
+    sc = model.scenario
+    scale = model.scale
+    years = sc.fund.years
+    _, member_of, year_of, _ = model.derived("flows", model.x, lambda: flow_index(model))
+    given = np.zeros((len(sc.members), len(years)))
+    np.add.at(given, (member_of[nz], year_of[nz]), amounts)
+    rows = []
+    for k, m in enumerate(sc.members):
+        pledges = m.pledges
+        for i, t in enumerate(years):
+            carried = model.carry.get((m.id, years[i - 1])) if i else None
+            cin = value[carried] if carried is not None else 0.0
+            cout = value[model.carry[m.id, t]] if (m.id, t) in model.carry else 0.0
+            allocated = float(given[k, i])
+            unspent = max(pledges[t] + (cin - cout) * scale - allocated, 0.0)
+            unspent = unspent if unspent >= ZERO * scale else 0.0
+            rows.append((m.id, t, pledges[t], allocated, cin * scale, cout * scale, unspent))
+    return pd.DataFrame(rows, columns=list(MEMBERS))
 
 
 def _plain(values: np.ndarray) -> np.ndarray | list:

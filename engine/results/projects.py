@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from engine.formulation.core import PlanModel
-from engine.formulation.projects import ProjectMaps
+from engine.formulation.projects import ProjectMaps, Unit
 from engine.results.schema import PROJECT_MEMBERS, PROJECTS, Summary
 
 #: A funded share below this counts as not funded.
@@ -44,11 +44,10 @@ def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, 
     maps: ProjectMaps | None = model.projects
     if maps is None:
         return empty_project_frames()
-    scale = model.scale
-    rows = []
+    rows: list[tuple] = []
     pooled: dict[tuple[str, int], list[tuple[str, int | None, float]]] = {}
     committed: dict[tuple[str, str, int], float] = {}
-    member_rows = []
+    member_rows: list[tuple] = []
     for u in maps.units.values():
         share = float(np.clip(values[maps.funded(u.key)], 0.0, 1.0))
         funded = share > FUNDED and values[maps.go[u.key]] > 0.5
@@ -77,20 +76,54 @@ def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, 
             if not u.joint:
                 pooled.setdefault((u.area, t), []).append((u.project, u.stage, c * share))
                 continue
-            for m in (m.id for m in model.scenario.members):
-                q = maps.member_share.get((m, u.key))
-                if q is None or values[q] <= FUNDED:
-                    continue
-                amount = values[q] * c
-                committed[m, u.area, t] = committed.get((m, u.area, t), 0.0) + amount
-                member_rows.append((u.project, u.stage, m, t, amount, "commitment"))
+            member_rows += _commitments(model, maps, u, t, c, values, committed)
+    member_rows += _pro_rata(model, values, pooled, committed)
+    projects = pd.DataFrame(rows, columns=PROJECT_COLUMNS)
+    projects["stage"] = projects["stage"].astype("Int64")
+    members = pd.DataFrame(member_rows, columns=MEMBER_COLUMNS)
+    members["stage"] = members["stage"].astype("Int64")
+    return projects, members
+
+
+def _commitments(
+    model: PlanModel,
+    maps: ProjectMaps,
+    u: Unit,
+    t: int,
+    cost: float,
+    values: np.ndarray,
+    committed: dict[tuple[str, str, int], float],
+) -> list[tuple]:
+    """``project_members`` rows of a joint unit in year ``t``: each member's committed
+    share of its cost (added to ``committed`` per member, area and year)."""
+    out = []
+    for m in (m.id for m in model.scenario.members):
+        q = maps.member_share.get((m, u.key))
+        if q is None or values[q] <= FUNDED:
+            continue
+        amount = values[q] * cost
+        committed[m, u.area, t] = committed.get((m, u.area, t), 0.0) + amount
+        out.append((u.project, u.stage, m, t, amount, "commitment"))
+    return out
+
+
+def _pro_rata(
+    model: PlanModel,
+    values: np.ndarray,
+    pooled: dict[tuple[str, int], list[tuple[str, int | None, float]]],
+    committed: dict[tuple[str, str, int], float],
+) -> list[tuple]:
+    """``project_members`` rows of pooled units: each project's money split in
+    proportion to each member's money to the area that year, net of its commitments."""
     flows: dict[tuple[str, int], list[tuple[str, int]]] = {key: [] for key in pooled}
     for (m, a, t), j in model.x.items():
         if (a, t) in flows:
             flows[a, t].append((m, j))
+    out = []
     for (a, t), items in pooled.items():
         general = {
-            m: max(values[j] * scale - committed.get((m, a, t), 0.0), 0.0) for m, j in flows[a, t]
+            m: max(values[j] * model.scale - committed.get((m, a, t), 0.0), 0.0)
+            for m, j in flows[a, t]
         }
         total = sum(general.values())
         if total <= 0:
@@ -98,12 +131,8 @@ def project_frames(model: PlanModel, values: np.ndarray) -> tuple[pd.DataFrame, 
         for project, stage, amount in items:
             for m, g in general.items():
                 if g > 0:
-                    member_rows.append((project, stage, m, t, amount * g / total, "pro_rata"))
-    projects = pd.DataFrame(rows, columns=PROJECT_COLUMNS)
-    projects["stage"] = projects["stage"].astype("Int64")
-    members = pd.DataFrame(member_rows, columns=MEMBER_COLUMNS)
-    members["stage"] = members["stage"].astype("Int64")
-    return projects, members
+                    out.append((project, stage, m, t, amount * g / total, "pro_rata"))
+    return out
 
 
 TOTAL_COLUMNS = [
