@@ -109,7 +109,7 @@ def test_the_dask_path_gives_the_same_results_as_the_process_pool(tmp_path: Path
             n_workers=1, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
     ):
-        run_batch(plan, pool, workers=2)
+        run_batch(plan, pool, workers=1)
         assert run_batch(plan, local, scheduler="local:2").done == 6
         assert run_batch(plan, tcp, scheduler=cluster.scheduler_address).done == 6
         assert stored(local, plan.batch_id) == stored(pool, plan.batch_id)

@@ -162,6 +162,25 @@ def test_base_is_found_beside_the_sweep_file(tmp_path: Path):
     assert load_sweep(sweep).size == 3
 
 
+def test_a_base_not_beside_the_sweep_file_is_found_by_the_callers_look_up(tmp_path: Path):
+    (tmp_path / "elsewhere.yaml").write_text(yaml.safe_dump(tiny_scenario()), encoding="utf-8")
+    sweep = tmp_path / "sweeps" / "s.yaml"
+    sweep.parent.mkdir()
+    sweep.write_text(
+        yaml.safe_dump({"name": "s", "base": "tiny", "n_minus_1": True}), encoding="utf-8"
+    )
+    asked = []
+
+    def shipped(name: str) -> Path:
+        asked.append(name)
+        return tmp_path / "elsewhere.yaml"
+
+    assert load_sweep(sweep, find_scenario=shipped).size == 3
+    assert asked == ["tiny"]
+    with pytest.raises(ScenarioError, match="tiny"):
+        load_sweep(sweep)  # without a look-up the name is a path, and there is no such file
+
+
 def test_shipped_example_sweeps_load(repo_root: Path):
     n1 = load_sweep(repo_root / "datasets" / "sweeps" / "aspf-n1.yaml")
     grid = load_sweep(repo_root / "datasets" / "sweeps" / "aspf-grid.yaml")
