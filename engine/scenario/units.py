@@ -138,10 +138,11 @@ def reject_non_finite(value: object) -> object:
         except ValueError:
             return value  # not a number at all: the field's type says so
     if isinstance(number, int) and not isinstance(number, bool):
+        whole = number
         try:
-            number = float(number)
+            number = float(whole)
         except OverflowError:
-            digits = int(number.bit_length() * math.log10(2)) + 1
+            digits = int(whole.bit_length() * math.log10(2)) + 1
             raise ValueError(
                 f"must be a finite number, got an integer of about {digits} digits"
             ) from None
