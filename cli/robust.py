@@ -131,6 +131,9 @@ def robust_cmd(
     path: Annotated[str, typer.Option(help="Forecast policy path, e.g. hague-2035.")] = "trend",
     seed: Annotated[int, typer.Option(help="Seed of the futures.")] = 0,
     evpi: Annotated[bool, typer.Option(help="Solve each future alone for the EVPI.")] = True,
+    method: Annotated[
+        str, typer.Option(help="extensive (one HiGHS MIP) or benders (decomposition).")
+    ] = "extensive",
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds per solve.", callback=check_seconds)
     ] = None,
@@ -139,6 +142,8 @@ def robust_cmd(
     """Plan once for many futures and compare with the median and p10 plans."""
     if source not in SOURCES:
         raise ScenarioError([f"--source {source!r}: give forecast or stated"], "--source")
+    if method not in ("extensive", "benders"):
+        raise ScenarioError([f"--method {method!r}: give extensive or benders"], "--method")
     floor_rule, risk = FloorRule.parse(floors), Risk.parse(objective)
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     options = SolverOptions(time_limit=time_limit, mip_gap=1e-6)
@@ -153,6 +158,7 @@ def robust_cmd(
         risk=risk,
         options=options,
         evpi=evpi,
+        method=method,  # type: ignore[arg-type]
     )
     if not report.plan.ok:
         err_console.print(

@@ -109,13 +109,36 @@ class RecourseScorer:
         assert n == self.ext.n_rows
         self.loaded = model
 
+    def fix(self, first_values: np.ndarray) -> None:
+        """Fix the first stage at new values (the shared columns come first)."""
+        self.first_values = np.asarray(first_values, dtype=float)
+        n = len(self.first_values)
+        idx = np.arange(n, dtype=np.int32)
+        self.h.changeColsBounds(n, idx, self.first_values, self.first_values)
+
+    def gradient(self) -> np.ndarray:
+        """After a solve: d value / d first stage (the fixed columns' reduced costs)."""
+        dual = np.asarray(self.h.getSolution().col_dual, dtype=float)
+        return dual[: len(self.first_values)]
+
+    def unfixed_bound(self, model: PlanModel) -> float:
+        """The value of ``model``'s future with the first stage free and continuous (an
+        upper bound on its value under any first stage)."""
+        n = len(self.first_values)
+        idx = np.arange(n, dtype=np.int32)
+        self.prepare(model)
+        self.h.changeColsBounds(n, idx, self.ext.col_lb[:n], self.ext.col_ub[:n])
+        feasible, value, _ = self.solve_one(model, prepared=True)
+        self.fix(self.first_values)
+        return value if feasible else -np.inf
+
     def model_for(self, k: int) -> PlanModel:
         """Future k's model, patched from the base when only bounds differ."""
         sc = self.futures.scenario(self.scenario, k)
         return patch_bounds(self.base, sc) or build_model(sc)
 
-    def solve_one(self, model: PlanModel) -> tuple[bool, float, np.ndarray]:
-        """Re-solve the recourse for ``model``: feasible, value, local solution."""
+    def prepare(self, model: PlanModel) -> None:
+        """Make the loaded LP ``model``'s: bounds changed in place, or loaded anew."""
         same = model.objective == self.loaded.objective and np.array_equal(
             model.row_vals, self.loaded.row_vals
         )
@@ -123,6 +146,11 @@ class RecourseScorer:
             self._retarget(model)
         else:
             self._load(model)
+
+    def solve_one(self, model: PlanModel, prepared: bool = False) -> tuple[bool, float, np.ndarray]:
+        """Re-solve the recourse for ``model``: feasible, value, local solution."""
+        if not prepared:
+            self.prepare(model)
         self.h.run()
         status, _stop, _words = highs_outcome(self.h)
         if status is not SolveStatus.OPTIMAL:

@@ -19,16 +19,21 @@ out-of-sample futures. It reports
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from engine.errors import ScenarioError
+from engine.planning.decompose import plan_from_first_stage, solve_benders
 from engine.planning.evaluate import Scores, score_first_stage
 from engine.planning.futures import Futures, Source, draw_futures
 from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, solve_stochastic
 from engine.scenario.schema import Scenario
 from engine.solving.backends import SolverOptions
+
+Method = Literal["extensive", "benders"]
 
 #: The deterministic plans compared with the robust one: label and forecast quantile.
 QUANTILE_PLANS = (("median", 0.5), ("p10", 0.1))
@@ -164,12 +169,15 @@ def plan_robust(
     alpha: float = 0.1,
     options: SolverOptions | None = None,
     evpi: bool = True,
+    method: Method = "extensive",
 ) -> RobustReport:
     """Plan on ``n_futures`` in-sample futures and score on ``n_out`` fresh ones (see the
-    module's docstring). Raises ScenarioError for futures that cannot be drawn."""
+    module's docstring); ``method="benders"`` solves the programme by decomposition
+    (expected value, soft floors). Raises ScenarioError for futures that cannot be drawn
+    or a method that does not take the rules."""
     floors, risk = floors or FloorRule(), risk or Risk()
     inside, outside = draw_futures(scenario, n_futures, n_out, source, seed, path)
-    plan = solve_stochastic(scenario, inside, floors, risk, options)
+    plan = _robust_plan(scenario, inside, floors, risk, options, method)
     if not plan.ok:
         notes = [f"the robust programme has no plan ({plan.solver_status})"]
         return RobustReport(plan, {}, {}, {}, np.zeros(0), outside, alpha, notes)
@@ -183,10 +191,7 @@ def plan_robust(
             notes.append(f"the {label} plan has no plan ({base.solver_status})")
             in_vss[label] = np.nan
             continue
-        fixed = solve_stochastic(
-            scenario, inside, floors, risk, options, fixed=base.first_values, models=plan.models
-        )
-        in_vss[label] = plan.objective - fixed.objective if fixed.ok else np.inf
+        in_vss[label] = _in_sample_vss(plan, base, options, method)
     penalty = floors.penalty
     scores = {"robust": score_first_stage(scenario, outside, plan.first_values, penalty, options)}
     for label, base in baselines.items():
@@ -196,3 +201,46 @@ def plan_robust(
             )
     ws = wait_and_see(plan, options) if evpi else np.full(len(inside), np.nan)
     return RobustReport(plan, baselines, scores, in_vss, ws, outside, alpha, notes)
+
+
+def _robust_plan(
+    scenario: Scenario,
+    inside: Futures,
+    floors: FloorRule,
+    risk: Risk,
+    options: SolverOptions | None,
+    method: Method,
+) -> StochasticPlan:
+    """The two-stage plan by the extensive form or by decomposition."""
+    if method == "extensive":
+        return solve_stochastic(scenario, inside, floors, risk, options)
+    if method != "benders" or floors.mode != "soft" or risk.weight != 0:
+        raise ScenarioError(
+            [f"--method {method}: decomposition takes --objective expected and soft floors"],
+            "--method",
+        )
+    dec = solve_benders(scenario, inside, floors, options)
+    return plan_from_first_stage(scenario, inside, dec.first_values, floors, options, dec.seconds)
+
+
+def _in_sample_vss(
+    plan: StochasticPlan, base: StochasticPlan, options: SolverOptions | None, method: Method
+) -> float:
+    """The programme's objective less its value with ``base``'s first stage fixed."""
+    if method == "benders":
+        fixed = score_first_stage(
+            plan.scenario, plan.futures, base.first_values, plan.floors.penalty, options
+        )
+        if not fixed.feasible.all():
+            return np.inf
+        return float(plan.objective - fixed.values.mean())
+    again = solve_stochastic(
+        plan.scenario,
+        plan.futures,
+        plan.floors,
+        plan.risk,
+        options,
+        fixed=base.first_values,
+        models=plan.models,
+    )
+    return plan.objective - again.objective if again.ok else np.inf
