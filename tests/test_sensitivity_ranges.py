@@ -213,3 +213,26 @@ def test_a_shadow_price_prices_every_move_of_its_bound_inside_its_range(floor, a
             assert _objective(_edit(data, key, point)) == pytest.approx(
                 linear, rel=1e-9, abs=1e-9
             ), f"{row.name} at {point / M:.6g}m, inside {lo / M:.6g}m..{hi / M:.6g}m"
+
+
+@pytest.mark.slow
+def test_the_default_scenarios_priority_ranges_hold_against_warm_re_solves(
+    default_scenario_path,
+):
+    from engine.files.scenario_files import load_scenario
+    from engine.scenario.edits import apply_edits
+    from engine.solving.resolver import Resolver
+
+    scenario = load_scenario(default_scenario_path)  # a MIP: projects share the value
+    report = sensitivity(scenario)
+    base = report.result.areas.set_index(["area", "year"])["amount"]
+    resolver = Resolver()
+    for row in report.areas.itertuples():
+        lo, hi, p = row.priority_from, row.priority_to, row.priority
+        step = 1e-3 * p
+        ends = [(lo + step, True), (min(hi, 10 * p) - step, True)]
+        ends += [(x, False) for x in (lo - step, hi + step) if 0 < x < np.inf]
+        for x, unchanged in ends:
+            result = resolver.solve(apply_edits(scenario, [f"areas.{row.area}.priority={x}"]))
+            plan = result.areas.set_index(["area", "year"])["amount"]
+            assert same_plan(base, plan) is unchanged, f"{row.area} at {x:.6g}: {lo:.6g}..{hi:.6g}"

@@ -9,6 +9,12 @@ index, never columns matched by name), so its range is that of the plan along th
 direction of the costs, exact for degenerate plans too (:mod:`engine.analysis.ranging`).
 A constraint's range is HiGHS's ranging of the optimal basis. Neither re-solves the
 scenario.
+
+Within its range the plan stays optimal. When several plans are equally good (some
+money could go either way at no loss of value) the tie-break picks among them pro rata
+by priority, and that choice moves with any priority; the ranges say when a better plan
+appears, not where the tie-break puts money among equal ones. An area of priority 0
+gets the range 0 to any higher value (the direction of its costs is unknown at 0).
 """
 
 from __future__ import annotations
