@@ -116,6 +116,12 @@ def print_members(check: Stability, burden: pd.DataFrame, key_label: str) -> Non
         "share of the value its money buys for it over the key share (1 = fair return)",
         highlight=False,
     )
+    for r in check.members[check.members["priorities"] == "pairwise"].itertuples(index=False):
+        console.print(
+            f"{r.member} states its priorities by pairwise comparisons: consistency ratio "
+            f"{r.consistency_ratio:.3f} (Saaty's limit 0.1)",
+            highlight=False,
+        )
     console.print(check.summary(), highlight=False)
     for text in check.members.loc[check.members["better_off_outside"], "text"]:
         console.print(f"- {text}", highlight=False)

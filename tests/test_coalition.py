@@ -515,3 +515,22 @@ def test_an_inconsistent_matrix_in_a_workbook_names_the_member_and_the_pair(tmp_
         load_scenario(path)
     assert "members[AAA].priorities.pairwise" in str(caught.value)
     assert "inconsistent" in str(caught.value)
+
+
+def test_the_members_table_reports_how_priorities_are_stated_and_their_consistency():
+    pairs = [["a", "b", 2], ["a", "c", 5], ["b", "c", 3]]
+    sc = validate_scenario(
+        _fund(
+            [
+                {"id": "AAA", "pledge": "10m", "priorities": pairs},
+                {"id": "BBB", "pledge": "10m", "priorities": {"swing": {"a": 100}}},
+                {"id": "CCC", "pledge": "10m"},
+            ]
+        )
+    )
+    table = members_table(solve(sc)).set_index("member")
+    assert list(table["priorities"]) == ["pairwise", "swing", "areas' own"]
+    expected = ahp(("a", "b", "c"), [tuple(p) for p in pairs]).cr
+    assert table.at["AAA", "consistency_ratio"] == pytest.approx(expected)
+    assert 0 < expected < 0.1
+    assert pd.isna(table.at["BBB", "consistency_ratio"])

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.coalition.priorities import member_weights
+from engine.coalition.priorities import consistency_ratio, member_weights
 from engine.coalition.standalone import standalone_scenario
 from engine.formulation.build import build_model
 from engine.formulation.core import discount_factors
@@ -56,6 +56,8 @@ MEMBER_COLUMNS = [
     "gain",
     "better_off_outside",
     "marginal_value",
+    "priorities",
+    "consistency_ratio",
     "text",
 ]
 
@@ -235,7 +237,9 @@ def _sentence(scenario: Scenario, row: dict, per_unit: float) -> str:
 def members_table(result: Result, options: SolverOptions | None = None) -> pd.DataFrame:
     """One line per member (columns :data:`MEMBER_COLUMNS`): money, value in the fund, value
     bought with its money, standalone value, gain, whether it would be better off outside,
-    the marginal value of one more fund unit of pledge in every year, and a sentence."""
+    the marginal value of one more fund unit of pledge in every year, how it states its
+    priorities (weights, swing, pairwise or the areas' own) with the consistency ratio of
+    pairwise comparisons, and a sentence."""
     sc = result.scenario
     scale = UNIT_FACTORS[sc.fund.unit]
     values, bought = plan_values(result), value_bought(result)
@@ -255,6 +259,8 @@ def members_table(result: Result, options: SolverOptions | None = None) -> pd.Da
             "gain": inside - alone,
             "better_off_outside": bool(alone - inside > VALUE_TOLERANCE * max(1.0, abs(alone))),
             "marginal_value": float(duals.get(m.id, 0.0)) * scale,
+            "priorities": m.priorities.kind if m.priorities is not None else "areas' own",
+            "consistency_ratio": consistency_ratio(m),
         }
         row["text"] = _sentence(sc, row, row["marginal_value"])
         rows.append(row)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from engine.coalition.ahp import ahp
+from engine.coalition.ahp import AHPResult, ahp
 from engine.scenario.schema import Member, Scenario
 
 
@@ -31,12 +31,25 @@ def uses_member_priorities(scenario: Scenario) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _ahp_weights(comparisons: tuple[tuple[str, str, float], ...]) -> tuple[tuple[str, float], ...]:
+def _ahp(comparisons: tuple[tuple[str, str, float], ...]) -> AHPResult:
     items: dict[str, None] = {}
     for a, b, _ in comparisons:
         items.setdefault(a)
         items.setdefault(b)
-    return tuple(ahp(list(items), comparisons).weight_of().items())
+    return ahp(list(items), comparisons)
+
+
+def _ahp_weights(comparisons: tuple[tuple[str, str, float], ...]) -> tuple[tuple[str, float], ...]:
+    return tuple(_ahp(comparisons).weight_of().items())
+
+
+def consistency_ratio(member: Member) -> float | None:
+    """Saaty's consistency ratio of the member's pairwise comparisons (None when it
+    states its priorities another way, or not at all)."""
+    p = member.priorities
+    if p is None or p.pairwise is None:
+        return None
+    return _ahp(tuple(tuple(c) for c in p.pairwise)).cr
 
 
 def stated_weights(member: Member) -> dict[str, float] | None:
