@@ -49,7 +49,7 @@ def consistency_ratio(member: Member) -> float | None:
     p = member.priorities
     if p is None or p.pairwise is None:
         return None
-    return _ahp(tuple(tuple(c) for c in p.pairwise)).cr
+    return _ahp(tuple(p.pairwise)).cr
 
 
 def stated_weights(member: Member) -> dict[str, float] | None:
@@ -59,7 +59,7 @@ def stated_weights(member: Member) -> dict[str, float] | None:
     if p is None:
         return None
     if p.pairwise is not None:
-        return dict(_ahp_weights(tuple(tuple(c) for c in p.pairwise)))
+        return dict(_ahp_weights(tuple(p.pairwise)))
     raw = dict(p.weights if p.weights is not None else p.swing or {})
     total = sum(raw.values())
     return {a: v / total for a, v in raw.items()} if total > 0 else {a: 0.0 for a in raw}
