@@ -45,6 +45,8 @@ def members_view(check: Stability) -> MembersView:
             f"value of +1{sc.fund.unit} a year": merged["marginal_value"],
             "burden share": merged["burden_share"],
             "juste retour": merged["retour"],
+            "priorities": merged["priorities"],
+            "consistency ratio": merged["consistency_ratio"],
         }
     ).reset_index(drop=True)
     moved = pd.DataFrame(columns=["area", "change"])

@@ -37,6 +37,10 @@ def _frame(result: Result) -> tuple[pd.DataFrame, str]:
             "value of +1 a year": merged["marginal_value"].to_numpy(),
             "burden share": merged["burden_share"].to_numpy(),
             "juste retour": merged["retour"].to_numpy(),
+            "priorities": [
+                f"pairwise (CR {cr:.3f})" if kind == "pairwise" else kind
+                for kind, cr in zip(merged["priorities"], merged["consistency_ratio"], strict=True)
+            ],
         }
     )
     return frame, check.summary()
@@ -69,7 +73,9 @@ def members_section(result: Result) -> Section:
         f"value points the fund gains from one more {sc.fund.unit} of the member's pledge "
         "every year (shadow prices of its budgets). Burden share: its share of the money "
         "allocated; juste retour: its share of the value its money buys for it over its "
-        "share of the pledges (1 = a fair return).",
+        "share of the pledges (1 = a fair return). Priorities: how the member states its own "
+        "(weights, swing or pairwise comparisons with their consistency ratio), or the "
+        "areas' own.",
     )
     top = frame.head(CHART_MEMBERS)
     chart = Chart(
