@@ -534,3 +534,66 @@ def test_the_members_table_reports_how_priorities_are_stated_and_their_consisten
     assert table.at["AAA", "consistency_ratio"] == pytest.approx(expected)
     assert 0 < expected < 0.1
     assert pd.isna(table.at["BBB", "consistency_ratio"])
+
+
+def _linprog_participation(sc, bars):
+    """The one-year fund with participation rows, written from the data for linprog:
+    flows x[m,a] (members' budgets), curve pieces s[a,k] within their widths and within the
+    area's funding, each member's value sum_a w_m[a] sum_k marginal_k s[a,k] >= its bar;
+    maximise sum_a p_a sum_k marginal_k s[a,k] with the fund's aggregate priorities."""
+    priority = area_priorities(sc)
+    flows = [(m.id, a.id) for m in sc.members for a in sc.areas if m.joins(a.id)]
+    pieces = []
+    for a in sc.areas:
+        start = 0.0
+        for k, seg in enumerate(a.value_curve):
+            end = None if seg.up_to is None else seg.up_to / 1e6
+            pieces.append((a.id, k, seg.marginal, None if end is None else end - start))
+            start = end if end is not None else start
+    n_x = len(flows)
+    cost = [0.0] * n_x + [-priority[a] * marg for a, _, marg, _ in pieces]
+    bounds = [(0, None)] * n_x + [(0, width) for *_, width in pieces]
+    rows, rhs = [], []
+    for m in sc.members:  # budgets
+        rows.append([1.0 if f[0] == m.id else 0.0 for f in flows] + [0.0] * len(pieces))
+        rhs.append(m.pledges[2026] / 1e6)
+    for a in sc.areas:  # pieces within the area's funding
+        rows.append(
+            [-1.0 if f[1] == a.id else 0.0 for f in flows]
+            + [1.0 if p[0] == a.id else 0.0 for p in pieces]
+        )
+        rhs.append(0.0)
+    for m in sc.members:  # participation: -value <= -bar
+        w = member_weights(sc, m)
+        rows.append([0.0] * n_x + [-w[a] * marg for a, _, marg, _ in pieces])
+        rhs.append(-bars[m.id])
+    out = linprog(cost, A_ub=rows, b_ub=rhs, bounds=bounds, method="highs")
+    assert out.status in (0, 2)  # optimal or infeasible
+    return -out.fun if out.status == 0 else None
+
+
+def test_the_price_of_stability_matches_an_independent_lp():
+    members = [
+        {"id": "AAA", "pledge": "10m", "priorities": {"d": 1}},
+        {"id": "BBB", "pledge": "90m", "priorities": {"a": 1, "b": 1}},
+        {"id": "CCC", "pledge": "40m", "opt_out": ["d"]},
+    ]
+    areas = [
+        {**a, "value_curve": a.get("value_curve") or [{"marginal": 1}]} for a in _fund([])["areas"]
+    ]
+    data = _fund(members, areas)
+    data["fund"]["years"] = [2026]
+    sc = validate_scenario(data)
+    base = solve(sc)
+    table = members_table(base)
+    alone = dict(zip(table["member"], table["standalone_value"], strict=True))
+    assert unstable(plan_values(base), alone) == ["AAA", "BBB"]
+    for margin in (0.0, 0.01, 0.2):  # 0.2: BBB and CCC cannot both get 20% more
+        kept = solve_with_participation(sc, alone, margin)
+        expected = _linprog_participation(sc, {m: v * (1 + margin) for m, v in alone.items()})
+        assert kept.ok == (expected is not None)
+        if expected is not None:
+            assert kept.objective == pytest.approx(expected, rel=1e-7)
+            assert base.objective - kept.objective > 0  # the price of stability
+    no_bars = dict.fromkeys(alone, 0.0)
+    assert base.objective == pytest.approx(_linprog_participation(sc, no_bars), rel=1e-7)
