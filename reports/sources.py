@@ -25,10 +25,18 @@ NIF_FACTS = Source(
     "the NIF's Limited Partners and known commitments",
 )
 
+PURL_FACTS = Source(
+    "PURL packages reported in 2025, datasets/purl_packages_2025.csv",
+    "press reports, compiled (sources cited per row)",
+    "Facts, sources cited per row",
+    "the PURL packages, their contributors and amounts",
+)
+
 #: Sources behind each shipped scenario, by file stem.
 SCENARIO_SOURCES: dict[str, tuple[Source, ...]] = {
     "aspf-2026": (NATO_DEFEXP,),
     "nif": (NIF_FACTS,),
+    "purl-2025": (PURL_FACTS,),
 }
 
 
