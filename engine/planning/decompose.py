@@ -105,59 +105,99 @@ def solve_benders(
     floors: FloorRule | None = None,
     options: SolverOptions | None = None,
     tolerance: float = 1e-6,
-    max_iterations: int = 100,
+    max_iterations: int = 200,
     models: list[PlanModel] | None = None,
 ) -> Decomposed:
     """The expected-value two-stage plan by the multi-cut L-shaped method (see the
-    module's docstring). Raises ValueError for rules it does not decompose."""
+    module's docstring). Two phases: cuts from the master's LP relaxation first (cheap
+    masters), then the master as a MIP until the bounds agree; every cut stays valid.
+    Raises ValueError for rules it does not decompose."""
     floors = floors or FloorRule()
     if floors.mode != "soft":
         raise ValueError("the decomposition takes soft floors (hard: use the extensive form)")
     start = time.perf_counter()
     models = models or future_models(scenario, futures)
-    n = len(models)
     n_first = len(first_stage(models[0]))
     one = futures.subset(slice(0, 1))
     scorer = RecourseScorer(scenario, one, np.zeros(n_first), floors.penalty, options)
-    upper = np.array([scorer.unfixed_bound(m) for m in models])
-    held = [int(np.argmin(futures.totals().sum(axis=1)))]
-    cuts = _Cuts([], [], [])
-    best, best_y, bound = -np.inf, None, np.inf
+    state = _State(
+        models=models,
+        held=[int(np.argmin(futures.totals().sum(axis=1)))],
+        upper=np.array([scorer.unfixed_bound(m) for m in models]),
+        cuts=_Cuts([], [], []),
+        relaxed=bool(models[0].integer),
+    )
     iteration = 0
     while iteration < max_iterations:
         iteration += 1
-        master, theta = _master(models, held, floors, upper, cuts)
-        status, objective, values, _s, words = run_extensive(master, options)
-        if status.value not in ("optimal", "feasible"):
-            raise ValueError(f"the master problem has no plan ({words})")
-        bound = objective
-        y = values[: len(master.first)]
-        scorer.fix(y)
-        free = [k for k in range(n) if k not in held]
-        held_value = objective - float(values[theta].sum()) / n
-        total, joined = held_value, []
-        for i, k in enumerate(free):
-            feasible, q, _ = scorer.solve_one(models[k])
-            if not feasible:
-                joined.append(k)
-                continue
-            total += q / n
-            g = scorer.gradient()
-            if values[theta[i]] > q + tolerance * max(1.0, abs(q)):
-                cuts.future.append(k)
-                cuts.coef.append(g)
-                cuts.rhs.append(q - float(g @ y))
-        if joined:
-            held += joined
-            continue
-        if total > best:
-            best, best_y = total, y.copy()
-        if bound - best <= tolerance * max(1.0, abs(bound)):
+        if _iterate(state, scorer, floors, options, tolerance):
             break
-    assert best_y is not None
+    if state.best_y is None:
+        raise ValueError(f"no plan within {max_iterations} iterations")
     return Decomposed(
-        best_y, best, bound, iteration, len(cuts.rhs), held, time.perf_counter() - start
+        state.best_y,
+        state.best,
+        state.bound,
+        iteration,
+        len(state.cuts.rhs),
+        state.held,
+        time.perf_counter() - start,
     )
+
+
+@dataclass
+class _State:
+    models: list[PlanModel]
+    held: list[int]
+    upper: np.ndarray
+    cuts: _Cuts
+    relaxed: bool  # the master's binaries relaxed (first phase)
+    best: float = -np.inf
+    best_y: np.ndarray | None = None
+    bound: float = np.inf
+
+
+def _iterate(
+    state: _State,
+    scorer: RecourseScorer,
+    floors: FloorRule,
+    options: SolverOptions | None,
+    tolerance: float,
+) -> bool:
+    """One master solve and one recourse re-solve per free future; True when done."""
+    models, n = state.models, len(state.models)
+    master, theta = _master(models, state.held, floors, state.upper, state.cuts)
+    if state.relaxed:
+        master = replace(master, integer=np.zeros(0, dtype=np.int64))
+    status, objective, values, _s, words = run_extensive(master, options)
+    if status.value not in ("optimal", "feasible"):
+        raise ValueError(f"the master problem has no plan ({words})")
+    y = values[: len(master.first)]
+    scorer.fix(y)
+    free = [k for k in range(n) if k not in state.held]
+    total, joined = objective - float(values[theta].sum()) / n, []
+    for i, k in enumerate(free):
+        feasible, q, _ = scorer.solve_one(models[k])
+        if not feasible:
+            joined.append(k)
+            continue
+        total += q / n
+        if values[theta[i]] > q + tolerance * max(1.0, abs(q)):
+            g = scorer.gradient()
+            state.cuts.future.append(k)
+            state.cuts.coef.append(g)
+            state.cuts.rhs.append(q - float(g @ y))
+    if joined:
+        state.held += joined
+        return False
+    converged = objective - total <= tolerance * max(1.0, abs(objective))
+    if state.relaxed:
+        state.relaxed = not converged  # the LP phase is over: binaries from now on
+        return False
+    state.bound = objective
+    if total > state.best:
+        state.best, state.best_y = total, y.copy()
+    return state.bound - state.best <= tolerance * max(1.0, abs(state.bound))
 
 
 def plan_from_first_stage(
