@@ -47,12 +47,14 @@ import psutil
 
 from benchmarks.generate import generate
 from datasets import DEFAULT_SCENARIO
+from engine import scenario_from_data
 from engine.batch.driver import Tally, run_batch
 from engine.batch.store import RunStore, store_url
 from engine.batch.sweep import BatchPlan
 from engine.batch.sweep_schema import parse_sweep
 from engine.files.scenario_files import read_scenario_data
 from engine.formulation.build import build_model
+from engine.scenario.fields import money_text
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
 from engine.solving.backends import SolverOptions, highs_lp, highs_solution, new_highs
@@ -62,11 +64,11 @@ from engine.solving.tiebreak import pro_rata_reference, tie_break_model
 LP_SECTIONS = ("fund", "members", "areas", "policies", "objective")
 
 
-def sweep_plan(name: str, base: dict, n: int) -> BatchPlan:
+def sweep_plan(name: str, scenario: Scenario, n: int) -> BatchPlan:
     """``n`` scenarios: four values of the first floored area's floor x n/4 pledge draws."""
-    scenario = validate_scenario(base)
     area = next(a for a in scenario.areas if a.floor is not None and a.floor.amount)
-    floors = [area.floor.amount * f for f in (0.9, 1.0, 1.1, 1.2)]
+    unit = scenario.fund.unit
+    floors = [money_text(area.floor.amount * f, unit) for f in (0.9, 1.0, 1.1, 1.2)]
     spec = {
         "name": name,
         "base": name,
@@ -77,7 +79,8 @@ def sweep_plan(name: str, base: dict, n: int) -> BatchPlan:
             "pledges": {"*": {"dist": "lognormal_factor", "sigma": 0.1}},
         },
     }
-    return BatchPlan(parse_sweep(spec, f"{name} (benchmark)"), base, name)
+    # The base as a file gives it (amounts with their unit), as a sweep file's base is read.
+    return BatchPlan(parse_sweep(spec, f"{name} (benchmark)"), scenario.to_input(), name)
 
 
 def _changed(base: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -232,7 +235,7 @@ def _median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.steady_rate)[len(runs) // 2]
 
 
-def bench(name: str, base: dict, n: int, dask: bool, repeats: int) -> list[str]:
+def bench(name: str, base: Scenario, n: int, dask: bool, repeats: int) -> list[str]:
     plan = sweep_plan(name, base, n)
     scenarios = [p.scenario for p in plan.scenarios()]
     n = len(scenarios)
@@ -312,7 +315,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n")
     full = read_scenario_data(DEFAULT_SCENARIO)
     if args.default_mip:
-        plan = sweep_plan("default-mip", full, args.default_mip)
+        plan = sweep_plan("default-mip", scenario_from_data(full), args.default_mip)
         for label, how in (("1 worker", {"workers": 1}), ("2 workers", {"workers": 2})):
             run = engine_run(label, plan, **how)
             print(
@@ -320,9 +323,10 @@ def main() -> None:
                 f"{plan.size / run.seconds:.2f}/s whole run, {run.steady_rate:.2f}/s steady"
             )
         print()
+    lp = scenario_from_data({k: v for k, v in full.items() if k in LP_SECTIONS})
     sweeps = [
-        ("default", {k: v for k, v in full.items() if k in LP_SECTIONS}, args.default_n),
-        ("medium", generate(31, 40, 10, seed=1), args.medium_n),
+        ("default", lp, args.default_n),
+        ("medium", validate_scenario(generate(31, 40, 10, seed=1)), args.medium_n),  # in code
     ]
     for name, base, n in sweeps:
         if n > 0:  # 0 leaves a sweep out
