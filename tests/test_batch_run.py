@@ -580,7 +580,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
     with RunStore(store_url(url)) as store:
         batch = store.batches().iloc[0]
         assert 5 <= batch["stored"] < 24
-    again = cli("batch", str(sweep), "--store", url)
+    again = cli("batch", str(sweep), "--store", url, "--workers", "1")
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
     check_exact(url, sweep, sample=2)
