@@ -4,10 +4,12 @@ what keeping everyone costs (participation constraints), with burden-sharing ban
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich import box
@@ -54,10 +56,7 @@ SetOpt = Annotated[
 def _key(name: str, members: pd.DataFrame, key_file: Path | None) -> tuple[dict[str, float], str]:
     """The burden-sharing key by member and a label saying where it comes from."""
     if key_file is not None:
-        table = pd.read_csv(key_file)
-        if not {"member", "share"} <= set(table.columns):
-            _bad(f"{key_file}: a key file needs the columns member,share")
-        return dict(zip(table["member"], table["share"].astype(float), strict=True)), str(key_file)
+        return _key_file(key_file), str(key_file)
     if name == "contribution":
         return contribution_key(members), "share of the pledges"
     if name == "gdp":
@@ -70,6 +69,21 @@ def _key(name: str, members: pd.DataFrame, key_file: Path | None) -> tuple[dict[
         "--key-file FILE.csv with columns member,share"
     )
     raise AssertionError("unreachable")
+
+
+def _key_file(path: Path) -> dict[str, float]:
+    """A key from a CSV file with columns member,share (positive finite shares)."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        _bad(f"{path}: cannot read the key file ({error})")
+    if not {"member", "share"} <= set(table.columns):
+        _bad(f"{path}: a key file needs the columns member,share")
+    shares = pd.to_numeric(table["share"], errors="coerce")
+    bad = table.loc[~(shares > 0) | ~np.isfinite(shares), "member"].astype(str).tolist()
+    if bad:
+        _bad(f"{path}: column share: expected positive numbers, not for {', '.join(bad[:5])}")
+    return dict(zip(table["member"].astype(str), shares.astype(float), strict=True))
 
 
 def _bad(message: str) -> None:
@@ -222,9 +236,15 @@ def members_cmd(
     """What each member's money buys, its value in the fund and alone, and stability."""
     if key not in KEYS:
         _bad(f"--key: expected one of {', '.join(KEYS)}, got {key!r}")
-    if margin < 0 or band < 0:
-        _bad("--margin and --band must not be negative")
+    if not (math.isfinite(margin) and math.isfinite(band)) or margin < 0 or band < 0:
+        _bad("--margin and --band must be numbers, not negative")
+    if key == "nato" and key_file is None:
+        _key(key, pd.DataFrame(), None)  # explains why there is no NATO key, exit 2
+    if key_file is not None:
+        _key_file(key_file)  # a bad key file fails before the solves
     sc: Scenario = load_with_edits(scenario_path(scenario), set_ or [])
+    if member is not None and member not in {m.id for m in sc.members}:
+        _bad(f"--member: no member {member!r} (known: {', '.join(m.id for m in sc.members)})")
     result = solve(sc, SolverOptions())
     if not result.ok:
         err_console.print(result.summary.get("message") or result.status.value, highlight=False)

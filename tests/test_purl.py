@@ -131,3 +131,23 @@ def test_what_each_members_money_buys_adds_up_to_the_plan(plan):
     table = members_table(plan)
     assert table["value_in_fund"].nunique() == 1
     assert table["value_bought"].sum() == pytest.approx(table["value_in_fund"].iloc[0], rel=1e-9)
+
+
+def test_members_command_refuses_a_bad_key_file_or_member_before_solving(tmp_path, repo_root):
+    bad = tmp_path / "key.csv"
+    bad.write_text("member,share\nNOR,lots\n", encoding="utf-8")
+    for args, expected in (
+        (["--key-file", str(bad)], "column share: expected positive numbers, not for NOR"),
+        (["--key-file", str(tmp_path / "missing.csv")], "cannot read the key file"),
+        (["--member", "XXX"], "--member: no member 'XXX'"),
+    ):
+        run = subprocess.run(
+            [sys.executable, "optimise.py", "members", "purl-2025", *args],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2
+        assert expected in " ".join(run.stderr.split())
+        assert "Traceback" not in run.stderr
