@@ -169,7 +169,7 @@ def test_a_failing_scenario_is_recorded_and_the_batch_goes_on(tmp_path, monkeypa
 
 
 def test_an_invalid_combination_stops_the_batch_with_its_labels(tmp_path: Path, in_process):
-    spec = {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3, 2]}}
+    spec = {"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": ["3bn", "2bn"]}}
     plan = load_sweep(write_sweep(tmp_path, spec))
     with RunStore(store_url(str(tmp_path / "runs"))) as store:
         with pytest.raises(ScenarioError, match=r"areas\.space\.floor=2\.5bn.*above the ceiling"):

@@ -29,15 +29,19 @@ def plan_of(spec: dict[str, Any]) -> BatchPlan:
 
 def test_grid_is_the_product_of_its_axes_in_file_order():
     plan = plan_of(
-        # A plain number is in the fund's unit (bn): 9 is 9bn.
-        {"grid": {"areas.cyber.floor": ["1bn", "2bn"], "members.DEU.pledge": [8, 9, 10]}}
+        {
+            "grid": {
+                "areas.cyber.floor": ["1bn", "2bn"],
+                "members.DEU.pledge": ["8bn", "9bn", "10bn"],
+            }
+        }
     )
     items = list(plan.scenarios())
     assert plan.size == len(items) == 6
     assert [i.labels for i in items[:3]] == [
-        {"areas.cyber.floor": "1bn", "members.DEU.pledge": 8},
-        {"areas.cyber.floor": "1bn", "members.DEU.pledge": 9},
-        {"areas.cyber.floor": "1bn", "members.DEU.pledge": 10},
+        {"areas.cyber.floor": "1bn", "members.DEU.pledge": "8bn"},
+        {"areas.cyber.floor": "1bn", "members.DEU.pledge": "9bn"},
+        {"areas.cyber.floor": "1bn", "members.DEU.pledge": "10bn"},
     ]
     assert items[4].scenario.area("cyber").floor.amount == 2e9
     assert items[4].scenario.member("DEU").pledges == {2026: 9e9, 2027: 9e9}
@@ -260,8 +264,9 @@ def test_a_built_scenario_is_what_a_full_validation_of_its_content_gives():
 
 
 def test_a_combination_of_valid_grid_values_can_still_be_refused_with_its_labels():
-    plan = plan_of({"grid": {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": [3, 2]}})
+    grid = {"areas.space.floor": ["1bn", "2.5bn"], "areas.space.ceiling": ["3bn", "2bn"]}
+    plan = plan_of({"grid": grid})
     with pytest.raises(ScenarioError) as caught:
         list(plan.scenarios())
-    assert "areas.space.floor=2.5bn, areas.space.ceiling=2" in str(caught.value)
+    assert "areas.space.floor=2.5bn, areas.space.ceiling=2bn" in str(caught.value)
     assert "above the ceiling" in str(caught.value)

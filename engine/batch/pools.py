@@ -20,6 +20,7 @@ import signal
 import tempfile
 import time
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from engine.batch.sweep import BatchPlan, Point
@@ -86,7 +87,7 @@ class LocalPool:
         return done
 
     def is_lost_worker(self, error: BaseException) -> bool:
-        return isinstance(error, cf.process.BrokenProcessPool)
+        return isinstance(error, BrokenProcessPool)
 
     def stop_overdue(self, timeout: float, inflight: Inflight) -> set[int]:
         """Kill the workers whose scenario overran ``timeout``; their positions."""
