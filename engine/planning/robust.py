@@ -176,6 +176,11 @@ def plan_robust(
     (expected value, soft floors). Raises ScenarioError for futures that cannot be drawn
     or a method that does not take the rules."""
     floors, risk = floors or FloorRule(), risk or Risk()
+    if method == "benders" and (floors.mode != "soft" or risk.weight != 0):
+        raise ScenarioError(
+            [f"--method {method}: decomposition takes --objective expected and soft floors"],
+            "--method",
+        )
     inside, outside = draw_futures(scenario, n_futures, n_out, source, seed, path)
     plan = _robust_plan(scenario, inside, floors, risk, options, method)
     if not plan.ok:
@@ -214,11 +219,6 @@ def _robust_plan(
     """The two-stage plan by the extensive form or by decomposition."""
     if method == "extensive":
         return solve_stochastic(scenario, inside, floors, risk, options)
-    if method != "benders" or floors.mode != "soft" or risk.weight != 0:
-        raise ScenarioError(
-            [f"--method {method}: decomposition takes --objective expected and soft floors"],
-            "--method",
-        )
     dec = solve_benders(scenario, inside, floors, options)
     return plan_from_first_stage(scenario, inside, dec.first_values, floors, options, dec.seconds)
 
