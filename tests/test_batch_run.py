@@ -191,6 +191,30 @@ def test_a_stored_scenario_whose_content_no_longer_matches_is_solved_again(
     assert {i.scenario_id for i in plan.scenarios()} <= ids
 
 
+def test_ctrl_c_during_a_store_write_lets_the_chunk_be_stored_and_stops(tmp_path, in_process):
+    # A write cut short by Ctrl-C left SQLite's lock taken: storing what still finished
+    # then waited a minute (the busy timeout) and failed, and the scenario was lost.
+    plan = load_sweep(write_sweep(tmp_path, GRID))
+    writes = []
+
+    def ctrl_c_on_the_second_result(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO results"):
+            writes.append(statement)
+            if len(writes) == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # inside the second scenario's transaction
+
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        sa.event.listen(store.engine, "before_cursor_execute", ctrl_c_on_the_second_result)
+        tally = run_batch(plan, store, chunk_size=3)
+        sa.event.remove(store.engine, "before_cursor_execute", ctrl_c_on_the_second_result)
+        positions = sorted(store.frame("results", plan.batch_id)["position"])
+        assert tally.interrupted
+        assert positions[:3] == [0, 1, 2]  # the whole chunk, the scenario written included
+        assert tally.done == len(positions) == len(writes)
+        again = run_batch(plan, store)
+        assert (again.skipped, again.done) == (len(positions), 6 - len(positions))
+
+
 def test_local_workers_send_back_a_short_path_and_the_replies_go_by_file(tmp_path: Path):
     # A worker killed halfway through writing a long answer to the pool's pipe would leave
     # CPython's pool waiting for the rest forever; a pickled path fits in one atomic write.

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.batch import pools
 from engine.batch.pools import Inflight
@@ -102,7 +105,8 @@ def run_batch(
     size = chunk_size or max(1, min(16, (total - stored) // (pool.workers * 8)))
     run = _Run(plan, store, pool, tally, _chunks(points, size), timeout, on_progress)
     try:
-        run.until_done()
+        with _ctrl_c_between_writes(run):
+            run.until_done()
     finally:
         pool.close()
         tally.seconds = time.perf_counter() - started
@@ -137,6 +141,30 @@ def _unstored_points(
     return points, len(stored_at)
 
 
+@contextlib.contextmanager
+def _ctrl_c_between_writes(run: _Run) -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt between the store's writes, never inside one: a write
+    cut short leaves SQLite's lock taken, and storing what still finishes would then wait
+    for it (the busy timeout, a minute) and fail. Only in the main thread, and only over
+    Python's own Ctrl-C handler."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        if run.writing:
+            run.ctrl_c = True  # raised when the write is done (_Run.record)
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Run:
     """One run of a batch on a pool: the chunks to send, those in flight, the tally."""
 
@@ -161,6 +189,9 @@ class _Run:
         self.inflight: Inflight = {}
         self.restarts = 0
         self._maker: ScenarioMaker | None = None
+        #: Storing a chunk now; Ctrl-C came meanwhile (see _ctrl_c_between_writes).
+        self.writing = False
+        self.ctrl_c = False
 
     def until_done(self) -> None:
         """Step until every chunk is stored; replace lost workers; stop on Ctrl-C."""
@@ -218,19 +249,27 @@ class _Run:
             self.record(chunk, replies)
 
     def record(self, chunk: list[Point], replies: list[Reply]) -> None:
-        """Store a chunk's outcomes; stop the batch at an invalid scenario."""
-        for point, reply in zip(chunk, replies, strict=True):
-            if reply.problems:
-                raise ScenarioError(list(reply.problems), self.plan.source)
-            outcome = reply.outcome
-            if reply.stored or outcome is None:
-                self.tally.skipped += 1
-            elif self.store.record(
-                self.plan.batch_id, point.position, point.labels, reply.content, outcome
-            ):
-                self.tally.count(point, outcome)
-            else:
-                self.tally.skipped += 1
+        """Store a chunk's outcomes (a Ctrl-C meanwhile is raised once they are stored);
+        stop the batch at an invalid scenario."""
+        self.writing = True
+        try:
+            for point, reply in zip(chunk, replies, strict=True):
+                if reply.problems:
+                    raise ScenarioError(list(reply.problems), self.plan.source)
+                outcome = reply.outcome
+                if reply.stored or outcome is None:
+                    self.tally.skipped += 1
+                elif self.store.record(
+                    self.plan.batch_id, point.position, point.labels, reply.content, outcome
+                ):
+                    self.tally.count(point, outcome)
+                else:
+                    self.tally.skipped += 1
+        finally:
+            self.writing = False
+        if self.ctrl_c:
+            self.ctrl_c = False
+            raise KeyboardInterrupt
 
     def made(self, point: Point) -> Made:
         """The point's scenario built here (rare: lost or timed-out scenarios only)."""
