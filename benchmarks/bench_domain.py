@@ -142,13 +142,15 @@ def run_panels(
     sf_cache: Path | None = None,
     only_sf: bool = False,
     only_panels: tuple[str, ...] = (),
+    horizons: tuple[int, ...] = HORIZONS,
+    origins10: list[int] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     rows, secs = [], {"ours_auto": 0.0, "statsforecast": 0.0}
     for pname, panel in panels().items():
         if only_panels and pname not in only_panels:
             continue
-        for h in HORIZONS:
-            for origin in origins:
+        for h in horizons:
+            for origin in origins10 if (h == 10 and origins10) else origins:
                 train, test = cut(panel, origin, h)
                 if train.empty:
                     continue
@@ -220,6 +222,12 @@ def main() -> None:
     )
     ap.add_argument("--only-statsforecast", action="store_true", help="fill the cache only")
     ap.add_argument("--panels", default="gdp,milex", help="comma-separated: gdp, milex")
+    ap.add_argument("--horizons", default="5,10")
+    ap.add_argument(
+        "--origins10",
+        default=None,
+        help="origins of the 10-year horizon, comma-separated (default: as --origins)",
+    )
     args = ap.parse_args()
     a, b = (int(x) for x in args.origins.split("-"))
     origins = list(range(a, b + 1))
@@ -232,6 +240,8 @@ def main() -> None:
             args.sf_cache,
             args.only_statsforecast,
             tuple(p for p in args.panels.split(",") if p),
+            tuple(int(h) for h in args.horizons.split(",")),
+            [int(o) for o in args.origins10.split(",")] if args.origins10 else None,
         )
         table = summarise(scores)
         print(table.round(3).to_string(index=False))

@@ -21,7 +21,13 @@ from engine import Scenario, forecast_settings
 from models.data import NATO_WIDE, WORLDBANK, load_nato_defexp
 from models.errors import ForecastInputError
 from models.forked import beside
-from models.fund import FundForecast, contributing_members, fund_forecast, load_fund_history
+from models.fund import (
+    DEFAULT_HORIZON,
+    FundForecast,
+    contributing_members,
+    fund_forecast,
+    load_fund_history,
+)
 from models.paths import resolve_path
 from models.selection import run_backtest
 from reports.document import sha256_files
@@ -100,11 +106,15 @@ def forecast_data(
     # The backtest (the larger half of the model fits) runs in a forked child process beside
     # the fund's forecasts: on two cores this beats worker pools, whose fresh interpreters pay
     # for their own imports (see benchmarks/RESULTS_reports.md).
+    # The same years as ``python forecast.py`` (and the same forecast object for them).
+    first = int(scenario.fund.years[0])
+    years = list(range(first, first + DEFAULT_HORIZON))
     with beside(_backtest, sorted(contributors[0])) as backtest_result:
         forecasts = [
             fund_forecast(
                 scenario,
                 name,
+                years,
                 paths=custom,
                 n_samples=options.n_samples,
                 seed=options.seed,
@@ -127,9 +137,10 @@ def forecast_data(
         "(NATO 2014-2024, forecast or set by the policy path).",
         "History before the fund existed is shown on the same scale: past defence spending "
         "times each member's contribution rate, i.e. what the fund would have been.",
-        f"{options.n_samples} joint sample paths (seed {options.seed}); members' shocks are "
-        "correlated (correlations from history, shrunk towards zero); the fund's intervals are "
-        "quantiles of the summed paths.",
+        f"{options.n_samples} joint sample paths (seed {options.seed}); members' shocks share "
+        "a common factor (loadings estimated from members' year-on-year changes, not shrunk) "
+        "plus their own part; GDP and defence shares are modelled in logs, so spending stays "
+        "positive; the fund's intervals are quantiles of the summed paths.",
         "Members that pledge nothing are left out of the forecast.",
         *(f"Path '{p.name}': {p.description}" for p in paths),
         f"Backtest: the automatic model choice forecasts members' defence spending "
