@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import altair as alt
 import streamlit as st
 
 from app import views
@@ -144,8 +145,42 @@ def edit_tables(tables: Tables) -> None:
     S.rev += 1
 
 
+def pending_edits(scenario: Scenario) -> list[Edit]:
+    """What the edit boxes hold and their Apply button has not applied (the selected
+    area's floor, ceiling and priority, the selected member's pledge, the PATH=VALUE box)."""
+    rev, unit, edits = S.rev, scenario.fund.unit, []
+    area_id = S.get("area_pick")
+    if area_id in {a.id for a in scenario.areas}:
+        current = scenario_tables(scenario).areas.set_index("id").loc[area_id]
+        for field, key in (("floor", f"f{rev}{area_id}"), ("ceiling", f"c{rev}{area_id}")):
+            typed = S.get(key)
+            if typed is not None and typed.strip() != current[field]:
+                edits.append(Edit(f"areas.{area_id}.{field}", money_cell(typed, unit)))
+        priority = S.get(f"p{rev}{area_id}")
+        if priority is not None and priority != scenario.area(area_id).priority:
+            edits.append(Edit(f"areas.{area_id}.priority", priority))
+    member_id = S.get("member_pick")
+    if member_id in {m.id for m in scenario.members}:
+        now = scenario_tables(scenario).members.set_index("id").loc[member_id]
+        typed = S.get(f"m{rev}{member_id}")
+        if (
+            typed is not None
+            and typed.strip() != f"{now[pledge_column(scenario.fund.years[0])]:.12g}"
+        ):
+            edits.append(Edit(f"members.{member_id}.pledge", money_cell(typed, unit)))
+    text = S.get(f"e{rev}")
+    if text and text.strip():
+        edits.append(parse_edit(text))
+    return edits
+
+
 def solve_working() -> None:
-    """Re-solve the working copy warm, keeping the plan closest to the baseline's."""
+    """Apply what the edit boxes hold (saying so), then re-solve the working copy warm,
+    keeping the plan closest to the baseline's."""
+    pending = pending_edits(S.working)
+    if pending:
+        edit(pending)
+        _flash("info", "Applied before solving: " + "; ".join(map(str, pending)))
     base = S.base_result
     _show(_solve(S.working, base.allocation if base.ok else None), base)
 
@@ -230,7 +265,7 @@ def sidebar() -> None:
         st.rerun()
     bar.download_button(
         "Download version YAML",
-        data=lambda: _store().yaml_text(chosen),
+        data=_store().yaml_text(chosen),
         file_name=f"{chosen}.yaml",
         mime="application/x-yaml",
     )
@@ -340,7 +375,13 @@ def status_line() -> None:
     result = S.result
     stale = S.result_sha != scenario_sha256(S.working)
     cols = st.columns(4)
-    cols[0].metric("Status", result.status.value + (" (edited since)" if stale else ""))
+    cols[0].metric(
+        "Status",
+        result.status.value,
+        "edited since: press Solve" if stale else None,
+        delta_color="off",
+        delta_arrow="off",
+    )
     cols[1].metric(
         "Value (points)",
         f"{result.objective:,.2f}" if result.ok else "—",
@@ -407,15 +448,32 @@ def nearest_panel() -> None:
     st.button("Use these values", on_click=_attempt, args=(use_nearest,))
 
 
+def area_chart(result: Result, unit: str) -> alt.Chart:
+    """Stacked funding by area and year: a colour per area (views.AREA_PALETTE, distinct up
+    to 20 areas) and the legend below the bars in columns, so it is never cut off."""
+    colours = views.area_colours(result.scenario)
+    data = views.allocation_long(result).assign(year=lambda f: f["year"].astype(str))
+    scale = alt.Scale(domain=list(colours), range=list(colours.values()))
+    legend = alt.Legend(orient="bottom", columns=5, title=None, labelLimit=0)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:N", title=None),
+            y=alt.Y("sum(amount):Q", title=unit),
+            color=alt.Color("area:N", scale=scale, legend=legend, sort=list(colours)),
+            tooltip=["area", "year", alt.Tooltip("amount:Q", format=",.2f")],
+        )
+    )
+
+
 def allocation_panel(result: Result) -> None:
     """Funding by area and year (chart and table) and members' totals."""
     unit = views.unit_label(result.scenario)
     if not result.ok:
         st.write("No plan to show.")
         return
-    st.bar_chart(
-        views.allocation_long(result), x="year", y="amount", color="area", stack=True, y_label=unit
-    )
+    st.altair_chart(area_chart(result, unit), use_container_width=True)
     st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
     st.caption(f"Members over the horizon ({unit})")
     st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
@@ -473,7 +531,7 @@ def downloads_panel(result: Result) -> None:
         st.download_button(f"Download {name}", data, name, mime, key=f"file_{name}")
     st.download_button(
         "Download results (Excel)",
-        data=lambda: excel_bytes(S.result),
+        data=excel_bytes(result),  # bytes now: a callable would run outside the session
         file_name="results.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
@@ -582,10 +640,6 @@ def main() -> None:
         + f" · baseline {S.base_version} · {len(working.members)} members, "
         f"{len(working.areas)} areas, {working.fund.years[0]}-{working.fund.years[-1]}"
     )
-    with st.expander("Edit", expanded=True):
-        quick_edits(working)
-    with st.expander("Edit tables"):
-        table_editors(working)
     solve_col, note_col, save_col = st.columns([1, 3, 1], vertical_alignment="bottom")
     # A callback runs before the page is drawn, so one run shows the new plan.
     solve_col.button("Solve", type="primary", on_click=_attempt, args=(solve_working,))
@@ -597,6 +651,12 @@ def main() -> None:
         st.rerun()
     status_line()
     what_changed()
+    # The edit form comes after the plan's status and changes: at 1280x800 a solve's
+    # result is on the first screen, with the edits that led to it below.
+    with st.expander("Edit (Solve applies what the boxes hold)", expanded=True):
+        quick_edits(working)
+    with st.expander("Edit tables"):
+        table_editors(working)
     results_tabs()
 
 

@@ -55,6 +55,20 @@ def allocation_by_area(result: Result) -> pd.DataFrame:
     return pivot
 
 
+#: Twenty distinct colours (Tableau 20, dark shades first): every shipped scenario's areas
+#: (up to 14) get a colour of their own, never one another area has.
+AREA_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+    "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+
+
+def area_colours(scenario: Scenario) -> dict[str, str]:
+    """A colour for each area, in scenario order, distinct up to 20 areas."""
+    return {a.id: AREA_PALETTE[i % len(AREA_PALETTE)] for i, a in enumerate(scenario.areas)}
+
+
 def allocation_long(result: Result) -> pd.DataFrame:
     """Area funding per year (columns area, year, amount in the fund's unit) for charts."""
     if result.areas.empty:
@@ -140,8 +154,22 @@ def change_sentences(comparison: Comparison, scenario: Scenario, top: int = 8) -
             f"{money(row.after, scenario)} ({sign}{money(abs(row.change), scenario)})"
         )
     if len(frame) > top:
-        lines.append(f"... and {len(frame) - top} more changes in the table below")
+        lines.append(f"... and {len(frame) - top} more changes in the Diff tab")
     return lines
+
+
+_ROW_NAME = re.compile(r"^([a-z_]+)\[([^\]]*)\]$")
+
+
+def _readable(label: str) -> str:
+    """A constraint's label in words: a row name left as its label
+    (``member_projects[ITA,capability,2027]``) becomes ``member projects (ITA, capability,
+    2027)``, never the model's internal name."""
+    match = _ROW_NAME.match(label)
+    if match is None:
+        return label
+    keys = ", ".join(k.strip() for k in match.group(2).split(","))
+    return f"{match.group(1).replace('_', ' ')} ({keys})"
 
 
 def binding_sentences(comparison: Comparison, top: int = 6) -> list[str]:
@@ -149,7 +177,7 @@ def binding_sentences(comparison: Comparison, top: int = 6) -> list[str]:
     lines = []
     for status in ("became binding", "stopped binding"):
         labels = comparison.binding.loc[comparison.binding["status"] == status, "label"]
-        labels = list(dict.fromkeys(labels))
+        labels = list(dict.fromkeys(_readable(label) for label in labels))
         if labels:
             more = f" and {len(labels) - top} more" if len(labels) > top else ""
             lines.append(f"{status}: {', '.join(labels[:top])}{more}")

@@ -165,3 +165,81 @@ def test_the_projects_tab_lists_the_go_no_go_projects(page) -> None:
     shown = next(d.value for d in page.dataframe if "project" in d.value.columns)
     assert sorted(shown["project"]) == sorted(p.id for p in scenario.projects)
     assert "projects funded" in "\n".join(c.value for c in page.caption)
+
+
+def test_every_download_holds_its_file_and_the_workbook_opens(page, monkeypatch) -> None:
+    """The downloads' data is made in the session (a callable would run outside it, where
+    ``st.session_state`` has no result: the Excel download did nothing, issue 14)."""
+    import io
+
+    from openpyxl import load_workbook
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    stored: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        stored[file_id] = path_or_data if isinstance(path_or_data, bytes) else b""
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    _open_tab(page, "Downloads")
+    assert not page.exception
+    buttons = page.get("download_button")
+    assert len(buttons) >= 4
+    for button in buttons:
+        file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+        assert stored.get(file_id), button.proto.label
+    excel = next(b for b in buttons if b.proto.label == "Download results (Excel)")
+    book = load_workbook(io.BytesIO(stored[excel.proto.url.rsplit("/", 1)[-1].split(".")[0]]))
+    assert len(book.sheetnames) >= 3
+
+
+def test_solve_applies_what_the_edit_boxes_hold(page) -> None:
+    page.selectbox(key="area_pick").select("cyber").run()
+    _by_label(page.text_input, "Floor for cyber").input("30").run()  # not applied
+    _solve(page)
+    assert not page.exception
+    assert any("Applied before solving: areas.cyber.floor=30bn" in i.value for i in page.info)
+    text = _text(page)
+    scenario = load_scenario(SCENARIOS_DIR / "aspf-2026.yaml")
+    assert "cyber in 2026: " in text
+    assert views.plain(money(30e9, scenario)) in text
+
+
+def test_the_status_and_the_changes_come_before_the_edit_form(page) -> None:
+    _edit_area(page, "cyber", "Floor", "12")
+    _solve(page)
+    elements = list(page.main)
+    kinds = [type(e).__name__ for e in elements]
+    labels = [getattr(e, "label", None) for e in elements]
+    assert _by_label(page.metric, "Status").value == "optimal"
+    first_box = next(i for i, label in enumerate(labels) if str(label).startswith("Floor for"))
+    assert kinds.index("Metric") < first_box
+    assert kinds.index("Subheader") < first_box  # "Changes against the baseline"
+
+
+def test_why_lines_name_constraints_in_words_not_row_names() -> None:
+    import pandas as pd
+
+    class _Cmp:
+        binding = pd.DataFrame(
+            {
+                "label": ["member_projects[ITA,capability,2027]", "the cyber floor in 2026"],
+                "status": ["became binding", "became binding"],
+            }
+        )
+
+    (line,) = views.binding_sentences(_Cmp())  # type: ignore[arg-type]
+    assert "member_projects[" not in line
+    assert "member projects (ITA, capability, 2027)" in line
+    assert "the cyber floor in 2026" in line
+
+
+def test_every_area_of_a_shipped_scenario_has_a_colour_of_its_own() -> None:
+    for name in ("aspf-2026", "nif", "diana"):
+        scenario = load_scenario(SCENARIOS_DIR / f"{name}.yaml")
+        colours = views.area_colours(scenario)
+        assert len(set(colours.values())) == len(scenario.areas) >= 1
+    assert len(views.AREA_PALETTE) >= 14
