@@ -82,7 +82,7 @@ def test_the_scenario_format_example_is_a_valid_scenario():
     (example,) = blocks("yaml")
     scenario = scenario_from_data(yaml.safe_load(example), "README.md")
     assert scenario.area("cyber").floor.amount == 5e9
-    assert scenario.area("space").ceiling.amount == 4e9  # a plain number, in the fund's unit
+    assert scenario.area("space").ceiling.amount == 4e9
 
 
 @pytest.fixture(scope="module")
