@@ -28,8 +28,8 @@ _RUN = ["run", "--data", str(FORECAST_CSV), "--horizon", "2", "--model", "naive"
 REFERENCE = {"optimise.py": ["validate", "aspf-2026"], "forecast.py": [*_RUN, "--out"]}
 
 
-def timed(script: str, args: list[str]) -> tuple[int, str, float, float]:
-    """Exit code, output, wall seconds and peak resident MiB of one command."""
+def timed(script: str, args: list[str]) -> tuple[int, str, float, float, float]:
+    """Exit code, output, wall seconds, peak resident MiB and CPU seconds of one command."""
     proc = subprocess.run(
         ["/usr/bin/time", "-v", sys.executable, str(ROOT / script), *args],
         cwd=ROOT,
@@ -38,14 +38,21 @@ def timed(script: str, args: list[str]) -> tuple[int, str, float, float]:
         timeout=600,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
     )
-    stats = proc.stderr[proc.stderr.rfind("Command being timed") :]
+    at = proc.stderr.rfind("Command being timed")
+    stats = proc.stderr[at:]
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", stats)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stats)
     assert wall is not None, stats
     assert rss is not None, stats
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", stats))
     seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
-    output = proc.stdout + proc.stderr[: proc.stderr.rfind("Command being timed")]
-    return proc.returncode, output, seconds, int(rss.group(1)) / 1024
+    return proc.returncode, proc.stdout + proc.stderr[:at], seconds, int(rss.group(1)) / 1024, cpu
+
+
+def _clean(code: int, output: str, words: tuple[str, ...]) -> bool:
+    text = " ".join(output.split())
+    bad = "Traceback" in text or "internal error" in text
+    return code == 2 and not bad and all(w in text for w in words)
 
 
 def main() -> None:
@@ -56,41 +63,36 @@ def main() -> None:
         reference = {}
         for script, args in REFERENCE.items():
             extra = [str(Path(tmp) / "ref-out")] if script == "forecast.py" else []
-            code, _, seconds, mib = timed(script, [*args, *extra])
+            code, _, seconds, mib, cpu = timed(script, [*args, *extra])
             assert code == 0, (script, code)
-            reference[script] = (seconds, mib)
-            print(f"reference {script} {' '.join(args[:2])}: {seconds:.2f} s, {mib:.0f} MiB")
+            reference[script] = (cpu, mib)
+            print(
+                f"reference {script} {args[0]}: {seconds:.2f} s wall, {cpu:.2f} s CPU, "
+                f"{mib:.0f} MiB"
+            )
         rows = []
         for i, (script, name, build, words) in enumerate(ALL_CASES):
             if options.only not in name:
                 continue
             case_dir = Path(tmp) / f"case{i}"
             case_dir.mkdir()
-            code, output, seconds, mib = timed(script, build(case_dir))
-            text = " ".join(output.split())
-            clean = (
-                code == 2
-                and "Traceback" not in text
-                and "internal error" not in text
-                and all(w in text for w in words)
-            )
-            rows.append((seconds, mib, clean, code, script, name))
+            code, output, seconds, mib, cpu = timed(script, build(case_dir))
+            rows.append((cpu, seconds, mib, _clean(code, output, words), code, script, name))
     print()
-    print(
-        f"{'case':44} {'exit':>4} {'clean':>5} {'wall s':>7} {'x ref':>6} {'MiB':>6} {'x ref':>6}"
-    )
-    for seconds, mib, clean, code, script, name in sorted(rows, reverse=True):
-        ref_s, ref_mib = reference[script]
+    head = f"{'case':44} {'exit':>4} {'clean':>5} {'CPU s':>6} {'x ref':>6} {'wall s':>7}"
+    print(f"{head} {'MiB':>6} {'x ref':>6}")
+    for cpu, seconds, mib, clean, code, script, name in sorted(rows, reverse=True):
+        ref_cpu, ref_mib = reference[script]
         print(
             f"{script[:-3] + ': ' + name:44.44} {code:>4} {'yes' if clean else 'NO':>5} "
-            f"{seconds:7.2f} {seconds / ref_s:6.2f} {mib:6.0f} {mib / ref_mib:6.2f}"
+            f"{cpu:6.2f} {cpu / ref_cpu:6.2f} {seconds:7.2f} {mib:6.0f} {mib / ref_mib:6.2f}"
         )
     slowest = max(rows)
     print()
     print(
-        f"cases tried {len(rows)}, refused cleanly {sum(r[2] for r in rows)}; slowest refusal "
-        f"{slowest[4]} '{slowest[5]}': {slowest[0]:.2f} s, peak {slowest[1]:.0f} MiB; "
-        f"largest memory {max(r[1] for r in rows):.0f} MiB"
+        f"cases tried {len(rows)}, refused cleanly {sum(r[3] for r in rows)}; slowest refusal "
+        f"{slowest[5]} '{slowest[6]}': {slowest[0]:.2f} CPU s ({slowest[1]:.2f} s wall), "
+        f"peak {slowest[2]:.0f} MiB; largest memory {max(r[2] for r in rows):.0f} MiB"
     )
 
 
