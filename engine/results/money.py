@@ -32,18 +32,18 @@ def column_digits(amounts: Iterable[float], unit: str, exact: bool = True) -> in
     (snapped to the solvers' tolerance) up to :data:`MOST_DIGITS`, at least 2, and enough
     for the smallest nonzero figure not to show as zero. ``exact=False`` (solver output,
     rarely exact at any precision) asks for 2 decimals and only the latter."""
-    exactly, exact, least = exact, 0, 0
+    needed, least = 0, 0
     for a in amounts:
         if a is None or not math.isfinite(a) or a == 0:
             continue
         shown = shown_amount(a, unit, 6)
         if abs(shown) >= HUGE:
             continue
-        exact = max(exact, -min(0, int(shown.normalize().as_tuple().exponent)))
+        needed = max(needed, -min(0, int(shown.normalize().as_tuple().exponent)))
         least = max(least, display_digits(shown))
-    if exact == 0:
+    if needed == 0:
         return 0
-    return max(2, min(exact, MOST_DIGITS) if exactly else 2, least)
+    return max(2, min(needed, MOST_DIGITS) if exact else 2, least)
 
 
 def money_column(amounts: Iterable[float], scenario: Scenario) -> list[str]:
