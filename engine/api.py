@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from engine.analysis.whatif import Comparison, compare
 from engine.errors import ScenarioError
-from engine.files.scenario_files import read_scenario_data
+from engine.files.scenario_files import plain_reading, read_scenario_data
 from engine.results.schema import Result
 from engine.scenario.edits import Edit, apply_edits_to_data
 from engine.scenario.from_forecast import resolve_forecast_pledges
@@ -45,10 +45,13 @@ def resolve_inputs(scenario: Scenario, source: str | None = None) -> Scenario:
     return resolved
 
 
-def scenario_from_data(data: Any, source: str | None = None) -> Scenario:
+def scenario_from_data(
+    data: Any, source: str | None = None, plain: Literal["currency", "fund"] = "currency"
+) -> Scenario:
     """Validate scenario data (a mapping in the file format) and resolve its forecast
-    pledges; raises ScenarioError naming ``source``, the field and the problem."""
-    return resolve_inputs(validate_scenario(data, source=source, plain="fund"), source)
+    pledges; raises ScenarioError naming ``source``, the field and the problem. ``plain``
+    says how plain amounts read (the currency; ``fund``: a workbook's unit)."""
+    return resolve_inputs(validate_scenario(data, source=source, plain=plain), source)
 
 
 def load_with_edits(path: str | os.PathLike[str], edits: Iterable[Edit | str] = ()) -> Scenario:
@@ -61,7 +64,7 @@ def load_with_edits(path: str | os.PathLike[str], edits: Iterable[Edit | str] = 
     edits = list(edits)
     if edits and isinstance(data, dict):
         data = apply_edits_to_data(data, edits)
-    return scenario_from_data(data, str(path))
+    return scenario_from_data(data, str(path), plain_reading(path))
 
 
 def edit_scenario(scenario: Scenario, edits: Iterable[Edit | str]) -> Scenario:

@@ -264,8 +264,16 @@ def test_no_arguments_solves_the_default_scenario() -> None:
     assert "Alternative Security Partnership Fund" in proc.stdout
 
 
-def test_a_plain_number_in_whatif_is_in_the_funds_unit_and_shown_with_one_precision():
+def test_a_plain_number_too_small_for_the_currency_is_refused_in_whatif():
     done = run("whatif", "aspf-2026", "--set", "areas.cyber.floor=12")
+    assert done.returncode == 2
+    assert "areas[cyber].floor" in done.stderr
+    assert "write 12bn" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_whatif_floor_edit_shows_its_changes_with_one_precision():
+    done = run("whatif", "aspf-2026", "--set", "areas.cyber.floor=12bn")
     assert done.returncode == 0, done.stderr
     assert "Area funding changes: none" not in done.stdout
     rows = [ln for ln in done.stdout.splitlines() if ln.startswith("│ cyber ")]

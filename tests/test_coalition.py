@@ -137,7 +137,9 @@ def test_priority_problems_name_the_field():
     assert "members[BBB].priorities.weights: unknown area 'zz'" in text
     assert "members[CCC].priorities.pairwise: b and c are not compared" in text
     assert "members[DDD].priorities.pairwise: a to b is 12, outside Saaty's scale" in text
-    text = _errors(_fund([{"id": "AAA", "pledge": "1m", "priorities": {"swing": {"a": 60, "b": 30}}}]))
+    text = _errors(
+        _fund([{"id": "AAA", "pledge": "1m", "priorities": {"swing": {"a": 60, "b": 30}}}])
+    )
     assert "members[AAA].priorities" in text
     assert "scores 100" in text
     text = _errors(_fund([{"id": "AAA", "pledge": "1m"}], member_weights="gdp"))

@@ -33,7 +33,7 @@ def _odd_scenario():
                 "carry_over": True,
             },
             "members": [
-                {"id": "AAA", "name": "A", "pledge": {2026: "10.1m", 2027: 0.1 + 0.2}},
+                {"id": "AAA", "name": "A", "pledge": {2026: "10.1m", 2027: 1e6 * (0.1 + 0.2)}},
                 {"id": "BBB", "pledge": 7_000_001.000000001, "opt_in": ["cyber"]},
                 {"id": "CCC", "pledge": "3m", "opt_in": []},
                 {"id": "DDD", "pledge": "2m", "opt_out": ["space"], "caps": {"cyber": "1.25m"}},
@@ -77,7 +77,7 @@ def test_round_trip_is_exact_for_awkward_numbers_and_empty_lists(tmp_path):
     back = load_scenario(tmp_path / "odd.xlsx")
     assert back == scenario
     assert back.member("CCC").opt_in == []
-    assert back.member("AAA").pledges[2027] == 0.1 + 0.2
+    assert back.member("AAA").pledges[2027] == 1e6 * (0.1 + 0.2)
 
 
 def test_amounts_are_numbers_in_the_funds_unit(tmp_path):

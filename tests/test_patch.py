@@ -110,7 +110,7 @@ def test_pledges_are_not_patched_under_an_area_coalition():
     # A member's pledges are the big-M coefficient of its commitment rows there.
     data = random_scenario(3)
     area = data["areas"][0]["id"]
-    data["area_coalitions"] = [{"area": area, "min_members": 2, "min_contribution": 1}]
+    data["area_coalitions"] = [{"area": area, "min_members": 2, "min_contribution": "1bn"}]
     base = validate_scenario(data)
     member = base.members[0]
     doubled = money_text(max(member.pledges.values()) * 2, base.fund.unit)

@@ -1,6 +1,8 @@
-"""One rule for a plain number: an amount given as a plain number is in the fund's unit,
-in YAML, JSON, a workbook and ``--set`` alike (issue 14); scenarios write amounts back with
-their unit, exactly."""
+"""One rule for a plain number (issue 14): an amount given as a plain number is in the fund's
+currency in YAML, JSON, ``--set`` and the app's edit box alike (the format's contract), and a
+plain amount too small to be meant so (``floor=12`` in a fund counted in bn) is refused as
+ambiguous instead of giving a plan without the edit; a workbook's cells are in the unit its
+headers state; scenarios write amounts back with their unit, exactly."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from engine import edit_scenario, load_with_edits
+from engine import ScenarioError, edit_scenario, load_with_edits
 from engine.files.excel import write_workbook_scenario
 from engine.files.scenario_files import dump_scenario_yaml, load_scenario, save_scenario
 from engine.scenario.fields import in_currency, money_text
@@ -25,37 +27,56 @@ ASPF = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
 def _fund(unit: str = "bn", **amounts: object) -> dict:
     return {
         "fund": {"name": "F", "currency": "USD", "unit": unit, "years": [2026, 2027]},
-        "members": [{"id": "DEU", "pledge": amounts.get("pledge", 10)}],
+        "members": [{"id": "DEU", "pledge": amounts.get("pledge", 10e9)}],
         "areas": [
             {
                 "id": "cyber",
-                "floor": amounts.get("floor", 2),
-                "value_curve": [{"up_to": amounts.get("up_to", 5), "marginal": 1}, {"marginal": 0}],
+                "floor": amounts.get("floor", 2e9),
+                "value_curve": [
+                    {"up_to": amounts.get("up_to", 5e9), "marginal": 1},
+                    {"marginal": 0},
+                ],
             }
         ],
     }
 
 
-def test_a_plain_edit_of_a_floor_is_in_the_funds_unit():
+@pytest.mark.parametrize("edit", ["areas.cyber.floor=12", "members.DEU.pledge=20"])
+def test_a_plain_edit_too_small_to_be_meant_in_the_currency_is_refused(edit):
     base = load_with_edits(ASPF)
-    for edited in (
-        load_with_edits(ASPF, ["areas.cyber.floor=12"]),
-        edit_scenario(base, ["areas.cyber.floor=12"]),
-    ):
-        assert edited.area("cyber").floor.amount == 12e9
-    assert edit_scenario(base, ["members.DEU.pledge=20"]).member("DEU").pledges[2027] == 20e9
+    for attempt in (lambda: load_with_edits(ASPF, [edit]), lambda: edit_scenario(base, [edit])):
+        with pytest.raises(ScenarioError, match=r"ambiguous.*write (12|20)bn"):
+            attempt()
+
+
+def test_a_plain_edit_in_the_currency_and_an_edit_with_a_unit_agree():
+    base = load_with_edits(ASPF)
+    plain = edit_scenario(base, ["areas.cyber.floor=12000000000"])
+    with_unit = edit_scenario(base, ["areas.cyber.floor=12bn"])
+    assert plain.area("cyber").floor.amount == with_unit.area("cyber").floor.amount == 12e9
+    assert edit_scenario(base, ["areas.cyber.floor=0"]).area("cyber").floor.amount == 0
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
-@pytest.mark.parametrize(("unit", "factor"), [("bn", 1e9), ("m", 1e6), ("k", 1e3)])
-def test_plain_numbers_in_a_file_are_in_the_funds_unit(tmp_path, suffix, unit, factor):
+@pytest.mark.parametrize("unit", ["bn", "m", "k"])
+def test_plain_numbers_in_a_file_are_in_the_currency_whatever_the_funds_unit(
+    tmp_path, suffix, unit
+):
     path = tmp_path / f"f{suffix}"
-    data = _fund(unit, pledge=10, floor=2.5, up_to="5")
+    data = _fund(unit, pledge=10e9, floor=2.5e6, up_to="5000")
     path.write_text(json.dumps(data) if suffix == ".json" else yaml.safe_dump(data))
     scenario = load_scenario(path)
-    assert scenario.member("DEU").pledges == {2026: 10 * factor, 2027: 10 * factor}
-    assert scenario.area("cyber").floor.amount == 2.5 * factor
-    assert scenario.area("cyber").value_curve[0].up_to == 5 * factor
+    assert scenario.member("DEU").pledges == {2026: 10e9, 2027: 10e9}
+    assert scenario.area("cyber").floor.amount == 2.5e6
+    assert scenario.area("cyber").value_curve[0].up_to == 5000
+
+
+@pytest.mark.parametrize("field", ["pledge", "floor", "up_to"])
+def test_a_small_plain_amount_in_a_file_is_refused_naming_its_field(tmp_path, field):
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump(_fund("bn", **{field: 12})))
+    with pytest.raises(ScenarioError, match=r"f\.yaml.*ambiguous.*12bn"):
+        load_scenario(path)
 
 
 def test_amounts_with_a_unit_mean_the_same_whatever_the_funds_unit(tmp_path):
@@ -107,9 +128,10 @@ def test_amounts_written_with_their_unit_read_back_exactly(amount, unit):
 
 def test_a_scenario_written_and_read_back_is_the_same_under_the_rule(tmp_path):
     data = _fund("bn", pledge=3815712806.73, floor="2.9408bn")
-    scenario = validate_scenario(data)  # built in code: plain numbers in currency units
+    scenario = validate_scenario(data)
     assert scenario.member("DEU").pledges[2026] == 3815712806.73
     assert validate_scenario(scenario.to_input(), plain="fund") == scenario
+    assert validate_scenario(scenario.to_input()) == scenario
     save_scenario(scenario, tmp_path / "s.json")
     save_scenario(scenario, tmp_path / "s.yaml")
     assert load_scenario(tmp_path / "s.json") == scenario == load_scenario(tmp_path / "s.yaml")

@@ -113,7 +113,7 @@ class BatchPlan:
 
     def _validate(self, data: dict[str, Any], what: str) -> Scenario:
         try:
-            return validate_scenario(data, source=self.source, plain="fund")
+            return validate_scenario(data, source=self.source)
         except ScenarioError as error:
             raise ScenarioError([f"{what}: {p}" for p in error.problems], self.source) from None
 
@@ -275,7 +275,7 @@ class _GridPoint:
     def __init__(self, plan: BatchPlan, g: int) -> None:
         data = apply_edits_to_data(plan.base_data, plan.fixed_and_grid_edits(g))
         self.data, self.scenario = plan.own_pledges(data, _describe(plan.grid_labels(g)) or "base")
-        given = Scenario.model_validate(self.data, context=plain_context(self.data, "fund"))
+        given = Scenario.model_validate(self.data, context=plain_context(self.data, "currency"))
         self.sections = {k: getattr(given, k) for k in given.model_fields_set}
         # Canonical JSON (amounts in currency units), the form earlier stores' ids hash.
         canonical = self.scenario.model_dump(mode="json", exclude_defaults=True)
@@ -342,16 +342,14 @@ class ScenarioMaker:
         pledges = _pledge_edits(edits)
         if pledges is not None:
             with contextlib.suppress(ScenarioError):  # the full validation below says why
-                scenario = replace_pledges(grid.scenario, pledges, plain="fund")
+                scenario = replace_pledges(grid.scenario, pledges)
         if scenario is None:
             changed = apply_edits_to_data(
                 {k: grid.data[k] for k in touched if k in grid.data}, edits
             )
             kept = {k: v for k, v in grid.sections.items() if k not in changed}
             try:
-                scenario = validate_scenario(
-                    {**kept, **changed}, source=self.plan.source, plain="fund"
-                )
+                scenario = validate_scenario({**kept, **changed}, source=self.plan.source)
             except ScenarioError:
                 # Validate the whole again, for the message a file with these values gets.
                 scenario = self.plan._validate({**grid.data, **changed}, _describe(point.labels))

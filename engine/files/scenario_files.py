@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -81,10 +81,16 @@ def read_scenario_data(path: str | os.PathLike[str]) -> Any:
     return reader(path)
 
 
+def plain_reading(path: str | os.PathLike[str]) -> Literal["currency", "fund"]:
+    """How a file's plain amounts read: in the fund's unit in a workbook (its headers say
+    so, ``pledge (USD bn)``), in the currency elsewhere (see :mod:`engine.scenario.fields`)."""
+    return "fund" if Path(path).suffix.lower() == ".xlsx" else "currency"
+
+
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Load and validate a scenario file as written (forecast pledges are not resolved: see
     :func:`engine.load_with_edits`); raises ScenarioError naming file and field."""
-    return validate_scenario(read_scenario_data(path), source=str(path), plain="fund")
+    return validate_scenario(read_scenario_data(path), source=str(path), plain=plain_reading(path))
 
 
 def dump_scenario_yaml(scenario: Scenario) -> str:

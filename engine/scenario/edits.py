@@ -4,7 +4,8 @@ Paths walk the file format; list items are addressed by their id
 (``areas.cyber.floor=12bn``, ``members.GBR.opt_out=[space]``, ``fund.years=[2026,2027]``).
 Values are read as YAML, so lists, numbers and strings such as ``12bn`` all work.
 An edited scenario goes through the same validation as a file: a plain number given for
-an amount is in the fund's unit (``areas.cyber.floor=12`` is 12bn in a ``unit: bn`` fund).
+an amount is in the fund's currency, and ``areas.cyber.floor=12`` is refused as ambiguous
+(write ``12bn``); see :mod:`engine.scenario.fields`.
 """
 
 from __future__ import annotations
@@ -119,4 +120,4 @@ def apply_edits(scenario: Scenario, edits: Iterable[Edit | str]) -> Scenario:
         return scenario
     data = apply_edits_to_data(scenario.to_input(), edits)
     source = "--set " + " ".join(str(e) for e in edits)
-    return validate_scenario(data, source=source, plain="fund")
+    return validate_scenario(data, source=source)

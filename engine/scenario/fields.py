@@ -1,11 +1,13 @@
 """Field types and the base model shared by every section of the scenario format.
 
-**A plain number given for an amount is in the fund's unit**: ``floor: 12`` in a fund with
-``unit: bn`` is 12bn, in YAML, JSON, a workbook, ``--set`` and the app alike; ``12bn``,
-``300k`` or ``12.5m`` say their unit. Validation applies the rule when it is told the
-fund's unit (:func:`engine.scenario.validate.validate_scenario` with ``plain="fund"``,
-which every reader of the file format uses); data built in code and read with the
-default ``plain="currency"`` gives plain numbers in currency units. Scenarios write
+**A plain number given for an amount is in the fund's currency** (``pledge: 20000000000``
+is $20bn), in YAML, JSON, ``--set`` and the app's PATH=VALUE box alike, as the format's
+contract has always said; ``12bn``, ``300k`` or ``12.5m`` say their unit. A plain amount
+that is not zero but below :data:`AMBIGUOUS_BELOW` currency units (``floor: 12`` in a fund
+counted in bn) is refused as ambiguous, naming the field: no defence fund plans $12, and
+reading it so would silently give a plan without the planner's edit. A workbook's cells
+are read in the unit its headers state (the fund's unit): validation is told so with
+``plain="fund"`` (:func:`engine.scenario.validate.validate_scenario`). Scenarios write
 amounts back with their unit (``15bn``), exactly, so either reading gives the same figures.
 """
 
@@ -22,6 +24,10 @@ from engine.scenario.units import UNIT_FACTORS, parse_amount, parse_share, rejec
 
 #: The validation-context key holding the currency units one plain number stands for.
 PLAIN_FACTOR = "plain_factor"
+#: The validation-context key holding the fund's unit, for the ambiguity check's message.
+PLAIN_CHECK = "plain_check"
+#: A plain amount below this many currency units (and not zero) is refused as ambiguous.
+AMBIGUOUS_BELOW = 1000.0
 #: The serialisation-context key holding the unit amounts are written in (``bn``).
 WRITE_UNIT = "unit"
 
@@ -54,8 +60,37 @@ def money_text(amount: float, unit: str) -> str:
     return f"{format(number.normalize(), 'f')}{unit}"
 
 
+def _plain_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _PLAIN.match(value):
+        return float(value.strip().replace("_", "").replace(",", ""))
+    return None
+
+
+def read_plain(value: Any, context: Any) -> Any:
+    """``value`` as validation reads it under ``context``: a plain number in the fund's unit
+    turned into currency units (``plain="fund"``, workbooks), or checked for ambiguity (the
+    file format: a plain number below :data:`AMBIGUOUS_BELOW` currency units, not zero, is
+    refused with ValueError); anything else unchanged."""
+    factor = plain_factor(context)
+    if factor:
+        return in_currency(value, factor)
+    unit = context.get(PLAIN_CHECK) if isinstance(context, dict) else None
+    number = _plain_number(value) if unit else None
+    if number is not None and 0 < number < AMBIGUOUS_BELOW:
+        shown = f"{number:g}"
+        raise ValueError(
+            f"{shown} is ambiguous: a plain number is in the fund's currency, so it would be "
+            f"{shown} currency units; write {shown}{unit} (or the full figure)"
+        )
+    return value
+
+
 def _amount_in(value: Any, info: ValidationInfo) -> float:
-    return parse_amount(in_currency(value, plain_factor(info.context)))
+    return parse_amount(read_plain(value, info.context))
 
 
 def _amount_out(value: float, info: SerializationInfo) -> float | str:

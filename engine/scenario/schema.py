@@ -31,9 +31,8 @@ from engine.scenario.fields import (
     Money,
     Share,
     Strict,
-    in_currency,
     money_text,
-    plain_factor,
+    read_plain,
 )
 from engine.scenario.projects import (
     AreaCoalition,
@@ -57,14 +56,13 @@ class Limit(Strict):
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: Any, info: ValidationInfo) -> Any:
-        factor = plain_factor(info.context)
         if isinstance(value, dict):
-            if "amount" in value and factor:
-                return {**value, "amount": in_currency(value["amount"], factor)}
+            if "amount" in value:
+                return {**value, "amount": read_plain(value["amount"], info.context)}
             return value
         if isinstance(value, str) and value.strip().endswith("%"):
             return {"share": parse_share(value)}
-        return {"amount": parse_amount(in_currency(value, factor))}
+        return {"amount": parse_amount(read_plain(value, info.context))}
 
     @model_validator(mode="after")
     def _one_kind(self) -> Limit:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from engine.errors import ScenarioError
-from engine.scenario.fields import PLAIN_FACTOR, in_currency
+from engine.scenario.fields import PLAIN_CHECK, PLAIN_FACTOR, in_currency
 from engine.scenario.magnitudes import check_magnitudes
 from engine.scenario.priority_checks import check_priorities
 from engine.scenario.project_checks import check_projects
@@ -74,14 +74,16 @@ def validation_problems(data: Any, error: ValidationError) -> list[str]:
     return list(problems.values())
 
 
-def plain_context(data: Any, plain: Literal["currency", "fund"]) -> dict[str, float] | None:
-    """The validation context that reads plain amounts in the fund's unit (``plain="fund"``,
-    the unit taken from ``data['fund']['unit']``, ``bn`` by default), or None."""
-    if plain != "fund":
-        return None
+def plain_context(data: Any, plain: Literal["currency", "fund"]) -> dict[str, Any]:
+    """The validation context for plain amounts: read in the fund's unit (``plain="fund"``,
+    a workbook's cells), or in the currency with the ambiguity check (``"currency"``; see
+    :mod:`engine.scenario.fields`). The unit is ``data['fund']['unit']``, ``bn`` by default."""
     fund = data.get("fund") if isinstance(data, dict) else None
     unit = fund.get("unit", "bn") if isinstance(fund, dict) else "bn"
-    return {PLAIN_FACTOR: UNIT_FACTORS.get(unit, 1e9) if isinstance(unit, str) else 1e9}
+    unit = unit if isinstance(unit, str) and unit in UNIT_FACTORS else "bn"
+    if plain != "fund":
+        return {PLAIN_CHECK: unit}
+    return {PLAIN_FACTOR: UNIT_FACTORS[unit]}
 
 
 def _check_unique(kind: str, ids: list[str]) -> list[str]:
