@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from engine.scenario.projects import Project
 from engine.scenario.schema import Scenario
@@ -36,20 +37,9 @@ def _check_coalition(where: str, project: Project) -> list[str]:
     return problems
 
 
-def check_projects(scenario: Scenario) -> list[str]:
-    """Problems with the project sections' references, years and ids (empty if none).
-
-    Checks ids for duplicates, areas, members, projects and resources for existence,
-    years against the fund's horizon and per-stage lists against the call's stages.
-    """
-    areas = {a.id for a in scenario.areas}
-    members = {m.id for m in scenario.members}
-    years = set(scenario.fund.years)
-    resources = {r.id for r in scenario.resources}
-    projects = {p.id for p in scenario.projects}
-    problems: list[str] = []
+def _check_ids(scenario: Scenario) -> list[str]:
     ids = [p.id for p in scenario.projects] + [a.id for c in scenario.calls for a in c.applications]
-    problems += [
+    problems = [
         f"projects[{i}]: duplicate id {i!r} (project and application ids share one namespace)"
         for i, n in Counter(ids).items()
         if n > 1
@@ -66,14 +56,19 @@ def check_projects(scenario: Scenario) -> list[str]:
             for i, n in Counter(x.id for x in items).items()
             if n > 1
         ]
+    return problems
+
+
+def _check_project_refs(scenario: Scenario, known: _Known) -> list[str]:
+    problems: list[str] = []
     for p in scenario.projects:
         where = f"projects[{p.id}]"
-        problems += _unknown(f"{where}.area", [p.area], areas, "area")
-        problems += _unknown(f"{where}.members", p.members or [], members, "member")
-        problems += _unknown(f"{where}.workshare", list(p.workshare), members, "member")
-        problems += _unknown(f"{where}.needs", p.needs, projects, "project")
-        problems += _unknown(f"{where}.uses", list(p.uses), resources, "resource")
-        outside = [y for y in p.cost if y not in years]
+        problems += _unknown(f"{where}.area", [p.area], known.areas, "area")
+        problems += _unknown(f"{where}.members", p.members or [], known.members, "member")
+        problems += _unknown(f"{where}.workshare", list(p.workshare), known.members, "member")
+        problems += _unknown(f"{where}.needs", p.needs, known.projects, "project")
+        problems += _unknown(f"{where}.uses", list(p.uses), known.resources, "resource")
+        outside = [y for y in p.cost if y not in known.years]
         if outside:
             # One line per project: a shorter horizon cuts many profiles at once.
             problems.append(
@@ -84,18 +79,23 @@ def check_projects(scenario: Scenario) -> list[str]:
         if p.id in p.needs:
             problems.append(f"{where}.needs: a project cannot need itself")
         problems += _check_coalition(where, p)
+    return problems
+
+
+def _check_calls(scenario: Scenario, known: _Known) -> list[str]:
+    problems: list[str] = []
     for c in scenario.calls:
         where = f"calls[{c.id}]"
-        problems += _unknown(f"{where}.area", [c.area], areas, "area")
+        problems += _unknown(f"{where}.area", [c.area], known.areas, "area")
         for k, stage in enumerate(c.stages, start=1):
             problems += _unknown(
-                f"{where}.stages[{k}].uses", list(stage.uses), resources, "resource"
+                f"{where}.stages[{k}].uses", list(stage.uses), known.resources, "resource"
             )
         for a in c.applications:
             here = f"{where}.applications[{a.id}]"
             if a.area is not None:
-                problems += _unknown(f"{here}.area", [a.area], areas, "area")
-            if a.year not in years:
+                problems += _unknown(f"{here}.area", [a.area], known.areas, "area")
+            if a.year not in known.years:
                 problems.append(f"{here}.year: {a.year} is outside the horizon")
             if len(a.value) != len(c.stages):
                 problems.append(f"{here}.value: {len(a.value)} values for {len(c.stages)} stages")
@@ -110,17 +110,22 @@ def check_projects(scenario: Scenario) -> list[str]:
                     for k, (r, s) in enumerate(zip(a.request, c.stages, strict=False), start=1)
                     if r > s.grant
                 ]
+    return problems
+
+
+def _check_rules(scenario: Scenario, known: _Known) -> list[str]:
+    problems: list[str] = []
     for r in scenario.resources:
         if isinstance(r.capacity, dict):
             problems += [
                 f"resources[{r.id}].capacity: year {y} is outside the horizon"
                 for y in r.capacity
-                if y not in years
+                if y not in known.years
             ]
     for e in scenario.exclusions:
-        problems += _unknown(f"exclusions[{e.id}].projects", e.projects, projects, "project")
+        problems += _unknown(f"exclusions[{e.id}].projects", e.projects, known.projects, "project")
     for ac in scenario.area_coalitions:
-        problems += _unknown("area_coalitions.area", [ac.area], areas, "area")
+        problems += _unknown("area_coalitions.area", [ac.area], known.areas, "area")
     problems += [
         f"area_coalitions[{a}]: more than one rule for the area"
         for a, n in Counter(ac.area for ac in scenario.area_coalitions).items()
@@ -128,13 +133,18 @@ def check_projects(scenario: Scenario) -> list[str]:
     ]
     for rule in scenario.industrial_return:
         where = f"industrial_return[{rule.id}]"
-        problems += _unknown(f"{where}.projects", rule.projects or [], projects, "project")
-        problems += _unknown(f"{where}.members", rule.members or [], members, "member")
+        problems += _unknown(f"{where}.projects", rule.projects or [], known.projects, "project")
+        problems += _unknown(f"{where}.members", rule.members or [], known.members, "member")
+    return problems
+
+
+def _check_burden_sharing(scenario: Scenario, known: _Known) -> list[str]:
+    problems: list[str] = []
+    by_id = {p.id: p for p in scenario.projects}
     for share in scenario.burden_sharing:
         where = f"burden_sharing[{share.id}]"
-        problems += _unknown(f"{where}.projects", share.projects, projects, "project")
-        problems += _unknown(f"{where}.key", list(share.key), members, "member")
-        by_id = {p.id: p for p in scenario.projects}
+        problems += _unknown(f"{where}.projects", share.projects, known.projects, "project")
+        problems += _unknown(f"{where}.key", list(share.key), known.members, "member")
         for m in (m for m in scenario.members if m.id in share.key):
             for p in (by_id[p] for p in share.projects if p in by_id):
                 if not m.joins(p.area) or (p.members is not None and m.id not in p.members):
@@ -144,3 +154,36 @@ def check_projects(scenario: Scenario) -> list[str]:
                         "could never be met"
                     )
     return problems
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The ids the go/no-go sections may refer to."""
+
+    areas: set[str]
+    members: set[str]
+    years: set[int]
+    resources: set[str]
+    projects: set[str]
+
+
+def check_projects(scenario: Scenario) -> list[str]:
+    """Problems with the project sections' references, years and ids (empty if none).
+
+    Checks ids for duplicates, areas, members, projects and resources for existence,
+    years against the fund's horizon and per-stage lists against the call's stages.
+    """
+    known = _Known(
+        areas={a.id for a in scenario.areas},
+        members={m.id for m in scenario.members},
+        years=set(scenario.fund.years),
+        resources={r.id for r in scenario.resources},
+        projects={p.id for p in scenario.projects},
+    )
+    return (
+        _check_ids(scenario)
+        + _check_project_refs(scenario, known)
+        + _check_calls(scenario, known)
+        + _check_rules(scenario, known)
+        + _check_burden_sharing(scenario, known)
+    )
