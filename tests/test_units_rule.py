@@ -1,7 +1,8 @@
 """One rule for a plain number (issue 14): an amount given as a plain number is in the fund's
 currency in YAML, JSON, ``--set`` and the app's edit box alike (the format's contract), and a
-plain amount too small to be meant so (``floor=12`` in a fund counted in bn) is refused as
-ambiguous instead of giving a plan without the edit; a workbook's cells are in the unit its
+typed plain amount too small to be meant so (``--set areas.cyber.floor=12`` in a fund counted
+in bn) is refused as ambiguous instead of giving a plan without the edit; a workbook's cells
+are in the unit its
 headers state; scenarios write amounts back with their unit, exactly."""
 
 from __future__ import annotations
@@ -72,11 +73,17 @@ def test_plain_numbers_in_a_file_are_in_the_currency_whatever_the_funds_unit(
 
 
 @pytest.mark.parametrize("field", ["pledge", "floor", "up_to"])
-def test_a_small_plain_amount_in_a_file_is_refused_naming_its_field(tmp_path, field):
+def test_a_small_plain_amount_in_a_file_is_read_in_the_currency(tmp_path, field):
+    # Only typed edits are checked for ambiguity: a file's plain numbers are the currency.
     path = tmp_path / "f.yaml"
     path.write_text(yaml.safe_dump(_fund("bn", **{field: 12})))
-    with pytest.raises(ScenarioError, match=r"f\.yaml.*ambiguous.*12bn"):
-        load_scenario(path)
+    scenario = load_scenario(path)
+    read = {
+        "pledge": scenario.member("DEU").pledges[2026],
+        "floor": scenario.area("cyber").floor.amount,
+        "up_to": scenario.area("cyber").value_curve[0].up_to,
+    }
+    assert read[field] == 12
 
 
 def test_amounts_with_a_unit_mean_the_same_whatever_the_funds_unit(tmp_path):

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.errors import ScenarioError
 from engine.files.text_formats import ParseProblem, parse_yaml
+from engine.scenario.fields import TypedNumber
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
 
@@ -44,7 +45,16 @@ def parse_edit(text: str) -> Edit:
         raise ScenarioError(
             [f"--set {path}={shown}: the value is not readable ({problem})"]
         ) from None
-    return Edit(path, value)
+    return Edit(path, _typed(value))
+
+
+def _typed(value: Any) -> Any:
+    """Mark the plain numbers of an edit as typed (checked for ambiguity on amounts)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | dict):
+        return value
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    return TypedNumber(value) if isinstance(value, float) or abs(value) < 10**15 else value
 
 
 def _own(parent: Any, key: Any, owned: dict[int, Any]) -> Any:

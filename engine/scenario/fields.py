@@ -3,9 +3,10 @@
 **A plain number given for an amount is in the fund's currency** (``pledge: 20000000000``
 is $20bn), in YAML, JSON, ``--set`` and the app's PATH=VALUE box alike, as the format's
 contract has always said; ``12bn``, ``300k`` or ``12.5m`` say their unit. A plain amount
-that is not zero but below :data:`AMBIGUOUS_BELOW` currency units (``floor: 12`` in a fund
-counted in bn) is refused as ambiguous, naming the field: no defence fund plans $12, and
-reading it so would silently give a plan without the planner's edit. A workbook's cells
+*typed* in an edit (:class:`TypedNumber`) that is not zero but below
+:data:`AMBIGUOUS_BELOW` currency units (``--set areas.cyber.floor=12`` in a fund counted in
+bn) is refused as ambiguous, naming the field: reading it as $12 would silently give a plan
+without the planner's edit. A workbook's cells
 are read in the unit its headers state (the fund's unit): validation is told so with
 ``plain="fund"`` (:func:`engine.scenario.validate.validate_scenario`). Scenarios write
 amounts back with their unit (``15bn``), exactly, so either reading gives the same figures.
@@ -60,26 +61,22 @@ def money_text(amount: float, unit: str) -> str:
     return f"{format(number.normalize(), 'f')}{unit}"
 
 
-def _plain_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and _PLAIN.match(value):
-        return float(value.strip().replace("_", "").replace(",", ""))
-    return None
+class TypedNumber(float):
+    """A plain number a planner typed (``--set areas.cyber.floor=12``, the app's edit box):
+    validation checks it for ambiguity where it lands on an amount. Numbers in files are
+    not checked: a file's plain amounts are in the currency, as the format has always said."""
 
 
 def read_plain(value: Any, context: Any) -> Any:
     """``value`` as validation reads it under ``context``: a plain number in the fund's unit
-    turned into currency units (``plain="fund"``, workbooks), or checked for ambiguity (the
-    file format: a plain number below :data:`AMBIGUOUS_BELOW` currency units, not zero, is
-    refused with ValueError); anything else unchanged."""
+    turned into currency units (``plain="fund"``, workbooks), or, when typed in an edit
+    (:class:`TypedNumber`), checked for ambiguity (below :data:`AMBIGUOUS_BELOW` currency
+    units, not zero: ValueError); anything else unchanged."""
     factor = plain_factor(context)
     if factor:
         return in_currency(value, factor)
     unit = context.get(PLAIN_CHECK) if isinstance(context, dict) else None
-    number = _plain_number(value) if unit else None
+    number = float(value) if unit and isinstance(value, TypedNumber) else None
     if number is not None and 0 < number < AMBIGUOUS_BELOW:
         shown = f"{number:g}"
         raise ValueError(
