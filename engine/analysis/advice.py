@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.analysis.nearest import nearest_feasible
+from engine.analysis.nearest import nearest_feasible, percent_share
 from engine.errors import ScenarioError
 from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
 from engine.scenario.schema import Scenario
-from engine.scenario.units import UNIT_FACTORS, parse_money, parse_share
+from engine.scenario.units import UNIT_FACTORS, parse_money
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import has_plan
 
@@ -59,16 +59,6 @@ def _value_at(data: Any, path: str) -> Any:
     return node
 
 
-def _share(value: Any) -> float | None:
-    """A share (or ratio) written as a percentage, ``25%``; None for anything else."""
-    if not (isinstance(value, str) and value.strip().endswith("%")):
-        return None
-    try:
-        return parse_share(value, upper=None)
-    except ValueError:
-        return None
-
-
 def _steps(value: float, towards: float) -> Iterable[float]:
     """Round figures from ``value`` towards ``towards``, first the nearest on that side."""
     if value == towards:
@@ -96,7 +86,7 @@ def _round_edit(
     """The nearest value of ``edit``'s field and its baseline, in the fund's unit or as
     a share; None when the field is not a number."""
     near, before = _value_at(nearest, edit.path), _value_at(base, edit.path)
-    share_near, share_before = _share(near), _share(before)
+    share_near, share_before = percent_share(near), percent_share(before)
     if share_near is not None and share_before is not None:
         return edit.path, share_near, True
     amount_near, amount_before = _amount(near), _amount(before)
@@ -111,7 +101,7 @@ def _amount(value: Any) -> float | None:
     if isinstance(value, dict):
         amounts = {_amount(v) for v in value.values()}
         return amounts.pop() if len(amounts) == 1 else None
-    if isinstance(value, bool) or _share(value) is not None:
+    if isinstance(value, bool) or percent_share(value) is not None:
         return None
     try:
         return parse_money(value)
@@ -154,7 +144,7 @@ def _round_together(
     choices = []
     for edit, path, value, share in found:
         before = _value_at(base, path)
-        towards = _share(before) if share else (_amount(before) or 0.0) / UNIT_FACTORS[unit]
+        towards = percent_share(before) if share else (_amount(before) or 0.0) / UNIT_FACTORS[unit]
         choices.append((edit, path, share, list(_steps(value, towards or 0.0)) or [value]))
     for k in range(MAX_STEPS):
         picked = [(e, p, s, c[min(k, len(c) - 1)]) for e, p, s, c in choices]

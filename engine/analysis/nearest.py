@@ -28,7 +28,7 @@ class _NoBlend(Exception):
     """Two scenarios differ in something that has no value in between."""
 
 
-def _share(value: Any) -> float | None:
+def percent_share(value: Any) -> float | None:
     """A share (or ratio) written as a percentage, ``25%``; None for anything else."""
     if not (isinstance(value, str) and value.strip().endswith("%")):
         return None
@@ -54,7 +54,7 @@ def _blend(base: Any, target: Any, t: float) -> Any:
         if isinstance(base, bool) or isinstance(target, bool):
             raise _NoBlend
         return base + t * (target - base)
-    low, high = _share(base), _share(target)
+    low, high = percent_share(base), percent_share(target)
     if low is not None and high is not None:
         return f"{(low + t * (high - low)) * 100:.12g}%"
     raise _NoBlend
