@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -64,3 +64,11 @@ def friendly_errors(func: F) -> F:
             sys.exit(3)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: The scenario argument and ``--set`` option every scenario command takes.
+ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Edit PATH=VALUE, e.g. areas.cyber.floor=12bn (repeatable)."),
+]

@@ -16,7 +16,16 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import EXIT_BAD_INPUT, EXIT_NO_PLAN, EXIT_OK, console, err_console, friendly_errors
+from cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_NO_PLAN,
+    EXIT_OK,
+    ScenarioArg,
+    SetOpt,
+    console,
+    err_console,
+    friendly_errors,
+)
 from datasets import DATA_DIR, scenario_path
 from engine import (
     Scenario,
@@ -45,12 +54,6 @@ MEMBERS_FILES = (
     "project_shares.csv",
     "summary.json",
 )
-
-ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Edit PATH=VALUE, e.g. members.DEU.opt_out=[space] (repeatable)."),
-]
 
 
 def _key(name: str, members: pd.DataFrame, key_file: Path | None) -> tuple[dict[str, float], str]:

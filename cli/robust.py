@@ -16,7 +16,16 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.common import EXIT_NO_PLAN, EXIT_OK, check_seconds, console, err_console, friendly_errors
+from cli.common import (
+    EXIT_NO_PLAN,
+    EXIT_OK,
+    ScenarioArg,
+    SetOpt,
+    check_seconds,
+    console,
+    err_console,
+    friendly_errors,
+)
 from datasets import scenario_path
 from engine import (
     UNIT_FACTORS,
@@ -37,11 +46,6 @@ from engine import (
     write_robust,
 )
 
-ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Edit PATH=VALUE, e.g. areas.cyber.floor=12bn (repeatable)."),
-]
 SOURCES = ("forecast", "stated")
 
 

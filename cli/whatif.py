@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
+from cli.common import EXIT_NO_PLAN, EXIT_OK, ScenarioArg, SetOpt, console, friendly_errors
 from cli.show import print_result
 from cli.show_projects import print_project_changes
 from datasets import scenario_path
@@ -28,12 +28,6 @@ from engine import (
     sensitivity,
     write_folder,
 )
-
-ScenarioArg = Annotated[str, typer.Argument(help="Scenario file or shipped name.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Edit PATH=VALUE, e.g. areas.cyber.floor=12bn (repeatable)."),
-]
 
 WHATIF_FILES = (
     "allocation_changes.csv",
