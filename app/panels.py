@@ -1,0 +1,173 @@
+"""The result tabs' panels: one function per view of a solved plan.
+
+Each panel takes the shown result (and reads the session for the baseline and versions);
+the page lists them in :data:`app.streamlit_app.TABS`.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from app import views
+from app.changes import scenario_changes
+from app.exports import download_files, excel_bytes
+from app.session import S, attempt, compare_versions, explain_prices, store
+from engine import Result, dump_scenario_yaml
+
+#: Shadow-price sentences shown; for the rest only their number is.
+SHOWN_PRICES = 12
+
+
+def area_chart(result: Result, unit: str) -> alt.Chart:
+    """Stacked funding by area and year: a colour per area (views.AREA_PALETTE, distinct up
+    to 20 areas) and the legend below the bars in columns, so it is never cut off."""
+    colours = views.area_colours(result.scenario)
+    data = views.allocation_long(result).assign(year=lambda f: f["year"].astype(str))
+    scale = alt.Scale(domain=list(colours), range=list(colours.values()))
+    legend = alt.Legend(orient="bottom", columns=5, title=None, labelLimit=0)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:N", title=None),
+            y=alt.Y("sum(amount):Q", title=unit),
+            color=alt.Color("area:N", scale=scale, legend=legend, sort=list(colours)),
+            tooltip=["area", "year", alt.Tooltip("amount:Q", format=",.2f")],
+        )
+    )
+
+
+def allocation_panel(result: Result) -> None:
+    """Funding by area and year (chart and table) and members' totals."""
+    unit = views.unit_label(result.scenario)
+    if not result.ok:
+        st.write("No plan to show.")
+        return
+    st.altair_chart(area_chart(result, unit), use_container_width=True)
+    st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
+    st.caption(f"Members over the horizon ({unit})")
+    st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
+
+
+def flows_panel(result: Result) -> None:
+    """Member-to-area money, over the horizon or in one year."""
+    if not result.ok:
+        st.write("No plan to show.")
+        return
+    years = ["all years", *map(str, result.scenario.fund.years)]
+    year = st.selectbox("Year", years, key="flow_year")
+    st.caption(f"Member-to-area flows ({views.unit_label(result.scenario)})")
+    flows = views.flows(result, None if year == "all years" else int(year))
+    st.dataframe(flows.style.format("{:,.3f}"))
+
+
+def diff_panel(result: Result) -> None:
+    """Everything that changed against the baseline, in tables."""
+    comparison, sc = S.comparison, result.scenario
+    unit = views.unit_label(sc)
+    st.caption(f"Area funding that changed ({unit})")
+    st.dataframe(views.area_changes(comparison, sc), hide_index=True)
+    st.caption(f"Member-to-area flows that changed ({unit})")
+    st.dataframe(views.flow_changes(comparison, sc), hide_index=True)
+    st.caption("Constraints that started or stopped binding")
+    st.dataframe(comparison.binding, hide_index=True)
+    projects = views.project_changes(comparison, sc)
+    if not projects.empty:
+        st.caption(f"Projects whose funding changed ({unit})")
+        st.dataframe(projects, hide_index=True)
+    st.caption("Scenario fields changed since the baseline")
+    st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
+
+
+def projects_panel(result: Result) -> None:
+    """Go/no-go projects: which are funded, at what share and cost, and the value."""
+    table = views.projects_table(result)
+    if table.empty:
+        st.write("This scenario has no go/no-go projects." if result.ok else "No plan to show.")
+        return
+    funded = int(table["funded"].sum())
+    st.caption(
+        f"{funded} of {len(table)} projects funded; cost and money over each profile "
+        f"({views.unit_label(result.scenario)}), value in value points"
+    )
+    st.dataframe(table, hide_index=True)
+
+
+def downloads_panel(result: Result) -> None:
+    """The result files of ``solve --out`` and one Excel workbook; the working scenario
+    as YAML."""
+    for name, data in download_files(result).items():
+        mime = "application/json" if name.endswith(".json") else "text/csv"
+        st.download_button(f"Download {name}", data, name, mime, key=f"file_{name}")
+    st.download_button(
+        "Download results (Excel)",
+        data=excel_bytes(result),  # bytes now: a callable would run outside the session
+        file_name="results.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    st.download_button(
+        "Download working scenario YAML",
+        dump_scenario_yaml(S.working),
+        "scenario.yaml",
+        "application/x-yaml",
+    )
+
+
+def shadow_panel(result: Result) -> None:
+    """Shadow prices in words at once; their valid ranges on request."""
+    sentences = views.shadow_sentences(result)
+    budgets = views.budget_sentence(result)
+    if not sentences and budgets is None:
+        st.write("No binding constraint has a shadow price.")
+        return
+    st.markdown("\n".join(f"- {views.plain(t)}" for t in sentences[:SHOWN_PRICES]))
+    if len(sentences) > SHOWN_PRICES:
+        st.caption(f"... and {len(sentences) - SHOWN_PRICES} more binding constraints")
+    if budgets is not None:
+        st.markdown(f"- {views.plain(budgets)}")
+    report = S.sensitivity
+    if report is None:
+        if st.button("Show where these prices hold"):
+            attempt(explain_prices)
+            st.rerun()
+        return
+    st.caption("Where each shadow price holds")
+    st.dataframe(report.constraints[["text"]], hide_index=True)
+    st.caption("Priority ranges over which each area's funding would not change")
+    st.markdown("\n".join(f"- {views.plain(t)}" for t in report.areas["text"]))
+
+
+def versions_panel() -> None:
+    """The version history, and the comparison of any two versions."""
+    versions = store().list()
+    if not versions:
+        st.write("No saved versions yet.")
+        return
+    st.dataframe(
+        [
+            {
+                "id": v.id,
+                "parent": v.parent or "",
+                "saved (UTC)": v.created,
+                "note": v.note,
+                "source": v.source,
+            }
+            for v in reversed(versions)
+        ],
+        hide_index=True,
+    )
+    ids = [v.id for v in versions]
+    left, right = st.columns(2)
+    first = left.selectbox(
+        "Compare version", ids, index=max(len(ids) - 2, 0), key=f"cmp_a{len(ids)}"
+    )
+    second = right.selectbox("with version", ids, index=len(ids) - 1, key=f"cmp_b{len(ids)}")
+    if st.button("Compare versions"):
+        attempt(compare_versions, first, second)
+    diff = S.get("version_diff")
+    if diff is not None:
+        a, b, changes, comparison, scenario = diff
+        st.markdown(views.plain(f"{a} → {b}: {views.value_sentence(comparison)}"))
+        st.dataframe(changes, hide_index=True)
+        st.dataframe(views.area_changes(comparison, scenario), hide_index=True)
