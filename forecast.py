@@ -239,7 +239,8 @@ def backtest(
     from models.base import check_horizon
     from models.data import read_long_csv
     from models.errors import ForecastInputError
-    from models.selection import make_forecaster, run_backtest
+    from models.evaluation import run_backtest
+    from models.selection import make_forecaster
 
     h = check_horizon(horizon)
     check_out(out, BACKTEST_FILES)

@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.metrics import coverage, mase, mase_scale, msis, smape  # noqa: E402
-from models.selection import DEFAULT_CANDIDATES, DEFAULT_WINDOWS, AutoForecaster  # noqa: E402
+from models.registry import DEFAULT_CANDIDATES  # noqa: E402
+from models.selection import DEFAULT_WINDOWS, AutoForecaster  # noqa: E402
 
 H = 6
 

@@ -159,7 +159,7 @@ def main() -> None:
             from reports.forecast_inputs import ForecastOptions, forecast_data
             from reports.forecast_report import forecast_report
 
-            fund._GRID_CACHE.clear()  # every repeat fits, as a fresh process does
+            fund.clear_caches()  # every repeat fits, as a fresh process does
             data = record(
                 "forecast: models (backtest in a child)",
                 lambda: forecast_data(scenario, ASPF, ForecastOptions()),

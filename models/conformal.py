@@ -17,7 +17,7 @@ and 0.97 and 24.7 with the model's sd alone (median ensemble, 3 rolling windows)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -159,4 +159,51 @@ def log_interval_columns(
             w = np.maximum(w, np.log1p(z_value(lv) * rel))
         cols[f"lo-{level_label(lv)}"] = mean * np.exp(-w)
         cols[f"hi-{level_label(lv)}"] = mean * np.exp(w)
+    return cols
+
+
+def scaled_errors(
+    y: np.ndarray,
+    f: np.ndarray,
+    sd: np.ndarray,
+    mase_s: np.ndarray,
+    log_s: np.ndarray,
+    positive: np.ndarray,
+) -> np.ndarray:
+    """Backtest |errors| in units of each row's interval scale (see :mod:`models.conformal`):
+    ``|y - f| / sqrt(sd * MASE scale)``, or for positive series ``|log y - log f|`` over the
+    log-scale version (NaN where the forecast is not positive)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        add = np.abs(y - f) / np.sqrt(np.maximum(sd, 0.0) * mase_s)
+        ok = positive & (f > 0) & (y > 0)
+        lg = np.abs(np.log(np.where(ok, y, 1.0)) - np.log(np.where(ok, f, 1.0)))
+        lg = lg / np.sqrt(np.where(ok, np.maximum(sd, 0.0) / np.where(ok, f, 1.0), np.nan) * log_s)
+    return np.where(positive, np.where(ok, lg, np.nan), add)
+
+
+def calibrated_columns(
+    mean: np.ndarray,
+    sd: np.ndarray,
+    mase_s: float,
+    log_s: float | None,
+    errors: Mapping[int, np.ndarray],
+    log_errors: Mapping[int, np.ndarray],
+    levels: Sequence[float],
+    fallback: Callable[[], dict[str, np.ndarray]] | None = None,
+) -> dict[str, np.ndarray]:
+    """Conformal ``lo-L``/``hi-L`` of one series: on the log scale for a positive series
+    (``log_s`` given) whose forecast is positive, else on the level scale (for a positive
+    series the lower bound is then cut at 0); ``fallback()`` if no errors were pooled."""
+    mean = np.asarray(mean, dtype=float)
+    if log_s is not None and np.all(mean > 0) and any(len(v) for v in log_errors.values()):
+        half = halfwidths(log_errors, len(mean), levels)
+        return log_interval_columns(mean, log_interval_scale(mean, sd, log_s), half, own_sd=sd)
+    if any(len(v) for v in errors.values()):
+        half = halfwidths(errors, len(mean), levels)
+        scale = np.sqrt(np.maximum(sd, 0.0) * mase_s)
+        cols = interval_columns(mean, scale, half, own_sd=sd)
+    else:
+        cols = fallback() if fallback else {}
+    if log_s is not None:
+        cols = {k: np.maximum(v, 0.0) if k.startswith("lo-") else v for k, v in cols.items()}
     return cols

@@ -22,7 +22,8 @@ import pandas as pd
 
 from models.data import load_worldbank
 from models.errors import ForecastInputError
-from models.fund import GDP_START, FundHistory, fund_forecast
+from models.fund import fund_forecast
+from models.fund_history import GDP_START, FundHistory
 
 #: Years of GDP and share history a country needs at an origin to take part.
 MIN_YEARS = 6

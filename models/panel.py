@@ -8,7 +8,7 @@ each window's forecast and standard deviation as :class:`models.baselines.Naive`
 :class:`~models.baselines.Drift` give them (``residual_sd`` of the window's year-on-year
 changes), the pooled, scaled errors per step of
 :meth:`~models.selection.AutoForecaster._learn_errors` (level scale, or log scale for
-positive series) and the intervals of :func:`models.selection.calibrated_columns`, with
+positive series) and the intervals of :func:`models.conformal.calibrated_columns`, with
 :func:`models.conformal.halfwidths` computed once for the panel. Series are padded to the
 longest one; memory is a few arrays of series x windows x length.
 """

@@ -16,7 +16,8 @@ import pandas as pd
 from models.base import z_value
 from models.data import DATASETS
 from models.errors import ForecastInputError
-from models.fund import FundHistory, _GridJob, load_fund_history
+from models.fund_grids import GridJob
+from models.fund_history import FundHistory, load_fund_history
 
 NATO_2025 = DATASETS / "nato_2025_edition_headline_pct_gdp.csv"
 
@@ -64,7 +65,7 @@ def nato_2025_check(history: FundHistory | None = None, path: str | Path | None 
     members = [m for m in est["unique_id"] if m in known]
     if not members:
         raise ForecastInputError("no ally of the 2025 estimates has a 2024 defence share")
-    mean, sd, info = _GridJob.of(share, members, 2025, log=True, pool=hist.pool).fit()
+    mean, sd, info = GridJob.of(share, members, 2025, log=True, pool=hist.pool).fit()
     j = 2025 - info["base"] - 1
     z80, z95 = z_value(80), z_value(95)
     rows = []

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from engine import Scenario, forecast_settings
 from models.data import NATO_WIDE, WORLDBANK, load_nato_defexp
 from models.errors import ForecastInputError
+from models.evaluation import run_backtest
 from models.forked import beside
 from models.fund import (
     DEFAULT_HORIZON,
@@ -29,7 +30,6 @@ from models.fund import (
     load_fund_history,
 )
 from models.paths import resolve_path
-from models.selection import run_backtest
 from reports.document import sha256_files
 from reports.forecast_report import LEVELS, ForecastData, PathForecast
 from reports.sources import NATO_DEFEXP, WORLD_BANK, scenario_note

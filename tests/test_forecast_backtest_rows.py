@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from models.backtest import cv_and_fit_series, pool_length, window_lengths
-from models.selection import ATOMIC, AutoForecaster
+from models.registry import ATOMIC
+from models.selection import AutoForecaster
 
 
 def short_panel(n_series: int = 30, length: int = 9, seed: int = 0) -> pd.DataFrame:

@@ -10,13 +10,12 @@ import pytest
 from models import fund as fund_module
 from models.fund import (
     FundHistory,
-    factor_corr,
-    factor_loadings,
     forecast_pledges,
     fund_forecast,
     fund_sample_paths,
     load_fund_history,
 )
+from models.shocks import factor_corr, factor_loadings
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,7 @@ def pledges() -> pd.DataFrame:
 
 def fresh(pledges, history, years, path="trend", **kw):
     """A forecast computed from scratch: no memoised fit or simulation is reused."""
-    fund_module._FORECASTS.clear()
-    fund_module._GRID_CACHE.clear()
+    fund_module.clear_caches()
     return fund_forecast(pledges, path, years, n_samples=500, seed=3, history=history, **kw)
 
 
@@ -109,7 +107,7 @@ def test_members_shocks_share_a_common_factor_that_is_not_shrunk(history):
 
 
 def test_a_one_year_spike_is_cleaned_and_a_trend_is_kept():
-    from models.fund import clean_spikes
+    from models.fund_history import clean_spikes
 
     y = np.log([1.31, 1.25, 1.24, 1.22, 1.46, 3.15, 1.59, 1.51, 1.59, 1.95, 2.05])  # BGR, %
     frame = pd.DataFrame({"unique_id": "BGR", "ds": range(2014, 2025), "y": y})

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from models import forked
-from models import fund as fund_module
+from models import forked, fund_grids
 from models.errors import ForecastInputError
 from models.forked import beside
 from models.fund import (
@@ -82,7 +81,7 @@ def test_same_seed_same_paths_other_seed_other_paths(pledges, history, trend):
 
 
 def test_fits_side_by_side_in_a_child_give_the_same_paths(pledges, history, trend, monkeypatch):
-    monkeypatch.setattr(fund_module, "_GRID_CACHE", {})
+    monkeypatch.setattr(fund_grids, "_GRID_CACHE", {})
     forked = fund_forecast(
         pledges, "trend", YEARS, n_samples=600, seed=1, history=history, n_jobs=2
     )

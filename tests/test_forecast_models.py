@@ -14,11 +14,12 @@ from models.conformal import conformal_quantile, halfwidths
 from models.data import load_nato_defexp, load_worldbank, read_long_csv, validate_long
 from models.ensemble import Ensemble
 from models.errors import ForecastInputError
+from models.evaluation import run_backtest
 from models.fast_arima import FastARIMA
 from models.global_model import GlobalRidge
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
-from models.selection import AutoForecaster, make_forecaster, run_backtest
+from models.selection import AutoForecaster, make_forecaster
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import (
     ARIMA,
@@ -292,7 +293,7 @@ def test_loader_names_the_file_on_a_malformed_table(tmp_path):
 
 
 def test_default_menu_offers_median_combinations_of_the_candidates():
-    from models.selection import default_combinations
+    from models.combinations import default_combinations
 
     menu = default_combinations(("naive", "drift", "theta", "ets"))
     assert menu["ensemble"] == ("drift", "theta", "ets")

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.combinations import Combo, default_combinations
 from models.errors import ForecastInputError
-from models.selection import AutoForecaster, Combo, default_combinations, global_choice
+from models.scoring import global_choice
+from models.selection import AutoForecaster
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import ETS, Theta
 
