@@ -12,7 +12,16 @@ import streamlit as st
 from app import views
 from app.changes import scenario_changes
 from app.exports import download_files, excel_bytes
-from app.session import S, attempt, compare_versions, explain_prices, store
+from app.session import (
+    S,
+    attempt,
+    compare_versions,
+    explain_prices,
+    load_version,
+    other_versions,
+    session_versions,
+)
+from app.versions import Version
 from engine import Result, dump_scenario_yaml
 
 #: Shadow-price sentences shown; for the rest only their number is.
@@ -139,29 +148,45 @@ def shadow_panel(result: Result) -> None:
 
 
 def versions_panel() -> None:
-    """The version history, and the comparison of any two versions."""
-    versions = store().list()
+    """This session's versions and the comparison of any two of them; versions saved in
+    other sessions on request."""
+    versions = session_versions()
     if not versions:
-        st.write("No saved versions yet.")
-        return
-    st.dataframe(
-        [
-            {
-                "id": v.id,
-                "parent": v.parent or "",
-                "saved (UTC)": v.created,
-                "note": v.note,
-                "source": v.source,
-            }
-            for v in reversed(versions)
-        ],
-        hide_index=True,
-    )
-    ids = [v.id for v in versions]
+        st.write("No version saved in this session yet.")
+    else:
+        st.caption("Versions of this session (saved here, or loaded and their ancestors)")
+        st.dataframe(_version_rows(versions), hide_index=True)
+    if len(versions) >= 2:
+        _compare_form([v.id for v in versions])
+    others = other_versions()
+    if others:
+        labels = {v.id: f"{v.id} · {v.note[:40]}" for v in reversed(others)}
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = left.selectbox(
+            "Open a version saved in another session", list(labels), format_func=labels.get
+        )
+        if right.button("Load that version"):
+            attempt(load_version, chosen)
+            st.rerun()
+
+
+def _version_rows(versions: list[Version]) -> list[dict[str, str]]:
+    return [
+        {
+            "id": v.id,
+            "parent": v.parent or "",
+            "saved (UTC)": v.created,
+            "note": v.note,
+            "source": v.source,
+        }
+        for v in reversed(versions)
+    ]
+
+
+def _compare_form(ids: list[str]) -> None:
+    """Two version pickers, and the field and result changes between them."""
     left, right = st.columns(2)
-    first = left.selectbox(
-        "Compare version", ids, index=max(len(ids) - 2, 0), key=f"cmp_a{len(ids)}"
-    )
+    first = left.selectbox("Compare version", ids, index=len(ids) - 2, key=f"cmp_a{len(ids)}")
     second = right.selectbox("with version", ids, index=len(ids) - 1, key=f"cmp_b{len(ids)}")
     if st.button("Compare versions"):
         attempt(compare_versions, first, second)

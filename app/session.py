@@ -18,7 +18,7 @@ import streamlit as st
 from app.changes import scenario_changes
 from app.tables import Tables, money_cell, pledge_column, scenario_tables, tables_scenario
 from app.uploads import read_upload
-from app.versions import VersionStore, data_dir
+from app.versions import Version, VersionStore, data_dir
 from engine import (
     Edit,
     EngineError,
@@ -84,20 +84,41 @@ def _show(result: Result, base: Result) -> None:
 
 
 def load(scenario: Scenario, source: str, version: str | None = None) -> None:
-    """Make ``scenario`` the baseline and the working copy, saved as a root version
-    (unless it is already in the store), and solve it."""
-    if version is None:
-        versions = store()
-        found = versions.find(scenario_sha256(scenario))
-        version = (found or versions.save(scenario, f"loaded {source}", None, source)).id
+    """Make ``scenario`` the baseline and the working copy and solve it. Loading is not
+    saving: a file or upload is loaded unsaved (``version`` None), a saved version joins
+    the session's lineage with its ancestors."""
     result = _solve(scenario)
     S.base = S.working = scenario
-    S.base_version = S.version = version
+    S.version = version
+    S.base_label = version or source
     S.source = source
     S.edits = []
     S.base_result = result
     _show(result, result)
+    if version is not None:
+        _add_to_lineage(version)
     S.rev = S.get("rev", 0) + 1
+
+
+def _add_to_lineage(version_id: str) -> None:
+    """Add a version and its ancestors to the session's lineage."""
+    lineage, versions, current = S.setdefault("lineage", []), store(), version_id
+    while current is not None and current not in lineage:
+        lineage.append(current)
+        current = versions.get(current).parent
+
+
+def session_versions() -> list[Version]:
+    """The versions of this working session's lineage (saved here, or loaded here and
+    their ancestors), oldest first; other sessions' versions are not among them."""
+    lineage = set(S.get("lineage", []))
+    return [v for v in store().list() if v.id in lineage]
+
+
+def other_versions() -> list[Version]:
+    """Versions in the data folder that are not in this session's lineage, oldest first."""
+    lineage = set(S.get("lineage", []))
+    return [v for v in store().list() if v.id not in lineage]
 
 
 def load_file(path: str) -> None:
@@ -193,10 +214,12 @@ def use_nearest() -> None:
 
 
 def save_version(note: str) -> None:
-    """Save the working copy as a new version whose parent is the version it came from."""
+    """Save the working copy as a new version of the session's lineage, whose parent is
+    the version it came from (none when it came from a file)."""
     note = note.strip() or "; ".join(S.edits) or "saved without changes"
     version = store().save(S.working, note, S.version, S.source)
     S.version = version.id
+    _add_to_lineage(version.id)
     S.edits = []
     S.rev += 1
     flash("success", f"saved {version.id}: {note}")

@@ -25,6 +25,7 @@ from app.session import (
     load_upload,
     load_version,
     save_version,
+    session_versions,
     solve_working,
     store,
     use_nearest,
@@ -73,9 +74,12 @@ def sidebar() -> None:
         st.rerun()
 
     bar.header("Versions")
-    versions = store().list()
+    versions = session_versions()
     if not versions:
-        bar.caption("No saved versions yet.")
+        bar.caption(
+            "No version saved in this session yet (loading a scenario does not save it; "
+            "versions of other sessions are in the Versions tab)."
+        )
         return
     labels = {v.id: f"{v.id} · {v.note[:40]}" for v in reversed(versions)}
     chosen = bar.selectbox("Saved version", list(labels), format_func=labels.get)
@@ -137,7 +141,7 @@ def what_changed() -> None:
         st.caption("Together these are the least total change; one line alone may not be enough.")
         st.table(views.diagnosis_table(result), hide_index=True)
         return
-    st.subheader(f"Changes against the baseline ({S.base_version})")
+    st.subheader(f"Changes against the baseline ({S.base_label})")
     lines = views.change_sentences(comparison, sc)
     if not lines:
         st.write("No change in the allocation.")
@@ -192,9 +196,9 @@ def main() -> None:
     working = S.working
     st.title(working.fund.name)
     st.caption(
-        f"Working copy of {S.version}"
+        f"Working copy of {S.version or S.source}"
         + (f" with {len(S.edits)} unsaved edit(s)" if S.edits else "")
-        + f" · baseline {S.base_version} · {len(working.members)} members, "
+        + f" · baseline {S.base_label} · {len(working.members)} members, "
         f"{len(working.areas)} areas, {working.fund.years[0]}-{working.fund.years[-1]}"
     )
     solve_col, note_col, save_col = st.columns([1, 3, 1], vertical_alignment="bottom")

@@ -55,15 +55,31 @@ def _text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
-def test_the_default_scenario_is_loaded_solved_and_saved_as_the_first_version(
+def test_the_default_scenario_is_loaded_and_solved_and_loading_is_not_saving(
     page, data: Path
 ) -> None:
     assert page.title[0].value == "Alternative Security Partnership Fund"
     assert _by_label(page.metric, "Status").value == "optimal"
-    versions = VersionStore(data).list()
-    assert [(v.id, v.parent, v.note) for v in versions] == [
-        ("v0001", None, "loaded aspf-2026.yaml")
-    ]
+    _by_label(page.sidebar.button, "Load shipped scenario").click().run()
+    assert VersionStore(data).list() == []
+    assert "Working copy of aspf-2026.yaml" in page.caption[0].value
+
+
+def test_the_sidebar_lists_only_this_sessions_versions(page, data: Path) -> None:
+    scenario = load_scenario(SCENARIOS_DIR / "nif.yaml")
+    other = VersionStore(data).save(scenario, "another session's plan", None, "nif.yaml")
+    page.run()
+    assert not [s for s in page.sidebar.selectbox if s.label == "Saved version"]
+    _by_label(page.text_input, "Version note").input("mine").run()
+    _by_label(page.button, "Save version").click().run()
+    saved = _by_label(page.sidebar.selectbox, "Saved version")
+    assert saved.options == ["v0002 · mine"]
+    _open_tab(page, "Versions")
+    _by_label(page.selectbox, "Open a version saved in another session").select(other.id).run()
+    _by_label(page.button, "Load that version").click().run()
+    assert page.title[0].value == scenario.fund.name
+    saved = _by_label(page.sidebar.selectbox, "Saved version")
+    assert sorted(saved.options) == ["v0001 · another session's plan", "v0002 · mine"]
 
 
 def test_a_raised_floor_is_solved_warm_and_shown_as_a_change(page) -> None:
@@ -111,13 +127,15 @@ def test_a_bad_edit_shows_the_field_and_keeps_the_plan(
 def test_saved_edits_become_versions_with_their_parent_and_can_be_compared(
     page, data: Path
 ) -> None:
+    _by_label(page.button, "Save version").click().run()
+    assert "saved v0001: saved without changes" in page.success[0].value
     _edit_area(page, "cyber", "Floor", "30")
     _by_label(page.text_input, "Version note").input("cyber floor 30").run()
     _by_label(page.button, "Save version").click().run()
     assert "saved v0002: cyber floor 30" in page.success[0].value
     store = VersionStore(data)
     assert [(v.id, v.parent, v.note) for v in store.list()] == [
-        ("v0001", None, "loaded aspf-2026.yaml"),
+        ("v0001", None, "saved without changes"),
         ("v0002", "v0001", "cyber floor 30"),
     ]
     assert store.load("v0002").area("cyber").floor.amount == pytest.approx(30e9)
