@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.scenario.paths import ForecastPledges, PledgesSection, PolicyPath
 from engine.scenario.schema import Scenario
-from models.paths import ForecastPledges, PledgesSection, PolicyPath
 
 
 def _section(scenario: Any, key: str) -> Any:

@@ -34,6 +34,7 @@ from engine.scenario.fields import (
     money_text,
     read_plain,
 )
+from engine.scenario.paths import PledgesSection, PolicyPath
 from engine.scenario.projects import (
     AreaCoalition,
     BurdenSharing,
@@ -44,7 +45,6 @@ from engine.scenario.projects import (
     StagedCall,
 )
 from engine.scenario.units import parse_amount, parse_share
-from models.paths import PledgesSection, PolicyPath
 
 
 class Limit(Strict):

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 from engine.errors import ScenarioError
 from engine.scenario.fields import PLAIN_CHECK, PLAIN_FACTOR, in_currency
 from engine.scenario.magnitudes import check_magnitudes
+from engine.scenario.paths import available_paths
 from engine.scenario.priority_checks import check_priorities
 from engine.scenario.project_checks import check_projects
 from engine.scenario.schema import Scenario
 from engine.scenario.units import UNIT_FACTORS, parse_amount
-from models.paths import available_paths
 
 
 def _label(data: Any, loc: tuple[Any, ...]) -> str:
