@@ -41,3 +41,7 @@ class BatchError(EngineError):
 
 class StoreError(EngineError):
     """The run store cannot be opened, has another schema version, or a batch is unknown."""
+
+
+class NotFittedError(EngineError, RuntimeError):
+    """A forecaster was asked to predict before it was fitted (``models.base.Forecaster``)."""

@@ -15,7 +15,6 @@ conformal wrapper) overrides ``_intervals``. A model may also offer ``_fit_prefi
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Self
 
@@ -23,14 +22,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from engine.errors import NotFittedError
 from models.data import validate_long
 from models.errors import ForecastInputError
 
 DEFAULT_LEVELS: tuple[int, ...] = (80, 95)
-
-
-class NotFittedError(RuntimeError):
-    """``predict`` was called before ``fit``."""
 
 
 def check_levels(level: Iterable[float]) -> list[float]:
@@ -81,10 +77,6 @@ class Forecaster:
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (scikit-learn style)."""
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
-
-    def clone(self) -> Self:
-        """An unfitted copy with the same parameters."""
-        return type(self)(**copy.deepcopy(self.get_params()))
 
     def required_length(self) -> int:
         """The shortest series this model can fit."""
@@ -174,11 +166,6 @@ class Forecaster:
         for lv in levels:
             order += [f"lo-{level_label(lv)}", f"hi-{level_label(lv)}"]
         return out[order]
-
-    def forecast_arrays(self, uid: str, h: int) -> tuple[np.ndarray, np.ndarray]:
-        """The raw ``(mean, sd)`` arrays of one fitted series (used by the fund simulator)."""
-        self.check_is_fitted()
-        return self._predict_series(self.states_[uid], check_horizon(h), None)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
