@@ -20,22 +20,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from engine.errors import ScenarioError
 from engine.scenario.edits import parse_edit
-from engine.scenario.fields import Money
+from engine.scenario.fields import Money, Strict
+from engine.scenario.validate import validation_problems
 from engine.solving.backends import SolverOptions
 
 #: Most scenarios one sweep may generate (a typo such as ``n: 10000000`` is refused).
 MAX_SCENARIOS = 5_000_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Normal(_Strict):
+class Normal(Strict):
     """A yearly pledge drawn from a normal distribution (money), negative draws give 0."""
 
     dist: Literal["normal"]
@@ -43,7 +40,7 @@ class Normal(_Strict):
     sd: Money
 
 
-class Uniform(_Strict):
+class Uniform(Strict):
     """A yearly pledge drawn uniformly between ``low`` and ``high`` (money)."""
 
     dist: Literal["uniform"]
@@ -51,14 +48,14 @@ class Uniform(_Strict):
     high: Money
 
 
-class LognormalFactor(_Strict):
+class LognormalFactor(Strict):
     """The member's pledge times ``exp(sigma * Z - sigma**2 / 2)`` (a factor of mean 1)."""
 
     dist: Literal["lognormal_factor"]
     sigma: float = Field(ge=0, le=5)
 
 
-class UniformFactor(_Strict):
+class UniformFactor(Strict):
     """The member's pledge times a factor drawn uniformly between ``low`` and ``high``."""
 
     dist: Literal["uniform_factor"]
@@ -71,7 +68,7 @@ Distribution = Annotated[
 ]
 
 
-class FromForecast(_Strict):
+class FromForecast(Strict):
     """``n`` joint sample paths of members' contributions from the fund's forecast
     (:func:`models.fund.fund_sample_paths`) under a policy path, seeded."""
 
@@ -80,7 +77,7 @@ class FromForecast(_Strict):
     seed: int = 0
 
 
-class Draws(_Strict):
+class Draws(Strict):
     """Seeded draws of pledges: ``n`` draws from stated distributions (``pledges``, keyed
     by member id or ``'*'`` for all other members), or ``from_forecast`` sample paths."""
 
@@ -105,7 +102,7 @@ class Draws(_Strict):
         return self.from_forecast.n if self.from_forecast is not None else int(self.n or 0)
 
 
-class SolverSettings(_Strict):
+class SolverSettings(Strict):
     """How each scenario is solved: solver, a time limit (seconds) and HiGHS threads."""
 
     name: Literal["highs", "cbc"] = "highs"
@@ -117,7 +114,7 @@ class SolverSettings(_Strict):
         return SolverOptions(solver=self.name, time_limit=self.time_limit, threads=self.threads)
 
 
-class Sweep(_Strict):
+class Sweep(Strict):
     """A sweep file: a base scenario, fixed edits and the axes that vary."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -130,21 +127,6 @@ class Sweep(_Strict):
     solver: SolverSettings = SolverSettings()
 
 
-def _problems(error: ValidationError) -> list[str]:
-    out = []
-    for item in error.errors():
-        path = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function"))
-        msg = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; unknown keys are not ignored)"
-        elif item["type"] == "missing":
-            msg = "is required but missing"
-        elif "input" in item and not isinstance(item["input"], dict | list):
-            msg = f"{msg} (got {item['input']!r})"
-        out.append(f"{path or '(top level)'}: {msg}")
-    return out
-
-
 def parse_sweep(data: Any, source: str) -> Sweep:
     """Validate sweep data (as read from YAML); raises ScenarioError naming field and problem."""
     if not isinstance(data, dict):
@@ -152,7 +134,7 @@ def parse_sweep(data: Any, source: str) -> Sweep:
     try:
         sweep = Sweep.model_validate(data)
     except ValidationError as error:
-        raise ScenarioError(_problems(error), source) from None
+        raise ScenarioError(validation_problems(data, error), source) from None
     problems = [f"grid.{p}: give at least one value" for p, v in sweep.grid.items() if not v]
     for text in sweep.set:
         try:

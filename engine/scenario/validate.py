@@ -47,6 +47,20 @@ def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
     return node
 
 
+def _without_tags(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` less a tagged union's branch names (``draws.pledges.DEU.normal.mean``: ``normal``
+    names the branch, not a key of the data); only the last part may be absent (missing)."""
+    out: list[Any] = []
+    node = data
+    for i, part in enumerate(loc):
+        absent = isinstance(node, dict) and isinstance(part, str) and part not in node
+        if absent and i < len(loc) - 1:
+            continue
+        out.append(part)
+        node = _value_at(node, (part,))
+    return tuple(out)
+
+
 def validation_problems(data: Any, error: ValidationError) -> list[str]:
     """Pydantic's errors as ``path: problem`` lines, paths by id (``areas[cyber].floor``),
     one per path: the one formatter of validation errors (scenarios, sweeps, ...)."""
@@ -60,6 +74,7 @@ def validation_problems(data: Any, error: ValidationError) -> list[str]:
             for p in loc
             if not (isinstance(p, str) and (p.startswith("dict[") or p.startswith("function")))
         )
+        loc = _without_tags(data, loc)
         path = _label(data, loc)
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
