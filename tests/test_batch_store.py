@@ -90,6 +90,18 @@ def test_a_store_of_another_schema_version_is_refused(tmp_path: Path):
         RunStore(store_url(str(tmp_path)))
 
 
+def test_the_detail_tables_keep_version_2s_columns_taken_from_the_result_schema():
+    # The columns come from engine.results.schema; a column added to a result frame must
+    # not change the stored layout of version 2 without a migration.
+    assert {name: [c.name for c in t.columns][2:] for name, t in DETAIL_TABLES.items()} == {
+        "area_funding": ["area", "year", "amount", "share"],
+        "allocations": ["member", "area", "year", "amount"],
+        "constraints": ["name", "kind", "area", "member", "year", "policy", "shadow_price"],
+        "diagnoses": ["name", "kind", "relax_by", "message"],
+    }
+    assert SCHEMA_VERSION == 2
+
+
 def test_recording_a_scenario_twice_stores_it_once(backend_url: str):
     with RunStore(store_url(backend_url)) as store:
         batch = new_batch(store)

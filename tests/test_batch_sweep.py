@@ -146,6 +146,10 @@ def test_limit_gives_the_first_scenarios_in_sweep_order():
         ({"grid": {"areas.cyber.floor": []}}, "give at least one value"),
         ({"n_minus_1": ["GER"]}, "unknown member(s) GER"),
         ({"draws": {"n": 2, "pledges": {"DEU": {"dist": "poisson"}}}}, "draws.pledges.DEU"),
+        (
+            {"draws": {"n": 2, "pledges": {"DEU": {"dist": "lognormal_factor", "sigma": 9}}}},
+            "draws.pledges.DEU.sigma: Input should be less than or equal to 5 (got 9)",
+        ),
         ({"gird": {}}, "gird: unknown field"),
         ({}, "nothing varies"),
     ],

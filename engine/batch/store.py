@@ -262,22 +262,16 @@ class RunStore:
                             scenarios.c.batch_key == batch_key, scenarios.c.scenario_id == sid
                         )
                     ).scalar_one()
-                conn.execute(
-                    results.insert(),
-                    {
-                        "scenario_key": key,
-                        "status": outcome.status,
-                        "objective": _finite(outcome.objective),
-                        "total_allocated": outcome.total_allocated,
-                        "solve_seconds": outcome.solve_seconds,
-                        "wall_seconds": outcome.wall_seconds,
-                        "mode": outcome.mode,
-                        "worker": outcome.worker,
-                        "message": outcome.message,
-                        "error": outcome.error,
-                        "finished_at": _now(),
-                    },
+                # The results table's columns are the outcome's fields and the time stored.
+                row = {
+                    c.name: getattr(outcome, c.name)
+                    for c in RESULT_COLUMNS
+                    if c.name != "finished_at"
+                }
+                row.update(
+                    scenario_key=key, objective=_finite(outcome.objective), finished_at=_now()
                 )
+                conn.execute(results.insert(), row)
                 for name, columns in outcome.details.items():
                     insert_rows(conn, DETAIL_TABLES[name], key, columns)
             return True

@@ -30,6 +30,8 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.results.schema import FRAMES
+
 #: Version of the table layout this engine writes; version 1 is migrated, others refused.
 SCHEMA_VERSION = 2
 
@@ -102,37 +104,54 @@ results = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
 )
-area_funding = _detail(
-    "area_funding",
-    sa.Column("area", sa.String(100), nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("amount", sa.Float, nullable=False),
-    sa.Column("share", sa.Float, nullable=False),
-)
-allocations = _detail(
-    "allocations",
-    sa.Column("member", sa.String(8), nullable=False),
-    sa.Column("area", sa.String(100), nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("amount", sa.Float, nullable=False),
-)
-constraints = _detail(
-    "constraints",
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("area", sa.String(100)),
-    sa.Column("member", sa.String(8)),
-    sa.Column("year", sa.Integer),
-    sa.Column("policy", sa.String(100)),
-    sa.Column("shadow_price", sa.Float),
-)
-diagnoses = _detail(
-    "diagnoses",
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("relax_by", sa.Float),
-    sa.Column("message", sa.Text),
-)
+#: What each detail table stores: the result frame (:mod:`engine.results.schema`) and the
+#: frame's columns it leaves out. A plan's ``value`` per area, a row's ``label`` (its words
+#: for a planner) and a binding row's activity, bounds and slack are not stored: the summary
+#: and exports need the amounts, the binding rules' keys and their shadow prices.
+_LEFT_OUT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "area_funding": ("areas", ("value",)),
+    "allocations": ("allocation", ()),
+    "constraints": ("constraints", ("label", "activity", "lower", "upper", "slack", "binding")),
+    "diagnoses": ("diagnosis", ("label",)),
+}
+#: The stored columns of each detail table, in the result frame's order.
+STORED_COLUMNS: dict[str, tuple[str, ...]] = {
+    table: tuple(c for c in FRAMES[frame] if c not in left_out)
+    for table, (frame, left_out) in _LEFT_OUT.items()
+}
+# Each stored column's type; a constraint's area, member, year and policy apply to some
+# kinds of row only, and a diagnosis may have no relaxation or message.
+_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "member": sa.String(8),
+    "area": sa.String(100),
+    "year": sa.Integer(),
+    "amount": sa.Float(),
+    "share": sa.Float(),
+    "name": sa.String(200),
+    "kind": sa.String(32),
+    "policy": sa.String(100),
+    "shadow_price": sa.Float(),
+    "relax_by": sa.Float(),
+    "message": sa.Text(),
+}
+_OPTIONAL = {
+    "constraints": {"area", "member", "year", "policy", "shadow_price"},
+    "diagnoses": {"relax_by", "message"},
+}
+
+
+def _stored(name: str) -> sa.Table:
+    optional = _OPTIONAL.get(name, set())
+    return _detail(
+        name,
+        *(sa.Column(c, _TYPES[c], nullable=c in optional) for c in STORED_COLUMNS[name]),
+    )
+
+
+area_funding = _stored("area_funding")
+allocations = _stored("allocations")
+constraints = _stored("constraints")
+diagnoses = _stored("diagnoses")
 
 #: Status of a scenario stopped by the batch's wall-clock timeout.
 TIMED_OUT = "timed_out"
@@ -202,6 +221,7 @@ __all__ = [
     "RESULT_COLUMNS",
     "SCENARIO_COLUMNS",
     "SCHEMA_VERSION",
+    "STORED_COLUMNS",
     "TIMED_OUT",
     "allocations",
     "area_funding",

@@ -35,6 +35,7 @@ import pandas as pd
 from engine.batch.store import Outcome
 from engine.batch.sweep import BatchPlan, Point, ScenarioMaker
 from engine.batch.sweep_schema import SolverSettings
+from engine.batch.tables import STORED_COLUMNS
 from engine.errors import ScenarioError
 from engine.scenario.schema import Limit, Scenario
 
@@ -115,16 +116,19 @@ def _columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[Any]]:
 
 
 def result_details(result: Any) -> dict[str, dict[str, list[Any]]]:
-    tables = {
-        "area_funding": (result.areas, ["area", "year", "amount", "share"]),
-        "allocations": (result.allocation, ["member", "area", "year", "amount"]),
-        "constraints": (
-            result.binding(),
-            ["name", "kind", "area", "member", "year", "policy", "shadow_price"],
-        ),
-        "diagnoses": (result.diagnosis, ["name", "kind", "relax_by", "message"]),
+    """A result's rows of each detail table (:data:`engine.batch.tables.STORED_COLUMNS`):
+    its funding, flows, binding rules a planner set and diagnosis; empty tables left out."""
+    frames = {
+        "area_funding": result.areas,
+        "allocations": result.allocation,
+        "constraints": result.binding(),
+        "diagnoses": result.diagnosis,
     }
-    return {name: _columns(frame, cols) for name, (frame, cols) in tables.items() if len(frame)}
+    return {
+        name: _columns(frame, list(STORED_COLUMNS[name]))
+        for name, frame in frames.items()
+        if len(frame)
+    }
 
 
 def _row_labels(model: Any) -> dict[str, list[Any]]:
@@ -151,13 +155,15 @@ def optimal_details(solved: Any) -> dict[str, dict[str, list[Any]]]:
     funding = area_funding_columns(model, value)
     rows = binding_rows(model, solved.plan.row_value, solved.duals.row_dual)
     labels = model.derived("batch_row_labels", model.rows, lambda: _row_labels(model))
+    at = rows.tolist()
+    binding = {
+        **{k: [column[i] for i in at] for k, column in labels.items()},
+        "shadow_price": (solved.duals.row_dual[rows] / model.scale).tolist(),
+    }
     tables = {
-        "area_funding": {k: funding[k].tolist() for k in ("area", "year", "amount", "share")},
-        "allocations": {k: flows[k].tolist() for k in ("member", "area", "year", "amount")},
-        "constraints": {
-            **{k: [column[i] for i in rows.tolist()] for k, column in labels.items()},
-            "shadow_price": (solved.duals.row_dual[rows] / model.scale).tolist(),
-        },
+        "area_funding": {k: funding[k].tolist() for k in STORED_COLUMNS["area_funding"]},
+        "allocations": {k: flows[k].tolist() for k in STORED_COLUMNS["allocations"]},
+        "constraints": {k: binding[k] for k in STORED_COLUMNS["constraints"]},
     }
     return {name: table for name, table in tables.items() if len(next(iter(table.values())))}
 
