@@ -105,21 +105,26 @@ def projects_panel(result: Result) -> None:
 
 def downloads_panel(result: Result) -> None:
     """The result files of ``solve --out`` and one Excel workbook; the working scenario
-    as YAML."""
+    as YAML. A click does not re-run the page (``on_click="ignore"``): a re-run cut short
+    by the next click dropped files whose links the page still showed."""
     for name, data in download_files(result).items():
         mime = "application/json" if name.endswith(".json") else "text/csv"
-        st.download_button(f"Download {name}", data, name, mime, key=f"file_{name}")
+        st.download_button(
+            f"Download {name}", data, name, mime, key=f"file_{name}", on_click="ignore"
+        )
     st.download_button(
         "Download results (Excel)",
         data=excel_bytes(result),  # bytes now: a callable would run outside the session
         file_name="results.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
     )
     st.download_button(
         "Download working scenario YAML",
         dump_scenario_yaml(S.working),
         "scenario.yaml",
         "application/x-yaml",
+        on_click="ignore",
     )
 
 

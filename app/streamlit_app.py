@@ -91,6 +91,7 @@ def sidebar() -> None:
         data=store().yaml_text(chosen),
         file_name=f"{chosen}.yaml",
         mime="application/x-yaml",
+        on_click="ignore",
     )
     bar.caption(f"Data folder: {store().root}")
 

@@ -7,7 +7,10 @@ localhost port with its own data folder and is always stopped afterwards.
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,10 +20,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from app.versions import VersionStore
+from engine import result_file_bytes, result_tables
 from engine.files.scenario_files import load_scenario
 from engine.results.describe import money
+from engine.scenario.schema import Scenario, scenario_sha256
 from engine.solving.pipeline import solve
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -35,6 +42,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (/usr/bin/chromium)"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+openpyxl = pytest.importorskip("openpyxl", reason="needs the openpyxl package")
 pytest.importorskip("streamlit", reason="needs the streamlit package")
 
 
@@ -57,14 +65,22 @@ def _see(locator) -> None:
     sync_api.expect(locator).to_be_visible(timeout=WAIT_MS)
 
 
-@pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """The app started with ``optimise.py app`` on a free port; stopped afterwards."""
+@pytest.fixture(scope="module")
+def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's log and data folder (``data/``, shared by the module's sessions)."""
+    return tmp_path_factory.mktemp("app")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_folder: Path) -> Iterator[str]:
+    """The app started once for the module with ``optimise.py app`` on a free port;
+    stopped afterwards."""
+    folder = app_folder
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "app.log").open("w")
+    log = (folder / "app.log").open("w")
     command = [sys.executable, "optimise.py", "app", "--port", str(port)]
-    command += ["--data-dir", str(tmp_path / "data")]
+    command += ["--data-dir", str(folder / "data")]
     process = subprocess.Popen(
         command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -75,7 +91,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
             time.sleep(0.5)
         if not _answers(url):
             log.flush()
-            pytest.fail(f"the app did not start: {(tmp_path / 'app.log').read_text()[-2000:]}")
+            pytest.fail(f"the app did not start: {(folder / 'app.log').read_text()[-2000:]}")
         yield url
     finally:
         if process.poll() is None:
@@ -88,20 +104,36 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture
-def page(app_url: str) -> Iterator[object]:
-    """A Chromium page on the app, waiting until the default scenario is shown."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the module."""
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 1600})
-            tab.set_default_timeout(WAIT_MS)
-            tab.goto(app_url, wait_until="domcontentloaded")
-            heading = tab.get_by_role("heading", name="Alternative Security Partnership Fund")
-            _see(heading)
-            yield tab
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def _open_session(browser, app_url: str, width: int = 1400, height: int = 1600):
+    """A new browser context on the app (a new working session), once the default
+    scenario is shown."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.goto(app_url, wait_until="domcontentloaded")
+    _see(tab.get_by_role("heading", name="Alternative Security Partnership Fund"))
+    return tab
+
+
+@pytest.fixture
+def page(browser, app_url: str) -> Iterator[object]:
+    """A Chromium page on the app in a session of its own."""
+    tab = _open_session(browser, app_url)
+    try:
+        yield tab
+    finally:
+        tab.context.close()
 
 
 def _set_area_field(page, area: str, field: str, value: str, edits: int) -> None:
@@ -178,3 +210,96 @@ def test_a_bad_upload_shows_a_clear_message_and_a_good_one_loads(page) -> None:
     page.locator("input[type=file]").set_input_files(files=[str(nif)])
     name = load_scenario(nif).fund.name
     _see(page.get_by_role("heading", name=name))
+
+
+def _save_version(page, note: str) -> None:
+    page.get_by_label("Version note").fill(note)
+    page.get_by_role("button", name="Save version").click()
+    _see(page.get_by_text(re.compile(rf"saved v\d+: {re.escape(note)}")))
+
+
+def _open(path: Path, scenario: Scenario) -> object:
+    """A downloaded file opened as what its name says it is."""
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    if path.suffix == ".xlsx":
+        return openpyxl.load_workbook(path, read_only=True).sheetnames
+    assert path.suffix == ".yaml", path
+    return scenario_sha256(load_scenario(path))
+
+
+def test_every_download_button_gives_a_file_that_opens_as_what_it_is(
+    page, default_scenario_path: Path, tmp_path: Path
+) -> None:
+    _save_version(page, "to download")
+    page.get_by_role("tab", name="Downloads").click()
+    _see(page.get_by_role("button", name="Download results (Excel)"))
+    buttons = page.get_by_test_id("stDownloadButton")
+    files: dict[str, Path] = {}
+    for k in range(buttons.count()):
+        with page.expect_download() as info:
+            buttons.nth(k).click()
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(target)
+        files[target.name] = target
+    scenario = load_scenario(default_scenario_path)
+    result = solve(scenario)
+    expected = {
+        name: pd.read_csv(io.BytesIO(data))
+        for name, data in result_file_bytes(result).items()
+        if name.endswith(".csv")
+    }
+    version_yaml = [n for n in files if re.fullmatch(r"v\d+\.yaml", n)]
+    assert sorted(files) == sorted(
+        [*result_file_bytes(result), "results.xlsx", "scenario.yaml", *version_yaml]
+    )
+    assert len(version_yaml) == 1
+    for name, path in files.items():
+        opened = _open(path, scenario)
+        if name in expected:
+            pd.testing.assert_frame_equal(opened, expected[name], rtol=1e-9)
+        elif name == "summary.json":
+            assert opened["status"] == "optimal"
+            assert opened["total_allocated"] == pytest.approx(result.summary["total_allocated"])
+        elif name == "results.xlsx":
+            assert opened == ["summary", *result_tables(result)]
+        else:
+            assert opened == scenario_sha256(scenario), name
+
+
+def test_solve_applies_a_typed_floor_that_was_not_applied_and_says_so(
+    page, default_scenario_path: Path
+) -> None:
+    before, floor = _cyber_2026(default_scenario_path)
+    after = money(floor, load_scenario(default_scenario_path))
+    page.get_by_label("Area to edit").click()
+    page.get_by_role("option", name="cyber", exact=True).click()
+    page.get_by_role("textbox", name="Floor for cyber", exact=True).fill(f"{floor / 1e9:g}bn")
+    _solve(page)
+    _see(page.get_by_text("Applied before solving: areas.cyber.floor=").first)
+    _see(page.get_by_text(f"cyber in 2026: {before} → {after}"))
+
+
+def test_a_session_sees_only_its_own_versions_and_loading_saves_none(
+    browser, app_url: str, app_folder: Path
+) -> None:
+    first = _open_session(browser, app_url)
+    second = _open_session(browser, app_url)
+    try:
+        _save_version(first, "the first session's plan")
+        saved = VersionStore(app_folder / "data").list()
+        bar = second.get_by_test_id("stSidebar")
+        bar.get_by_label("Shipped scenario").click()
+        second.get_by_role("option", name="nif.yaml", exact=True).click()
+        bar.get_by_role("button", name="Load shipped scenario").click()
+        nif = load_scenario(ROOT / "datasets" / "scenarios" / "nif.yaml")
+        _see(second.get_by_role("heading", name=nif.fund.name))
+        _see(bar.get_by_text("No version saved in this session yet"))
+        sync_api.expect(bar.get_by_text("the first session's plan")).to_have_count(0)
+        assert VersionStore(app_folder / "data").list() == saved
+        _see(first.get_by_test_id("stSidebar").get_by_text("the first session's plan"))
+    finally:
+        first.context.close()
+        second.context.close()
