@@ -1,9 +1,13 @@
 """Hostile and huge inputs through the real CLI: a clear refusal, fast (issue 15).
 
-Every case runs ``optimise.py`` or ``forecast.py`` in a subprocess and expects exit 2, a
-message naming the file (or option) and the field, no traceback, and nothing written.
-The hostile files are built here, small: a zip whose *declared* sizes are huge, a sheet
-whose ``<dimension>`` spans the whole grid, entity declarations, deep nesting.
+Every case runs ``optimise.py`` or ``forecast.py`` through its real entry point and expects
+exit 2, a message naming the file (or option) and the field, no traceback, and nothing
+written. The hostile files are built here, small: a zip whose *declared* sizes are huge, a
+sheet whose ``<dimension>`` spans the whole grid, entity declarations, deep nesting.
+
+All the commands run in one Python process (:func:`tests.cli_runs.run_many`: each as its
+script's ``__main__``, exit code and output as a process gives them), once per module;
+a few cases of each kind also run in a subprocess of their own, as a user would.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.cli_runs import CLI_ENV, Ran, run_many
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKBOOK = ROOT / "datasets" / "scenarios" / "aspf-2026.xlsx"
@@ -31,18 +38,18 @@ FORECAST_CSV = ROOT / "tests" / "data" / "forecast" / "random_walks.csv"
 
 
 def cli(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` (optimise.py or forecast.py) as a user would."""
+    """Run ``script`` (optimise.py or forecast.py) as a user would, in its own process."""
     return subprocess.run(
         [sys.executable, str(ROOT / script), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"},
+        env={**os.environ, **CLI_ENV},
     )
 
 
-def assert_refused(res: subprocess.CompletedProcess[str], *names: str) -> str:
+def assert_refused(res: subprocess.CompletedProcess[str] | Ran, *names: str) -> str:
     """Exit 2, every one of ``names`` in the message, no traceback nor internal error."""
     message = " ".join((res.stderr + res.stdout).split())
     assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
@@ -438,42 +445,6 @@ OPTIMISE_CASES: list[Case] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "build", "words"), OPTIMISE_CASES, ids=[c[0] for c in OPTIMISE_CASES]
-)
-def test_optimise_refuses_hostile_input_with_file_and_field(
-    tmp_path: Path, name: str, build: Callable[[Path], list[str]], words: tuple[str, ...]
-) -> None:
-    args = build(tmp_path)
-    before = sorted(p.name for p in tmp_path.iterdir())
-    assert_refused(cli("optimise.py", *args), *words)
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
-    assert not (tmp_path / "x.log").exists()
-
-
-def test_allowed_highs_options_still_solve() -> None:
-    res = cli("optimise.py", "solve", "aspf-2026", "--json", "--highs", "solver=ipm",
-              "--highs", "primal_feasibility_tolerance=1e-8", "--highs", "threads=1")  # fmt: skip
-    assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["status"] == "optimal"
-
-
-def test_uniform_large_priorities_are_rescaled_not_refused(tmp_path: Path) -> None:
-    """Priorities all 1e6 times larger: accepted, and the same plan (only the range of the
-    objective's weights is what the solver cannot take)."""
-    import pandas as pd
-
-    text = TINY_YAML.replace("priority: 1.3", "priority: 1.3e+6")
-    big = write(tmp_path / "big.yaml", text.replace("priority: 1.0\n", "priority: 1.0e+6\n"))
-    small = write(tmp_path / "small.yaml", TINY_YAML)
-    plans = []
-    for path in (big, small):
-        res = cli("optimise.py", "solve", str(path), "--out", str(tmp_path / path.stem))
-        assert res.returncode == 0, res.stderr
-        plans.append(pd.read_csv(tmp_path / path.stem / "allocation.csv"))
-    pd.testing.assert_frame_equal(plans[0], plans[1], rtol=1e-9, atol=1e-3)
-
-
 # ---------------------------------------------------------------------- forecast.py
 
 
@@ -535,18 +506,143 @@ FORECAST_CASES: list[Case] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "build", "words"), FORECAST_CASES, ids=[c[0] for c in FORECAST_CASES]
-)
-def test_forecast_refuses_hostile_input_with_file_and_field(
-    tmp_path: Path, name: str, build: Callable[[Path], list[str]], words: tuple[str, ...]
-) -> None:
-    args = build(tmp_path)
-    before = sorted(p.name for p in tmp_path.iterdir())
-    assert_refused(cli("forecast.py", *args), *words)
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
-
-
 ALL_CASES = [("optimise.py", *c) for c in OPTIMISE_CASES] + [
     ("forecast.py", *c) for c in FORECAST_CASES
 ]
+
+
+def _big_and_small_priorities(tmp: Path) -> list[list[str]]:
+    text = TINY_YAML.replace("priority: 1.3", "priority: 1.3e+6")
+    big = write(tmp / "big.yaml", text.replace("priority: 1.0\n", "priority: 1.0e+6\n"))
+    small = write(tmp / "small.yaml", TINY_YAML)
+    return [["solve", str(path), "--out", str(tmp / path.stem)] for path in (big, small)]
+
+
+#: Commands that must be accepted: (name, build(tmp) -> optimise.py argument lists).
+ACCEPTED: list[tuple[str, Callable[[Path], list[list[str]]]]] = [
+    (
+        "allowed --highs options",
+        lambda tmp: [
+            [
+                "solve",
+                "aspf-2026",
+                "--json",
+                "--highs",
+                "solver=ipm",
+                "--highs",
+                "primal_feasibility_tolerance=1e-8",
+                "--highs",
+                "threads=1",
+            ],
+        ],
+    ),
+    ("priorities 1e6 times larger", _big_and_small_priorities),
+]
+
+
+@dataclass(frozen=True)
+class Done:
+    """One case as it ran: each command's outcome, its folder and what it held before."""
+
+    ran: list[Ran]
+    folder: Path
+    before: list[str]
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Done]:
+    """Every case and accepted command of this module, run once in one process, by name."""
+    built: list[tuple[str, str, list[list[str]], Path]] = []
+    for script, name, build, _words in ALL_CASES:
+        folder = tmp_path_factory.mktemp("hostile")
+        built.append((name, script, [build(folder)], folder))
+    for name, build_all in ACCEPTED:
+        folder = tmp_path_factory.mktemp("accepted")
+        built.append((name, "optimise.py", build_all(folder), folder))
+    listings = {name: sorted(p.name for p in folder.iterdir()) for name, _, _, folder in built}
+    outcomes = iter(run_many([(script, a) for _, script, argvs, _ in built for a in argvs]))
+    return {
+        name: Done([next(outcomes) for _ in argvs], folder, listings[name])
+        for name, _, argvs, folder in built
+    }
+
+
+#: The cases of this module run in one process: on one xdist worker, not one per worker.
+one_process = pytest.mark.xdist_group("hostile-inputs")
+
+
+def assert_refused_and_nothing_written(case: Done, words: tuple[str, ...]) -> None:
+    assert_refused(case.ran[0], *words)
+    assert sorted(p.name for p in case.folder.iterdir()) == case.before  # nothing written
+    assert not (case.folder / "x.log").exists()
+
+
+def test_every_case_has_its_own_name() -> None:
+    names = [c[1] for c in ALL_CASES] + [name for name, _ in ACCEPTED]
+    assert len(set(names)) == len(names)
+    assert set(OWN_PROCESS) <= set(names)
+
+
+@one_process
+@pytest.mark.parametrize(
+    ("name", "words"), [(c[0], c[2]) for c in OPTIMISE_CASES], ids=[c[0] for c in OPTIMISE_CASES]
+)
+def test_optimise_refuses_hostile_input_with_file_and_field(
+    ran: dict[str, Done], name: str, words: tuple[str, ...]
+) -> None:
+    assert_refused_and_nothing_written(ran[name], words)
+
+
+@one_process
+@pytest.mark.parametrize(
+    ("name", "words"), [(c[0], c[2]) for c in FORECAST_CASES], ids=[c[0] for c in FORECAST_CASES]
+)
+def test_forecast_refuses_hostile_input_with_file_and_field(
+    ran: dict[str, Done], name: str, words: tuple[str, ...]
+) -> None:
+    assert_refused_and_nothing_written(ran[name], words)
+
+
+#: A few cases of each kind (a workbook bomb, deep nesting, a bad option, a bad CSV), also
+#: in a process of their own: the exit code and output a user sees, with no traceback.
+OWN_PROCESS = ["xlsx declared 1.5 GB", "json nested 100,000 deep", "--highs malformed",
+               "CSV with a NUL byte"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("script", "name", "build", "words"),
+    [c for c in ALL_CASES if c[1] in OWN_PROCESS],
+    ids=[c[1] for c in ALL_CASES if c[1] in OWN_PROCESS],
+)
+def test_a_hostile_input_is_refused_in_a_process_of_its_own(
+    tmp_path: Path,
+    script: str,
+    name: str,
+    build: Callable[[Path], list[str]],
+    words: tuple[str, ...],
+) -> None:
+    args = build(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert_refused(cli(script, *args), *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+@one_process
+def test_allowed_highs_options_still_solve(ran: dict[str, Done]) -> None:
+    (res,) = ran["allowed --highs options"].ran
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["status"] == "optimal"
+
+
+@one_process
+def test_uniform_large_priorities_are_rescaled_not_refused(ran: dict[str, Done]) -> None:
+    """Priorities all 1e6 times larger: accepted, and the same plan (only the range of the
+    objective's weights is what the solver cannot take)."""
+    import pandas as pd
+
+    case = ran["priorities 1e6 times larger"]
+    plans = []
+    for res, stem in zip(case.ran, ("big", "small"), strict=True):
+        assert res.returncode == 0, res.stderr
+        plans.append(pd.read_csv(case.folder / stem / "allocation.csv"))
+    pd.testing.assert_frame_equal(plans[0], plans[1], rtol=1e-9, atol=1e-3)
