@@ -6,8 +6,9 @@ written. The hostile files are built here, small: a zip whose *declared* sizes a
 sheet whose ``<dimension>`` spans the whole grid, entity declarations, deep nesting.
 
 All the commands run in one Python process (:func:`tests.cli_runs.run_many`: each as its
-script's ``__main__``, exit code and output as a process gives them), once per module;
-a few cases of each kind also run in a subprocess of their own, as a user would.
+script's ``__main__``, exit code and output as a process gives them), once per module
+(the suite runs each file on one xdist worker); a few cases of each kind also run in a
+subprocess of their own, as a user would.
 """
 
 from __future__ import annotations
@@ -567,10 +568,6 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Done]:
     }
 
 
-#: The cases of this module run in one process: on one xdist worker, not one per worker.
-one_process = pytest.mark.xdist_group("hostile-inputs")
-
-
 def assert_refused_and_nothing_written(case: Done, words: tuple[str, ...]) -> None:
     assert_refused(case.ran[0], *words)
     assert sorted(p.name for p in case.folder.iterdir()) == case.before  # nothing written
@@ -583,7 +580,6 @@ def test_every_case_has_its_own_name() -> None:
     assert set(OWN_PROCESS) <= set(names)
 
 
-@one_process
 @pytest.mark.parametrize(
     ("name", "words"), [(c[0], c[2]) for c in OPTIMISE_CASES], ids=[c[0] for c in OPTIMISE_CASES]
 )
@@ -593,7 +589,6 @@ def test_optimise_refuses_hostile_input_with_file_and_field(
     assert_refused_and_nothing_written(ran[name], words)
 
 
-@one_process
 @pytest.mark.parametrize(
     ("name", "words"), [(c[0], c[2]) for c in FORECAST_CASES], ids=[c[0] for c in FORECAST_CASES]
 )
@@ -627,14 +622,12 @@ def test_a_hostile_input_is_refused_in_a_process_of_its_own(
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
-@one_process
 def test_allowed_highs_options_still_solve(ran: dict[str, Done]) -> None:
     (res,) = ran["allowed --highs options"].ran
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["status"] == "optimal"
 
 
-@one_process
 def test_uniform_large_priorities_are_rescaled_not_refused(ran: dict[str, Done]) -> None:
     """Priorities all 1e6 times larger: accepted, and the same plan (only the range of the
     objective's weights is what the solver cannot take)."""
