@@ -36,6 +36,7 @@ from engine.batch.worker import solve_one
 from engine.errors import ScenarioError
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import solve
+from tests.cli_runs import run_many
 from tests.scenario_factory import tiny_scenario
 from tests.test_batch_store import (
     backend_url,  # noqa: F401 - the store fixture
@@ -613,38 +614,28 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_completes(tmp_path: Path):
 def test_batch_cli_summary_json_and_exports(tmp_path: Path):
     sweep = write_sweep(tmp_path, GRID)
     url = str(tmp_path / "runs")
+    batch = ["batch", str(sweep), "--store", url, "--timeout", "600", "--workers", "1"]
     done = subprocess.run(
-        [sys.executable, "optimise.py", "batch", str(sweep), "--store", url, "--timeout", "600"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+        [sys.executable, "optimise.py", *batch], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    shown = subprocess.run(
-        [sys.executable, "optimise.py", "runs", "show", "t", "--store", url, "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    # The commands that read the store, through the real entry point in one process.
+    export_to = [["--out", str(tmp_path / "x.xlsx"), "--format", "xlsx"],
+                 ["--out", str(tmp_path / "csv"), "--format", "csv"]]  # fmt: skip
+    shown, listed, *exported = run_many(
+        [
+            ("optimise.py", ["runs", "show", "t", "--store", url, "--json"]),
+            ("optimise.py", ["runs", "list", "--store", url]),
+            *(("optimise.py", ["runs", "export", "t", "--store", url, *to]) for to in export_to),
+        ]
     )
+    assert shown.returncode == 0, shown.stderr
     payload = json.loads(shown.stdout)
     assert payload["statuses"] == {"optimal": 6}
-    listed = subprocess.run(
-        [sys.executable, "optimise.py", "runs", "list", "--store", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
     assert listed.returncode == 0, listed.stderr
     assert payload["batch_id"][:12] in listed.stdout
     assert {r["area"] for r in payload["funding_quantiles"]} == {"cyber", "space", "ai"}
-    for out, fmt in (("x.xlsx", "xlsx"), ("csv", "csv")):
-        args = ["runs", "export", "t", "--store", url, "--out", str(tmp_path / out)]
-        run = subprocess.run(
-            [sys.executable, "optimise.py", *args, "--format", fmt],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
+    for run in exported:
         assert run.returncode == 0, run.stderr
     with RunStore(store_url(url)) as store:
         export(store, store.find_batch("t")["batch_id"], tmp_path / "parquet", "parquet")
