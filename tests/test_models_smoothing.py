@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models import backtest
 from models.combinations import Combo, default_combinations
 from models.errors import ForecastInputError
 from models.scoring import global_choice
@@ -148,10 +149,24 @@ def test_global_choice_weighs_mase_and_smape_relative_to_the_best():
     assert global_choice(mase_t, smape_t, ["a", "b", "c"]) == "b"
 
 
-def test_parallel_and_serial_fits_agree():
-    df = panel(30, seed=4)  # enough series for the worker processes to be used
+def test_parallel_and_serial_fits_agree(monkeypatch):
+    # Worker processes from 2 series on (24 by default): the same check on a fifth of the work.
+    import joblib
+
+    monkeypatch.setattr(backtest, "PARALLEL_MIN_SERIES", 2)
+    used: list[int] = []
+
+    class Recorded(joblib.Parallel):
+        def __call__(self, iterable):
+            used.append(self.n_jobs)
+            return super().__call__(iterable)
+
+    monkeypatch.setattr(joblib, "Parallel", Recorded)
+    df = panel(6, seed=4)
     serial = AutoForecaster(horizon=3, n_jobs=1).fit(df)
+    assert used == []
     parallel = AutoForecaster(horizon=3, n_jobs=2).fit(df)
+    assert set(used) == {2}  # the fits did run in worker processes
     pd.testing.assert_frame_equal(serial.predict(4), parallel.predict(4))
     assert serial.chosen_ == parallel.chosen_
 
