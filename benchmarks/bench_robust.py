@@ -1,6 +1,8 @@
-"""The two-stage extensive form through the engine against the same form by raw highspy.
+"""The two-stage extensive form through the engine against the same form by raw highspy,
+and the decomposition (Benders, multi-cut by group) on local processes or a Dask cluster.
 
     python -m benchmarks.bench_robust [--scenario aspf-2026] [--futures 200] [--seed 0]
+        [--methods engine raw benders] [--scheduler local:2|ADDRESS] [--groups 50]
 
 On the same in-sample futures (the forecast's joint paths, trend path, seeded):
 
@@ -12,9 +14,15 @@ On the same in-sample futures (the forecast's joint paths, trend path, seeded):
   shortfall columns and one ``addRows`` with its rows remapped), from each future's model
   arrays, then ``run()``.
 
-Prints wall and CPU seconds of building and solving, the ratios engine / raw, and checks
-that both reach the same optimum and the same first stage. Not a test: numbers depend on
-the machine and its other load (CPU seconds are the fairer comparison on a shared host).
+- benders: ``engine.planning.decompose.solve_benders`` on ``--scheduler`` (none: in
+  process), with its per-round trace: bounds, cuts, futures re-solved, the driver's and
+  the workers' peak resident memory (flat in the futures processed when it does not grow
+  from the first rounds to the last).
+
+Prints wall and CPU seconds of building and solving (the workers' CPU for benders), the
+ratios engine / raw, and checks that all reach the same optimum and the same first stage.
+Not a test: numbers depend on the machine and its other load (CPU seconds are the fairer
+comparison on a shared host).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import numpy as np
 
 from datasets import scenario_path
 from engine import FloorRule, draw_futures, load_with_edits, solve_stochastic
-from engine.planning.decompose import solve_benders
+from engine.planning.decompose import DEFAULT_GROUPS, Decomposed, solve_benders
 from engine.planning.extensive import first_stage, future_models, objective_vector
 from engine.planning.rules import DEFAULT_PENALTY
 
@@ -122,6 +130,32 @@ def raw_extensive(models, penalty: float = DEFAULT_PENALTY):
     return h, len(first)
 
 
+def run_benders(sc, inside, scheduler: str | None, groups: int) -> Decomposed:
+    """Solve by decomposition; print its totals and its trace at 10%, 50% and 100% of the
+    rounds (memory: flat when it does not grow with the futures re-solved)."""
+    start = _clock()
+    dec = solve_benders(sc, inside, scheduler=scheduler, groups=groups)
+    wall, cpu = _since(start)
+    trace = dec.trace
+    worker_cpu = float(trace["worker_cpu_seconds"].sum())
+    print(
+        f"benders on {scheduler or 'the driver'} ({dec.workers} workers, {groups} groups): "
+        f"{dec.objective:.6f} (bound {dec.bound:.6f}, gap {dec.gap:.1e}) in "
+        f"{dec.iterations} rounds, {dec.cuts} cuts kept, {len(dec.held)} futures held; wall "
+        f"{wall:.1f} s, driver CPU {cpu:.1f} s, workers' re-solves {worker_cpu:.1f} CPU s",
+        flush=True,
+    )
+    print("| round | phase | futures re-solved | bound | value | driver MB | worker MB | s |")
+    print("|---|---|---|---|---|---|---|---|")
+    picks = sorted({max(0, round(f * len(trace)) - 1) for f in (0.1, 0.5, 1.0)})
+    for r in trace.iloc[picks].itertuples(index=False):
+        print(
+            f"| {r.iteration} | {r.phase} | {r.futures_solved:,} | {r.bound:.6f} | "
+            f"{r.value:.6f} | {r.driver_rss_mb:.0f} | {r.worker_rss_mb:.0f} | {r.seconds:.1f} |"
+        )
+    return dec
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="aspf-2026")
@@ -130,34 +164,46 @@ def main() -> None:
     parser.add_argument(
         "--methods", nargs="+", default=["engine", "raw"], choices=["engine", "raw", "benders"]
     )
+    parser.add_argument("--scheduler", default=None, help="benders: local, local:N or ADDRESS")
+    parser.add_argument("--groups", type=int, default=DEFAULT_GROUPS, help="benders' groups")
     args = parser.parse_args()
     sc = load_with_edits(scenario_path(args.scenario))
     start = _clock()
     inside, _ = draw_futures(sc, args.futures, 0, seed=args.seed)
     print(f"futures: {len(inside)} forecast paths in {_since(start)[0]:.1f} s", flush=True)
 
+    dec = None
     if "benders" in args.methods:
-        start = _clock()
-        dec = solve_benders(sc, inside)
-        wall, cpu = _since(start)
-        print(
-            f"benders: {dec.objective:.6f} (bound {dec.bound:.6f}, gap {dec.gap:.1e}) in "
-            f"{dec.iterations} iterations, {dec.cuts} cuts, {len(dec.held)} futures held; "
-            f"wall {wall:.1f} s cpu {cpu:.1f} s",
-            flush=True,
-        )
+        dec = run_benders(sc, inside, args.scheduler, args.groups)
     if "engine" not in args.methods:
         return
     start = _clock()
     plan = solve_stochastic(sc, inside, FloorRule())
     eng_wall, eng_cpu = _since(start)
-    eng_solve = plan.seconds
     print(
         f"engine: {plan.status.value} {plan.objective:.6f} wall {eng_wall:.1f} s cpu "
-        f"{eng_cpu:.1f} s (HiGHS {eng_solve:.1f} s)",
+        f"{eng_cpu:.1f} s (HiGHS {plan.seconds:.1f} s)",
         flush=True,
     )
 
+    if dec is not None:
+        gap = abs(dec.objective - plan.objective) / max(1.0, abs(plan.objective))
+        go = [] if plan.model.projects is None else list(plan.model.projects.go.values())
+        pos = [int(np.searchsorted(plan.first, j)) for j in go]
+        same_go = np.array_equal(np.round(dec.first_values[pos]), np.round(plan.first_values[pos]))
+        moved = float(np.abs(dec.first_values - plan.first_values).max())
+        print(
+            f"benders vs engine extensive form: objective relative difference {gap:.1e}, "
+            f"same go/no-go: {'yes' if same_go else 'no'}, largest first-stage difference "
+            f"{moved:.2e} fund units"
+        )
+    if "raw" in args.methods:
+        compare_raw(sc, inside, plan, eng_wall, eng_cpu)
+
+
+def compare_raw(sc, inside, plan, eng_wall: float, eng_cpu: float) -> None:
+    """The same extensive form by raw highspy; prints the side-by-side table."""
+    eng_solve = plan.seconds
     start = _clock()
     models = future_models(sc, inside)
     h, n_first = raw_extensive(models)

@@ -86,7 +86,8 @@ def print_report(report: RobustReport) -> None:
         f"VSS against the median plan {_number(s['vss_median'])}, against the 10th "
         f"percentile plan {_number(s['vss_p10'])} (out of sample; in sample "
         f"{_number(s['in_sample_vss_median'])} and {_number(s['in_sample_vss_p10'])}); "
-        f"EVPI {_number(s['evpi'])} (in sample)",
+        f"EVPI {_number(s['evpi'])} in sample, {_number(s['out_of_sample_evpi'])} out of "
+        f"sample ({s['evpi_out_of_sample_futures']} fresh futures solved alone)",
         highlight=False,
     )
     areas = Table("area", "first year", "floor prob.", "median plan", "p10 plan", box=box.SIMPLE)
@@ -136,8 +137,19 @@ def robust_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the futures.")] = 0,
     evpi: Annotated[bool, typer.Option(help="Solve each future alone for the EVPI.")] = True,
     method: Annotated[
-        str, typer.Option(help="extensive (one HiGHS MIP) or benders (decomposition).")
-    ] = "extensive",
+        str | None,
+        typer.Option(
+            help="extensive (one HiGHS MIP) or benders (decomposition); default extensive, "
+            "benders with --scheduler."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Where benders' re-solves run: local, local:N (N processes) or a Dask "
+            "scheduler's address (tcp://host:8786)."
+        ),
+    ] = None,
     time_limit: Annotated[
         float | None, typer.Option(help="Seconds per solve.", callback=check_seconds)
     ] = None,
@@ -146,8 +158,14 @@ def robust_cmd(
     """Plan once for many futures and compare with the median and p10 plans."""
     if source not in SOURCES:
         raise ScenarioError([f"--source {source!r}: give forecast or stated"], "--source")
+    method = method or ("benders" if scheduler else "extensive")
     if method not in ("extensive", "benders"):
         raise ScenarioError([f"--method {method!r}: give extensive or benders"], "--method")
+    if scheduler and method != "benders":
+        raise ScenarioError(
+            ["--scheduler: only --method benders runs on workers (drop --method extensive)"],
+            "--scheduler",
+        )
     floor_rule, risk = FloorRule.parse(floors), Risk.parse(objective)
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     options = SolverOptions(time_limit=time_limit, mip_gap=1e-6)
@@ -163,6 +181,7 @@ def robust_cmd(
         options=options,
         evpi=evpi,
         method=method,  # type: ignore[arg-type]
+        scheduler=scheduler,
     )
     if not report.plan.ok:
         err_console.print(

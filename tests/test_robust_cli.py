@@ -92,6 +92,21 @@ def test_robust_refuses_bad_options_with_exit_2(scenario, option, value, words):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler tcp://127.0.0.1:9: cannot connect"),
+        (["--scheduler", "local:0"], "--scheduler local:0"),
+        (["--scheduler", "local", "--method", "extensive"], "--scheduler"),
+    ],
+)
+def test_robust_refuses_a_bad_scheduler_with_exit_2(scenario, extra, words):
+    done = run("robust", scenario, "--source", "stated", "--futures", "3", *extra)
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_alternatives_and_frontier_print_tables(scenario):
     done = run("alternatives", scenario, "--within", "5%", "--count", "2")
     assert done.returncode == 0, done.stderr

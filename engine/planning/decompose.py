@@ -1,21 +1,26 @@
-"""A Benders-type decomposition of the two-stage programme (multi-cut L-shaped method).
+"""A Benders-type decomposition of the two-stage programme (L-shaped, multi-cut by group).
 
 For many futures the extensive form is one large MIP. Here the first stage is decided by
 a small master problem and each future's recourse is a warm LP re-solve with the first
-stage fixed (:class:`engine.planning.evaluate.RecourseScorer`):
+stage fixed (:class:`engine.planning.evaluate.RecourseScorer`), run on a pool of workers
+(:mod:`engine.planning.pool`: in process, local processes or a Dask cluster):
 
 - the master holds the full model of a few futures ``S`` (to start, the future with the
-  least money; so every first-stage rule is in it), and for every other future k a value
-  ``theta_k`` bounded by cuts ``theta_k <= Q_k(y^) + g_k (y - y^)``, where ``Q_k(y^)`` is
-  the future's recourse value at the master's first stage ``y^`` and ``g_k`` its gradient
-  (the reduced costs of the fixed first-stage columns). A future's value is concave in
-  the (relaxed) first stage, so every cut is valid and the master's objective is an upper
-  bound; the value of ``y^`` in every future is a lower bound;
+  least money; so every first-stage rule is in it), and for every group ``g`` of the other
+  futures a value ``theta_g`` bounded by cuts ``theta_g <= sum_k [Q_k(y^) + g_k (y - y^)]``
+  over the group's futures, where ``Q_k(y^)`` is the future's recourse value at the
+  master's first stage ``y^`` and ``g_k`` its gradient (the reduced costs of the fixed
+  first-stage columns). A future's value is concave in the (relaxed) first stage, so every
+  cut is valid and the master's objective is an upper bound; the value of ``y^`` in every
+  future is a lower bound. One group per future is the multi-cut method, one group in all
+  the single-cut one; groups in between keep the master small (its cuts grow with the
+  groups, not the futures) with few iterations;
 - a future whose recourse has no plan at ``y^`` joins ``S`` (its rules then hold in the
-  master), so the plan returned is feasible in every future;
+  master; its group's cuts are dropped), so the plan returned is feasible in every future;
 - it stops when the bounds agree to ``tolerance`` (relative): the same optimum as the
-  extensive form, reached through per-future LPs whose memory does not grow with the
-  futures processed.
+  extensive form. The master lives in one HiGHS object and takes each round's cuts in
+  place (a warm re-solve); the driver holds the futures' pledges and the cuts, the workers
+  one LP each, so memory is flat in the number of futures processed.
 
 Expected value with soft floors (the default) only: CVaR and chance constraints couple the
 futures in one row and stay with the extensive form.
@@ -24,20 +29,27 @@ futures in one row and stay with the extensive form.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
+import pandas as pd
 
-from engine.formulation.core import INF, PlanModel
+from engine.formulation.build import build_model
+from engine.formulation.core import INF
 from engine.planning.evaluate import RecourseScorer
-from engine.planning.extensive import Extensive, build_extensive, first_stage, future_models
+from engine.planning.extensive import build_extensive, first_stage
 from engine.planning.futures import Futures
 from engine.planning.measures import floor_met, over_pledge
+from engine.planning.pool import GroupReply, Pool, Subproblems, open_pool, peak_rss_mb
 from engine.planning.rules import FloorRule, Risk
-from engine.planning.stochastic import StochasticPlan, run_extensive
+from engine.planning.stochastic import StochasticPlan, highs_extensive
 from engine.scenario.schema import Scenario
-from engine.solving.backends import SolverOptions, SolveStatus
+from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs
+
+#: Groups of futures with one cut each per round (multi-cut by group).
+DEFAULT_GROUPS = 50
+#: Rounds a cut may stay slack in the LP phase before it is dropped.
+CUT_AGE = 5
 
 
 @dataclass
@@ -51,6 +63,10 @@ class Decomposed:
     cuts: int
     held: list[int]  # futures whose full model is in the master
     seconds: float
+    #: Per round: ``iteration, phase (lp|mip), bound, value, cuts, futures_solved,
+    #: seconds, driver_rss_mb, worker_rss_mb`` (peak resident memory so far).
+    trace: pd.DataFrame = field(default_factory=pd.DataFrame)
+    workers: int = 1
 
     @property
     def gap(self) -> float:
@@ -58,45 +74,121 @@ class Decomposed:
         return (self.bound - self.objective) / max(1.0, abs(self.bound))
 
 
+class _Master:
+    """The master problem in one HiGHS object: the held futures' extensive form (weights
+    1/N), one ``theta_g`` per group, and the cuts, added in place."""
+
+    def __init__(
+        self, work: Subproblems, held: list[int], upper: np.ndarray, floors: FloorRule
+    ) -> None:
+        import highspy
+
+        n = len(work.futures)
+        models = [build_model(work.futures.scenario(work.scenario, k)) for k in held]
+        ext = build_extensive(models, floors, Risk(), probs=np.full(len(held), 1.0 / n))
+        self.n_first, self.integer = len(ext.first), ext.integer
+        self.h = new_highs(work.options or SolverOptions())
+        self.h.passModel(highs_extensive(ext))
+        base = ext.matrix.shape[1]
+        empty = np.zeros(0, dtype=np.int32)
+        self.h.addCols(
+            len(upper), np.full(len(upper), 1.0 / n), np.full(len(upper), -INF), upper, 0,
+            empty, empty, np.zeros(0),
+        )  # fmt: skip
+        self.theta = base + np.arange(len(upper), dtype=np.int32)
+        self.first_cut = ext.matrix.shape[0]
+        self.kinds = highspy.HighsVarType
+        self.relax(True)
+
+    def relax(self, relaxed: bool) -> None:
+        """Binaries relaxed (the first phase) or integer."""
+        if len(self.integer):
+            kind = self.kinds.kContinuous if relaxed else self.kinds.kInteger
+            idx = self.integer.astype(np.int32)
+            self.h.changeColsIntegrality(len(idx), idx, np.full(len(idx), kind))
+
+    def add_cut(self, group: int, gradient: np.ndarray, rhs: float) -> None:
+        """``theta_group - gradient . y <= rhs``."""
+        nz = np.flatnonzero(gradient).astype(np.int32)
+        idx = np.concatenate([[self.theta[group]], nz]).astype(np.int32)
+        vals = np.concatenate([[1.0], -gradient[nz]])
+        self.h.addRow(-INF, rhs, len(idx), idx, vals)
+
+    def binding(self, rhs: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
+        """After a solve: which cuts (in the order added, right-hand sides ``rhs``) hold
+        with equality."""
+        solution = self.h.getSolution()
+        activity = np.asarray(solution.row_value, dtype=float)[self.first_cut :]
+        return rhs - activity <= tolerance * np.maximum(1.0, np.abs(rhs))
+
+    def drop_cuts(self, keep: np.ndarray) -> None:
+        """Delete the cuts not in ``keep`` (a mask in the order added)."""
+        rows = (self.first_cut + np.flatnonzero(~keep)).astype(np.int32)
+        if len(rows):
+            self.h.deleteRows(len(rows), rows)
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """The master's objective, first stage and thetas; raises ValueError without one."""
+        self.h.run()
+        status, _stop, words = highs_outcome(self.h)
+        if status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+            raise ValueError(f"the master problem has no plan ({words})")
+        values = np.asarray(self.h.getSolution().col_value, dtype=float)
+        objective = float(self.h.getInfo().objective_function_value)
+        return objective, values[: self.n_first].copy(), values[self.theta]
+
+
 @dataclass
-class _Cuts:
-    future: list[int]
-    coef: list[np.ndarray]
-    rhs: list[float]
+class _State:
+    work: Subproblems
+    floors: FloorRule
+    held: list[int]
+    groups: list[list[int]]
+    bounds: np.ndarray  # each future's value with the first stage free
+    cuts: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
+    ages: list[int] = field(default_factory=list)  # rounds since each cut last held
+    relaxed: bool = True  # the master's binaries relaxed (first phase)
+    best: float = -np.inf
+    best_y: np.ndarray | None = None
+    bound: float = np.inf
+    solved: int = 0
+    rows: list[dict] = field(default_factory=list)
+    master: _Master | None = None
+
+    def build_master(self) -> _Master:
+        """The master anew (after a future joined): the groups' bounds and kept cuts."""
+        upper = np.array([self.bounds[g].sum() for g in self.groups])
+        master = _Master(self.work, self.held, upper, self.floors)
+        master.relax(self.relaxed)
+        for group, gradient, rhs in self.cuts:
+            master.add_cut(group, gradient, rhs)
+        self.master = master
+        return master
+
+    def prune(self, binding: np.ndarray, max_age: int) -> None:
+        """Age the cuts (``binding``: held at the last master solution) and drop those
+        slack for more than ``max_age`` rounds: dropping a valid cut only relaxes the
+        master, and keeps it (and the driver's memory) from growing round by round."""
+        assert self.master is not None
+        self.ages = [0 if b else a + 1 for a, b in zip(self.ages, binding, strict=True)]
+        keep = np.array([a <= max_age for a in self.ages], dtype=bool)
+        self.master.drop_cuts(keep)
+        self.cuts = [c for c, k in zip(self.cuts, keep, strict=True) if k]
+        self.ages = [a for a, k in zip(self.ages, keep, strict=True) if k]
+
+    def join(self, joined: list[int]) -> None:
+        """Move futures into the master; drop the cuts of the groups they left."""
+        self.held += joined
+        left = {i for i, g in enumerate(self.groups) if set(g) & set(joined)}
+        self.groups = [[k for k in g if k not in joined] for g in self.groups]
+        kept = [i for i, c in enumerate(self.cuts) if c[0] not in left]
+        self.cuts = [self.cuts[i] for i in kept]
+        self.ages = [self.ages[i] for i in kept]
+        self.build_master()
 
 
-def _master(
-    models: list[PlanModel], held: list[int], floors: FloorRule, upper: np.ndarray, cuts: _Cuts
-) -> tuple[Extensive, np.ndarray]:
-    """The master: the held futures' extensive form (weights 1/N) plus ``theta_k``."""
-    n = len(models)
-    probs = np.full(len(held), 1.0 / n)
-    ext = build_extensive([models[k] for k in held], floors, Risk(), probs=probs)
-    free = [k for k in range(n) if k not in held]
-    n0, n_s = ext.matrix.shape[1], len(ext.first)
-    theta = {k: n0 + i for i, k in enumerate(free)}
-    keep = [i for i, k in enumerate(cuts.future) if k in theta]
-    rows = len(keep)
-    data, ri, ci = [], [], []
-    for r, i in enumerate(keep):
-        coef = cuts.coef[i]
-        nz = np.flatnonzero(coef)
-        data += [1.0, *(-coef[nz]).tolist()]
-        ri += [r] * (1 + len(nz))
-        ci += [theta[cuts.future[i]], *nz.tolist()]
-    block = sp.csr_matrix((data, (ri, ci)), shape=(rows, n0 + len(free)))
-    wide = sp.hstack([ext.matrix, sp.csr_matrix((ext.matrix.shape[0], len(free)))])
-    master = replace(
-        ext,
-        cost=np.concatenate([ext.cost, np.full(len(free), 1.0 / n)]),
-        col_lb=np.concatenate([ext.col_lb, np.full(len(free), -INF)]),
-        col_ub=np.concatenate([ext.col_ub, upper[free]]),
-        row_lo=np.concatenate([ext.row_lo, np.full(rows, -INF)]),
-        row_hi=np.concatenate([ext.row_hi, [cuts.rhs[i] for i in keep]]),
-        matrix=sp.csr_matrix(sp.vstack([wide, block])),
-    )
-    assert n_s == len(master.first)
-    return master, np.array([theta[k] for k in free], dtype=np.int64)
+def _groups(free: list[int], count: int) -> list[list[int]]:
+    return [g.tolist() for g in np.array_split(np.array(free, dtype=int), count) if len(g)]
 
 
 def solve_benders(
@@ -106,32 +198,40 @@ def solve_benders(
     options: SolverOptions | None = None,
     tolerance: float = 1e-6,
     max_iterations: int = 200,
-    models: list[PlanModel] | None = None,
+    scheduler: str | None = None,
+    groups: int = DEFAULT_GROUPS,
 ) -> Decomposed:
-    """The expected-value two-stage plan by the multi-cut L-shaped method (see the
-    module's docstring). Two phases: cuts from the master's LP relaxation first (cheap
-    masters), then the master as a MIP until the bounds agree; every cut stays valid.
-    Raises ValueError for rules it does not decompose."""
+    """The expected-value two-stage plan by the L-shaped method, multi-cut by ``groups``
+    of futures (see the module's docstring), its re-solves on ``scheduler``'s pool (None:
+    in process; ``local[:N]``; a Dask address). Two phases: cuts from the master's LP
+    relaxation first (cheap masters), then the master as a MIP until the bounds agree;
+    every cut stays valid. Raises ValueError for rules it does not decompose or a future
+    with no plan at all, BatchError for a scheduler it cannot reach."""
     floors = floors or FloorRule()
     if floors.mode != "soft":
         raise ValueError("the decomposition takes soft floors (hard: use the extensive form)")
     start = time.perf_counter()
-    models = models or future_models(scenario, futures)
-    n_first = len(first_stage(models[0]))
-    one = futures.subset(slice(0, 1))
-    scorer = RecourseScorer(scenario, one, np.zeros(n_first), floors.penalty, options)
-    state = _State(
-        models=models,
-        held=[int(np.argmin(futures.totals().sum(axis=1)))],
-        upper=np.array([scorer.unfixed_bound(m) for m in models]),
-        cuts=_Cuts([], [], []),
-        relaxed=bool(models[0].integer),
-    )
-    iteration = 0
-    while iteration < max_iterations:
-        iteration += 1
-        if _iterate(state, scorer, floors, options, tolerance):
-            break
+    held = [int(np.argmin(futures.totals().sum(axis=1)))]
+    n_first = len(first_stage(build_model(futures.scenario(scenario, held[0]))))
+    work = Subproblems(scenario, futures, floors.penalty, n_first, options)
+    free = [k for k in range(len(futures)) if k not in held]
+    pool = open_pool(scheduler, work)
+    try:
+        state = _State(work, floors, held, _groups(free, groups), np.zeros(len(futures)))
+        state.bounds[free] = _joined([r.values for r in pool.map(None, state.groups)])
+        if not np.isfinite(state.bounds[free]).all():
+            bad = free[int(np.argmin(np.isfinite(state.bounds[free])))]
+            raise ValueError(f"future {bad} has no plan under any first stage")
+        state.solved = len(free)
+        state.build_master()
+        iteration = 0
+        while iteration < max_iterations:
+            iteration += 1
+            if _iterate(state, pool, tolerance, iteration, start):
+                break
+        workers = pool.workers
+    finally:
+        pool.close()
     if state.best_y is None:
         raise ValueError(f"no plan within {max_iterations} iterations")
     return Decomposed(
@@ -139,65 +239,77 @@ def solve_benders(
         state.best,
         state.bound,
         iteration,
-        len(state.cuts.rhs),
+        len(state.cuts),
         state.held,
         time.perf_counter() - start,
+        pd.DataFrame(state.rows),
+        workers,
     )
 
 
-@dataclass
-class _State:
-    models: list[PlanModel]
-    held: list[int]
-    upper: np.ndarray
-    cuts: _Cuts
-    relaxed: bool  # the master's binaries relaxed (first phase)
-    best: float = -np.inf
-    best_y: np.ndarray | None = None
-    bound: float = np.inf
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def _iterate(
-    state: _State,
-    scorer: RecourseScorer,
-    floors: FloorRule,
-    options: SolverOptions | None,
-    tolerance: float,
-) -> bool:
+def _iterate(state: _State, pool: Pool, tolerance: float, iteration: int, start: float) -> bool:
     """One master solve and one recourse re-solve per free future; True when done."""
-    models, n = state.models, len(state.models)
-    master, theta = _master(models, state.held, floors, state.upper, state.cuts)
-    if state.relaxed:
-        master = replace(master, integer=np.zeros(0, dtype=np.int64))
-    status, objective, values, _s, words = run_extensive(master, options)
-    if status.value not in ("optimal", "feasible"):
-        raise ValueError(f"the master problem has no plan ({words})")
-    y = values[: len(master.first)]
-    scorer.fix(y)
-    free = [k for k in range(n) if k not in state.held]
-    total, joined = objective - float(values[theta].sum()) / n, []
-    for i, k in enumerate(free):
-        feasible, q, _ = scorer.solve_one(models[k])
-        if not feasible:
-            joined.append(k)
-            continue
-        total += q / n
-        if values[theta[i]] > q + tolerance * max(1.0, abs(q)):
-            g = scorer.gradient()
-            state.cuts.future.append(k)
-            state.cuts.coef.append(g)
-            state.cuts.rhs.append(q - float(g @ y))
+    assert state.master is not None
+    n = len(state.work.futures)
+    objective, y, theta = state.master.solve()
+    active = state.master.binding(np.array([c[2] for c in state.cuts]))
+    replies = pool.map(y, state.groups)
+    state.solved += sum(len(g) for g in state.groups)
+    values = _joined([r.values for r in replies])
+    futures = _joined([np.asarray(g, dtype=int) for g in state.groups]).astype(int)
+    joined = futures[~np.isfinite(values)].tolist()
     if joined:
-        state.held += joined
+        state.join(joined)
         return False
+    q = np.array([float(r.values.sum()) for r in replies])
+    total = objective + float((q - theta).sum()) / n
     converged = objective - total <= tolerance * max(1.0, abs(objective))
     if state.relaxed:
-        state.relaxed = not converged  # the LP phase is over: binaries from now on
+        # The LP phase keeps its recent cuts; the MIP phase starts with the binding ones.
+        state.prune(active, 0 if converged else CUT_AGE)
+    for i, r in enumerate(replies):
+        if theta[i] > q[i] + tolerance * max(1.0, abs(q[i])):
+            state.cuts.append((i, r.gradient, q[i] - float(r.gradient @ y)))
+            state.ages.append(0)
+            state.master.add_cut(*state.cuts[-1])
+    _trace(state, iteration, objective, total, replies, start)
+    if state.relaxed:
+        if converged:  # the LP phase is over: binaries from now on
+            state.relaxed = False
+            state.master.relax(False)
         return False
     state.bound = objective
     if total > state.best:
         state.best, state.best_y = total, y.copy()
     return state.bound - state.best <= tolerance * max(1.0, abs(state.bound))
+
+
+def _trace(
+    state: _State,
+    iteration: int,
+    objective: float,
+    total: float,
+    replies: list[GroupReply],
+    start: float,
+) -> None:
+    state.rows.append(
+        {
+            "iteration": iteration,
+            "phase": "lp" if state.relaxed else "mip",
+            "bound": objective,
+            "value": total,
+            "cuts": len(state.cuts),
+            "futures_solved": state.solved,
+            "seconds": time.perf_counter() - start,
+            "worker_cpu_seconds": sum(r.cpu_seconds for r in replies),
+            "driver_rss_mb": peak_rss_mb(),
+            "worker_rss_mb": max((r.rss_mb for r in replies), default=float("nan")),
+        }
+    )
 
 
 def plan_from_first_stage(
