@@ -58,6 +58,7 @@ from engine.planning.output import ROBUST_FILES, write_robust
 from engine.planning.robust import RobustReport, plan_robust
 from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, solve_stochastic
+from engine.planning.study import RobustStudy, robust_study
 from engine.results.describe import money, shadow_sentence
 from engine.results.money import column_digits, footed, money_as, money_column, shown_total
 from engine.results.projects import project_totals
@@ -89,6 +90,7 @@ __all__ = [
     "Result",
     "Risk",
     "RobustReport",
+    "RobustStudy",
     "Scenario",
     "ScenarioError",
     "Scores",
@@ -137,6 +139,7 @@ __all__ = [
     "result_file_bytes",
     "result_tables",
     "risk_frontier",
+    "robust_study",
     "save_scenario",
     "scenario_from_data",
     "scenario_json_schema",
