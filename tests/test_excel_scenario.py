@@ -4,8 +4,6 @@ cell is reported with its sheet and cell."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from engine.errors import OutputError, ScenarioError
 from engine.files.excel import scenario_workbook, write_workbook_scenario
 from engine.files.scenario_files import load_scenario, save_scenario
 from engine.scenario.validate import validate_scenario
+from tests.cli_runs import run_many
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "datasets" / "scenarios"
@@ -181,17 +180,10 @@ def test_writing_to_a_folder_that_cannot_exist_raises_output_error(tmp_path):
         write_workbook_scenario(_odd_scenario(), tmp_path / "file" / "plan.xlsx")
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
-    )
-
-
 @pytest.mark.slow
 def test_cli_solves_a_workbook_like_its_yaml():
-    runs = [
-        _cli("solve", f"datasets/scenarios/aspf-2026.{ext}", "--json") for ext in ("xlsx", "yaml")
-    ]
+    files = [f"datasets/scenarios/aspf-2026.{ext}" for ext in ("xlsx", "yaml")]
+    runs = run_many([("optimise.py", ["solve", path, "--json"]) for path in files])
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
     summaries = [json.loads(r.stdout) for r in runs]
     for key in ("objective", "total_allocated", "scenario_sha256"):
@@ -200,21 +192,30 @@ def test_cli_solves_a_workbook_like_its_yaml():
 
 @pytest.mark.slow
 def test_cli_convert_round_trips_yaml_and_excel(tmp_path):
-    assert _cli("convert", "aspf-2026", str(tmp_path / "plan.xlsx")).returncode == 0
-    done = _cli("convert", str(tmp_path / "plan.xlsx"), str(tmp_path / "plan.yaml"))
-    assert done.returncode == 0, done.stderr
+    to_excel, back = run_many(
+        [
+            ("optimise.py", ["convert", "aspf-2026", str(tmp_path / "plan.xlsx")]),
+            ("optimise.py", ["convert", str(tmp_path / "plan.xlsx"), str(tmp_path / "plan.yaml")]),
+        ]
+    )
+    assert to_excel.returncode == 0, to_excel.stderr
+    assert back.returncode == 0, back.stderr
     assert load_scenario(tmp_path / "plan.yaml") == load_scenario(SCENARIOS / "aspf-2026.yaml")
 
 
 @pytest.mark.slow
 def test_cli_convert_refuses_an_unknown_suffix_and_a_bad_workbook(tmp_path):
-    done = _cli("convert", "aspf-2026", str(tmp_path / "plan.txt"))
-    assert done.returncode == 2
-    assert "cannot write '.txt' files" in done.stderr
     (tmp_path / "bad.xlsx").write_bytes(b"not a zip")
-    done = _cli("convert", str(tmp_path / "bad.xlsx"), str(tmp_path / "plan.yaml"))
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
+    suffix, workbook = run_many(
+        [
+            ("optimise.py", ["convert", "aspf-2026", str(tmp_path / "plan.txt")]),
+            ("optimise.py", ["convert", str(tmp_path / "bad.xlsx"), str(tmp_path / "plan.yaml")]),
+        ]
+    )
+    assert suffix.returncode == 2
+    assert "cannot write '.txt' files" in suffix.stderr
+    assert workbook.returncode == 2
+    assert "Traceback" not in workbook.stderr
 
 
 def test_policy_paths_and_forecast_pledges_round_trip_with_what_the_author_set(tmp_path):
