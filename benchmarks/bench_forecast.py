@@ -109,7 +109,7 @@ def run_ours(
     jobs: int,
     windows: int,
     candidates: tuple[str, ...],
-    menu: str = "small",
+    menu: str = "median",
     positive: bool | None = None,
 ) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
@@ -218,7 +218,7 @@ def main() -> None:
         action="store_true",
         help="score on the last 6 years of the training data (never reads M3's test part)",
     )
-    ap.add_argument("--menu", default="small", choices=["small", "subsets"])
+    ap.add_argument("--menu", default="median", choices=["median", "small", "subsets"])
     ap.add_argument(
         "--positive",
         default="auto",

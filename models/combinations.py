@@ -62,7 +62,10 @@ def default_combinations(candidates: Sequence[str]) -> dict[str, Combo]:
     return out
 
 
-MENUS = ("small", "subsets")
+#: ``median``: the median of the whole pool for every panel, no backtest choice (the default);
+#: ``small`` and ``subsets``: the backtest chooses from the singles and the pool's median and
+#: mean, or from the medians and means of every subset of three or more.
+MENUS = ("median", "small", "subsets")
 
 
 def small_combinations(candidates: Sequence[str]) -> dict[str, Combo]:

@@ -84,10 +84,11 @@ def run_backtest(
             sc_k[uid] = sc if np.isfinite(sc) else 1.0
         table, table_smape = panel_scores(hist, order, sc_k)
         best = global_choice(table, table_smape, order)
+        forced = auto.forced_choice()
         for uid, g in groups.items():
             y_tr = ys[uid][: len(ys[uid]) - h - k]
-            if auto.choose:
-                chosen[uid] = auto.choose
+            if forced:
+                chosen[uid] = forced
             elif auto.select == "series":
                 chosen[uid] = fallback_order(None, table.loc[uid].to_dict(), order)[0]
             else:
