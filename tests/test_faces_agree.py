@@ -19,6 +19,7 @@ import pytest
 import engine
 from app.uploads import read_upload
 from app.versions import VersionStore
+from tests.cli_runs import run_many
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "data" / "forecast" / "mini_scenario.yaml"
@@ -85,14 +86,15 @@ def test_an_edit_of_the_forecast_block_takes_effect_through_edit_scenario(api_pl
 
 @pytest.mark.slow
 def test_whatif_on_the_command_line_applies_an_edit_of_the_forecast_block(tmp_path):
-    solved = _cli(
-        "solve", str(MINI), "--set", QUANTILE_EDIT, "--out", str(tmp_path / "s"), cwd=tmp_path
+    solved, done = run_many(
+        [
+            ("optimise.py", [command, str(MINI), "--set", QUANTILE_EDIT, "--out", str(out)])
+            for command, out in (("solve", tmp_path / "s"), ("whatif", tmp_path / "d"))
+        ],
+        cwd=tmp_path,
     )
     assert solved.returncode == 0, solved.stderr
     members = pd.read_csv(tmp_path / "s" / "members.csv").set_index(["member", "year"])
-    done = _cli(
-        "whatif", str(MINI), "--set", QUANTILE_EDIT, "--out", str(tmp_path / "d"), cwd=tmp_path
-    )
     assert done.returncode == 0, done.stderr
     changes = pd.read_csv(tmp_path / "d" / "member_changes.csv").set_index(["member", "year"])
     assert json.loads((tmp_path / "d" / "summary.json").read_text())["edits"] == [QUANTILE_EDIT]
