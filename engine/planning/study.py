@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engine.errors import ScenarioError
 from engine.planning.alternatives import (
     Alternative,
     alternatives,
@@ -21,6 +22,7 @@ from engine.planning.alternatives import (
     budget_frontier,
     risk_frontier,
 )
+from engine.planning.futures import Source
 from engine.planning.robust import RobustReport, plan_robust
 from engine.scenario.schema import Scenario
 from engine.solving.backends import SolverOptions
@@ -57,21 +59,37 @@ def robust_study(
     count: int = 3,
     alpha: float = 0.1,
     evpi_futures: int = 50,
+    source: Source = "forecast",
     options: SolverOptions | None = None,
 ) -> RobustStudy:
-    """Plan on ``futures`` forecast futures (soft floors, expected value), score on
+    """Plan on ``futures`` futures (soft floors, expected value), score on
     ``out_of_sample`` fresh ones, find ``count`` alternatives within ``within`` of the
-    optimum and both frontiers. Raises ScenarioError for futures that cannot be drawn."""
+    optimum and both frontiers. Futures come from ``source``; when the forecast does not
+    cover the scenario's members they come from stated distributions, and the report's
+    notes say so."""
     options = options or SolverOptions(mip_gap=1e-6)
-    report = plan_robust(
-        scenario,
-        futures,
-        out_of_sample,
-        seed=seed,
-        alpha=alpha,
-        options=options,
-        evpi_futures=evpi_futures,
-    )
+
+    def run(src: Source) -> RobustReport:
+        return plan_robust(
+            scenario,
+            futures,
+            out_of_sample,
+            source=src,
+            seed=seed,
+            alpha=alpha,
+            options=options,
+            evpi_futures=evpi_futures,
+        )
+
+    try:
+        report = run(source)
+    except ScenarioError as error:
+        if source != "forecast":
+            raise
+        report = run("stated")
+        report.notes.append(
+            f"futures from stated distributions: the forecast could not draw them ({error})"
+        )
     try:
         found = alternatives(scenario, within, count, options)
     except ValueError:
