@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from app.charts import members_chart
 from engine import UNIT_FACTORS, Result, Stability, burden_bands, contribution_key, stability
 
 
@@ -69,6 +70,9 @@ def members_panel(result: Result, state: dict) -> None:
     if not result.ok:
         st.write("No plan to show.")
         return
+    unit = f"{result.scenario.fund.currency} {result.scenario.fund.unit}"
+    st.caption(f"Pledged and allocated over the horizon ({unit})")
+    st.altair_chart(members_chart(result, unit), width="stretch")
     left, right = st.columns(2)
     participation = left.checkbox("Add participation constraints", key="members_participation")
     margin = right.number_input(

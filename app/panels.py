@@ -6,10 +6,12 @@ the page lists them in :data:`app.streamlit_app.TABS`.
 
 from __future__ import annotations
 
-import altair as alt
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
-from app import views
+from app import charts, views
 from app.changes import scenario_changes
 from app.exports import download_files, excel_bytes
 from app.session import (
@@ -22,29 +24,25 @@ from app.session import (
     session_versions,
 )
 from app.versions import Version
-from engine import Result, dump_scenario_yaml
+from engine import UNIT_FACTORS, Result, Scenario, column_digits, dump_scenario_yaml
 
 #: Shadow-price sentences shown; for the rest only their number is.
 SHOWN_PRICES = 12
+#: Columns of the app's change tables that hold money in the fund's unit.
+MONEY_COLUMNS = ("before", "after", "change", "amount_before", "amount_after")
 
 
-def area_chart(result: Result, unit: str) -> alt.Chart:
-    """Stacked funding by area and year: a colour per area (views.AREA_PALETTE, distinct up
-    to 20 areas) and the legend below the bars in columns, so it is never cut off."""
-    colours = views.area_colours(result.scenario)
-    data = views.allocation_long(result).assign(year=lambda f: f["year"].astype(str))
-    scale = alt.Scale(domain=list(colours), range=list(colours.values()))
-    legend = alt.Legend(orient="bottom", columns=5, title=None, labelLimit=0)
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X("year:N", title=None),
-            y=alt.Y("sum(amount):Q", title=unit),
-            color=alt.Color("area:N", scale=scale, legend=legend, sort=list(colours)),
-            tooltip=["area", "year", alt.Tooltip("amount:Q", format=",.2f")],
-        )
-    )
+def money_columns(frame: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """Column settings showing each money column of ``frame`` (amounts in the fund's unit:
+    before, after, change and their project twins) with one precision, the one money
+    formatter's (:func:`engine.column_digits`), changes signed."""
+    unit, settings = scenario.fund.unit, {}
+    for column in MONEY_COLUMNS:
+        if column in frame:
+            digits = column_digits(frame[column] * UNIT_FACTORS[unit], unit, exact=False)
+            sign = "+" if column == "change" else ""
+            settings[column] = st.column_config.NumberColumn(format=f"%{sign}.{digits}f")
+    return settings
 
 
 def allocation_panel(result: Result) -> None:
@@ -53,7 +51,7 @@ def allocation_panel(result: Result) -> None:
     if not result.ok:
         st.write("No plan to show.")
         return
-    st.altair_chart(area_chart(result, unit), use_container_width=True)
+    st.altair_chart(charts.area_chart(result, unit), width="stretch")
     st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
     st.caption(f"Members over the horizon ({unit})")
     st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
@@ -66,25 +64,33 @@ def flows_panel(result: Result) -> None:
         return
     years = ["all years", *map(str, result.scenario.fund.years)]
     year = st.selectbox("Year", years, key="flow_year")
-    st.caption(f"Member-to-area flows ({views.unit_label(result.scenario)})")
+    unit = views.unit_label(result.scenario)
     flows = views.flows(result, None if year == "all years" else int(year))
+    st.altair_chart(charts.flows_chart(flows, result, unit), width="stretch")
+    st.caption(f"Member-to-area flows ({unit})")
     st.dataframe(flows.style.format("{:,.3f}"))
 
 
 def diff_panel(result: Result) -> None:
-    """Everything that changed against the baseline, in tables."""
+    """Everything that changed against the baseline: the change by area as a chart, then
+    tables whose money columns each show one precision."""
     comparison, sc = S.comparison, result.scenario
     unit = views.unit_label(sc)
+    chart = charts.change_chart(comparison, result, unit)
+    if chart is not None:
+        st.altair_chart(chart, width="stretch")
     st.caption(f"Area funding that changed ({unit})")
-    st.dataframe(views.area_changes(comparison, sc), hide_index=True)
+    changes = views.area_changes(comparison, sc)
+    st.dataframe(changes, hide_index=True, column_config=money_columns(changes, sc))
     st.caption(f"Member-to-area flows that changed ({unit})")
-    st.dataframe(views.flow_changes(comparison, sc), hide_index=True)
+    flows = views.flow_changes(comparison, sc)
+    st.dataframe(flows, hide_index=True, column_config=money_columns(flows, sc))
     st.caption("Constraints that started or stopped binding")
     st.dataframe(comparison.binding, hide_index=True)
     projects = views.project_changes(comparison, sc)
     if not projects.empty:
         st.caption(f"Projects whose funding changed ({unit})")
-        st.dataframe(projects, hide_index=True)
+        st.dataframe(projects, hide_index=True, column_config=money_columns(projects, sc))
     st.caption("Scenario fields changed since the baseline")
     st.dataframe(scenario_changes(S.base, S.working), hide_index=True)
 
@@ -200,4 +206,5 @@ def _compare_form(ids: list[str]) -> None:
         a, b, changes, comparison, scenario = diff
         st.markdown(views.plain(f"{a} → {b}: {views.value_sentence(comparison)}"))
         st.dataframe(changes, hide_index=True)
-        st.dataframe(views.area_changes(comparison, scenario), hide_index=True)
+        changed = views.area_changes(comparison, scenario)
+        st.dataframe(changed, hide_index=True, column_config=money_columns(changed, scenario))

@@ -9,6 +9,7 @@ traceback ever reaches the page.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,9 @@ from engine import (
 
 log = logging.getLogger(__name__)
 S = st.session_state
+#: The engine's edit messages name the command line's option (``--set``); on the page
+#: the same edit was typed in a box, so the option's name goes.
+_CLI_PREFIX = re.compile(r"^--set(?::\s*|\s+(?=\S))", re.MULTILINE)
 
 
 def flash(kind: str, text: str) -> None:
@@ -48,10 +52,16 @@ def attempt(action: Callable[..., Any], *args: Any) -> None:
     try:
         action(*args)
     except EngineError as error:
-        flash("error", str(error))
+        flash("error", page_wording(str(error)))
     except Exception as error:
         log.exception("app action %s failed", getattr(action, "__name__", action))
         flash("error", f"internal error: {type(error).__name__}: {error}")
+
+
+def page_wording(message: str) -> str:
+    """An engine message as the page says it: ``--set: areas[cyber].floor: ...`` becomes
+    ``areas[cyber].floor: ...`` and ``--set areas.x=1: ...`` becomes ``edit areas.x=1: ...``."""
+    return _CLI_PREFIX.sub(lambda m: "" if ":" in m.group(0) else "edit ", message)
 
 
 def store() -> VersionStore:

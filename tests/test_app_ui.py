@@ -109,6 +109,7 @@ def test_an_impossible_floor_shows_the_smallest_fixes(page) -> None:
         ("Floor for capability", "lots", "areas[capability].floor"),
         ("Edit (PATH=VALUE)", "areas.atlantis.floor=1bn", "no item with id 'atlantis'"),
         ("Edit (PATH=VALUE)", "no equals sign", "expected PATH=VALUE"),
+        ("Edit (PATH=VALUE)", "members.DEU.pledge=10,5", "members[DEU].pledge: expected an"),
     ],
 )
 def test_a_bad_edit_shows_the_field_and_keeps_the_plan(
@@ -121,6 +122,7 @@ def test_a_bad_edit_shows_the_field_and_keeps_the_plan(
     assert message.replace("[", "\\[").replace("]", "\\]").replace("_", "\\_") in (
         page.error[0].value
     )
+    assert not page.error[0].value.startswith("--set")  # the page's words, not the CLI's
     assert _by_label(page.metric, "Status").value == "optimal"
 
 
@@ -261,3 +263,31 @@ def test_every_area_of_a_shipped_scenario_has_a_colour_of_its_own() -> None:
         colours = views.area_colours(scenario)
         assert len(set(colours.values())) == len(scenario.areas) >= 1
     assert len(views.AREA_PALETTE) >= 14
+
+
+@pytest.mark.parametrize("tab", ["Allocation", "Flows", "Diff", "Members"])
+def test_the_allocation_flows_diff_and_members_tabs_each_draw_a_chart(page, tab: str) -> None:
+    _edit_area(page, "cyber", "Floor", "30")
+    _solve(page)
+    _open_tab(page, tab)
+    assert not page.exception
+    charts = page.get("vega_lite_chart")
+    assert len(charts) == 1, f"{tab}: {len(charts)} charts"
+
+
+def test_change_tables_show_each_money_column_with_one_precision() -> None:
+    import pandas as pd
+
+    from app.panels import money_columns
+
+    scenario = load_scenario(SCENARIOS_DIR / "aspf-2026.yaml")
+    frame = pd.DataFrame(
+        {
+            "area": ["a", "b"],
+            "before": [10.0, 9.699],
+            "after": [22.0798, 6.58],
+            "change": [12.0798, -3.119],
+        }
+    )
+    formats = {c: s["type_config"].get("format") for c, s in money_columns(frame, scenario).items()}
+    assert formats == {"before": "%.2f", "after": "%.2f", "change": "%+.2f"}
