@@ -145,10 +145,20 @@ def _priority_ranges(model: PlanModel, arrays: PlanArrays, scenario: Scenario) -
         else:
             low, high = ranges.range(direction)
             p_from, p_to = max(p + low, 0.0), p + high
-        higher = "any higher value" if not np.isfinite(p_to) else f"{p_to:.3g}"
-        text = (
-            f"{a.id}'s funding would not change while its priority stays between "
-            f"{p_from:.3g} and {higher} (now {p:g})"
-        )
-        rows.append((a.id, p, p_from, p_to, text))
+        rows.append((a.id, p, p_from, p_to, _range_text(a.id, p, p_from, p_to)))
     return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
+
+
+def _range_text(area: str, p: float, p_from: float, p_to: float) -> str:
+    """The range in words, with the fewest digits (3 to 6) that tell its ends from the
+    priority now, so a narrow range never reads "between 1 and 1 (now 1)"."""
+    ends = [v for v in (p_from, p_to) if np.isfinite(v) and abs(v - p) > 1e-9 * max(1.0, p)]
+    digits = next((d for d in range(3, 7) if all(f"{v:.{d}g}" != f"{p:.{d}g}" for v in ends)), 6)
+    low, now = f"{p_from:.{digits}g}", f"{p:.{digits}g}"
+    high = f"{p_to:.{digits}g}" if np.isfinite(p_to) else "any higher value"
+    if low == now == high:
+        return f"the funding of {area} changes with any change of its priority (now {now})"
+    return (
+        f"the funding of {area} would not change while its priority stays between "
+        f"{low} and {high} (now {now})"
+    )
