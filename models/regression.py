@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LinearRegression
 
 from models.base import Forecaster, residual_sd
 from models.errors import ForecastInputError
@@ -53,6 +52,10 @@ class DriverRegression(Forecaster):
         return np.column_stack(cols)
 
     def _fit_series(self, y: np.ndarray, X: pd.DataFrame | None) -> dict[str, Any]:
+        # Imported here: scikit-learn costs a second of CPU to import, which every forecast that
+        # never fits a regression (the fund's, the default auto pool's) would pay.
+        from sklearn.linear_model import LinearRegression
+
         n = len(y)
         Z = self._design(X, np.arange(n), "training frame")
         reg = LinearRegression().fit(Z, y) if Z.shape[1] else None
