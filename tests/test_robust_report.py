@@ -62,3 +62,15 @@ def test_the_study_falls_back_to_stated_futures_when_the_forecast_cannot_draw_th
     # The tiny scenario's members have no GDP history in the shipped data.
     assert study.report.plan.futures.source.startswith("lognormal_factor")
     assert any("stated distributions" in note for note in study.report.notes)
+
+
+def test_the_app_view_shows_the_study_numbers(study):
+    from app.robust import robust_view
+
+    view = robust_view(study)
+    assert view.plans["plan"].tolist() == ["robust", "median", "p10"]
+    assert view.floors["area"].tolist() == ["alpha"]
+    assert view.floors["robust"].tolist() == [study.report.areas()["floor_probability"].iloc[0]]
+    assert list(view.alternatives.columns) == ["area", *[a.label for a in study.found]]
+    assert any("out of sample" in s for s in view.sentences)
+    assert view.budget["total"].is_monotonic_increasing
