@@ -183,6 +183,41 @@ def main(ctx: typer.Context) -> None:
         _guard(_fund)(DEFAULT_SCENARIO, "trend", 10, 2000, 0, None, 2)
 
 
+#: Models ``run --scheduler`` computes (naive and drift need no cluster: seconds in-process).
+SCHEDULER_MODELS = ("auto", "naive", "drift")
+#: From this many series ``run --model auto`` takes the panel path (models/panel_auto.py: the
+#: same computation over arrays, to rounding); smaller panels keep the per-series path.
+PANEL_MIN_SERIES = 1_000
+
+
+def _run_forecast(fc_model, data: Path, h: int, lv: list[float], runner, jobs: int) -> pd.DataFrame:
+    """Read ``data`` and forecast it: naive/drift and large ``auto`` panels over arrays
+    (``runner`` a Dask runner or None), anything else series by series."""
+    from models import panel_auto
+    from models.data import read_long_csv
+    from models.errors import ForecastInputError
+    from models.panel import fast_forecast  # naive/drift on a whole panel at once, same numbers
+
+    df = read_long_csv(data, min_length=fc_model.required_length())
+    check_values(df, data)
+    fc = fast_forecast(fc_model, df, h, lv)
+    if fc is not None:
+        return fc
+    n_series = df["unique_id"].nunique()
+    if runner is not None or n_series >= PANEL_MIN_SERIES:
+        fc = panel_auto.forecast_panel(fc_model, df, h, lv, runner or panel_auto.local_runner(jobs))
+        if fc is not None:
+            note = panel_auto.sample_note(n_series)
+            if note:
+                console.print(note, highlight=False, soft_wrap=True)
+            return fc
+    try:
+        fc_model.fit(df)
+    except ForecastInputError as exc:
+        raise ForecastInputError(f"{data}: {exc}") from None
+    return fc_model.predict(h, level=lv)
+
+
 @app.command()
 @_guard
 def run(
@@ -196,11 +231,18 @@ def run(
         typer.Option(help="backtest windows for choice/calibration [default: 5]", min=1),
     ] = None,
     jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="run --model auto on Dask: a scheduler tcp://host:8786, or local / local:N "
+            "for a LocalCluster of N processes"
+        ),
+    ] = None,
 ) -> None:
     """Forecast every series of a long CSV; writes OUT/forecast.csv."""
+    from contextlib import nullcontext
+
     from models.base import check_horizon, check_levels
-    from models.data import read_long_csv
-    from models.errors import ForecastInputError
     from models.selection import make_forecaster
 
     h = check_horizon(horizon)
@@ -208,17 +250,15 @@ def run(
     check_out(out, RUN_FILES)
     check_data_file(data)
     fc_model = make_forecaster(model, h, n_jobs=jobs, n_windows=windows)
-    df = read_long_csv(data, min_length=fc_model.required_length())
-    check_values(df, data)
-    from models.panel import fast_forecast  # naive/drift on a whole panel at once, same numbers
+    if scheduler is not None and model not in SCHEDULER_MODELS:
+        fail(f"--scheduler runs --model {', '.join(SCHEDULER_MODELS)}; got --model {model}")
+    context = nullcontext(None)
+    if scheduler is not None:
+        from models.panel_dask import dask_runner
 
-    fc = fast_forecast(fc_model, df, h, lv)
-    if fc is None:
-        try:
-            fc_model.fit(df)
-        except ForecastInputError as exc:
-            raise ForecastInputError(f"{data}: {exc}") from None
-        fc = fc_model.predict(h, level=lv)
+        context = dask_runner(scheduler)  # connects on entry: a bad address fails before any work
+    with context as runner:
+        fc = _run_forecast(fc_model, data, h, lv, runner, jobs)
     write_out(out, {"forecast.csv": fc})
     console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {h} years)")
 
