@@ -1,6 +1,8 @@
 """``optimise.py`` end to end, as users run it: exit codes, messages, files.
 
-Every test runs the real entry point in a subprocess from the repository root.
+Every test runs the real entry point from the repository root: in the module's shared CLI
+process (:func:`tests.cli_runs.cli`, a second of start-up saved per command), and a few
+also in a subprocess of their own (:func:`own_process`), as a user would.
 """
 
 from __future__ import annotations
@@ -17,18 +19,24 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.cli_runs import CLI_ENV, Ran, cli
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str) -> Ran:
+    return cli("optimise.py", *args)
+
+
+def own_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "optimise.py", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8"},
+        env={**os.environ, **CLI_ENV},
     )
 
 
@@ -104,7 +112,7 @@ BAD_FILES = {
 }
 
 
-def assert_bad_input(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_bad_input(proc: subprocess.CompletedProcess[str] | Ran, *needles: str) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     for needle in needles:
@@ -128,7 +136,7 @@ def test_file_that_is_not_yaml_exits_2(tmp_path: Path) -> None:
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.yaml"
-    assert_bad_input(run("solve", str(path)), str(path), "not found")
+    assert_bad_input(own_process("solve", str(path)), str(path), "not found")
 
 
 def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
@@ -159,7 +167,7 @@ def test_infeasible_scenario_exits_1_naming_the_conflict() -> None:
     # Without its four largest members the cyber area cannot reach a $60bn floor.
     opt_outs = [f"members.{m}.opt_out=[cyber]" for m in ("DEU", "GBR", "FRA", "POL")]
     args = [a for edit in opt_outs for a in ("--set", edit)]
-    proc = run("solve", str(DEFAULT), *args, "--set", "areas.cyber.floor=60bn", "--json")
+    proc = own_process("solve", str(DEFAULT), *args, "--set", "areas.cyber.floor=60bn", "--json")
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["status"] == "infeasible"
@@ -258,7 +266,7 @@ def test_validate_accepts_the_shipped_scenarios() -> None:
 
 
 def test_no_arguments_solves_the_default_scenario() -> None:
-    proc = run()
+    proc = own_process()
     assert proc.returncode == 0, proc.stderr
     assert "optimal" in proc.stdout
     assert "Alternative Security Partnership Fund" in proc.stdout

@@ -3,10 +3,7 @@ precision per column, and totals that are the sums of the figures shown (or say 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,16 +13,15 @@ from hypothesis import strategies as st
 
 from engine import column_digits, footed, format_money, money_column, shown_total
 from engine.files.scenario_files import load_scenario
+from tests.cli_runs import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MONEY = re.compile(r"(?:\$|EUR |£)([\d,]+(?:\.(\d+))?)(bn|m|k)")
 
 
 def _cli(*args: str) -> str:
-    env = {**os.environ, "COLUMNS": "200"}
-    done = subprocess.run(
-        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True, env=env
-    )
+    # The real entry point, in the shared CLI process (tests/cli_runs.py), 200 columns wide.
+    done = cli("optimise.py", *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

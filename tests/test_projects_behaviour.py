@@ -4,8 +4,6 @@ MIP status labelling, shadow prices of the LP part, and the CLI on shipped scena
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from engine.scenario.fields import money_text
 from engine.scenario.validate import validate_scenario
 from engine.solving.backends import SolverOptions, SolveStatus, _cbc_bound
 from engine.solving.pipeline import solve
+from tests.cli_runs import Ran, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXACT = SolverOptions(mip_gap=1e-9, project_margins=True)
@@ -212,10 +211,9 @@ def test_pooled_project_members_pay_pro_rata_and_joint_ones_by_commitment():
     )
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
-    )
+def _run(*args: str) -> Ran:
+    # The real entry point, in the shared CLI process (tests/cli_runs.py).
+    return cli("optimise.py", *args)
 
 
 def test_cli_solves_the_shipped_diana_scenario_and_writes_project_files(tmp_path):

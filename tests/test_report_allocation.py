@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +14,7 @@ from engine.solving.pipeline import solve
 from reports.allocation import Inputs, allocation_report
 from reports.excel import report_workbook
 from reports.html import render_html
+from tests.cli_runs import Ran, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 ASPF = ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
@@ -121,10 +120,9 @@ def test_excel_workbook_holds_every_table_and_the_allocation(built):
     assert len(rows) - 1 == len(result.allocation)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
-    )
+def _cli(*args: str) -> Ran:
+    # The real entry point, in the shared CLI process (tests/cli_runs.py).
+    return cli("optimise.py", *args)
 
 
 def test_infeasible_scenario_gives_a_report_that_explains_and_exit_1(tmp_path):

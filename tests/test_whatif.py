@@ -3,8 +3,6 @@ sensitivity matches finite differences, infeasible edits are diagnosed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from engine.scenario.fields import money_text
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import solve
 from engine.solving.resolver import Resolver
+from tests.cli_runs import cli
 from tests.scenario_factory import random_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,9 +198,8 @@ def test_hard_constraints_are_never_proposed_for_relaxation():
 
 
 def run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "optimise.py", *args], cwd=ROOT, capture_output=True, text=True
-    )
+    # The real entry point, in the shared CLI process (tests/cli_runs.py).
+    return cli("optimise.py", *args)
 
 
 def test_whatif_cli_prints_and_writes_the_diff(tmp_path):
