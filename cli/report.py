@@ -39,9 +39,13 @@ def report_cmd(
     set_: SetOpt = None,
     pdf: PdfOpt = False,
     xlsx: XlsxOpt = False,
+    robust: Annotated[
+        bool, typer.Option("--robust", help="Add one plan for many futures (slower).")
+    ] = False,
 ) -> None:
     """Write an allocation report: by area and year, member-to-area flows, members,
-    binding constraints in plain words, and the diff against a baseline (--against)."""
+    binding constraints in plain words, and the diff against a baseline (--against);
+    with --robust, the robust plan against the deterministic ones."""
     from reports.allocation import Inputs, allocation_report
     from reports.publish import output_paths, publish
 
@@ -52,6 +56,10 @@ def report_cmd(
     base = load_with_edits(base_path) if base_path is not None else None
     inputs = Inputs(sc, path, tuple(set_ or []), base, base_path, _command_line())
     report, result = allocation_report(inputs)
+    if robust and result.ok:
+        from reports.robust import with_robust_section
+
+        report = with_robust_section(report, sc)
     for written in publish(report, out, pdf, xlsx):
         console.print(f"wrote {written}", highlight=False)
     if not result.ok:
