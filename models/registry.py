@@ -33,10 +33,10 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "dotm_log": OptimisedThetaLog,
 }
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
-# statsmodels ones, 5-25x cheaper) and Theta on log y, with the small menu (the singles, the
-# median and the mean of the pool). Re-decided after the same-rows fix of the backtest (issue 13)
-# on the development split of M3 yearly's training data (never its test part), see
-# benchmarks/RESULTS_forecast.md: this pool with the small or the wide menu 18.85 sMAPE / 3.223
-# MASE (both chose Theta on logs); with DOTM instead of Theta 18.87 / 3.261; naive, drift, DOTM
-# and ETS 19.13 / 3.300. DOTM (models/theta.py) stays available as "dotm".
+# statsmodels ones, 5-25x cheaper) and Theta on log y; by default every series gets the median
+# of the pool (models/selection.py says why). DOTM (models/theta.py, "dotm", "dotm_log") stays
+# out of the pool: as a single model it beat Theta on M3's development split (MASE 3.290 vs
+# 3.338) but lost on the allies' GDP at the development origins 2005-2011 (2.672 vs 2.539 at
+# h = 5, 3.427 vs 2.871 at h = 10), and the median with DOTM for Theta was neutral over the
+# development sets (+0.2%); see benchmarks/RESULTS_forecast.md.
 DEFAULT_CANDIDATES = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")
