@@ -4,14 +4,12 @@ reported packages, and a further round of pledges funds the next candidates."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 
 from datasets import DATA_DIR, scenario_path
 from engine import load_with_edits, members_table, solve
+from tests.cli_runs import run_many
 
 PACKAGES = pd.read_csv(DATA_DIR / "purl_packages_2025.csv")
 
@@ -89,20 +87,12 @@ def test_members_table_of_purl_says_who_could_buy_a_package_alone(plan):
 
 def test_members_command_writes_its_tables(tmp_path, repo_root):
     out = tmp_path / "members"
-    run = subprocess.run(
+    run, bad = run_many(
         [
-            sys.executable,
-            "optimise.py",
-            "members",
-            "purl-2025",
-            "--participation",
-            "--out",
-            str(out),
+            ("optimise.py", ["members", "purl-2025", "--participation", "--out", str(out)]),
+            ("optimise.py", ["members", "purl-2025", "--key", "nato"]),
         ],
         cwd=repo_root,
-        capture_output=True,
-        text=True,
-        check=False,
     )
     assert run.returncode == 0, run.stderr
     written = {p.name for p in out.iterdir()}
@@ -113,13 +103,6 @@ def test_members_command_writes_its_tables(tmp_path, repo_root):
         "project_shares.csv",
         "summary.json",
     } <= written
-    bad = subprocess.run(
-        [sys.executable, "optimise.py", "members", "purl-2025", "--key", "nato"],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
     assert bad.returncode == 2
     assert "--key-file" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -136,18 +119,13 @@ def test_what_each_members_money_buys_adds_up_to_the_plan(plan):
 def test_members_command_refuses_a_bad_key_file_or_member_before_solving(tmp_path, repo_root):
     bad = tmp_path / "key.csv"
     bad.write_text("member,share\nNOR,lots\n", encoding="utf-8")
-    for args, expected in (
+    cases = (
         (["--key-file", str(bad)], "column share: expected positive numbers, not for NOR"),
         (["--key-file", str(tmp_path / "missing.csv")], "cannot read the key file"),
         (["--member", "XXX"], "--member: no member 'XXX'"),
-    ):
-        run = subprocess.run(
-            [sys.executable, "optimise.py", "members", "purl-2025", *args],
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    )
+    runs = run_many([("optimise.py", ["members", "purl-2025", *a]) for a, _ in cases], repo_root)
+    for run, (_, expected) in zip(runs, cases, strict=True):
         assert run.returncode == 2
         assert expected in " ".join(run.stderr.split())
         assert "Traceback" not in run.stderr
