@@ -292,6 +292,20 @@ def test_loader_names_the_file_on_a_malformed_table(tmp_path):
         load_nato_defexp(bad)
 
 
+def test_default_auto_gives_every_series_the_median_of_the_pool_whatever_the_backtest_says():
+    panel = random_walks(6, 24, 0.8, seed=5)
+    pool = ("naive", "drift", "fast_theta")
+    median = "median(naive,drift,fast_theta)"
+    model = AutoForecaster(candidates=pool, horizon=3).fit(panel)
+    chooser = AutoForecaster(candidates=pool, horizon=3, menu="small").fit(panel)
+    assert model.forced_choice() == median
+    assert set(model.chosen_.values()) == {median}
+    assert chooser.forced_choice() is None
+    # The backtest's own choice differs here, so the default cannot be that choice by chance.
+    assert set(chooser.chosen_.values()) != {median}
+    assert list(model.selection_.index) == list(chooser.selection_.index)
+
+
 def test_default_menu_offers_median_combinations_of_the_candidates():
     from models.combinations import default_combinations
 
