@@ -1,12 +1,22 @@
-"""Forecasting at panel scale: ``forecast.py run --model naive|drift`` on 50,000 series.
+"""Forecasting at panel scale: ``forecast.py run --model naive|drift|auto`` on 50,000 series.
 
     python -m benchmarks.bench_panel [--series 50000] [--years 20] [--check 300]
+        [--models naive drift auto] [--scheduler local:2] [--sf-sample 1000]
 
 Builds a seeded panel (random walks with drift, positive and not; ILLUSTRATIVE data),
 runs the real CLI under ``/usr/bin/time -v`` (wall, CPU, peak memory) and, in the same
-run, statsforecast's ``Naive`` / ``RandomWalkWithDrift`` with 80/95% intervals on the
-same frame (warmed up first: its numba compilation is not counted), and prints the
-ratios. ``--check N`` also compares the fast path's numbers with the per-series
+run, statsforecast on the same frame with 80/95% intervals (warmed up first: first-call
+costs are not counted), and prints the ratios:
+
+- naive / drift: statsforecast's ``Naive`` / ``RandomWalkWithDrift`` on every series.
+- auto: the engine with ``--jobs 1`` and, with ``--scheduler``, the same run on Dask
+  (``local:2``: a LocalCluster of 2 processes; its figures must equal the single-process
+  run's). Against statsforecast's ensemble as ``benchmarks/bench_forecast.py`` defines it
+  (AutoETS, AutoTheta, AutoARIMA, AutoCES and their mean): it fits each series on its own at
+  about 0.25 CPU s a series here (3.5 CPU hours for 50,000), so it is timed on a seeded
+  sample of ``--sf-sample`` series and scaled linearly to the panel (said in the output).
+
+``--check N`` also compares the engine's numbers with the per-series
 :class:`models.selection.AutoForecaster` on the first N series.
 """
 
@@ -75,20 +85,75 @@ def statsforecast_run(df: pd.DataFrame, model: str, h: int) -> tuple[float, floa
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def statsforecast_ensemble(df: pd.DataFrame, h: int, sample: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds of statsforecast's ensemble (bench_forecast's four models) on a
+    seeded sample of ``sample`` series, and the sample's size."""
+    from statsforecast import StatsForecast
+
+    from benchmarks.bench_forecast import add_sf_ensemble, sf_models
+
+    ids = df["unique_id"].unique()
+    picked = np.random.default_rng(1).choice(ids, min(sample, len(ids)), replace=False)
+    sub = df[df["unique_id"].isin(picked)]
+    few = sub[sub["unique_id"].isin(picked[:5])]
+    StatsForecast(models=sf_models(), freq=1, n_jobs=1).forecast(df=few, h=h, level=[80, 95])
+    started, cpu = time.perf_counter(), time.process_time()
+    fc = StatsForecast(models=sf_models(), freq=1, n_jobs=1).forecast(df=sub, h=h, level=[80, 95])
+    add_sf_ensemble(fc, ["AutoETS", "AutoTheta", "AutoARIMA", "CES"])
+    return time.perf_counter() - started, time.process_time() - cpu, len(picked)
+
+
 def check(df: pd.DataFrame, model: str, h: int, first: int) -> float:
-    """Largest relative difference between the fast path and the per-series forecaster."""
+    """Largest relative difference between the panel path and the per-series forecaster."""
     from models.data import validate_long
     from models.panel import fast_forecast
+    from models.panel_auto import forecast_panel
     from models.selection import make_forecaster
 
     ids = df["unique_id"].drop_duplicates().iloc[:first]
     sub = validate_long(df[df["unique_id"].isin(ids)])
     slow = make_forecaster(model, h).fit(sub).predict(h, level=[80, 95])
-    fast = fast_forecast(make_forecaster(model, h), sub, h, [80.0, 95.0])
+    path = forecast_panel if model == "auto" else fast_forecast
+    fast = path(make_forecaster(model, h), sub, h, [80.0, 95.0])
     assert fast is not None
     num = slow.columns[3:]
     diff = (slow[num] - fast[num]).abs().to_numpy() / np.maximum(slow[num].abs().to_numpy(), 1)
     return float(diff.max())
+
+
+def cli_args(data: Path, model: str, h: int, out: Path, *extra: str) -> list[str]:
+    return ["run", "--data", str(data), "--horizon", str(h), "--model", model,
+            "--levels", "80", "--levels", "95", "--out", str(out), *extra]  # fmt: skip
+
+
+def run_auto(df: pd.DataFrame, data: Path, tmp: Path, options: argparse.Namespace) -> None:
+    """The engine's auto (one process; on Dask with --scheduler) against statsforecast's
+    ensemble on a sample, scaled to the panel."""
+    out = tmp / "auto"
+    wall, cpu, mib = timed_cli(cli_args(data, "auto", options.horizon, out, "--jobs", "1"))
+    print(f"auto   engine CLI --jobs 1: {wall:7.2f} s wall, {cpu:7.2f} s CPU, {mib:5.0f} MiB")
+    if options.scheduler:
+        dask_out = tmp / "auto_dask"
+        extra = ("--jobs", "1", "--scheduler", options.scheduler)
+        d_wall, d_cpu, d_mib = timed_cli(cli_args(data, "auto", options.horizon, dask_out, *extra))
+        same = (out / "forecast.csv").read_text() == (dask_out / "forecast.csv").read_text()
+        print(
+            f"       engine CLI --scheduler {options.scheduler}: {d_wall:7.2f} s wall, "
+            f"{d_cpu:7.2f} s CPU (this process and its workers), {d_mib:5.0f} MiB (largest "
+            f"process); forecast.csv identical to the single-process run: {same}"
+        )
+    n_series = df["unique_id"].nunique()
+    sf_wall, sf_cpu, k = statsforecast_ensemble(df, options.horizon, options.sf_sample)
+    scale = n_series / k
+    print(
+        f"       statsforecast ensemble (AutoETS, AutoTheta, AutoARIMA, AutoCES; n_jobs=1) on a "
+        f"seeded sample of {k:,} series: {sf_wall:.1f} s wall, {sf_cpu:.1f} s CPU; scaled to "
+        f"{n_series:,} series: {sf_wall * scale:,.0f} s wall, {sf_cpu * scale:,.0f} s CPU"
+    )
+    print(f"       CPU ratio engine / statsforecast ensemble: {cpu / (sf_cpu * scale):.4f}")
+    if options.check:
+        gap = check(df, "auto", options.horizon, options.check)
+        print(f"       panel path vs per-series, {options.check} series: max rel diff {gap:.1e}")
 
 
 def main() -> None:
@@ -97,17 +162,18 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=20)
     parser.add_argument("--horizon", type=int, default=6)
     parser.add_argument("--check", type=int, default=300)
+    parser.add_argument("--models", nargs="+", default=["naive", "drift", "auto"])
+    parser.add_argument("--scheduler", default="local:2", help="Dask for auto ('' for none)")
+    parser.add_argument("--sf-sample", type=int, default=1000)
     options = parser.parse_args()
     df = panel(options.series, options.years)
     print(f"panel: {df['unique_id'].nunique():,} series, {len(df):,} rows (illustrative)")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "panel.csv"
         df.to_csv(data, index=False)
-        for model in ("naive", "drift"):
+        for model in [m for m in options.models if m in ("naive", "drift")]:
             out = Path(tmp) / model
-            args = ["run", "--data", str(data), "--horizon", str(options.horizon), "--model",
-                    model, "--levels", "80", "--levels", "95", "--out", str(out)]  # fmt: skip
-            wall, cpu, mib = timed_cli(args)
+            wall, cpu, mib = timed_cli(cli_args(data, model, options.horizon, out))
             rows = len(pd.read_csv(out / "forecast.csv"))
             sf_wall, sf_cpu = statsforecast_run(df, model, options.horizon)
             print(
@@ -118,6 +184,8 @@ def main() -> None:
             if options.check:
                 gap = check(df, model, options.horizon, options.check)
                 print(f"       fast vs per-series, {options.check} series: max rel diff {gap:.1e}")
+        if "auto" in options.models:
+            run_auto(df, data, Path(tmp), options)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
