@@ -17,6 +17,7 @@ from app import panels, views
 from app.changes import scenario_changes
 from app.edit_form import quick_edits, table_editors
 from app.members import members_panel
+from app.robust import robust_panel
 from app.session import (
     S,
     attempt,
@@ -41,6 +42,7 @@ TABS: dict[str, Callable[[Result], None]] = {
     "Flows": panels.flows_panel,
     "Projects": panels.projects_panel,
     "Members": lambda result: members_panel(result, S),
+    "Robust": lambda result: robust_panel(result, S),
     "Diff": panels.diff_panel,
     "Shadow prices": panels.shadow_panel,
     "Versions": lambda _result: panels.versions_panel(),
