@@ -366,8 +366,7 @@ def forecast_panel(
     mase_t[left_out] = np.nan
     smape_t[left_out] = np.nan
     table = selection_table(mase_t, smape_t, order)
-    forced = model.forced_choice() if hasattr(model, "forced_choice") else None
-    first = forced or global_choice(mase_t, smape_t, order)
+    first = model.forced_choice() or global_choice(mase_t, smape_t, order)
     scores = np.tile(table["criterion"].reindex(order).to_numpy(float), (len(uids), 1))
     scores[backtest] = mase_t[order].to_numpy(float)
     final = _final(res, combos)

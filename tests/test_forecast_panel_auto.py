@@ -59,6 +59,15 @@ def test_panel_auto_matches_the_per_series_forecaster(series: int, h: int, negat
     _assert_same(fast, slow)
 
 
+@pytest.mark.parametrize("negative", [0.0, 0.05])
+def test_panel_auto_matches_the_backtest_choice_of_the_small_menu(negative: float):
+    df = _panel(80, seed=21, negative=negative)
+    slow = AutoForecaster(horizon=4, menu="small").fit(df).predict(4, level=LEVELS)
+    fast = forecast_panel(AutoForecaster(horizon=4, menu="small"), df, 4, LEVELS)
+    assert fast is not None
+    _assert_same(fast, slow)
+
+
 def test_a_candidate_missing_on_many_rows_is_left_out_with_the_same_warning():
     df = _panel(90, seed=3, negative=0.5)
     with pytest.warns(UserWarning, match="left out of the model comparison") as slow_w:
