@@ -18,7 +18,7 @@ from engine import Resolver, Result, Scenario, SolverOptions, compare
 from reports import charts
 from reports.amounts import Fmt
 from reports.diff import diff_section
-from reports.document import Report, Section, engine_version, generated_at, sha256_files
+from reports.document import ROOT, Report, Section, engine_version, generated_at, sha256_files
 from reports.limits import binding_table, constraints_section, diagnosis_section
 from reports.members import members_section
 from reports.plan_sections import areas_section, flows_section, pledges_section, projects_section
@@ -46,7 +46,8 @@ def _file_notes(path: Path) -> list[str]:
         if not line.startswith("#"):
             break
         lines.append(line.lstrip("#").strip())
-    text = " ".join(lines).strip()
+    # Code spans in the comment are Markdown; the report prints plain text.
+    text = " ".join(lines).replace("`", "").strip()
     return [f"From the scenario file: {text}"] if text else []
 
 
@@ -83,9 +84,10 @@ def _assumptions(inputs: Inputs) -> tuple[str, ...]:
     ]
     if inputs.edits:
         notes.append("Edits applied to the scenario file: " + "; ".join(inputs.edits) + ".")
-    notes += _file_notes(inputs.path)
-    if inputs.base_path is not None:
-        notes += [f"Baseline: {n}" for n in _file_notes(inputs.base_path)]
+    own = _file_notes(inputs.path)
+    notes += own
+    if inputs.base_path is not None:  # a baseline with the same header says nothing new
+        notes += [f"Baseline: {n}" for n in _file_notes(inputs.base_path) if n not in own]
     return tuple(notes)
 
 
@@ -140,11 +142,11 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
             diff_section(compare(base_result, result), base_result, result, fmt, base_name)
         )
     paths = [inputs.path] + ([inputs.base_path] if inputs.base_path else [])
-    sources = scenario_source(_stem(inputs.path), str(inputs.path))
+    sources = scenario_source(_stem(inputs.path), _shown_path(inputs.path))
     if inputs.base_path is not None:
         sources += tuple(
             s
-            for s in scenario_source(_stem(inputs.base_path), str(inputs.base_path))
+            for s in scenario_source(_stem(inputs.base_path), _shown_path(inputs.base_path))
             if s not in sources
         )
     provenance = (
@@ -156,9 +158,11 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
         ("command", inputs.command),
     )
     years = f"{sc.fund.years[0]}-{sc.fund.years[-1]}"
+    edits = "; ".join(inputs.edits)
     report = Report(
-        title=f"{sc.fund.name}: allocation plan {years}",
+        title=f"{sc.fund.name}: allocation plan {years}" + (f", with {edits}" if edits else ""),
         subtitle=f"Scenario {inputs.path.name}"
+        + (f" with {edits}" if edits else "")
         + (f", compared with {inputs.base_path.name}" if inputs.base_path else ""),
         facts=_facts(result, fmt),
         sections=tuple(sections),
@@ -168,6 +172,13 @@ def allocation_report(inputs: Inputs, resolver: Resolver | None = None) -> tuple
         data=data,
     )
     return report, result
+
+
+def _shown_path(path: Path) -> str:
+    """A scenario's path as a report prints it: relative to the project for shipped files,
+    the file's name otherwise (a report never prints a local absolute path)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else path.name
 
 
 def _stem(path: Path) -> str:

@@ -92,7 +92,7 @@ def flows_section(result: Result, fmt: Fmt, palette: dict[str, str]) -> Section:
             palette,
         ),
         f"Band widths are proportional to money over the horizon; the {FLOW_MEMBERS} "
-        "largest contributors are named. Hover a band for its amount.",
+        "largest contributors are named; the table below gives every flow's amount.",
         "member-area-flows",
     )
     matrix = flows.pivot(index="member", columns="area", values="amount").fillna(0.0)

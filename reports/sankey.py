@@ -11,6 +11,62 @@ from html import escape
 
 import pandas as pd
 
+#: Labels' font size and the least distance between two labels' baselines (px).
+LABEL_SIZE = 10.0
+LABEL_PITCH = 12.0
+#: Width of a node's bar (px).
+NODE_WIDTH = 12.0
+
+
+def label_lines(centres: list[float], top: float, bottom: float) -> list[float]:
+    """Where each node's label goes: at its node's centre when there is room, else moved
+    the least it takes (a downward then an upward sweep) to keep :data:`LABEL_PITCH`
+    between neighbours within ``top``..``bottom``, so small nodes' labels never overlap.
+    ``centres`` are in drawing order, top down."""
+    lines = list(centres)
+    for k in range(1, len(lines)):
+        lines[k] = max(lines[k], lines[k - 1] + LABEL_PITCH)
+    if lines:
+        lines[-1] = min(lines[-1], bottom - LABEL_PITCH / 2)
+    for k in range(len(lines) - 2, -1, -1):
+        lines[k] = min(lines[k], lines[k + 1] - LABEL_PITCH)
+    return [max(line, top) for line in lines]
+
+
+def _node_column(
+    spots: Mapping[str, list[float]],
+    colours: Mapping[str, str],
+    labels: Mapping[str, str],
+    x: float,
+    left: bool,
+    bounds: tuple[float, float],
+) -> list[str]:
+    """One column of nodes (``spots``: name -> [top, size, ...], top down) with their
+    labels beside them (left of the column when ``left``), moved apart by
+    :func:`label_lines` and tied to a moved-away node by a leader line."""
+    anchor, dx = ("end", -6.0) if left else ("start", NODE_WIDTH + 6)
+    edge = x if left else x + NODE_WIDTH
+    tip = edge - 3 if left else edge + 3
+    centres = [y + size / 2 for y, size, *_ in spots.values()]
+    parts = []
+    for (name, spot), centre, line in zip(
+        spots.items(), centres, label_lines(centres, *bounds), strict=True
+    ):
+        parts.append(
+            f'<rect x="{x:.1f}" y="{spot[0]:.2f}" width="{NODE_WIDTH:g}" '
+            f'height="{max(spot[1], 0.8):.2f}" fill="{colours[name]}"/>'
+        )
+        if abs(line - centre) > 0.5:
+            parts.append(
+                f'<path d="M{edge:.1f},{centre:.2f} L{tip:.1f},{line:.2f}" '
+                'stroke="#999999" stroke-width="0.5" fill="none"/>'
+            )
+        parts.append(
+            f'<text x="{x + dx:.1f}" y="{line + 3.5:.2f}" font-size="{LABEL_SIZE:g}" '
+            f'text-anchor="{anchor}">{escape(labels[name])}</text>'
+        )
+    return parts
+
 
 def flow_diagram(
     flows: pd.DataFrame,
@@ -32,9 +88,9 @@ def flow_diagram(
     total = float(flows["value"].sum())
     gap, top, label_w = 4.0, 34.0, 190.0
     n_gap = max(len(sources), len(targets)) - 1
-    height = max(360.0, 14.0 * max(len(sources), len(targets)) + 60)
+    height = max(360.0, (LABEL_PITCH + 2) * max(len(sources), len(targets)) + 60)
     scale = (height - top - 16 - gap * n_gap) / total if total > 0 else 0.0
-    node_w, x0, x1 = 12.0, label_w, width - label_w
+    node_w, x0, x1 = NODE_WIDTH, label_w, width - label_w
 
     def place(names: list[str], key: str) -> dict[str, list[float]]:
         sums = flows.groupby(key, sort=False)["value"].sum()
@@ -68,21 +124,10 @@ def flow_diagram(
             f"<title>{escape(str(row.source))} → {escape(str(row.target))}: "
             f"{escape(fmt(row.value))}</title></path>"
         )
-    for key, names, spots, x, anchor, dx in (
-        ("source", sources, left, x0, "end", -6),
-        ("target", targets, right, x1, "start", node_w + 6),
-    ):
+    for key, names, spots, x in (("source", sources, left, x0), ("target", targets, right, x1)):
         sums = flows.groupby(key, sort=False)["value"].sum()
-        for name in names:
-            y, size = spots[name][0], spots[name][1]
-            colour = "#555555" if key == "source" else palette.get(name, "#999999")
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.2f}" width="{node_w}" height="{max(size, 0.8):.2f}" '
-                f'fill="{colour}"/>'
-            )
-            parts.append(
-                f'<text x="{x + dx:.1f}" y="{y + size / 2 + 3.5:.2f}" font-size="10" '
-                f'text-anchor="{anchor}">{escape(str(name))} {escape(fmt(sums[name]))}</text>'
-            )
+        colours = {n: "#555555" if key == "source" else palette.get(n, "#999999") for n in names}
+        labels = {n: f"{n} {fmt(sums[n])}" for n in names}
+        parts += _node_column(spots, colours, labels, x, key == "source", (top, height))
     parts.append("</svg>")
     return "\n".join(parts)

@@ -265,3 +265,66 @@ def test_excel_forecast_report_has_the_fund_forecast_per_path(reports):
     assert rows[0][:3] == ("path", "year", "mean")
     assert {r[0] for r in rows[1:]} == {"trend", "hague-2035"}
     assert "backtest-accuracy" in book.sheetnames
+
+
+#: Charts whose labels are drawn by this project (matplotlib places its own text).
+LABELLED_CHARTS = ("member-area-flows",)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["plan", "diff"])
+def test_flow_diagram_labels_do_not_overlap(browser, reports, name):
+    """Issue 14: small areas' labels (quantum, innovation, capacity_building) and small
+    members' (Norway, Denmark) were drawn over each other."""
+    page, _, _ = _open(browser, reports[name])
+    boxes = page.evaluate(
+        """(ids) => ids.flatMap(id => [...document.querySelectorAll(
+              `figure.chart[data-chart="${id}"] svg text`)].map(t => {
+            const b = t.getBoundingClientRect();
+            return {id, text: t.textContent, x0: b.left, x1: b.right, y0: b.top, y1: b.bottom};
+        }))""",
+        list(LABELLED_CHARTS),
+    )
+    page.close()
+    assert len(boxes) > 20
+    overlaps = [
+        (a["text"], b["text"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["id"] == b["id"]
+        and min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > 0.5
+        and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > 0.5
+    ]
+    assert overlaps == []
+
+
+def _titles(html: Path) -> list[str]:
+    """Every heading and table title (with its note) of a report, whitespace collapsed."""
+    import html as html_lib
+
+    text = html.read_text(encoding="utf-8")
+    found = re.findall(r"<(h[1-4]|caption)\b[^>]*>(.*?)</\1>", text, flags=re.DOTALL)
+    clean = (html_lib.unescape(re.sub(r"<[^>]+>", " ", body)) for _, body in found)
+    return [" ".join(t.split()) for t in clean]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["plan", "diff"])
+def test_pdf_pages_never_end_with_a_heading_and_print_no_local_paths_or_screen_words(
+    reports, tmp_path, name
+):
+    pdf = reports[name].with_suffix(".pdf")
+    texts = _page_texts(pdf, len(_pdf_pages(pdf, tmp_path)))
+    titles = _titles(reports[name])
+    for number, text in enumerate(texts, start=1):
+        body = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+        body = [line for line in body if not re.search(r"page \d+ of \d+$", line)]
+        last = body[-1] if body else ""
+        orphan = len(last) >= 10 and any(last in title for title in titles)
+        assert not orphan, f"page {number} ends with a heading: {last!r}"
+    whole = "\n".join(texts)
+    assert "Hover" not in whole  # paper cannot be hovered
+    assert str(ROOT) not in whole.replace("\n", "")
+    assert "'s funding" not in whole  # "materials's"
+    assert not re.search(r"between (\S+) and \1 \(now \1\)", whole)
+    assert "`" not in whole
