@@ -405,3 +405,21 @@ def test_robust_report_by_decomposition_equals_the_extensive_one():
         assert b[key] == pytest.approx(a[key], abs=1e-6)
     with pytest.raises(ScenarioError, match="--method"):
         plan_robust(sc, 3, 3, source="stated", risk=Risk.parse("cvar:0.5"), method="benders")
+
+
+def test_out_of_sample_evpi_is_the_fresh_futures_own_optima_less_the_robust_plans_value():
+    from engine.planning.robust import alone_values
+
+    data = tiny_data()
+    data["areas"][2]["absorption"] = 0.2
+    sc = scenario_from_data(data, "tiny.yaml")
+    report = plan_robust(sc, 4, 12, source="stated", seed=4, evpi_futures=5)
+    first = report.out_of_sample.subset(slice(0, 5))
+    own = alone_values(sc, first, FloorRule("soft"))
+    robust = report.scores["robust"].values[:5]
+    assert report.out_of_sample_evpi == pytest.approx(float(np.mean(own - robust)), abs=1e-9)
+    assert report.out_of_sample_evpi > 1e-6  # the futures differ: knowing one is worth something
+    summary = report.summary()
+    assert summary["evpi_out_of_sample_futures"] == 5
+    assert summary["sample"]["out_of_sample_evpi"] == "out"
+    assert summary["sample"]["evpi"] == "in"
