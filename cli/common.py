@@ -10,8 +10,10 @@ from functools import wraps
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from engine import EngineError
 
@@ -22,6 +24,33 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def compact_table(
+    *headers: str,
+    title: str | None = None,
+    wrap: tuple[str, ...] = (),
+    numbers: tuple[str, ...] = (),
+) -> Table:
+    """A table that fits 80 columns: no vertical rules, two spaces between columns. Ids
+    and figures never wrap or lose characters to an ellipsis (they fold only when the
+    terminal is narrower than the figure itself); the columns named in ``wrap`` (text)
+    wrap at word boundaries; those in ``numbers`` are right-aligned."""
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+        show_edge=False,
+    )
+    for header in headers:
+        if header in wrap:
+            table.add_column(header, overflow="fold")
+        else:
+            justify = "right" if header in numbers else "left"
+            table.add_column(header, no_wrap=True, overflow="fold", justify=justify)
+    return table
 
 
 def check_seconds(value: float | None) -> float | None:

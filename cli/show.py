@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.markup import escape
-from rich.table import Table
 
-from cli.common import console
+from cli.common import compact_table, console
 from cli.show_projects import print_projects
 from engine import (
     Result,
+    Scenario,
     column_digits,
     footed,
     money,
@@ -31,11 +31,8 @@ def print_result(result: Result, top: int = 12) -> None:
     if not result.ok:
         console.print(f"[bold red]No plan:[/] {s['message']}", highlight=False)
         if not result.diagnosis.empty:
-            table = Table(
-                "to make the plan possible, change all of these together",
-                "amount",
-                title="Diagnosis",
-            )
+            change = "to make the plan possible, change all of these together"
+            table = compact_table(change, "amount", title="Diagnosis", wrap=(change,))
             for row in result.diagnosis.itertuples():
                 table.add_row(
                     row.message, money(row.relax_by, sc) if pd.notna(row.relax_by) else ""
@@ -58,17 +55,17 @@ def print_result(result: Result, top: int = 12) -> None:
     if s.get("message"):
         console.print(f"[yellow]warning:[/] {s['message']}", highlight=False)
 
-    table = Table("area", *[str(y) for y in pivot.columns], "total", title="Allocation by area")
+    years = [str(y) for y in pivot.columns]
+    # Seven money columns fit 80 columns only as bare figures, the unit in the title.
+    title = f"Allocation by area ({sc.fund.currency} {unit})"
+    table = compact_table("area", *years, "total", title=title, numbers=(*years, "total"))
+
+    def bare(amount: float) -> str:
+        return _bare(money_as(amount, sc, digits), sc)
+
     for area, values in pivot.iterrows():
-        row_total = shown_total(values, unit, digits)
-        table.add_row(
-            area, *[money_as(v, sc, digits) for v in values], money_as(row_total, sc, digits)
-        )
-    table.add_row(
-        "[bold]total",
-        *[money_as(shown[y], sc, digits) for y in pivot.columns],
-        money_as(grand, sc, digits),
-    )
+        table.add_row(area, *map(bare, values), bare(shown_total(values, unit, digits)))
+    table.add_row("[bold]total", *[bare(shown[y]) for y in pivot.columns], bare(grand))
     console.print(table)
     if money_as(grand, sc, max(digits, member_digits)) != allocated:
         console.print(
@@ -77,7 +74,14 @@ def print_result(result: Result, top: int = 12) -> None:
         )
 
     digits = member_digits
-    table = Table("member", "pledged", "allocated", "unspent", title="Members over the horizon")
+    table = compact_table(
+        "member",
+        "pledged",
+        "allocated",
+        "unspent",
+        title="Members over the horizon",
+        numbers=("pledged", "allocated", "unspent"),
+    )
     for member, row in per_member.iterrows():
         table.add_row(member, *[money_as(row[c], sc, digits) for c in per_member.columns])
     table.add_row(
@@ -91,7 +95,9 @@ def print_result(result: Result, top: int = 12) -> None:
     binding = binding[binding["shadow_price"].abs() > 1e-15]
     budgets = binding[binding["kind"] == "budget"]
     others = binding[binding["kind"] != "budget"]
-    table = Table("binding constraint", "shadow price", title="Binding constraints")
+    table = compact_table(
+        "binding constraint", "shadow price", title="Binding constraints", wrap=("shadow price",)
+    )
     for name, label, price in (
         others[["name", "label", "shadow_price"]].head(top).itertuples(index=False)
     ):
@@ -107,3 +113,11 @@ def print_result(result: Result, top: int = 12) -> None:
     console.print(table)
     if len(others) > top:
         console.print(f"... and {len(others) - top} more in constraints.csv (--out DIR)")
+
+
+def _bare(text: str, scenario: Scenario) -> str:
+    """A figure of :func:`engine.money_as` without its currency and unit ("$9.70bn" ->
+    "9.70"), for a table whose title names them."""
+    zero = money_as(0, scenario, 0)
+    prefix, suffix = zero[: zero.index("0")], zero[zero.index("0") + 1 :]
+    return text.replace(prefix, "", 1).removesuffix(suffix)

@@ -6,10 +6,9 @@ import math
 
 import pandas as pd
 from rich.markup import escape
-from rich.table import Table
 
-from cli.common import console
-from engine import Result, Scenario, money
+from cli.common import compact_table, console
+from engine import Result, Scenario, money, money_column
 
 
 def _label(project: str, stage: object) -> str:
@@ -60,7 +59,7 @@ def print_projects(result: Result, top: int = 12) -> None:
             top3 = group.groupby("member")["amount"].sum().nlargest(3).index
             largest[project, int(stage)] = ", ".join(top3)
     chosen = units[units["funded"]].sort_values("amount", ascending=False).head(top)
-    table = Table(
+    table = compact_table(
         "project",
         "area",
         "years",
@@ -68,26 +67,30 @@ def print_projects(result: Result, top: int = 12) -> None:
         "amount",
         "largest funders",
         title=f"Funded projects (largest {len(chosen)})",
+        wrap=("largest funders",),
+        numbers=("share", "amount"),
     )
-    for r in chosen.itertuples():
+    amounts = money_column(chosen["amount"], sc)  # one precision for the column
+    for r, amount in zip(chosen.itertuples(), amounts, strict=True):
         stage = 0 if pd.isna(r.stage) else int(r.stage)
         table.add_row(
             _label(r.project, r.stage),
             r.area,
             r.years,
             f"{r.share:.0%}",
-            money(r.amount, sc),
+            amount,
             largest.get((r.project, stage), ""),
         )
     console.print(table)
     near = units[units["needed"].notna()].sort_values("needed")
     if not near.empty:
-        table = Table(
+        table = compact_table(
             "project",
             "extra value needed",
             "or cost cut (estimate)",
             "note",
             title="Just below the line",
+            wrap=("note",),
         )
         for r in near.itertuples():
             needed = "cannot be selected" if math.isinf(r.needed) else f"{r.needed:.3g} points"
@@ -106,13 +109,16 @@ def print_project_changes(changes: pd.DataFrame, scenario: Scenario) -> None:
     """A what-if's project changes: newly funded, dropped, and changed shares."""
     if changes.empty:
         return
-    table = Table("project", "before", "after", "amount after", "change", title="Project changes")
-    for r in changes.itertuples(index=False):
+    table = compact_table(
+        "project", "before", "after", "amount after", "change", title="Project changes"
+    )
+    amounts = money_column(changes["amount_after"], scenario)
+    for r, amount in zip(changes.itertuples(index=False), amounts, strict=True):
         table.add_row(
             _label(r.project, r.stage),
             f"{r.before:.0%}",
             f"{r.after:.0%}",
-            money(r.amount_after, scenario),
+            amount,
             r.status,
         )
     console.print(table)

@@ -26,9 +26,14 @@ def _cli(*args: str) -> str:
     return done.stdout
 
 
+def _cells(line: str) -> list[str]:
+    """A table row's cells after its first (columns are apart by two spaces or more)."""
+    return re.split(r"\s{2,}", line.strip())[1:]
+
+
 def _row(text: str, first: str) -> list[str]:
-    line = next(ln for ln in text.splitlines() if re.match(rf"^│ {re.escape(first)}\s+│", ln))
-    return [c.strip() for c in line.strip("│").split("│")][1:]
+    line = next(ln for ln in text.splitlines() if re.match(rf"^{re.escape(first)}\s{{2,}}", ln))
+    return _cells(line)
 
 
 def _number(cell: str) -> Decimal:
@@ -83,17 +88,44 @@ def test_the_cli_shows_pledged_and_allocated_alike_and_totals_that_add_up(scenar
         assert pledged == allocated
     # Members over the horizon: one precision per column, the total row is their sum.
     block = text[text.index("Members over the horizon") :]
-    rows = [ln for ln in block.splitlines() if re.match(r"^│ [A-Z]{3}\s+│", ln)]
-    cells = [[c.strip() for c in ln.strip("│").split("│")][1:] for ln in rows]
+    rows = [ln for ln in block.splitlines() if re.match(r"^[A-Z]{3}\s{2,}(?:\$|EUR|£)", ln)]
+    cells = [_cells(ln) for ln in rows]
     total = _row(block, "total")
     for k in range(3):
         column = [row[k] for row in cells]
         assert len({len(MONEY.search(c).group(2) or "") for c in column}) == 1, column
         assert sum(_number(c) for c in column) == _number(total[k])
-    # Allocation by area: each year's total is the sum of its figures as shown.
-    area = text[text.index("Allocation by area") : text.index("Members over the horizon")]
-    lines = [ln for ln in area.splitlines() if re.match(r"^│ (?!total)[a-z_]+\s+│", ln)]
-    grid = [[_number(c) for c in ln.strip("│").split("│")[1:]] for ln in lines]
-    total = [_number(c) for c in _row(area, "total")]
+    # Allocation by area (bare figures, the unit in the title): each year's total is the
+    # sum of its figures as shown.
+    area = text[text.index("Allocation by area (") : text.index("Members over the horizon")]
+    lines = [ln for ln in area.splitlines() if re.match(r"^(?!total|area\s)[a-z_]+\s{2,}\d", ln)]
+    grid = [[Decimal(c.replace(",", "")) for c in _cells(ln)] for ln in lines]
+    total = [Decimal(c.replace(",", "")) for c in _row(area, "total")]
+    assert len(grid) >= 3
     for k in range(len(total)):
         assert sum(row[k] for row in grid) == total[k]
+
+
+@pytest.mark.parametrize("scenario", ["aspf-2026", "diana", "nif"])
+def test_at_80_columns_solve_tables_keep_whole_ids_and_unwrapped_money(scenario: str) -> None:
+    """Issue 14: at 80 columns rich cut ids ("capacity_build…") and wrapped money cells."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "optimise.py", "solve", scenario],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "…" not in done.stdout
+    sc = load_scenario(ROOT / "datasets" / "scenarios" / f"{scenario}.yaml")
+    starts = {line.split(" ", 1)[0] for line in lines}
+    assert {a.id for a in sc.areas} <= starts  # every area's row names it whole
+    for line in lines:  # a money cell is never split across lines
+        assert not re.search(r"(?:\$|EUR|£)[\d,.]*$", line.rstrip()), line
