@@ -19,8 +19,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
-from engine import UNIT_FACTORS, format_money
+from cli.common import EXIT_NO_PLAN, EXIT_OK, compact_table, console, friendly_errors
+from engine import UNIT_FACTORS, column_digits, format_money
 
 if TYPE_CHECKING:
     from engine.batch import RunStore
@@ -217,8 +217,13 @@ def show_cmd(
         typer.echo(json.dumps(payload, indent=2))
         return
 
-    def fmt(x: float) -> str:
-        return format_money(x, currency, unit) if pd.notna(x) else ""
+    def column(values: pd.Series, bare: bool = False) -> list[str]:
+        """A money column with one precision; ``bare``: without currency and unit."""
+        digits = column_digits(values.dropna(), unit, exact=False)
+        if bare:
+            factor = _unit(unit)
+            return [f"{v / factor:,.{digits}f}" if pd.notna(v) else "" for v in values]
+        return [format_money(v, currency, unit, digits) if pd.notna(v) else "" for v in values]
 
     counts = ", ".join(f"{n:,} {s}" for s, n in results["status"].value_counts().items())
     console.print(
@@ -228,15 +233,27 @@ def show_cmd(
     )
     q = tables["funding_quantiles"]
     if not q.empty:
-        qcols = [c for c in q.columns if c.startswith("q")]
-        table = Table("area", "mean", *qcols, title="Funding over the horizon across scenarios")
-        for row in q.sort_values("mean", ascending=False).itertuples(index=False):
-            r = row._asdict()
-            table.add_row(r["area"], fmt(r["mean"]), *[fmt(r[c]) for c in qcols])
+        q = q.sort_values("mean", ascending=False)
+        money_cols = ["mean", *[c for c in q.columns if c.startswith("q")]]
+        table = compact_table(
+            "area",
+            *money_cols,
+            title=f"Funding over the horizon across scenarios ({currency} {unit})",
+            numbers=tuple(money_cols),
+        )
+        shown = [column(q[c], bare=True) for c in money_cols]
+        for area, *cells in zip(q["area"], *shown, strict=True):
+            table.add_row(area, *cells)
         console.print(table)
     floors = tables["floor_met"]
     if not floors.empty:
-        table = Table("area", "scenarios", "floor met", title="Probability that the floor is met")
+        table = compact_table(
+            "area",
+            "scenarios",
+            "floor met",
+            title="Probability that the floor is met",
+            numbers=("scenarios", "floor met"),
+        )
         for row in floors.itertuples(index=False):
             table.add_row(row.area, f"{row.scenarios:,}", f"{row.probability:.1%}")
         console.print(table)
@@ -250,34 +267,37 @@ def show_cmd(
         )
     binding = binding[binding["kind"] != "budget"].head(top)
     if not binding.empty:
-        table = Table(
+        price = f"points per {unit}"
+        table = compact_table(
             "constraint",
             "binding in",
             "years",
-            f"mean shadow price per {unit}",
-            title="Constraints most often binding (besides budgets)",
+            price,
+            title="Constraints most often binding (besides budgets), mean shadow price",
+            numbers=("binding in", "years", price),
         )
         for row in binding.itertuples(index=False):
             table.add_row(
-                row.constraint,
+                escape(row.constraint),  # the full row name: rows of one rule differ in it
                 f"{row.share:.0%}",
                 f"{row.years:.1f}",
-                f"{row.mean_shadow_price * _unit(unit):.3f}",
+                f"{row.mean_shadow_price * _unit(unit):.3g}",  # significant digits
             )
         console.print(table)
     losses = tables.get("n_minus_1")
     if losses is not None:
         worst = losses.sort_values("change").head(top)
-        table = Table(
+        amounts = ("before", "after", "change")
+        table = compact_table(
             "leaves",
             "area",
-            "before",
-            "after",
-            "change",
+            *amounts,
             title="N-1: largest losses when a member leaves",
+            numbers=amounts,
         )
-        for row in worst.itertuples(index=False):
-            table.add_row(row.leaves, row.area, fmt(row.before), fmt(row.after), fmt(row.change))
+        shown = [column(worst[c]) for c in amounts]
+        for leaves, area, *cells in zip(worst["leaves"], worst["area"], *shown, strict=True):
+            table.add_row(leaves, area, *cells)
         console.print(table)
     stuck = tables.get("n_minus_1_no_plan")
     if stuck is not None:

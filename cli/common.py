@@ -32,10 +32,10 @@ def compact_table(
     wrap: tuple[str, ...] = (),
     numbers: tuple[str, ...] = (),
 ) -> Table:
-    """A table that fits 80 columns: no vertical rules, two spaces between columns. Ids
-    and figures never wrap or lose characters to an ellipsis (they fold only when the
-    terminal is narrower than the figure itself); the columns named in ``wrap`` (text)
-    wrap at word boundaries; those in ``numbers`` are right-aligned."""
+    """A table that fits 80 columns: no vertical rules, two spaces between columns.
+    Columns named in ``numbers`` (figures) are right-aligned and never split; those in
+    ``wrap`` (text) wrap at word boundaries and give way first; the others (ids) stay
+    whole on one line, never cut short by an ellipsis."""
     table = Table(
         title=title,
         box=box.SIMPLE_HEAD,
@@ -45,11 +45,12 @@ def compact_table(
         show_edge=False,
     )
     for header in headers:
-        if header in wrap:
-            table.add_column(header, overflow="fold")
-        else:
-            justify = "right" if header in numbers else "left"
-            table.add_column(header, no_wrap=True, overflow="fold", justify=justify)
+        if header in numbers:  # a figure is never split
+            table.add_column(header, no_wrap=True, justify="right")
+        elif header in wrap:
+            table.add_column(header)
+        else:  # an id: whole on one line (the layouts are chosen to fit 80 columns)
+            table.add_column(header, no_wrap=True, overflow="fold")
     return table
 
 

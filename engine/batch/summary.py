@@ -19,6 +19,7 @@ import pandas as pd
 from engine.batch.store import RunStore
 from engine.batch.tables import FAILED
 from engine.errors import OutputError
+from engine.files.atomic import _umask
 
 #: Quantiles reported for each area's funding.
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -35,15 +36,35 @@ _YEAR = r",\d{4}\]$"
 def results_frame(store: RunStore, batch_id: str) -> pd.DataFrame:
     """One row per stored scenario: position, labels as columns, status, objective, times."""
     frame = store.frame("results", batch_id)
-    labels = pd.DataFrame([json.loads(t) for t in frame.pop("labels")], index=frame.index)
     return pd.concat(
         [
-            frame[["position", "scenario_id"]],
-            labels,
-            frame.drop(columns=["position", "scenario_id", "batch_id"]),
+            frame[["position"]],
+            _labels(store, batch_id).set_index(frame.index),
+            frame.drop(columns=["position", "scenario_id", "batch_id", "labels"]),
         ],
         axis=1,
     )
+
+
+def _labels(store: RunStore, batch_id: str) -> pd.DataFrame:
+    """Each stored scenario's id and its labels (the sweep's axes), one column per label."""
+    frame = store.frame("results", batch_id)
+    labels = pd.DataFrame([json.loads(t) for t in frame["labels"]], index=frame.index)
+    return pd.concat([frame[["scenario_id"]], labels], axis=1)
+
+
+def _with_labels(table: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its scenarios' labels beside the 64-character scenario id (a label
+    named like one of the table's columns is prefixed ``label_``)."""
+    if "scenario_id" not in table:
+        return table
+    named = labels.rename(
+        columns={c: f"label_{c}" for c in labels.columns if c != "scenario_id" and c in table}
+    )
+    joined = table.merge(named, on="scenario_id", how="left")
+    extra = [c for c in named.columns if c != "scenario_id"]
+    rest = [c for c in table.columns if c != "scenario_id"]
+    return joined[["scenario_id", *extra, *rest]]
 
 
 def funding_quantiles(
@@ -219,8 +240,9 @@ def export(
     from engine.files.results import write_folder
 
     tables = {"results": results_frame(store, batch_id)}
+    labels = _labels(store, batch_id)
     for name in ("area_funding", "allocations", "constraints", "diagnoses"):
-        tables[name] = store.frame(name, batch_id).drop(columns=["batch_id"])
+        tables[name] = _with_labels(store.frame(name, batch_id).drop(columns=["batch_id"]), labels)
     tables.update(summary_tables(store, batch_id))
     out = Path(out)
     if fmt == "xlsx":
@@ -245,6 +267,7 @@ def _write_workbook(out: Path, tables: dict[str, pd.DataFrame]) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".xlsx")
         os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # as every other output, not mkstemp's 0600
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, frame in tables.items():
                 if len(frame) <= EXCEL_ROWS:
