@@ -203,6 +203,9 @@ def projects_section(result: Result, fmt: Fmt) -> Section:
         f"{funded} of {items} go/no-go items are funded. 'Extra value needed' is how "
         "much more value an unfunded item would need to be chosen (given for the closest "
         "candidates). 'Funded by' names the largest contributors to jointly funded items.",
+        "Value points are each item's stated value weighted by its area's priority and "
+        "discounted from the year its spending starts, as in the plan's objective, so they "
+        "compare with the areas' value points.",
     )
     table = Table.of(
         "projects",

@@ -111,6 +111,21 @@ def test_diff_shows_only_the_edits_consequences(aspf):
     assert any(t.id == "diff-binding" for t in report.tables())
 
 
+def test_a_whatif_reports_title_names_its_edit(aspf):
+    """Issue 14: the title read "aspf-2026.yaml, compared with aspf-2026.yaml" and the edit
+    came only on page 12."""
+    edited = apply_edits(aspf, ["areas.cyber.floor=14bn"])
+    inputs = Inputs(edited, ASPF, ("areas.cyber.floor=14bn",), aspf, ASPF)
+    report, _ = allocation_report(inputs)
+    assert "areas.cyber.floor=14bn" in report.title
+    assert report.subtitle.startswith(f"Scenario {ASPF.name} with areas.cyber.floor=14bn")
+
+
+def test_project_value_points_say_they_are_weighted_and_discounted(built):
+    section = next(s for s in built[0].sections if s.id == "projects")
+    assert any("weighted by its area's priority and discounted" in p for p in section.paragraphs)
+
+
 def test_excel_workbook_holds_every_table_and_the_allocation(built):
     report, result = built
     book = report_workbook(report)
