@@ -84,6 +84,7 @@ def print_projects(result: Result, top: int = 12) -> None:
     console.print(table)
     near = units[units["needed"].notna()].sort_values("needed")
     if not near.empty:
+        blocked = _blocked_by_exclusions(sc, set(units.loc[units["funded"], "project"]))
         table = compact_table(
             "project",
             "extra value needed",
@@ -101,8 +102,21 @@ def print_projects(result: Result, top: int = 12) -> None:
                 if math.isinf(r.cut)
                 else money(r.cut, sc)
             )
-            table.add_row(_label(r.project, r.stage), needed, cut, r.note)
+            note = "; ".join(filter(None, [r.note, blocked.get(r.project, "")]))
+            table.add_row(_label(r.project, r.stage), needed, cut, note)
         console.print(table)
+
+
+def _blocked_by_exclusions(scenario: Scenario, funded: set[str]) -> dict[str, str]:
+    """Project -> why an exclusion keeps it out ("excluded by one_ammo_plant: ammo_plant_pol
+    is funded"), for unfunded projects whose exclusion is full."""
+    blocked: dict[str, str] = {}
+    for rule in scenario.exclusions:
+        chosen = [p for p in rule.projects if p in funded]
+        if len(chosen) >= rule.at_most:
+            why = f"excluded by {rule.id}: {', '.join(chosen) or 'none may'} funded"
+            blocked |= {p: why for p in rule.projects if p not in funded}
+    return blocked
 
 
 def print_project_changes(changes: pd.DataFrame, scenario: Scenario) -> None:

@@ -129,3 +129,12 @@ def test_at_80_columns_solve_tables_keep_whole_ids_and_unwrapped_money(scenario:
     assert {a.id for a in sc.areas} <= starts  # every area's row names it whole
     for line in lines:  # a money cell is never split across lines
         assert not re.search(r"(?:\$|EUR|£)[\d,.]*$", line.rstrip()), line
+
+
+def test_just_below_the_line_names_the_exclusion_that_keeps_a_project_out() -> None:
+    """Issue 14: "just below the line: ammo_plant_rou" did not say that the exclusion with
+    the funded Polish plant blocks it."""
+    text = _cli("solve", "aspf-2026")
+    block = text[text.index("Just below the line") :]
+    line = next(ln for ln in block.splitlines() if ln.startswith("ammo_plant_rou"))
+    assert "excluded by one_ammo_plant: ammo_plant_pol funded" in line
