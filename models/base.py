@@ -16,11 +16,11 @@ conformal wrapper) overrides ``_intervals``. A model may also offer ``_fit_prefi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from statistics import NormalDist
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from engine.errors import NotFittedError
 from models.data import validate_long
@@ -60,7 +60,9 @@ def level_label(level: float) -> str:
 
 def z_value(level: float) -> float:
     """Two-sided standard-normal quantile for a central interval at ``level`` percent."""
-    return float(norm.ppf(0.5 + level / 200.0))
+    # The standard library's quantile (agrees with scipy's to 1e-15) spares every forecast
+    # command the 0.7 s import of scipy.stats.
+    return NormalDist().inv_cdf(0.5 + level / 200.0)
 
 
 class Forecaster:
