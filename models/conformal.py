@@ -184,7 +184,7 @@ def scaled_errors(
 def calibrated_columns(
     mean: np.ndarray,
     sd: np.ndarray,
-    mase_s: float,
+    mase_s: float | np.ndarray,
     log_s: float | None,
     errors: Mapping[int, np.ndarray],
     log_errors: Mapping[int, np.ndarray],

@@ -7,7 +7,8 @@ from backtest errors whose target year is at or before each cutoff.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,17 @@ from models.errors import ForecastInputError
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.scoring import fallback_order, global_choice, panel_scores
 from models.selection import AutoForecaster, make_forecaster
+
+
+def _normal_columns(
+    mean: np.ndarray, sd: np.ndarray, levels: Sequence[float]
+) -> dict[str, np.ndarray]:
+    """Normal ``lo-L``/``hi-L`` columns from the model's own sd (no pooled errors to calibrate)."""
+    return {
+        f"{side}-{level_label(L)}": mean + sign * z_value(L) * sd
+        for L in levels
+        for side, sign in (("lo", -1), ("hi", 1))
+    }
 
 
 def run_backtest(
@@ -129,11 +141,7 @@ def run_backtest(
                 scaled,
                 scaled_log,
                 lv,
-                fallback=lambda mean=mean, sd=sd: {
-                    f"{side}-{level_label(L)}": mean + sign * z_value(L) * sd
-                    for L in lv
-                    for side, sign in (("lo", -1), ("hi", 1))
-                },
+                fallback=partial(_normal_columns, mean, sd, lv),
             )
             out = pd.DataFrame(
                 {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ from models.conformal import (
 )
 from models.data import validate_long
 from models.errors import ForecastInputError
-from models.global_model import panel_cv
+from models.global_model import GlobalRidge, panel_cv
 from models.metrics import mase_scale
 from models.registry import ATOMIC, DEFAULT_CANDIDATES
 from models.scoring import (
@@ -206,7 +206,8 @@ class AutoForecaster(Forecaster):
         has_x = [c for c in frame.columns if c not in ("unique_id", "ds", "y")]
         n_series = frame["unique_id"].nunique()
         partial = self.partial if self.partial is not None else n_series < 50
-        items, ys, last, xs = [], {}, {}, {}
+        items: list[tuple[Any, ...]] = []
+        ys, last, xs = {}, {}, {}
         for uid, g in frame.groupby("unique_id", sort=True):
             y = g["y"].to_numpy(float)
             ys[uid], last[uid] = y, int(g["ds"].iloc[-1])
@@ -221,8 +222,9 @@ class AutoForecaster(Forecaster):
         cv = pd.concat([r[0] for r in results], ignore_index=True)
         dss = {uid: g["ds"].to_numpy() for uid, g in frame.groupby("unique_id", sort=True)}
         for name, m in atomic.items():
-            if name not in local:
-                cv = self._add_panel_model(cv, results, name, m, ys, dss, partial, start)
+            if name not in local:  # ``panel = True``: GlobalRidge, fitted across the series
+                ridge = cast(GlobalRidge, m)
+                cv = self._add_panel_model(cv, results, name, ridge, ys, dss, partial, start)
         self.scale_ = {uid: interval_scale(1.0, y) ** 2 for uid, y in ys.items()}  # MASE scales
         self.positive_ = {u: self.positive is not False and is_positive(y) for u, y in ys.items()}
         self.log_scale_ = {u: log_mase_scale(y) for u, y in ys.items() if self.positive_[u]}
@@ -266,7 +268,7 @@ class AutoForecaster(Forecaster):
         cv: pd.DataFrame,
         results: list[tuple[pd.DataFrame, dict[str, Any]]],
         name: str,
-        model: Forecaster,
+        model: GlobalRidge,
         ys: Mapping[str, np.ndarray],
         dss: Mapping[str, np.ndarray],
         partial: bool,

@@ -25,7 +25,7 @@ known series in ``tests/test_models_smoothing.py``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -250,7 +250,9 @@ def _steps(form: str) -> dict[str, float]:
     }
 
 
-def _local(form: str, best: dict[str, np.ndarray], steps: dict[str, float]) -> list[np.ndarray]:
+def _local(
+    form: str, best: dict[str, np.ndarray], steps: dict[str, np.ndarray]
+) -> list[np.ndarray]:
     """Local grids around ``best`` for one form: ua, ub, phi, each of shape (P, k)."""
     free = _FREE[form]
     k = _REFINE_POINTS[form]
@@ -421,6 +423,8 @@ class _OnLogs:
     The mean is ``exp`` of the log forecast (the median of a log-normal forecast) and the sd comes
     from the delta method, ``exp(mean_log) * sd_log``: growth in percent rather than in units.
     """
+
+    name: ClassVar[str]
 
     def _fit_prefixes(self, y: np.ndarray, lengths: Sequence[int]) -> list[dict[str, Any]]:
         if np.any(y <= 0):
