@@ -164,7 +164,7 @@ def test_shadow_prices_are_sentences_and_their_ranges_come_on_request(page) -> N
     assert "value points" in text
     _by_label(page.button, "Show where these prices hold").click().run()
     assert not page.error
-    assert "funding would not change while its priority stays between" in _text(page)
+    assert "would not change while its priority stays between" in _text(page)
 
 
 def test_the_nearest_plan_that_works_can_be_found_and_used(page) -> None:
