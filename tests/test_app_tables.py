@@ -244,6 +244,10 @@ def test_downloads_hold_every_result_table(floor_raised) -> None:
     book = openpyxl.load_workbook(io.BytesIO(excel_bytes(new)), read_only=True)
     assert book.sheetnames == ["summary", *result_frames(new)]
     assert book["allocation"].max_row == len(new.allocation) + 1
+    header = next(book["allocation"].iter_rows(max_row=1, values_only=True))
+    assert header == ("member", "area", "year", "amount (USD bn)")
+    amounts = [r[3] for r in book["allocation"].iter_rows(min_row=2, values_only=True)]
+    assert sum(amounts) == pytest.approx(new.allocation["amount"].sum() / 1e9)
 
 
 def test_downloads_are_the_engines_result_files_byte_for_byte(floor_raised, tmp_path) -> None:
