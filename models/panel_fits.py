@@ -21,18 +21,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.smoothing import (
-    _BOUNDS,
-    _FREE,
-    _REFINE_POINTS,
     ALPHA_HI,
     ALPHA_LO,
-    ETS_ROUNDS,
     FORMS,
     N_PARAMS,
-    _coarse,
-    _local,
     _local_grid,
-    _steps,
+    fit_ets_forms,
 )
 
 #: Shortest series each trend form needs (statsmodels' rules, as :class:`FastETS`).
@@ -219,39 +213,9 @@ def _sse_u(z, ua, ub, phi, lengths):
 
 
 def ets_forms(z: np.ndarray, lengths: np.ndarray, forms: Sequence[str]) -> dict[str, dict]:
-    """:func:`models.smoothing.fit_ets_forms` with one series per row (rows sorted by length):
-    the coarse grid, then ``ETS_ROUNDS`` rounds of the pattern search."""
-    ua, ub, p, form_idx = _coarse(forms)
-    sse, _, _ = _sse_u(z, ua[None], ub[None], p[None], lengths)
-    best: dict[str, dict[str, np.ndarray]] = {}
-    rows = np.arange(len(lengths))
-    for f in forms:
-        cols = np.flatnonzero(form_idx == FORMS.index(f))
-        j = cols[np.argmin(sse[:, cols], axis=1)]
-        best[f] = {"ua": ua[j], "ub": ub[j], "phi": p[j]}
-    steps = {f: {n: np.full(len(rows), v) for n, v in _steps(f).items()} for f in forms}
-    for _ in range(ETS_ROUNDS):
-        grids = {f: _local(f, best[f], steps[f]) for f in forms}
-        gu, gb, gp = (np.concatenate([grids[f][i] for f in forms], axis=1) for i in range(3))
-        sse, xl, xb = _sse_u(z, gu, gb, gp, lengths)
-        start = 0
-        for f in forms:
-            k = _REFINE_POINTS[f]
-            width = grids[f][0].shape[1]
-            pos = np.argmin(sse[:, start : start + width], axis=1)
-            j = start + pos
-            new = {"ua": gu[rows, j], "ub": gb[rows, j], "phi": gp[rows, j]}
-            coords = np.unravel_index(pos, (k,) * len(_FREE[f]))
-            for n, c in zip(_FREE[f], coords, strict=True):
-                lo, hi = _BOUNDS[n]
-                edge = ((c == 0) & (new[n] > lo)) | ((c == k - 1) & (new[n] < hi))
-                steps[f][n] = np.where(edge, steps[f][n], steps[f][n] / ((k - 1) / 2))
-            best[f] = {**new, "sse": sse[rows, j], "l0": xl[rows, j], "b0": xb[rows, j]}
-            start += width
-    for f in forms:
-        best[f]["alpha"] = best[f].pop("ua") ** 2
-        best[f]["bstar"] = best[f].pop("ub") ** 2
-    return best
+    """:func:`models.smoothing.fit_ets_forms` with one series per row (rows sorted by length),
+    its grids evaluated by blocks of rows."""
+    return fit_ets_forms(z, lengths, forms, sse_u=_sse_u)
 
 
 def aicc(sse: np.ndarray, n: np.ndarray, k: int) -> np.ndarray:

@@ -24,7 +24,7 @@ known series in ``tests/test_models_smoothing.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -275,16 +275,20 @@ def _sse_u(
 
 
 def fit_ets_forms(
-    z: np.ndarray, lengths: np.ndarray, forms: Sequence[str]
+    z: np.ndarray,
+    lengths: np.ndarray,
+    forms: Sequence[str],
+    sse_u: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] = _sse_u,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Best ``alpha``, ``bstar`` (beta/alpha), ``phi``, SSE and initial states of each trend form,
-    for every prefix.
+    for every prefix (row of ``z``).
 
     One coarse pass over every form's grid, then ``ETS_ROUNDS`` passes of local grids around
-    each prefix's best point (a vectorised pattern search).
+    each prefix's best point (a vectorised pattern search). ``sse_u`` evaluates the grids
+    (:func:`_sse_u`; the panel path passes one that works by cache-sized blocks of rows).
     """
     ua, ub, p, form_idx = _coarse(forms)
-    sse, _, _ = _sse_u(z, ua[None], ub[None], p[None], lengths)
+    sse, _, _ = sse_u(z, ua[None], ub[None], p[None], lengths)
     best: dict[str, dict[str, np.ndarray]] = {}
     rows = np.arange(len(lengths))
     for f in forms:
@@ -298,7 +302,7 @@ def fit_ets_forms(
     for _ in range(ETS_ROUNDS):
         grids = {f: _local(f, best[f], steps[f]) for f in forms}
         gu, gb, gp = (np.concatenate([grids[f][i] for f in forms], axis=1) for i in range(3))
-        sse, xl, xb = _sse_u(z, gu, gb, gp, lengths)
+        sse, xl, xb = sse_u(z, gu, gb, gp, lengths)
         start = 0
         for f in forms:
             k = _REFINE_POINTS[f]
