@@ -294,8 +294,8 @@ def _drivers_section(data: ForecastData, fmt: _Fmt) -> Section:
                     "change": lambda v: f"{v:+,.2f}",
                     "share of the fund's change": lambda v: f"{v * 100:.1f}%",
                 },
-                f"The {DRIVER_MEMBERS} largest changes of {len(frame)}; all are in the Excel "
-                "workbook."
+                f"The {DRIVER_MEMBERS} largest changes of the {len(frame)} members on this path; "
+                "all are in the Excel workbook."
                 if len(frame) > DRIVER_MEMBERS
                 else "",
             )
