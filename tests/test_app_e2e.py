@@ -233,10 +233,15 @@ def _open(path: Path, scenario: Scenario) -> object:
 def test_every_download_button_gives_a_file_that_opens_as_what_it_is(
     page, default_scenario_path: Path, tmp_path: Path
 ) -> None:
+    scenario = load_scenario(default_scenario_path)
+    result = solve(scenario)
     _save_version(page, "to download")
     page.get_by_role("tab", name="Downloads").click()
     _see(page.get_by_role("button", name="Download results (Excel)"))
     buttons = page.get_by_test_id("stDownloadButton")
+    # Every result file, the workbook, the scenario and the saved version: wait until the
+    # page has drawn them all (the buttons appear one by one).
+    sync_api.expect(buttons).to_have_count(len(result_file_bytes(result)) + 3, timeout=WAIT_MS)
     files: dict[str, Path] = {}
     for k in range(buttons.count()):
         with page.expect_download() as info:
@@ -244,8 +249,6 @@ def test_every_download_button_gives_a_file_that_opens_as_what_it_is(
         target = tmp_path / info.value.suggested_filename
         info.value.save_as(target)
         files[target.name] = target
-    scenario = load_scenario(default_scenario_path)
-    result = solve(scenario)
     expected = {
         name: pd.read_csv(io.BytesIO(data))
         for name, data in result_file_bytes(result).items()
