@@ -25,6 +25,15 @@ def coupled():
     return scenario_from_data(data, "tiny.yaml")
 
 
+def _same_optimum(spread, alone) -> None:
+    """Workers reply in whatever order they finish, so the master sees its cuts in another
+    order and may stop at another of the programme's many optimal first stages (money can
+    move between years at no loss): the plans must agree in value, proven optimal, not in
+    every first-year amount."""
+    assert spread.gap <= 1e-6
+    assert spread.objective == pytest.approx(alone.objective, abs=1e-9)
+
+
 def test_benders_on_a_dask_cluster_of_two_processes_gets_the_single_process_plan():
     distributed = pytest.importorskip("distributed")
     sc, futures = coupled(), tiny_futures(PLEDGES)
@@ -34,8 +43,7 @@ def test_benders_on_a_dask_cluster_of_two_processes_gets_the_single_process_plan
     ) as cluster:
         spread = solve_benders(sc, futures, scheduler=cluster.scheduler_address, groups=2)
     assert spread.workers == 2
-    np.testing.assert_allclose(spread.first_values, alone.first_values, atol=1e-9)
-    assert spread.objective == pytest.approx(alone.objective, abs=1e-9)
+    _same_optimum(spread, alone)
 
 
 def test_benders_on_two_local_processes_gets_the_single_process_plan():
@@ -43,8 +51,7 @@ def test_benders_on_two_local_processes_gets_the_single_process_plan():
     alone = solve_benders(sc, futures, groups=2)
     spread = solve_benders(sc, futures, scheduler="local:2", groups=2)
     assert spread.workers == 2
-    np.testing.assert_allclose(spread.first_values, alone.first_values, atol=1e-9)
-    assert spread.objective == pytest.approx(alone.objective, abs=1e-9)
+    _same_optimum(spread, alone)
 
 
 @pytest.mark.parametrize("groups", [1, 2, 5])
