@@ -36,13 +36,20 @@ import pandas as pd
 
 from engine.formulation.build import build_model
 from engine.formulation.core import INF
-from engine.planning.evaluate import RecourseScorer
+from engine.planning.evaluate import RecourseScorer, joined
 from engine.planning.extensive import build_extensive, first_stage
 from engine.planning.futures import Futures
-from engine.planning.measures import floor_met, over_pledge
-from engine.planning.pool import GroupReply, Pool, Subproblems, open_pool, peak_rss_mb
+from engine.planning.pool import (
+    GroupReply,
+    Pool,
+    Subproblems,
+    open_pool,
+    peak_rss_mb,
+    solve_group,
+)
 from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, highs_extensive
+from engine.planning.tasks import pooled_recourse
 from engine.scenario.schema import Scenario
 from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs
 
@@ -200,13 +207,16 @@ def solve_benders(
     max_iterations: int = 200,
     scheduler: str | None = None,
     groups: int = DEFAULT_GROUPS,
+    pool: Pool | None = None,
 ) -> Decomposed:
     """The expected-value two-stage plan by the L-shaped method, multi-cut by ``groups``
     of futures (see the module's docstring), its re-solves on ``scheduler``'s pool (None:
-    in process; ``local[:N]``; a Dask address). Two phases: cuts from the master's LP
+    in process; ``local[:N]``; a Dask address), or on ``pool``, an open pool whose work's
+    futures begin with ``futures`` (it stays open). Two phases: cuts from the master's LP
     relaxation first (cheap masters), then the master as a MIP until the bounds agree;
-    every cut stays valid. Raises ValueError for rules it does not decompose or a future
-    with no plan at all, BatchError for a scheduler it cannot reach."""
+    every cut stays valid. Raises ValueError for rules it does not decompose, a future
+    with no plan at all or a ``pool`` of other work, BatchError for a scheduler it
+    cannot reach."""
     floors = floors or FloorRule()
     if floors.mode != "soft":
         raise ValueError("the decomposition takes soft floors (hard: use the extensive form)")
@@ -214,11 +224,15 @@ def solve_benders(
     held = [int(np.argmin(futures.totals().sum(axis=1)))]
     n_first = len(first_stage(build_model(futures.scenario(scenario, held[0]))))
     work = Subproblems(scenario, futures, floors.penalty, n_first, options)
+    if pool is not None:
+        check_pool(pool, scenario, futures, floors.penalty, options)
     free = [k for k in range(len(futures)) if k not in held]
-    pool = open_pool(scheduler, work)
+    own = pool is None
+    pool = open_pool(scheduler, work) if pool is None else pool
     try:
         state = _State(work, floors, held, _groups(free, groups), np.zeros(len(futures)))
-        state.bounds[free] = _joined([r.values for r in pool.map(None, state.groups)])
+        replies = pool.map(solve_group, [(None, g) for g in state.groups])
+        state.bounds[free] = _joined([r.values for r in replies])
         if not np.isfinite(state.bounds[free]).all():
             bad = free[int(np.argmin(np.isfinite(state.bounds[free])))]
             raise ValueError(f"future {bad} has no plan under any first stage")
@@ -231,7 +245,8 @@ def solve_benders(
                 break
         workers = pool.workers
     finally:
-        pool.close()
+        if own:
+            pool.close()
     if state.best_y is None:
         raise ValueError(f"no plan within {max_iterations} iterations")
     return Decomposed(
@@ -247,6 +262,27 @@ def solve_benders(
     )
 
 
+def check_pool(
+    pool: Pool,
+    scenario: Scenario,
+    futures: Futures,
+    penalty: float,
+    options: SolverOptions | None,
+) -> None:
+    """Raise ValueError unless ``pool``'s workers re-solve ``futures`` (its first futures)
+    of ``scenario`` under this penalty and these options."""
+    theirs, n = pool.work, len(futures)
+    same = (
+        theirs.scenario == scenario
+        and (theirs.penalty, theirs.options) == (penalty, options)
+        and theirs.futures.members == futures.members
+        and len(theirs.futures) >= n
+        and np.array_equal(theirs.futures.pledges[:n], futures.pledges)
+    )
+    if not same:
+        raise ValueError("the pool's workers hold other work than these futures'")
+
+
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -257,7 +293,7 @@ def _iterate(state: _State, pool: Pool, tolerance: float, iteration: int, start:
     n = len(state.work.futures)
     objective, y, theta = state.master.solve()
     active = state.master.binding(np.array([c[2] for c in state.cuts]))
-    replies = pool.map(y, state.groups)
+    replies = pool.map(solve_group, [(y, g) for g in state.groups])
     state.solved += sum(len(g) for g in state.groups)
     values = _joined([r.values for r in replies])
     futures = _joined([np.asarray(g, dtype=int) for g in state.groups]).astype(int)
@@ -319,33 +355,41 @@ def plan_from_first_stage(
     floors: FloorRule | None = None,
     options: SolverOptions | None = None,
     seconds: float = 0.0,
+    pool: Pool | None = None,
 ) -> StochasticPlan:
     """The plan of a first stage found by decomposition, with each future's recourse
-    (one warm LP per future), in the form :func:`solve_stochastic` returns."""
+    (one warm LP per future), in the form :func:`solve_stochastic` returns. On ``pool``
+    (whose work's futures begin with ``futures``) the re-solves run on its workers and
+    the plan keeps future 0's model only (it names every future's columns), not one
+    model per future. Raises ValueError where a future has no plan at ``first_values``."""
     floors = floors or FloorRule()
-    scorer = RecourseScorer(scenario, futures, first_values, floors.penalty, options)
-    n = len(futures)
-    models = [scorer.model_for(k) for k in range(n)]
-    solutions = np.zeros((n, models[0].n_cols))
-    values = np.zeros(n)
-    for k, model in enumerate(models):
-        feasible, values[k], solutions[k] = scorer.solve_one(model)
-        if not feasible:
-            raise ValueError(f"future {k} has no plan under the decomposed first stage")
+    if pool is None:
+        scorer = RecourseScorer(scenario, futures, first_values, floors.penalty, options)
+        models = [scorer.model_for(k) for k in range(len(futures))]
+        part = scorer.measure(models, keep=True)
+    else:
+        check_pool(pool, scenario, futures, floors.penalty, options)
+        parts = pooled_recourse(pool, first_values, np.arange(len(futures)), keep=True)
+        models = [build_model(futures.scenario(scenario, 0))]
+        part = joined(parts)
+    if not part.feasible.all():
+        k = int(np.argmin(part.feasible))
+        raise ValueError(f"future {k} has no plan under the decomposed first stage")
+    assert part.solutions is not None
     return StochasticPlan(
         scenario=scenario,
         futures=futures,
         floors=floors,
         risk=Risk(),
         status=SolveStatus.OPTIMAL,
-        objective=float(values.mean()),
+        objective=float(part.values.mean()),
         seconds=seconds,
         models=models,
         first=first_stage(models[0]),
         first_values=np.asarray(first_values, dtype=float),
-        solutions=solutions,
-        values=values,
-        floor_met=floor_met(models, solutions),
-        over_pledge=over_pledge(models, solutions),
+        solutions=part.solutions,
+        values=part.values,
+        floor_met=part.floor_met,
+        over_pledge=part.over_pledge,
         solver_status="benders",
     )

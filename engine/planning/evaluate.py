@@ -11,6 +11,7 @@ project's share above a member's pledge, say) is counted as infeasible.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -25,6 +26,9 @@ from engine.planning.rules import DEFAULT_PENALTY, FloorRule, Risk, cvar
 from engine.planning.stochastic import highs_extensive
 from engine.scenario.schema import Scenario
 from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs
+
+#: Futures whose models and solutions are held at once while scoring (memory stays flat).
+CHUNK = 50
 
 
 @dataclass
@@ -158,28 +162,71 @@ class RecourseScorer:
         values = np.asarray(self.h.getSolution().col_value, dtype=float)
         return True, float(self.h.getInfo().objective_function_value), values[self.cols]
 
-    def score(self) -> Scores:
-        """Every future's recourse, value and measures."""
-        import time
+    def recourse(self, futures: list[int], keep: bool = False) -> Recourse:
+        """Re-solve the recourse of ``futures`` (indices, in this order) and measure it
+        (:meth:`measure`); their models are then forgotten."""
+        return self.measure([self.model_for(k) for k in futures], keep)
 
-        start = time.perf_counter()
-        n = len(self.futures)
+    def measure(self, models: list[PlanModel], keep: bool = False) -> Recourse:
+        """Re-solve the recourse of each of ``models`` in turn and measure it; ``keep``:
+        with the futures' column values."""
+        n = len(models)
         values, feasible = np.full(n, np.nan), np.zeros(n, dtype=bool)
         solutions = np.zeros((n, self.base.n_cols))
-        models = []
-        for k in range(n):
-            model = self.model_for(k)
-            models.append(model)
-            feasible[k], values[k], solutions[k] = self.solve_one(model)
-        return Scores(
+        for i, model in enumerate(models):
+            feasible[i], values[i], solutions[i] = self.solve_one(model)
+        return Recourse(
             values=values,
             feasible=feasible,
             floor_met=floor_met(models, solutions),
             over_pledge=over_pledge(models, solutions),
-            areas=floor_areas(self.base),
-            members=[m.id for m in self.scenario.members],
-            seconds=time.perf_counter() - start,
+            solutions=solutions if keep else None,
         )
+
+    def score(self) -> Scores:
+        """Every future's recourse, value and measures (:data:`CHUNK` models at a time)."""
+        start = time.perf_counter()
+        n = len(self.futures)
+        parts = [self.recourse(list(range(a, min(a + CHUNK, n)))) for a in range(0, n, CHUNK)]
+        return scores_of(parts, self.base, self.scenario, time.perf_counter() - start)
+
+
+@dataclass
+class Recourse:
+    """The recourse of a group of futures at a fixed first stage, measured."""
+
+    values: np.ndarray  # (futures,) value less the floors' penalty; NaN: no plan
+    feasible: np.ndarray  # (futures,)
+    floor_met: np.ndarray  # (futures, areas of floor_areas)
+    over_pledge: np.ndarray  # (futures, members)
+    solutions: np.ndarray | None = None  # (futures, n_cols) when kept
+
+
+def joined(parts: list[Recourse]) -> Recourse:
+    """Consecutive groups' recourse as one (column values only if every group kept them)."""
+    kept = [p.solutions for p in parts if p.solutions is not None]
+    return Recourse(
+        values=np.concatenate([p.values for p in parts]),
+        feasible=np.concatenate([p.feasible for p in parts]),
+        floor_met=np.concatenate([p.floor_met for p in parts]),
+        over_pledge=np.concatenate([p.over_pledge for p in parts]),
+        solutions=np.concatenate(kept) if len(kept) == len(parts) else None,
+    )
+
+
+def scores_of(parts: list[Recourse], base: PlanModel, scenario: Scenario, seconds: float) -> Scores:
+    """The scores of consecutive groups' recourse (``base``: any future's model, for the
+    areas' names; ``seconds``: the time it took)."""
+    every = joined(parts)
+    return Scores(
+        values=every.values,
+        feasible=every.feasible,
+        floor_met=every.floor_met,
+        over_pledge=every.over_pledge,
+        areas=floor_areas(base),
+        members=[m.id for m in scenario.members],
+        seconds=seconds,
+    )
 
 
 def score_first_stage(

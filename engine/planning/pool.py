@@ -18,8 +18,9 @@ import multiprocessing
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -69,7 +70,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _scorer(work: Subproblems) -> RecourseScorer:
+R = TypeVar("R")
+
+
+def scorer_for(work: Subproblems) -> RecourseScorer:
+    """This process's warm scorer of ``work`` (made on first use; the only one kept)."""
     scorer = _SCORER.get(work.token)
     if scorer is None:
         _SCORER.clear()
@@ -83,11 +88,15 @@ def _install(work: Subproblems) -> None:
     _INSTALLED[:] = [work]
 
 
-def solve_group(work: Subproblems | None, y: np.ndarray | None, group: list[int]) -> GroupReply:
+def _call_installed(task: Callable[..., R], *args: Any) -> R:
+    return task(_INSTALLED[0], *args)
+
+
+def solve_group(work: Subproblems, y: np.ndarray | None, group: list[int]) -> GroupReply:
     """Re-solve the recourse of the futures ``group`` at first stage ``y`` (None: each
-    future's value with the first stage free); ``work`` None: the installed work."""
+    future's value with the first stage free): the decomposition's task."""
     cpu = time.process_time()
-    scorer = _scorer(work if work is not None else _INSTALLED[0])
+    scorer = scorer_for(work)
     values = np.full(len(group), np.nan)
     gradient = np.zeros(scorer.ext.first.shape[0])
     if y is not None and not np.array_equal(y, scorer.first_values):
@@ -105,11 +114,15 @@ def solve_group(work: Subproblems | None, y: np.ndarray | None, group: list[int]
 
 
 class Pool(Protocol):
-    """Runs :func:`solve_group` on groups of futures."""
+    """Runs tasks ``task(work, *args)`` (module-level functions, such as
+    :func:`solve_group`) on its workers, each of which holds ``work``."""
 
     workers: int
+    work: Subproblems
 
-    def map(self, y: np.ndarray | None, groups: list[list[int]]) -> list[GroupReply]: ...
+    def map(self, task: Callable[..., R], calls: list[tuple]) -> list[R]:
+        """``[task(work, *args) for args in calls]``, in the order of ``calls``."""
+        ...
 
     def close(self) -> None: ...
 
@@ -122,8 +135,8 @@ class InProcess:
     def __init__(self, work: Subproblems) -> None:
         self.work = work
 
-    def map(self, y: np.ndarray | None, groups: list[list[int]]) -> list[GroupReply]:
-        return [solve_group(self.work, y, g) for g in groups]
+    def map(self, task: Callable[..., R], calls: list[tuple]) -> list[R]:
+        return [task(self.work, *args) for args in calls]
 
     def close(self) -> None:
         _SCORER.pop(self.work.token, None)
@@ -133,7 +146,7 @@ class LocalProcesses:
     """Spawned processes on this machine, each given the work once."""
 
     def __init__(self, work: Subproblems, workers: int) -> None:
-        self.workers = workers
+        self.workers, self.work = workers, work
         self.ex = cf.ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -141,8 +154,9 @@ class LocalProcesses:
             initargs=(work,),
         )
 
-    def map(self, y: np.ndarray | None, groups: list[list[int]]) -> list[GroupReply]:
-        return [f.result() for f in [self.ex.submit(solve_group, None, y, g) for g in groups]]
+    def map(self, task: Callable[..., R], calls: list[tuple]) -> list[R]:
+        done = [self.ex.submit(_call_installed, task, *args) for args in calls]
+        return [f.result() for f in done]
 
     def close(self) -> None:
         self.ex.shutdown(wait=True, cancel_futures=True)
@@ -163,10 +177,11 @@ class DaskCluster:
         except (OSError, TimeoutError, ValueError, TypeError) as error:
             raise BatchError(f"--scheduler {address}: cannot connect ({error})") from None
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
-        self.work = self.client.scatter(work, broadcast=True)
+        self.work = work
+        self.scattered = self.client.scatter(work, broadcast=True)
 
-    def map(self, y: np.ndarray | None, groups: list[list[int]]) -> list[GroupReply]:
-        tasks = [self.client.submit(solve_group, self.work, y, g, pure=False) for g in groups]
+    def map(self, task: Callable[..., R], calls: list[tuple]) -> list[R]:
+        tasks = [self.client.submit(task, self.scattered, *args, pure=False) for args in calls]
         return list(self.client.gather(tasks))
 
     def close(self) -> None:
@@ -187,4 +202,12 @@ def open_pool(scheduler: str | None, work: Subproblems) -> Pool:
     return DaskCluster(work, scheduler)
 
 
-__all__ = ["GroupReply", "Pool", "Subproblems", "open_pool", "peak_rss_mb", "solve_group"]
+__all__ = [
+    "GroupReply",
+    "Pool",
+    "Subproblems",
+    "open_pool",
+    "peak_rss_mb",
+    "scorer_for",
+    "solve_group",
+]

@@ -28,12 +28,16 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import ScenarioError
+from engine.formulation.build import build_model
 from engine.formulation.core import PlanModel
 from engine.planning.decompose import plan_from_first_stage, solve_benders
 from engine.planning.evaluate import Scores, score_first_stage
+from engine.planning.extensive import first_stage
 from engine.planning.futures import Futures, Source, draw_futures
+from engine.planning.pool import Pool, Subproblems, open_pool
 from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, solve_stochastic
+from engine.planning.tasks import alone_value, pooled_alone, pooled_scores
 from engine.scenario.schema import Scenario
 from engine.solving.backends import SolverOptions
 
@@ -161,9 +165,15 @@ class RobustReport:
         }
 
 
-def wait_and_see(plan: StochasticPlan, options: SolverOptions | None = None) -> np.ndarray:
-    """Each in-sample future's value when it is known in advance (its own optimum)."""
+def wait_and_see(
+    plan: StochasticPlan, options: SolverOptions | None = None, pool: Pool | None = None
+) -> np.ndarray:
+    """Each in-sample future's value when it is known in advance (its own optimum); on
+    ``pool`` (its work's futures begin with the plan's) one MIP per future on its
+    workers, where the futures decouple (expected value, no chance constraint)."""
     if plan.risk.weight == 0 and plan.floors.mode != "chance":
+        if pool is not None:
+            return pooled_alone(pool, plan.floors, np.arange(len(plan.futures)), patched=True)
         return alone_values(plan.scenario, plan.futures, plan.floors, options, plan.models)
     alone = solve_stochastic(
         plan.scenario,
@@ -186,19 +196,11 @@ def alone_values(
 ) -> np.ndarray:
     """Each future's own optimum (its deterministic plan under ``floors``; NaN where it
     has none), one model at a time unless ``models`` are given."""
-    out = np.full(len(futures), np.nan)
-    for k in range(len(futures)):
-        one = solve_stochastic(
-            scenario,
-            futures.subset(slice(k, k + 1)),
-            floors,
-            Risk(),
-            options,
-            models=None if models is None else [models[k]],
-        )
-        if one.ok:
-            out[k] = one.objective
-    return out
+    given: list[PlanModel | None] = list(models) if models else [None] * len(futures)
+    return np.array(
+        [alone_value(scenario, futures, k, floors, options, given[k]) for k in range(len(futures))],
+        dtype=float,
+    )
 
 
 def quantile_plan(
@@ -229,8 +231,11 @@ def plan_robust(
 ) -> RobustReport:
     """Plan on ``n_futures`` in-sample futures and score on ``n_out`` fresh ones (see the
     module's docstring); ``method="benders"`` solves the programme by decomposition
-    (expected value, soft floors), its re-solves on ``scheduler`` (see
-    :func:`engine.planning.pool.open_pool`). ``evpi`` False skips both EVPIs. Raises
+    (expected value, soft floors). With ``scheduler`` (see
+    :func:`engine.planning.pool.open_pool`) the per-future solves run on one pool of
+    workers: the decomposition's re-solves, the plans' scores, the in-sample VSS (with
+    ``benders``) and both EVPIs' single-future MIPs, the same results as in process.
+    ``evpi`` False skips both EVPIs. Raises
     ScenarioError for futures that cannot be drawn or a method that does not take the
     rules, BatchError for a scheduler it cannot reach."""
     floors, risk = floors or FloorRule(), risk or Risk()
@@ -240,70 +245,118 @@ def plan_robust(
             "--method",
         )
     inside, outside = draw_futures(scenario, n_futures, n_out, source, seed, path)
-    plan = _robust_plan(scenario, inside, floors, risk, options, method, scheduler)
-    if not plan.ok:
-        notes = [f"the robust programme has no plan ({plan.solver_status})"]
-        return RobustReport(plan, {}, {}, {}, np.zeros(0), outside, alpha, notes)
-    notes = []
-    baselines = {
-        label: quantile_plan(scenario, inside, q, floors, options) for label, q in QUANTILE_PLANS
-    }
-    in_vss = {}
-    for label, base in baselines.items():
-        if not base.ok:
-            notes.append(f"the {label} plan has no plan ({base.solver_status})")
-            in_vss[label] = np.nan
-            continue
-        in_vss[label] = _in_sample_vss(plan, base, options, method)
-    penalty = floors.penalty
-    scores = {"robust": score_first_stage(scenario, outside, plan.first_values, penalty, options)}
-    for label, base in baselines.items():
-        if base.ok:
-            scores[label] = score_first_stage(
-                scenario, outside, base.first_values, penalty, options
-            )
-    ws = wait_and_see(plan, options) if evpi else np.full(len(inside), np.nan)
-    fresh = np.zeros(0)
-    if evpi:
-        first = outside.subset(slice(0, min(evpi_futures, len(outside))))
-        fresh = alone_values(scenario, first, FloorRule("soft", penalty=penalty), options)
-    return RobustReport(plan, baselines, scores, in_vss, ws, outside, alpha, notes, fresh)
+    solves = _Solves(scenario, inside, outside, floors, risk, options, method)
+    solves.open(scheduler)
+    try:
+        return solves.report(alpha, evpi, evpi_futures)
+    finally:
+        solves.close()
 
 
-def _robust_plan(
-    scenario: Scenario,
-    inside: Futures,
-    floors: FloorRule,
-    risk: Risk,
-    options: SolverOptions | None,
-    method: Method,
-    scheduler: str | None = None,
-) -> StochasticPlan:
-    """The two-stage plan by the extensive form or by decomposition."""
-    if method == "extensive":
-        return solve_stochastic(scenario, inside, floors, risk, options)
-    dec = solve_benders(scenario, inside, floors, options, scheduler=scheduler)
-    return plan_from_first_stage(scenario, inside, dec.first_values, floors, options, dec.seconds)
+@dataclass
+class _Solves:
+    """The study's solves: the programme, then per future (scores, in-sample VSS, EVPI)
+    in this process, or on ``pool`` (:meth:`open`), whose work's futures are the
+    in-sample ones followed by the fresh ones."""
 
+    scenario: Scenario
+    inside: Futures
+    outside: Futures
+    floors: FloorRule
+    risk: Risk
+    options: SolverOptions | None
+    method: Method
+    pool: Pool | None = None
+    base: PlanModel | None = None  # future 0's model, for the areas' names
 
-def _in_sample_vss(
-    plan: StochasticPlan, base: StochasticPlan, options: SolverOptions | None, method: Method
-) -> float:
-    """The programme's objective less its value with ``base``'s first stage fixed."""
-    if method == "benders":
-        fixed = score_first_stage(
-            plan.scenario, plan.futures, base.first_values, plan.floors.penalty, options
+    def open(self, scheduler: str | None) -> None:
+        """Start ``scheduler``'s pool (None: none, every solve in this process); raises
+        BatchError when it cannot."""
+        if not scheduler:
+            return
+        self.base = build_model(self.inside.scenario(self.scenario, 0))
+        cube = np.concatenate([self.inside.pledges, self.outside.pledges])
+        inside = self.inside
+        every = Futures(inside.members, inside.years, cube, inside.source, inside.seed)
+        n_first = len(first_stage(self.base))
+        work = Subproblems(self.scenario, every, self.floors.penalty, n_first, self.options)
+        self.pool = open_pool(scheduler, work)
+
+    def close(self) -> None:
+        """Stop the pool, if any."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+    def report(self, alpha: float, evpi: bool, evpi_futures: int) -> RobustReport:
+        """The robust plan, the quantile plans and their scores (see :func:`plan_robust`)."""
+        sc, inside, outside, options = self.scenario, self.inside, self.outside, self.options
+        plan = self.robust_plan()
+        if not plan.ok:
+            notes = [f"the robust programme has no plan ({plan.solver_status})"]
+            return RobustReport(plan, {}, {}, {}, np.zeros(0), outside, alpha, notes)
+        notes = []
+        baselines = {
+            label: quantile_plan(sc, inside, q, self.floors, options) for label, q in QUANTILE_PLANS
+        }
+        in_vss = {}
+        for label, base in baselines.items():
+            if not base.ok:
+                notes.append(f"the {label} plan has no plan ({base.solver_status})")
+                in_vss[label] = np.nan
+                continue
+            in_vss[label] = self.in_sample_vss(plan, base)
+        scores = {"robust": self.score(plan.first_values)}
+        for label, base in baselines.items():
+            if base.ok:
+                scores[label] = self.score(base.first_values)
+        ws = wait_and_see(plan, options, self.pool) if evpi else np.full(len(inside), np.nan)
+        fresh = self.fresh_alone(evpi_futures) if evpi else np.zeros(0)
+        return RobustReport(plan, baselines, scores, in_vss, ws, outside, alpha, notes, fresh)
+
+    def robust_plan(self) -> StochasticPlan:
+        """The two-stage plan by the extensive form or by decomposition."""
+        sc, inside, floors, options = self.scenario, self.inside, self.floors, self.options
+        if self.method == "extensive":
+            return solve_stochastic(sc, inside, floors, self.risk, options)
+        dec = solve_benders(sc, inside, floors, options, pool=self.pool)
+        y = dec.first_values
+        return plan_from_first_stage(sc, inside, y, floors, options, dec.seconds, self.pool)
+
+    def score(self, first_values: np.ndarray, sample: Literal["in", "out"] = "out") -> Scores:
+        """``first_values`` scored on the in-sample futures or on the fresh ones."""
+        futures = self.inside if sample == "in" else self.outside
+        penalty = self.floors.penalty
+        if self.pool is None:
+            return score_first_stage(self.scenario, futures, first_values, penalty, self.options)
+        assert self.base is not None
+        start = 0 if sample == "in" else len(self.inside)
+        index = start + np.arange(len(futures))
+        return pooled_scores(self.pool, first_values, index, self.base)
+
+    def fresh_alone(self, count: int) -> np.ndarray:
+        """The first ``count`` fresh futures' own optima (soft floors at the penalty)."""
+        first = self.outside.subset(slice(0, min(count, len(self.outside))))
+        rule = FloorRule("soft", penalty=self.floors.penalty)
+        if self.pool is None:
+            return alone_values(self.scenario, first, rule, self.options)
+        index = len(self.inside) + np.arange(len(first))
+        return pooled_alone(self.pool, rule, index, patched=False)
+
+    def in_sample_vss(self, plan: StochasticPlan, base: StochasticPlan) -> float:
+        """The programme's objective less its value with ``base``'s first stage fixed."""
+        if self.method == "benders":
+            fixed = self.score(base.first_values, "in")
+            if not fixed.feasible.all():
+                return np.inf
+            return float(plan.objective - fixed.values.mean())
+        again = solve_stochastic(
+            plan.scenario,
+            plan.futures,
+            plan.floors,
+            plan.risk,
+            self.options,
+            fixed=base.first_values,
+            models=plan.models,
         )
-        if not fixed.feasible.all():
-            return np.inf
-        return float(plan.objective - fixed.values.mean())
-    again = solve_stochastic(
-        plan.scenario,
-        plan.futures,
-        plan.floors,
-        plan.risk,
-        options,
-        fixed=base.first_values,
-        models=plan.models,
-    )
-    return plan.objective - again.objective if again.ok else np.inf
+        return plan.objective - again.objective if again.ok else np.inf
