@@ -24,6 +24,7 @@ from engine.formulation.core import INF, PlanModel
 from engine.formulation.patch import patch_bounds, structure_key
 from engine.formulation.rows import RowKind
 from engine.planning.futures import Futures
+from engine.planning.layout import Layout, plain_layout, reduced_layout
 from engine.planning.rules import FloorRule, Risk
 from engine.scenario.schema import Scenario
 
@@ -74,9 +75,14 @@ class Extensive:
 
     probs: np.ndarray
     first: np.ndarray
-    #: ``colmap[k, j]``: the extensive column of future k's column j.
+    #: ``colmap[k, j]``: the extensive column of future k's column j (-1: reduced away,
+    #: recovered by :meth:`solutions`).
     colmap: np.ndarray
-    n_rows: int  # rows per future; future k's row i is row k * n_rows + i
+    n_rows: int  # rows of each future's model
+    #: ``rowmap[k, i]``: the extensive row of future k's row i (-1: reduced away); in the
+    #: plain layout future k's row i is row ``k * n_rows + i``.
+    rowmap: np.ndarray
+    layout: Layout
     cost: np.ndarray
     col_lb: np.ndarray
     col_ub: np.ndarray
@@ -101,12 +107,20 @@ class Extensive:
     def value_terms(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Future k's value ``V_k`` as (extensive columns, coefficients)."""
         cols, vals = self.colmap[k], self.local_cost[k]
-        keep = vals != 0
+        keep = (vals != 0) & (cols >= 0)  # reduced-away columns cost nothing
         cols, vals = cols[keep], vals[keep]
         if self.shortfall is not None:
             cols = np.concatenate([cols, self.shortfall[k]])
             vals = np.concatenate([vals, np.full(self.shortfall.shape[1], -self.penalty)])
         return cols, vals
+
+    def solutions(self, values: np.ndarray, models: list[PlanModel]) -> np.ndarray:
+        """Each future's solution over its own model's columns ``(futures, n_cols)``,
+        the reduced-away columns recovered (``models``: the futures' models it was built
+        from)."""
+        local = np.where(self.colmap >= 0, values[np.maximum(self.colmap, 0)], 0.0)
+        self.layout.recover(local, models)
+        return local
 
 
 @dataclass
@@ -149,34 +163,42 @@ class _Parts:
         return idx
 
 
-def _stack(models: list[PlanModel], first: np.ndarray) -> tuple[_Parts, np.ndarray, np.ndarray]:
-    """The futures' rows side by side: triplets, the column map and the local costs."""
+def _stack(models: list[PlanModel], layout: Layout) -> tuple[_Parts, np.ndarray, np.ndarray]:
+    """The futures' rows side by side as ``layout`` says: triplets, the column map and
+    the row map."""
     n, base = len(models), models[0]
-    recourse = np.setdiff1d(np.arange(base.n_cols), first)
-    colmap = np.empty((n, base.n_cols), dtype=np.int64)
-    colmap[:, first] = np.arange(len(first))
+    shared, recourse, once, each = layout.shared, layout.recourse, layout.once, layout.each
+    colmap = np.full((n, base.n_cols), -1, dtype=np.int64)
+    colmap[:, shared] = np.arange(len(shared))
     colmap[:, recourse] = (
-        len(first) + np.arange(n)[:, None] * len(recourse) + np.arange(len(recourse))
+        len(shared) + np.arange(n)[:, None] * len(recourse) + np.arange(len(recourse))
     )
+    rowmap = np.full((n, base.n_rows), -1, dtype=np.int64)
+    rowmap[:, once] = np.arange(len(once))
+    rowmap[:, each] = len(once) + np.arange(n)[:, None] * len(each) + np.arange(len(each))
     parts = _Parts([], [], [], [], [], 0, 0, [], [], [])
-    lb = np.max([m.col_lb[first] for m in models], axis=0)
-    ub = np.min([m.col_ub[first] for m in models], axis=0)
-    parts.col_lb.append(lb)
-    parts.col_ub.append(ub)
-    parts.cost.append(np.zeros(len(first)))
-    parts.n_cols = len(first)
-    per_row = np.repeat(np.arange(base.n_rows), np.diff(base.row_start))
-    local_cost = np.array([objective_vector(m) for m in models])
+    parts.col_lb.append(np.max([m.col_lb[shared] for m in models], axis=0))
+    parts.col_ub.append(np.min([m.col_ub[shared] for m in models], axis=0))
+    parts.cost.append(np.zeros(len(shared)))
+    parts.n_cols = len(shared)
+    block = layout.matrices[0][once].tocoo()
+    parts.entries(rowmap[0, once][block.row], colmap[0, block.col], block.data)
+    # A row kept once binds the same columns in every future: the tightest bounds hold.
+    parts.row_lo.append(layout.row_lo[:, once].max(axis=0, initial=-INF))
+    parts.row_hi.append(layout.row_hi[:, once].min(axis=0, initial=INF))
+    blocks: dict[int, sp.coo_matrix] = {}
     for k, m in enumerate(models):
         parts.col_lb.append(m.col_lb[recourse])
         parts.col_ub.append(m.col_ub[recourse])
         parts.cost.append(np.zeros(len(recourse)))
         parts.n_cols += len(recourse)
-        parts.entries(k * base.n_rows + per_row, colmap[k, m.row_cols], m.row_vals)
-        parts.row_lo.append(m.row_lo)
-        parts.row_hi.append(m.row_hi)
-    parts.n_rows = n * base.n_rows
-    return parts, colmap, local_cost
+        matrix = layout.matrices[k]
+        block = blocks.setdefault(id(matrix), matrix[each].tocoo())
+        parts.entries(rowmap[k, each][block.row], colmap[k, block.col], block.data)
+        parts.row_lo.append(layout.row_lo[k, each])
+        parts.row_hi.append(layout.row_hi[k, each])
+    parts.n_rows = len(once) + n * len(each)
+    return parts, colmap, rowmap
 
 
 def _floors(model: PlanModel) -> tuple[np.ndarray, list[str]]:
@@ -205,7 +227,7 @@ def _big_m(models: list[PlanModel], floor_rows: np.ndarray) -> np.ndarray:
 
 
 def _add_floor_terms(
-    parts: _Parts, models: list[PlanModel], floors: FloorRule, probs: np.ndarray, base_rows: int
+    parts: _Parts, models: list[PlanModel], floors: FloorRule, probs: np.ndarray, rowmap: np.ndarray
 ) -> np.ndarray | None:
     """Shortfall columns on every floor row (soft, chance) and the chance rows."""
     floor_rows, areas = _floors(models[0])
@@ -213,7 +235,7 @@ def _add_floor_terms(
         return None
     n, nf = len(models), len(floor_rows)
     short = parts.columns(n * nf, 0.0, INF).reshape(n, nf)
-    rows = np.arange(n)[:, None] * base_rows + floor_rows[None, :]
+    rows = rowmap[:, floor_rows]
     parts.entries(rows.ravel(), short.ravel(), np.ones(n * nf))
     if floors.mode != "chance":
         return short
@@ -236,23 +258,30 @@ def build_extensive(
     risk: Risk,
     first: np.ndarray | None = None,
     probs: np.ndarray | None = None,
+    reduce: bool = False,
 ) -> Extensive:
     """The extensive form over ``models`` (one per future, equally likely by default):
     ``first`` are the shared columns (default :func:`first_stage`; empty: every future
-    decides alone, the wait-and-see programme)."""
+    decides alone, the wait-and-see programme). ``reduce``: the smaller form of the same
+    optimum (:func:`engine.planning.layout.reduced_layout`; its columns and rows are no
+    longer each future's model's one for one, see ``colmap``, ``rowmap`` and
+    :meth:`Extensive.solutions`); otherwise future k's row i is row ``k * n_rows + i``."""
     n = len(models)
     first = first_stage(models[0]) if first is None else np.asarray(first, dtype=np.int64)
     probs = np.full(n, 1.0 / n) if probs is None else np.asarray(probs, dtype=float)
-    parts, colmap, local_cost = _stack(models, first)
-    base_rows = models[0].n_rows
-    short = _add_floor_terms(parts, models, floors, probs, base_rows)
+    local_cost = np.array([objective_vector(m) for m in models])
+    layout = reduced_layout(models, first, local_cost) if reduce else plain_layout(models, first)
+    parts, colmap, rowmap = _stack(models, layout)
+    short = _add_floor_terms(parts, models, floors, probs, rowmap)
     floor_rows, areas = _floors(models[0])
     empty = np.zeros(0)
     ext = Extensive(
         probs=probs,
         first=first,
         colmap=colmap,
-        n_rows=base_rows,
+        n_rows=models[0].n_rows,
+        rowmap=rowmap,
+        layout=layout,
         cost=empty,
         col_lb=empty,
         col_ub=empty,

@@ -157,9 +157,9 @@ class StochasticPlan:
         return {a: float(self.floor_met[:, i].mean()) for i, a in enumerate(areas)}
 
 
-def local_solutions(ext: Extensive, values: np.ndarray) -> np.ndarray:
+def local_solutions(ext: Extensive, values: np.ndarray, models: list[PlanModel]) -> np.ndarray:
     """Each future's solution over its own model's columns ``(futures, n_cols)``."""
-    return values[ext.colmap]
+    return ext.solutions(values, models)
 
 
 def future_values(ext: Extensive, values: np.ndarray) -> np.ndarray:
@@ -180,18 +180,21 @@ def solve_stochastic(
     fixed: np.ndarray | None = None,
     models: list[PlanModel] | None = None,
     first: np.ndarray | None = None,
+    reduce: bool = True,
 ) -> StochasticPlan:
     """The two-stage plan of ``scenario`` over ``futures`` (equally likely).
 
     ``fixed`` fixes the first stage (another plan's, to score it on these futures);
     ``models`` reuses the futures' models of an earlier call; ``first`` overrides the
-    shared columns (empty: each future decides alone, the wait-and-see programme).
+    shared columns (empty: each future decides alone, the wait-and-see programme);
+    ``reduce`` solves the smaller extensive form of the same optimum
+    (:func:`engine.planning.layout.reduced_layout`; False: every future's model as it is).
     """
     floors, risk = floors or FloorRule(), risk or Risk()
     models = models or future_models(scenario, futures)
-    ext = build_extensive(models, floors, risk, first)
+    ext = build_extensive(models, floors, risk, first, reduce=reduce)
     status, objective, values, seconds, words = run_extensive(ext, options, fixed)
-    local = local_solutions(ext, values)
+    local = local_solutions(ext, values, models)
     return StochasticPlan(
         scenario=scenario,
         futures=futures,
