@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from engine.formulation.core import PlanModel
 from engine.formulation.rows import RowKind
 from engine.planning.pooling import Pool, find_pools, pool_rows, pooled_columns, unpool
+from engine.planning.transport import Transport, Year, aggregate
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ class Carry:
     cols: np.ndarray
     vals: np.ndarray
     hi: np.ndarray
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A column replaced by its excess over a lower bound on shared columns: the column's
+    value is the solved one plus ``cols . vals``."""
+
+    col: int
+    cols: np.ndarray
+    vals: np.ndarray
 
 
 @dataclass
@@ -60,6 +71,8 @@ class Layout:
     each: np.ndarray  # rows with a copy per future
     pools: list[Pool] = field(default_factory=list)
     carries: list[Carry] = field(default_factory=list)
+    shifts: list[Shift] = field(default_factory=list)
+    transports: list[Transport] = field(default_factory=list)
 
     def recover(self, solutions: np.ndarray, models: list[PlanModel]) -> None:
         """Fill the columns the reductions took out (in place on ``solutions``, futures x
@@ -68,6 +81,10 @@ class Layout:
         for c in self.carries:
             slack = (c.hi - solutions[:, c.cols] @ c.vals) / c.coef
             solutions[:, c.col] = np.maximum(slack, 0.0)
+        for transport in self.transports:
+            transport.recover(solutions)
+        for shift in self.shifts:
+            solutions[:, shift.col] += solutions[:, shift.cols] @ shift.vals
         unpool(solutions, self.pools, models)
 
 
@@ -118,6 +135,7 @@ class _Work:
     gone_rows: np.ndarray  # bool per row
     floor: np.ndarray  # bool per row
     same_col: np.ndarray  # cost and bounds the same in every future
+    nonnegative: np.ndarray  # lower bound >= 0 in every future
     plain_col: np.ndarray  # cost 0 and bounds [0, inf) in every future
 
     def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +152,7 @@ def _start(models: list[PlanModel], first: np.ndarray, cost: np.ndarray) -> _Wor
     shared = np.zeros(models[0].n_cols, dtype=bool)
     shared[first] = True
     return _Work(
-        matrix=_matrix(models[0]),
+        matrix=_matrix(models[0]).copy(),  # the model's arrays are read-only
         row_lo=np.array([m.row_lo for m in models]),
         row_hi=np.array([m.row_hi for m in models]),
         shared=shared,
@@ -142,6 +160,7 @@ def _start(models: list[PlanModel], first: np.ndarray, cost: np.ndarray) -> _Wor
         gone_rows=np.zeros(models[0].n_rows, dtype=bool),
         floor=np.array([r.kind is RowKind.FLOOR for r in models[0].rows]),
         same_col=_across(cost) & _across(lb) & _across(ub),
+        nonnegative=np.asarray((lb >= 0).all(axis=0)),
         plain_col=(cost == 0).all(axis=0)
         & (lb == 0).all(axis=0)
         & np.isposinf(ub).all(axis=0)
@@ -257,6 +276,92 @@ def _eliminate(work: _Work) -> list[Carry]:
     return carries
 
 
+def _lower_bound(work: _Work, i: int) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """Row ``i`` as ``x >= cols . vals`` (``x`` its only unshared column, plain; the
+    others shared, non-negative, with positive coefficients; ``<= 0`` in every future)."""
+    if work.gone_rows[i] or work.floor[i]:
+        return None
+    if not (np.isneginf(work.row_lo[:, i]).all() and (work.row_hi[:, i] == 0).all()):
+        return None
+    cols, vals = work.row(i)
+    out = ~work.shared[cols]
+    if out.sum() != 1 or not (vals[~out] > 0).all() or not work.nonnegative[cols[~out]].all():
+        return None
+    j, coef = int(cols[out][0]), float(vals[out][0])
+    if coef >= 0 or not work.plain_col[j] or work.gone_cols[j]:
+        return None
+    return j, cols[~out].copy(), vals[~out] / -coef
+
+
+def _shift(work: _Work) -> list[Shift]:
+    """Replace each column with a lower bound over shared columns (a member's project
+    payments out of its money to the area) by its excess over that bound: the bound's row
+    is gone, and every other row of the column sees the bound's terms instead."""
+    lil = work.matrix.tolil()
+    shifts: list[Shift] = []
+    taken: set[int] = set()
+    for i in range(work.matrix.shape[0]):
+        found = _lower_bound(work, i)
+        if found is None or found[0] in taken:
+            continue
+        j, cols, vals = found
+        taken.add(j)
+        work.gone_rows[i] = True
+        lil.rows[i], lil.data[i] = [], []
+        for r in range(lil.shape[0]):
+            if j not in lil.rows[r]:
+                continue
+            row = dict(zip(lil.rows[r], lil.data[r], strict=True))
+            for c, v in zip(cols.tolist(), vals.tolist(), strict=True):
+                row[c] = row.get(c, 0.0) + row[j] * v
+            order = sorted(row)
+            lil.rows[r], lil.data[r] = order, [row[c] for c in order]
+        shifts.append(Shift(j, cols, vals))
+    work.matrix = lil.tocsr()
+    return shifts
+
+
+def _year_flows(work: _Work, model: PlanModel, t: int) -> list[tuple[int, int, int]] | None:
+    """Year ``t``'s flows as ``(budget row, funding row, column)`` when every one of them
+    is unshared, plain and only in its budget (+1) and funding (-1, an equality) rows."""
+    csc = work.matrix.tocsc()
+    flows = []
+    for (_m, _a, y), j in model.x.items():
+        if y != t or work.gone_cols[j]:
+            continue
+        a, b = csc.indptr[j], csc.indptr[j + 1]
+        rows, vals = csc.indices[a:b], csc.data[a:b]
+        if work.shared[j] or not work.plain_col[j] or sorted(vals.tolist()) != [-1.0, 1.0]:
+            return None
+        supply, demand = int(rows[vals > 0][0]), int(rows[vals < 0][0])
+        kinds = (model.rows[supply].kind, model.rows[demand].kind)
+        if kinds != (RowKind.BUDGET, RowKind.FUNDING):
+            return None
+        if not (work.row_lo[:, demand] == work.row_hi[:, demand]).all():
+            return None
+        flows.append((supply, demand, j))
+    return flows or None
+
+
+def _transport(work: _Work, model: PlanModel) -> list[Transport]:
+    """Aggregate every later year's flows (:mod:`engine.planning.transport`)."""
+    out = []
+    for t in model.scenario.fund.years:
+        flows = _year_flows(work, model, t)
+        if flows is None:
+            continue
+        year = Year(flows, work.matrix.tolil(), work.row_lo, work.row_hi, work.nonnegative)
+        done = aggregate(year)
+        if done is None:
+            continue
+        transport, rows, cols = done
+        work.matrix = year.matrix.tocsr()
+        work.gone_rows[rows] = True
+        work.gone_cols[cols] = True
+        out.append(transport)
+    return out
+
+
 def reduced_layout(models: list[PlanModel], first: np.ndarray, cost: np.ndarray) -> Layout:
     """The smaller layout of the module's docstring (``cost``: each future's objective
     over its model's columns, futures x columns); the plain one when the futures' models
@@ -267,6 +372,8 @@ def reduced_layout(models: list[PlanModel], first: np.ndarray, cost: np.ndarray)
     work = _start(models, first, cost)
     pools = _pool(work, models)
     _promote(work)
+    shifts = _shift(work)
+    transports = _transport(work, models[0])
     carries = _eliminate(work)
     once = _once(work)
     each = ~once & ~work.gone_rows
@@ -281,4 +388,6 @@ def reduced_layout(models: list[PlanModel], first: np.ndarray, cost: np.ndarray)
         each=np.flatnonzero(each),
         pools=pools,
         carries=carries,
+        shifts=shifts,
+        transports=transports,
     )
