@@ -21,9 +21,19 @@ from engine.planning.stochastic import solve_stochastic
 
 YEARS = (2026, 2027, 2028)
 #: Members and the areas they stay out of: CCC and EEE are interchangeable with each
-#: other (AAA pays the joint project, so it is kept apart), DDD and FFF with each other.
-MEMBERS = {"AAA": [], "CCC": [], "EEE": [], "BBB": ["beta"], "DDD": ["beta"], "FFF": ["beta"]}
-FIRST_YEAR = {"AAA": 6.0, "CCC": 3.0, "EEE": 2.0, "BBB": 4.0, "DDD": 1.5, "FFF": 1.0}
+#: other (AAA pays the joint project, so it is kept apart), DDD and FFF with each other;
+#: GGG stays out of two areas (Gale's conditions then need the sets {beta} and
+#: {beta, gamma}).
+MEMBERS = {
+    "AAA": [],
+    "CCC": [],
+    "EEE": [],
+    "BBB": ["beta"],
+    "DDD": ["beta"],
+    "FFF": ["beta"],
+    "GGG": ["beta", "gamma"],
+}
+FIRST_YEAR = {"AAA": 6.0, "CCC": 3.0, "EEE": 2.0, "BBB": 4.0, "DDD": 1.5, "FFF": 1.0, "GGG": 2.0}
 
 
 def pooled_data(project: bool = True, caps: bool = False) -> dict:
@@ -93,6 +103,9 @@ def test_interchangeable_members_are_pooled_and_the_form_is_smaller(project):
     assert reduced.matrix.shape[0] < plain.matrix.shape[0]
     assert reduced.matrix.shape[1] < plain.matrix.shape[1]
     assert len(reduced.layout.carries) == len(MEMBERS)  # every first-year carry-over
+    assert len(reduced.layout.transports) == len(YEARS) - 1  # every later year's flows
+    # The joint project's payments (AAA's and BBB's, two later years) are shifted out.
+    assert len(reduced.layout.shifts) >= (4 if project else 0)
 
 
 def test_a_capped_member_is_not_pooled():

@@ -350,12 +350,14 @@ def _transport(work: _Work, model: PlanModel) -> list[Transport]:
         flows = _year_flows(work, model, t)
         if flows is None:
             continue
-        year = Year(flows, work.matrix.tolil(), work.row_lo, work.row_hi, work.nonnegative)
+        spare = np.flatnonzero(work.gone_rows).tolist()
+        year = Year(flows, spare, work.matrix.tolil(), work.row_lo, work.row_hi, work.nonnegative)
         done = aggregate(year)
         if done is None:
             continue
         transport, rows, cols = done
         work.matrix = year.matrix.tocsr()
+        work.gone_rows[spare] = work.matrix.getnnz(axis=1)[spare] == 0  # spares now used
         work.gone_rows[rows] = True
         work.gone_cols[cols] = True
         out.append(transport)

@@ -97,6 +97,7 @@ class Year:
     column)`` each, and the matrix and row bounds to rewrite."""
 
     flows: list[tuple[int, int, int]]
+    spare: list[int]  # empty rows (reduced away) that may hold the new conditions
     matrix: sp.lil_matrix
     row_lo: np.ndarray  # (futures, rows), rewritten in place
     row_hi: np.ndarray
@@ -113,8 +114,9 @@ class Year:
 
 def aggregate(year: Year) -> tuple[Transport, list[int], list[int]] | None:
     """Rewrite one year's flows as the module's docstring says; returns the transport
-    (to recover the flows), the rows and the columns that are gone (None: the year keeps
-    its flows, too many sets or too few funding rows to hold them)."""
+    (to recover the flows), the rows now empty and the columns that are gone, and uses
+    spare rows too (the caller sees which: no longer empty). None: the year keeps its
+    flows (too many sets, or too few rows to hold them)."""
     budgets = sorted({s for s, _d, _j in year.flows})
     areas = sorted({d for _s, d, _j in year.flows})
     at_s, at_a = {s: i for i, s in enumerate(budgets)}, {d: i for i, d in enumerate(areas)}
@@ -131,8 +133,10 @@ def aggregate(year: Year) -> tuple[Transport, list[int], list[int]] | None:
         for i, t in enumerate(terms)
     ]  # fmt: skip
     free = [d for d, ok in zip(areas, implied, strict=True) if ok]
-    if sets is None or len(free) < 1 + len(sets):
+    if sets is None or len(free) + len(year.spare) < 1 + len(sets):
         return None
+    groups = [frozenset(range(len(areas))), *sets]
+    slots = (free + year.spare)[: len(groups)]
     spend = [min(j for s, _d, j in year.flows if s == b) for b in budgets]
     for b, col in zip(budgets, spend, strict=True):
         kept = {c: v for c, v in year.entries(b).items() if c not in flow_cols}
@@ -141,8 +145,7 @@ def aggregate(year: Year) -> tuple[Transport, list[int], list[int]] | None:
     for i, d in enumerate(areas):
         if not implied[i]:  # its demand stays non-negative by its own row
             year.write(d, terms[i], rhs[:, i], inf)
-    groups = [frozenset(range(len(areas))), *sets]
-    for row, group in zip(free, groups, strict=False):
+    for row, group in zip(slots, groups, strict=True):
         entries: dict[int, float] = {}
         for i in group:
             for c, v in terms[i].items():
@@ -153,7 +156,7 @@ def aggregate(year: Year) -> tuple[Transport, list[int], list[int]] | None:
         total = rhs[:, sorted(group)].sum(axis=1)
         equality = len(group) == len(areas)  # the totals agree; the others are Gale's
         year.write(row, entries, total if equality else -inf, total)
-    gone_rows = free[len(groups) :]
+    gone_rows = [d for d in free if d not in slots]
     for row in gone_rows:
         year.write(row, {}, -inf, inf)
     arcs = np.array([(at_s[s], at_a[d], j) for s, d, j in year.flows], dtype=np.int64)
