@@ -5,10 +5,15 @@ the budget rows' right-hand sides). The extensive form puts their rows side by s
 block-diagonal, with one shared set of columns for the first stage (non-anticipative:
 the first year's money ``x[m,a,t0]`` and every go/no-go, share and commitment column of
 the projects, :func:`first_stage`) and one copy of every other column per future (the
-recourse). The rules are therefore exactly the deterministic model's, row for row. To
-these it adds, by :class:`~engine.planning.rules.FloorRule`, shortfall columns on the
-floor rows (soft, chance), the chance binaries and rows, and by
-:class:`~engine.planning.rules.Risk` the CVaR columns and rows.
+recourse). The rules are therefore exactly the deterministic model's, row for row
+(:func:`~engine.planning.layout.plain_layout`); with ``reduce=True`` the stack is the
+smaller form of the same optimum (:func:`~engine.planning.layout.reduced_layout`:
+members pooled, later years' flows aggregated, what the shared first stage fixes kept
+once), each future's solution recovered over its own model's columns
+(:meth:`Extensive.solutions`). To these it adds, by
+:class:`~engine.planning.rules.FloorRule`, shortfall columns on the floor rows (soft,
+chance), the chance binaries and rows, and by :class:`~engine.planning.rules.Risk` the
+CVaR columns and rows.
 """
 
 from __future__ import annotations

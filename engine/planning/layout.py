@@ -3,23 +3,33 @@ that make it smaller once the first stage is shared.
 
 :func:`plain_layout` stacks every future's model as it is: the first stage shared, every
 other column and every row once per future. :func:`reduced_layout` gives the same optimum
-with fewer rows and columns, by four reductions, each checked on the models (a model
-without the structure keeps its rows and columns):
+with fewer rows and columns. Its reductions, in the order applied, each checked on the
+models (a model without the structure keeps its rows and columns):
 
-- pooled members (:mod:`engine.planning.pooling`): interchangeable members' later-year
-  money is one column per area and year, their budgets one row per year;
-- shared determined columns: a column that an equality row fixes from shared columns (a
-  first year's area funding, its total), or whose rows see only shared columns and it
-  (the first year's value pieces), takes the same value in every future, so it is shared;
-- rows kept once: a row that sees only shared columns binds the same columns in every
-  future, so it is kept once, its bounds the tightest over the futures (the go/no-go
-  rules, the first year's funding, value, ceiling and policy rows);
-- eliminated carries: a carry-over column in exactly two ``<=`` rows, the first otherwise
-  over shared columns (the first year's budget), is eliminated (Fourier-Motzkin): the
-  first row, without it, is kept once and the second absorbs the first. The carry is its
-  first row's slack, recovered after the solve (:meth:`Layout.recover`).
+1. pooled members (:mod:`engine.planning.pooling`): interchangeable members' later-year
+   money is one column per area and year, their budgets one row per year;
+2. shared determined columns: a column that an equality row fixes from shared columns (a
+   first year's area funding, its total), or whose rows see only shared columns and it
+   (the first year's value pieces), takes the same value in every future, so it is shared;
+3. shifted lower bounds: a column whose row says it is at least a non-negative
+   combination of shared columns (a member's project payments out of its money to the
+   area, the projects' costs out of an area's funding) is replaced by its excess over
+   that bound, and the row is gone;
+4. aggregated flows (:mod:`engine.planning.transport`): a later year's member-to-area
+   flows become each budget's spend under Gale's supply-demand conditions;
+5. eliminated carries: a carry-over column in exactly two ``<=`` rows, the first otherwise
+   over shared columns (the first year's budget), is eliminated (Fourier-Motzkin): the
+   first row, without it, is kept once and the second absorbs the first;
+6. rows kept once: a row that sees only shared columns binds the same columns in every
+   future, so it is kept once, its bounds the tightest over the futures (the go/no-go
+   rules, the first year's funding, value, ceiling and policy rows, the first year's
+   budgets).
 
+:meth:`Layout.recover` undoes 5, 4, 3 and 1 on each future's solution, in that order, so
+that every future has a solution over its own model's columns meeting its own rows.
 Floor rows always stay per future (soft and chance floors add a shortfall per future).
+Rows a reduction emptied may hold the conditions of a later one (step 4); the row map of
+the extensive form says where each model row went.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from engine.planning.transport import Transport, Year, aggregate
 
 @dataclass(frozen=True)
 class Carry:
-    """An eliminated column: the slack of row ``row`` (``coef`` its coefficient there),
+    """An eliminated column: the slack of its first row (``coef`` its coefficient there),
     whose other terms are ``cols``/``vals``, with bound ``hi`` per future."""
 
     col: int

@@ -7,7 +7,9 @@ absorption and coalition rules (each future's rows are its own PlanModel's). Flo
 follow a :class:`~engine.planning.rules.FloorRule` (soft by default, see
 :mod:`engine.planning.rules` for why), the objective a :class:`~engine.planning.rules.Risk`
 (expected value, CVaR or both). :func:`solve_stochastic` solves the extensive form in
-process; a future's *value* ``V_k`` is its value points minus the soft floors' penalty.
+process, by default in its reduced form of the same optimum
+(:func:`engine.planning.layout.reduced_layout`); a future's *value* ``V_k`` is its value
+points minus the soft floors' penalty.
 """
 
 from __future__ import annotations
