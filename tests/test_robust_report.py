@@ -4,15 +4,16 @@ the section renders to HTML and the workbook."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from engine import robust_study
+from engine import FloorRule, RobustStudy, plan_robust, robust_study, scenario_from_data
 from reports.amounts import Fmt
 from reports.document import Report
 from reports.excel import report_workbook
 from reports.html import render_html
 from reports.robust import alternatives_frame, floor_frame, robust_section
-from tests.test_robust import tiny
+from tests.test_robust import tiny, tiny_data
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,36 @@ def test_the_app_view_shows_the_study_numbers(study):
     assert list(view.alternatives.columns) == ["area", *[a.label for a in study.found]]
     assert any("out of sample" in s for s in view.sentences)
     assert view.budget["total"].is_monotonic_increasing
+
+
+def test_the_app_view_of_a_programme_without_a_plan_shows_its_notes_and_no_tables(study):
+    from app.robust import robust_view
+
+    data = tiny_data(project=True)
+    data["areas"][0]["floor"] = "100bn"  # more than the fund: no plan with hard floors
+    impossible = scenario_from_data(data, "tiny.yaml")
+    report = plan_robust(impossible, 3, 10, source="stated", floors=FloorRule("hard"))
+    assert not report.plan.ok
+    none = RobustStudy(report, [], pd.DataFrame(), study.budget, study.risk, 0.02, 0.1)
+    view = robust_view(none)
+    assert view.sentences == tuple(report.notes)
+    assert any("no plan" in s for s in view.sentences)
+    assert all(frame.empty for frame in (view.plans, view.floors, view.alternatives))
+
+
+def test_the_app_keeps_a_study_for_the_scenarios_content_not_for_an_object():
+    from app.robust import study_key
+
+    assert study_key(tiny(), 3, 10) == study_key(tiny(), 3, 10)
+    assert study_key(tiny(), 3, 10) != study_key(tiny(), 3, 20)
+    data = tiny_data()
+    data["areas"][0]["floor"] = "2bn"
+    assert study_key(scenario_from_data(data, "tiny.yaml"), 3, 10) != study_key(tiny(), 3, 10)
+
+
+def test_the_app_frontier_charts_fit_their_axes_to_the_points(study):
+    from app.robust import frontier_chart
+
+    spec = frontier_chart(study.risk, "cvar", "expected_value", "CVaR", "value").to_dict()
+    assert spec["encoding"]["x"]["scale"] == {"zero": False}
+    assert spec["encoding"]["y"]["scale"] == {"zero": False}
