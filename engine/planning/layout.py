@@ -307,9 +307,11 @@ def _shift(work: _Work) -> list[Shift]:
     """Replace each column with a lower bound over shared columns (a member's project
     payments out of its money to the area) by its excess over that bound: the bound's row
     is gone, and every other row of the column sees the bound's terms instead."""
-    lil = work.matrix.tolil()
+    lil, csc = work.matrix.tolil(), work.matrix.tocsc()
     shifts: list[Shift] = []
     taken: set[int] = set()
+    # A shift adds shared columns only, so a column's rows stay those it started in, and
+    # a bound's row (one unshared column) never sees another shifted column.
     for i in range(work.matrix.shape[0]):
         found = _lower_bound(work, i)
         if found is None or found[0] in taken:
@@ -318,8 +320,8 @@ def _shift(work: _Work) -> list[Shift]:
         taken.add(j)
         work.gone_rows[i] = True
         lil.rows[i], lil.data[i] = [], []
-        for r in range(lil.shape[0]):
-            if j not in lil.rows[r]:
+        for r in csc.indices[csc.indptr[j] : csc.indptr[j + 1]].tolist():
+            if r == i:
                 continue
             row = dict(zip(lil.rows[r], lil.data[r], strict=True))
             for c, v in zip(cols.tolist(), vals.tolist(), strict=True):

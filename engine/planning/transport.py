@@ -27,6 +27,9 @@ from engine.solving.backends import SolverOptions, new_highs
 
 #: The most sets of areas a year may need (more: the year keeps its flows).
 MAX_SETS = 32
+#: Relative (and absolute, in model units) room a budget gets when its flows are
+#: recovered: the programme's spends and demands agree to the solver's tolerance only.
+SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,15 @@ class Transport:
         demand = np.stack([solutions[:, c] @ v for c, v in self.terms], axis=1) - self.rhs
         demand = np.maximum(demand, 0.0)
         rows = np.arange(n_rows, dtype=np.int32)
+        # The solve meets the totals to its tolerance: a budget may give that much more.
+        spend = spend * (1 + SLACK) + SLACK
         for k in range(solutions.shape[0]):
             lo = np.concatenate([np.zeros(n_s), demand[k]])
             hi = np.concatenate([spend[k], demand[k]])
             h.changeRowsBounds(n_rows, rows, lo, hi)
             h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"future {k}: its flows could not be recovered")
             solutions[k, cols] = np.asarray(h.getSolution().col_value)
 
 
