@@ -18,7 +18,7 @@ from engine.analysis.whatif import Comparison, compare
 from engine.errors import ScenarioError
 from engine.files.scenario_files import plain_reading, read_scenario_data
 from engine.results.schema import Result
-from engine.scenario.edits import Edit, apply_edits_to_data
+from engine.scenario.edits import Edit, apply_edits_to_data, edited_source
 from engine.scenario.from_forecast import resolve_forecast_pledges
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
@@ -64,7 +64,7 @@ def load_with_edits(path: str | os.PathLike[str], edits: Iterable[Edit | str] = 
     edits = list(edits)
     if edits and isinstance(data, dict):
         data = apply_edits_to_data(data, edits)
-    return scenario_from_data(data, str(path), plain_reading(path))
+    return scenario_from_data(data, edited_source(str(path), edits), plain_reading(path))
 
 
 def edit_scenario(scenario: Scenario, edits: Iterable[Edit | str]) -> Scenario:
@@ -77,7 +77,7 @@ def edit_scenario(scenario: Scenario, edits: Iterable[Edit | str]) -> Scenario:
     if not edits:
         return scenario
     data = apply_edits_to_data(scenario.written().to_input(), edits)
-    return scenario_from_data(data, "--set")
+    return scenario_from_data(data, edited_source(None, edits))
 
 
 @dataclass(frozen=True)

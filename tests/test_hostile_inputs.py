@@ -360,7 +360,46 @@ def _nul_yaml(tmp: Path) -> Path:
     return write(tmp / "nul.yaml", TINY_YAML.replace("Germany", "Ger\x00many").encode())
 
 
+def _flag_priority(tmp: Path) -> Path:
+    return write(tmp / "flag.yaml", TINY_YAML.replace("priority: 1.3", "priority: true"))
+
+
+def _flag_year(tmp: Path) -> Path:
+    return write(tmp / "year.yaml", TINY_YAML.replace("[2026, 2027]", "[2026, yes]"))
+
+
+def _alias_laughs(tmp: Path) -> Path:
+    """Nine levels of ten YAML aliases each: 10^9 values once expanded, 600 bytes."""
+    lines = ["laughs:", "  a0: &a0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return write(tmp / "laughs.yaml", TINY_YAML + "\n".join(lines) + "\n")
+
+
+def _json_nan_priority(tmp: Path) -> Path:
+    text = json.dumps(tiny_data()).replace('"priority": 1.0', '"priority": -Infinity')
+    return write(tmp / "nan.json", text)
+
+
 OPTIMISE_CASES: list[Case] = [
+    # Found by the fuzzer (tests/test_hostile_fuzz.py):
+    ("priority true", _validate(_flag_priority), ("flag.yaml", "areas[cyber].priority", "True")),
+    ("year yes", _validate(_flag_year), ("year.yaml", "fund.years", "True")),
+    ("yaml aliases of aliases", _validate(_alias_laughs), ("laughs.yaml", "aliases")),
+    (
+        "json -Infinity priority",
+        _validate(_json_nan_priority),
+        ("nan.json", "areas[space].priority", "-Infinity"),
+    ),
+    (
+        "--set empty path part",
+        lambda tmp: ["validate", "aspf-2026", "--set", "areas..floor=1bn"],
+        ("--set areas..floor", "empty part"),
+    ),
+    (
+        "--set bad value names the edit",
+        lambda tmp: ["validate", "nif", "--set", "areas.energy.priority=1e400"],
+        ("nif.yaml with --set areas.energy.priority=1e400", "areas[energy].priority"),
+    ),
     ("xlsx declared 1.5 GB", _validate(xlsx_declared_huge), ("bomb.xlsx", "uncompressed", "areas")),
     ("xlsx 60 MB of blanks", _validate(xlsx_compressible), ("compressible.xlsx", "uncompressed")),
     ("xlsx cell at XFD1048576", _validate(xlsx_whole_grid), ("grid.xlsx", "areas", "XFD1048576")),
@@ -519,8 +558,15 @@ def _big_and_small_priorities(tmp: Path) -> list[list[str]]:
     return [["solve", str(path), "--out", str(tmp / path.stem)] for path in (big, small)]
 
 
+def _json_with_bom(tmp: Path) -> list[list[str]]:
+    """A JSON scenario starting with a byte-order mark, as some Windows editors save it."""
+    path = write(tmp / "bom.json", ("\ufeff" + json.dumps(tiny_data())).encode("utf-8"))
+    return [["validate", str(path)]]
+
+
 #: Commands that must be accepted: (name, build(tmp) -> optimise.py argument lists).
 ACCEPTED: list[tuple[str, Callable[[Path], list[list[str]]]]] = [
+    ("json with a byte-order mark", _json_with_bom),
     (
         "allowed --highs options",
         lambda tmp: [
@@ -639,3 +685,9 @@ def test_uniform_large_priorities_are_rescaled_not_refused(ran: dict[str, Done])
         assert res.returncode == 0, res.stderr
         plans.append(pd.read_csv(case.folder / stem / "allocation.csv"))
     pd.testing.assert_frame_equal(plans[0], plans[1], rtol=1e-9, atol=1e-3)
+
+
+def test_a_json_file_with_a_byte_order_mark_is_read(ran: dict[str, Done]) -> None:
+    (res,) = ran["json with a byte-order mark"].ran
+    assert res.returncode == 0, res.stderr
+    assert "bom.json: valid" in res.stdout

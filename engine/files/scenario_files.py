@@ -37,8 +37,8 @@ def _read_text(path: Path) -> str:
         raise ScenarioError(
             [f"file is {size:,} bytes; the limit is {MAX_SCENARIO_BYTES:,} bytes"], str(path)
         )
-    try:
-        return path.read_text(encoding="utf-8")
+    try:  # utf-8-sig: a byte-order mark (as some Windows editors write) is not content
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError(["is not UTF-8 text"], str(path)) from None
 

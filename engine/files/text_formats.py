@@ -4,8 +4,11 @@
   last one silently winning would hide a typo).
 - Nesting is bounded (:data:`MAX_DEPTH` levels): a file nested 100,000 deep is refused
   with a message, not a RecursionError.
+- So is their size once YAML aliases are expanded (:data:`MAX_VALUES` values): nine
+  levels of ten aliases each (a "billion laughs") are refused, not walked for minutes.
 - Integers longer than Python's conversion limit and numbers that overflow to infinity
-  are refused where they stand.
+  are refused where they stand; JSON's ``NaN`` and ``Infinity`` are refused by the path
+  of the field holding them (``areas[cyber].priority``).
 
 :func:`parse_yaml` and :func:`parse_json` raise :class:`ParseProblem` (a ValueError) whose
 text starts with ``line L, column C:`` when the place is known.
@@ -24,6 +27,9 @@ import yaml
 
 #: Deepest nesting of lists and mappings a scenario may use (real ones use about 5).
 MAX_DEPTH = 64
+#: Most values (lists, mappings and scalars, aliases counted each time they are used) a
+#: scenario may hold; the largest shipped one holds about 3,200.
+MAX_VALUES = 1_000_000
 
 _BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -69,11 +75,19 @@ class StrictLoader(_BASE_LOADER):
 StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
 
 
-def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
-    """Raise ParseProblem if lists and mappings nest deeper than ``limit`` (no recursion)."""
+def check_depth(data: Any, limit: int = MAX_DEPTH, most: int = MAX_VALUES) -> None:
+    """Raise ParseProblem if lists and mappings nest deeper than ``limit``, or hold more
+    than ``most`` values once aliases are expanded (no recursion)."""
     stack: list[tuple[Any, int]] = [(data, 1)]
+    seen = 0
     while stack:
         item, depth = stack.pop()
+        seen += 1
+        if seen > most:
+            raise ParseProblem(
+                f"the data holds more than {most:,} values once YAML aliases (*name) are "
+                "expanded; write the values out, or use fewer aliases of aliases"
+            )
         if isinstance(item, dict | list):
             if depth > limit:
                 raise ParseProblem(f"lists and mappings are nested more than {limit} levels deep")
@@ -117,8 +131,39 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _reject_constant(name: str) -> float:
-    raise ParseProblem(f"{name} is not a number a scenario may contain")
+class _Constant(float):
+    """JSON's ``NaN``, ``Infinity`` or ``-Infinity`` as parsed, kept to be refused by the
+    path of the field that holds it."""
+
+    name: str
+
+
+def _constant(name: str) -> float:
+    value = _Constant(name)  # float() reads NaN, Infinity and -Infinity as JSON writes them
+    value.name = name
+    return value
+
+
+def _item_label(node: Any, key: Any) -> str:
+    item = node[key]
+    ident = item.get("id") if isinstance(item, dict) else None
+    return f"[{ident}]" if isinstance(ident, str) else f"[{key}]"
+
+
+def _reject_constants(data: Any) -> None:
+    """Raise ParseProblem naming each field (``areas[cyber].priority``) that holds a
+    :class:`_Constant` (only called when the text held one)."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Constant):
+            found.append(f"{path or '(top level)'}: {node.name} is not a number JSON allows")
+        elif isinstance(node, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, path + _item_label(node, i)) for i, v in enumerate(node))
+    raise ParseProblem("; ".join(sorted(found)) + " (write a finite number)")
 
 
 def _line_col(text: str, pos: int) -> str:
@@ -176,12 +221,14 @@ def _locate_duplicate(text: str, key: str) -> str:
 
 def parse_json(text: str) -> Any:
     """Parse JSON text strictly (see the module doc); raises ParseProblem."""
+    constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return _constant(name)
+
     try:
-        data = json.loads(
-            text,
-            object_pairs_hook=_unique_pairs,
-            parse_constant=_reject_constant,
-        )
+        data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=constant)
     except _Duplicate as error:
         where = _locate_duplicate(text, error.key)
         raise ParseProblem(
@@ -198,4 +245,6 @@ def parse_json(text: str) -> Any:
     except ValueError as error:  # e.g. an integer beyond Python's conversion limit
         raise ParseProblem(f"not valid JSON ({error})") from None
     check_depth(data)
+    if constants:
+        _reject_constants(data)
     return data

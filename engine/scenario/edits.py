@@ -38,14 +38,34 @@ def parse_edit(text: str) -> Edit:
     path = path.strip()
     if not sep or not path:
         raise ScenarioError([f"--set {text!r}: expected PATH=VALUE, e.g. areas.cyber.floor=12bn"])
+    if any(not part.strip() for part in path.split(".")):
+        raise ScenarioError(
+            [
+                f"--set {_shown(path)}: the path has an empty part between its dots; write "
+                "the names of the sections and fields, e.g. areas.cyber.floor=12bn"
+            ]
+        )
     try:
         value = parse_yaml(raw) if raw.strip() else None
     except ParseProblem as problem:
-        shown = raw if len(raw) <= 60 else f"{raw[:40]}... ({len(raw):,} characters)"
         raise ScenarioError(
-            [f"--set {path}={shown}: the value is not readable ({problem})"]
+            [f"--set {_shown(path)}={_shown(raw)}: the value is not readable ({problem})"]
         ) from None
     return Edit(path, _typed(value))
+
+
+def _shown(text: str, most: int = 60) -> str:
+    """``text`` as a message shows it: whole when short, else its start and its length."""
+    return text if len(text) <= most else f"{text[:40]}... ({len(text):,} characters)"
+
+
+def edited_source(source: str | None, edits: Iterable[Edit | str]) -> str | None:
+    """What a message names for a scenario read from ``source`` with ``edits`` applied:
+    ``nif.yaml with --set areas.cyber.floor=12bn`` (a problem may come from either)."""
+    shown = " ".join(f"--set {_shown(str(edit))}" for edit in edits)
+    if not shown:
+        return source
+    return f"{source} with {shown}" if source else shown
 
 
 def _typed(value: Any) -> Any:
@@ -129,5 +149,4 @@ def apply_edits(scenario: Scenario, edits: Iterable[Edit | str]) -> Scenario:
     if not edits:
         return scenario
     data = apply_edits_to_data(scenario.to_input(), edits)
-    source = "--set " + " ".join(str(e) for e in edits)
-    return validate_scenario(data, source=source)
+    return validate_scenario(data, source=edited_source(None, edits))

@@ -21,7 +21,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from pydantic_core.core_schema import SerializationInfo, ValidationInfo
 
-from engine.scenario.units import UNIT_FACTORS, parse_amount, parse_share, reject_non_finite
+from engine.scenario.units import (
+    UNIT_FACTORS,
+    parse_amount,
+    parse_share,
+    reject_flag,
+    reject_non_finite,
+)
 
 #: The validation-context key holding the currency units one plain number stands for.
 PLAIN_FACTOR = "plain_factor"
@@ -103,11 +109,15 @@ Money = Annotated[
 ]
 #: A share in [0, 1]; accepts ``25%`` or ``0.25``.
 Share = Annotated[float, BeforeValidator(parse_share, json_schema_input_type=float | str)]
-#: A finite number (NaN and infinities refused).
+#: A finite number (flags, NaN and infinities refused).
 Finite = Annotated[float, BeforeValidator(reject_non_finite)]
+#: A whole number (a year, a count); ``true`` is refused, not read as 1.
+Int = Annotated[int, BeforeValidator(reject_flag)]
 
 
 class Strict(BaseModel):
     """Immutable, and unknown keys are errors: a typo must never be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )

@@ -24,14 +24,14 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from engine.scenario.fields import Strict
+from engine.scenario.fields import Finite, Int, Strict
 
 
 class RateChange(Strict):
     """A member's contribution rate multiplied by ``factor`` from ``from_year`` on."""
 
-    factor: float = Field(ge=0, description="multiplier of the calibrated rate (1 = unchanged)")
-    from_year: int = Field(ge=1900, le=2200)
+    factor: Finite = Field(ge=0, description="multiplier of the calibrated rate (1 = unchanged)")
+    from_year: Int = Field(ge=1900, le=2200)
 
 
 class PolicyPath(Strict):
@@ -51,13 +51,13 @@ class PolicyPath(Strict):
     description: str = ""
     extends: str | None = None
     base: Literal["trend", "gdp_share"] = "trend"
-    target_pct_gdp: float | None = Field(default=None, ge=0, le=100)
-    core_pct_gdp: float | None = Field(default=None, ge=0, le=100)
+    target_pct_gdp: Finite | None = Field(default=None, ge=0, le=100)
+    core_pct_gdp: Finite | None = Field(default=None, ge=0, le=100)
     basis: Literal["core", "total"] = "core"
-    target_year: int | None = Field(default=None, ge=1900, le=2200)
+    target_year: Int | None = Field(default=None, ge=1900, le=2200)
     never_cut: bool = True
-    leave: dict[str, int] = Field(default_factory=dict)
-    join: dict[str, int] = Field(default_factory=dict)
+    leave: dict[str, Int] = Field(default_factory=dict)
+    join: dict[str, Int] = Field(default_factory=dict)
     rate_change: dict[str, RateChange] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -93,9 +93,9 @@ class ForecastPledges(Strict):
     """Plan on forecast pledges: the ``quantile`` of the fund's total under path ``path``."""
 
     path: str
-    quantile: float = Field(gt=0, lt=1, description="0.1 = the prudent 10th percentile")
-    seed: int = 0
-    n_samples: int = Field(default=2000, ge=100, le=100_000)
+    quantile: Finite = Field(gt=0, lt=1, description="0.1 = the prudent 10th percentile")
+    seed: Int = 0
+    n_samples: Int = Field(default=2000, ge=100, le=100_000)
 
 
 class PledgesSection(Strict):

@@ -56,7 +56,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from engine.scenario.fields import Money, Share, Strict
+from engine.scenario.fields import Finite, Int, Money, Share, Strict
 from engine.scenario.units import reject_non_finite
 
 
@@ -87,7 +87,7 @@ class Coalition(Strict):
     profile). Both ``min_members`` and ``min_amount`` must hold when both are given.
     """
 
-    min_members: int | None = Field(default=None, ge=1)
+    min_members: Int | None = Field(default=None, ge=1)
     min_amount: Money | None = None
     min_stake: Share = 0.01
 
@@ -116,7 +116,7 @@ class Project(Strict):
     id: Ident
     name: str = ""
     area: str
-    cost: dict[int, Money] = Field(min_length=1)
+    cost: dict[Int, Money] = Field(min_length=1)
     value: Points
     min_share: Share | None = None
     needs: list[str] = Field(default_factory=list)
@@ -146,7 +146,7 @@ class Exclusion(Strict):
 
     id: Ident
     projects: list[str] = Field(min_length=2)
-    at_most: int = Field(default=1, ge=0)
+    at_most: Int = Field(default=1, ge=0)
 
 
 class Resource(Strict):
@@ -154,7 +154,7 @@ class Resource(Strict):
 
     id: Ident
     name: str = ""
-    capacity: dict[int, Points] | Points
+    capacity: dict[Int, Points] | Points
 
     def capacity_in(self, year: int) -> float | None:
         """Capacity in ``year`` (None: no limit that year)."""
@@ -174,7 +174,7 @@ class Stage(Strict):
     name: str = ""
     grant: Money
     min_share: Share | None = None
-    max_count: int | None = Field(default=None, ge=0)
+    max_count: Int | None = Field(default=None, ge=0)
     budget: Money | None = None
     uses: dict[str, Points] = Field(default_factory=dict)
 
@@ -188,7 +188,7 @@ class Application(Strict):
     """
 
     id: Ident
-    year: int
+    year: Int
     area: str | None = None
     value: list[Points] = Field(min_length=1)
     request: list[Money] | None = None
@@ -214,7 +214,7 @@ class AreaCoalition(Strict):
     ``min_contribution`` over the horizon, and (if given) the area gets ``min_amount``."""
 
     area: str
-    min_members: int | None = Field(default=None, ge=1)
+    min_members: Int | None = Field(default=None, ge=1)
     min_amount: Money | None = None
     min_contribution: Money = 0.0
 
@@ -250,5 +250,5 @@ class BurdenSharing(Strict):
     id: Ident
     label: str = ""
     projects: list[str] = Field(min_length=1)
-    key: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    key: dict[str, Annotated[Finite, Field(gt=0)]] = Field(min_length=1)
     tolerance: Share = 0.05

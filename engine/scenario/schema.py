@@ -28,6 +28,7 @@ from engine.coalition.elicitation import MemberPriorities
 from engine.scenario.fields import (
     WRITE_UNIT,
     Finite,
+    Int,
     Money,
     Share,
     Strict,
@@ -95,7 +96,7 @@ class Fund(Strict):
     name: str = Field(min_length=1)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     unit: Literal["k", "m", "bn"] = "bn"
-    years: list[int] = Field(min_length=1)
+    years: list[Int] = Field(min_length=1)
     carry_over: bool = False
 
     @field_validator("years")
@@ -153,7 +154,7 @@ class Member(Strict):
 
     id: str = Field(pattern=r"^[A-Z]{3}$")
     name: str = ""
-    pledge: dict[int, Money] | Money = 0.0
+    pledge: dict[Int, Money] | Money = 0.0
     opt_in: list[str] | None = None
     opt_out: list[str] = Field(default_factory=list)
     caps: dict[str, Money] = Field(default_factory=dict)

@@ -128,9 +128,20 @@ def parse_amount(value: object) -> float:
     return amount
 
 
+def reject_flag(value: object) -> object:
+    """Pass anything but a flag through: YAML's ``true``/``yes`` where a whole number goes
+    would read as 1 (pydantic before-validator)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
 def reject_non_finite(value: object) -> object:
-    """Pass numbers through, refusing NaN and infinities, also written as text (``"inf"``,
-    ``"1e400"``) or as integers too large for a float (pydantic before-validator)."""
+    """Pass numbers through, refusing flags (``true``), NaN and infinities, also written as
+    text (``"inf"``, ``"1e400"``) or as integers too large for a float (pydantic
+    before-validator)."""
+    if isinstance(value, bool):  # YAML's true/yes: a flag is not a number (True would be 1)
+        raise ValueError(f"expected a number, got {value!r}")
     number = value
     if isinstance(value, str):
         try:
