@@ -1,14 +1,17 @@
-"""Where the decomposition's recourse re-solves run: in process, on local processes, or on
+"""Where the robust study's per-future solves run: in process, on local processes, or on
 an existing Dask cluster (``--scheduler local[:N]`` or ``--scheduler tcp://host:8786``).
 
 Every worker gets the work once (:class:`Subproblems`: the scenario, the futures' pledge
 cube, the penalty and solver options; never a model per future) and keeps one warm
-:class:`~engine.planning.evaluate.RecourseScorer`: a task names a first stage and a group
-of futures, and the worker builds each future's model from the cube (patched from its
-base model), re-solves it warm and forgets it. A task's reply is the group's values and
-the sum of their gradients, so the memory of a worker and of the driver is flat in the
-number of futures processed. The conventions are the batch's (``engine.batch.pools``):
-spawned local processes, a Dask address or a clear ``--scheduler`` error (exit 2).
+:class:`~engine.planning.evaluate.RecourseScorer`. A task is a module-level function run
+as ``task(work, *args)`` on a group of futures (indices into the cube): the
+decomposition's :func:`solve_group` here (a first stage; the reply is the group's values
+and the sum of their gradients), the study's scores and single-future solves in
+:mod:`engine.planning.tasks`. The worker builds each future's model from the cube
+(patched from its base model), solves it and forgets it, so the memory of a worker and of
+the driver is flat in the number of futures processed. The conventions are the batch's
+(``engine.batch.pools``): spawned local processes, a Dask address or a clear
+``--scheduler`` error (exit 2).
 """
 
 from __future__ import annotations
