@@ -110,6 +110,7 @@ def _assert_same_report(pooled, alone) -> None:
     pd.testing.assert_frame_equal(pooled.comparison(), alone.comparison(), atol=1e-9)
 
 
+@pytest.mark.slow  # spawns workers and solves a whole study twice
 def test_a_study_on_two_local_processes_equals_the_study_in_process():
     sc = coupled()
     alone = plan_robust(sc, **STUDY)
@@ -118,6 +119,7 @@ def test_a_study_on_two_local_processes_equals_the_study_in_process():
     assert np.isfinite(pooled.out_of_sample_evpi)
 
 
+@pytest.mark.slow  # spawns workers and solves a whole study twice
 def test_a_study_on_a_dask_cluster_equals_the_study_in_process():
     distributed = pytest.importorskip("distributed")
     sc = coupled()
@@ -129,6 +131,7 @@ def test_a_study_on_a_dask_cluster_equals_the_study_in_process():
     _assert_same_report(pooled, alone)
 
 
+@pytest.mark.slow  # spawns workers and solves a whole study twice
 def test_a_decomposed_study_on_workers_scores_its_plan_as_one_process_does():
     """The decomposition's first stage may be another optimal one on workers (see
     _same_optimum): the study's other numbers are checked against one process's solves
