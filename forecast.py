@@ -75,11 +75,14 @@ def write_out(out: Path, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def check_data_file(path: Path) -> None:
-    """Refuse a --data that is a folder or holds NUL bytes (not a text CSV)."""
+    """Refuse a --data that is a folder, a device or pipe (reading /dev/zero or a FIFO
+    would never end) or holds NUL bytes (not a text CSV)."""
     if path.is_dir():
         fail(f"{path}: is a folder, expected a CSV file")
-    if not path.is_file():
+    if not path.exists():
         return  # the reader says "file not found"
+    if not path.is_file():
+        fail(f"{path}: is a device, pipe or socket, not a file; give a CSV file")
     with path.open("rb") as fh:
         offset = 0
         while chunk := fh.read(1 << 20):

@@ -380,7 +380,35 @@ def _json_nan_priority(tmp: Path) -> Path:
     return write(tmp / "nan.json", text)
 
 
+def _device(name: str) -> Callable[[Path], Path]:
+    """``name`` in the case's folder as a link to /dev/zero (reading it never ends)."""
+
+    def build(tmp: Path) -> Path:
+        (tmp / name).symlink_to("/dev/zero")
+        return tmp / name
+
+    return build
+
+
+def _fifo(name: str) -> Callable[[Path], Path]:
+    """``name`` in the case's folder as a named pipe nobody writes to (reading it blocks)."""
+
+    def build(tmp: Path) -> Path:
+        os.mkfifo(tmp / name)
+        return tmp / name
+
+    return build
+
+
 OPTIMISE_CASES: list[Case] = [
+    ("scenario is /dev/zero", _validate(_device("zero.yaml")), ("zero.yaml", "device")),
+    ("workbook is /dev/zero", _validate(_device("zero.xlsx")), ("zero.xlsx", "device")),
+    ("scenario is a FIFO", _validate(_fifo("pipe.json")), ("pipe.json", "pipe")),
+    (
+        "sweep is a FIFO",
+        lambda tmp: ["batch", str(_fifo("sweep.yaml")(tmp)), "--store", str(tmp / "r.sqlite")],
+        ("sweep.yaml", "pipe"),
+    ),
     # Found by the fuzzer (tests/test_hostile_fuzz.py):
     ("priority true", _validate(_flag_priority), ("flag.yaml", "areas[cyber].priority", "True")),
     ("year yes", _validate(_flag_year), ("year.yaml", "fund.years", "True")),
@@ -526,6 +554,32 @@ def _forecast_dir_data(tmp: Path) -> list[str]:
 
 
 FORECAST_CASES: list[Case] = [
+    (
+        "CSV is a FIFO",
+        lambda tmp: [
+            "run",
+            "--data",
+            str(_fifo("pipe.csv")(tmp)),
+            "--horizon",
+            "2",
+            "--out",
+            str(tmp / "out"),
+        ],
+        ("pipe.csv", "pipe"),
+    ),
+    (
+        "CSV is /dev/zero",
+        lambda tmp: [
+            "backtest",
+            "--data",
+            str(_device("zero.csv")(tmp)),
+            "--horizon",
+            "2",
+            "--out",
+            str(tmp / "out"),
+        ],
+        ("zero.csv", "device"),
+    ),
     ("CSV with a NUL byte", _csv_nul, ("nul.csv", "NUL")),
     ("CSV values of 1e300", _csv_huge, ("huge.csv", "y", "1e+300")),
     ("CSV is a folder", _forecast_dir_data, ("d.csv", "folder")),

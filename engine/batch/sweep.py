@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from engine.api import resolve_inputs
 from engine.batch.sweep_schema import (
@@ -42,7 +41,7 @@ from engine.batch.sweep_schema import (
     parse_sweep,
 )
 from engine.errors import ScenarioError
-from engine.files.scenario_files import read_scenario_data
+from engine.files.scenario_files import read_scenario_data, read_yaml_file
 from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
 from engine.scenario.fields import money_text
 from engine.scenario.schema import Scenario, scenario_sha256
@@ -404,15 +403,7 @@ def load_sweep(
     taken as a path.
     """
     path = Path(path)
-    if not path.exists():
-        raise ScenarioError(["file not found"], str(path))
-    if path.is_dir():
-        raise ScenarioError(["is a folder, expected a sweep file (YAML)"], str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ScenarioError([f"not a readable YAML file ({error})"], str(path)) from None
-    sweep = parse_sweep(data, str(path))
+    sweep = parse_sweep(read_yaml_file(path, "sweep"), str(path))
     beside = path.parent / sweep.base
     base = beside if beside.exists() else find_scenario(sweep.base)
     base_data = read_scenario_data(base)

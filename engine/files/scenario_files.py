@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -24,15 +25,27 @@ MAX_SCENARIO_BYTES = 20 * 1024 * 1024
 READERS: dict[str, Callable[[Path], Any]] = {}
 
 
-def _read_text(path: Path) -> str:
+def check_regular_file(path: Path, what: str = "scenario") -> int:
+    """The size in bytes of ``path``, a regular file; raises ScenarioError naming it if it
+    is missing, a folder, or a device, pipe or socket (reading ``/dev/zero`` or a FIFO
+    would never end)."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise ScenarioError(["file not found"], str(path)) from None
     except OSError as error:
         raise ScenarioError([f"cannot read the file ({error.strerror})"], str(path)) from None
-    if path.is_dir():
-        raise ScenarioError(["is a folder, expected a scenario file"], str(path))
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError([f"is a folder, expected a {what} file"], str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(
+            [f"is a device, pipe or socket, not a file; give a {what} file"], str(path)
+        )
+    return info.st_size
+
+
+def _read_text(path: Path) -> str:
+    size = check_regular_file(path)
     if size > MAX_SCENARIO_BYTES:
         raise ScenarioError(
             [f"file is {size:,} bytes; the limit is {MAX_SCENARIO_BYTES:,} bytes"], str(path)
@@ -78,7 +91,17 @@ def read_scenario_data(path: str | os.PathLike[str]) -> Any:
             [f"unsupported file type {path.suffix!r}; use {', '.join(sorted(READERS))}"],
             str(path),
         )
+    check_regular_file(path)
     return reader(path)
+
+
+def read_yaml_file(path: str | os.PathLike[str], what: str) -> Any:
+    """Read a YAML file (a sweep, ...) into plain data with the scenario files' limits:
+    a regular file within the size limit, duplicate keys, deep nesting and expanding
+    aliases refused; raises ScenarioError naming the file (``what`` names the kind)."""
+    path = Path(path)
+    check_regular_file(path, what)
+    return _read_yaml(path)
 
 
 def plain_reading(path: str | os.PathLike[str]) -> Literal["currency", "fund"]:
