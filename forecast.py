@@ -162,6 +162,7 @@ def _fund(
 ) -> None:
     from engine import forecast_settings, load_scenario
     from models.base import check_horizon
+    from models.errors import ForecastInputError
     from models.fund import fund_forecast
 
     horizon = check_horizon(horizon)
@@ -170,7 +171,10 @@ def _fund(
     paths, _ = forecast_settings(sc)
     first = int(sc.fund.years[0])
     years = list(range(first, first + horizon))
-    fc = fund_forecast(sc, path, years, paths=paths, n_samples=samples, seed=seed, n_jobs=jobs)
+    try:
+        fc = fund_forecast(sc, path, years, paths=paths, n_samples=samples, seed=seed, n_jobs=jobs)
+    except ForecastInputError as exc:  # the scenario's members, paths: name the file
+        raise ForecastInputError(f"{scenario}: {exc}") from None
     print_fund(fc)
     if out is not None:
         tot = fc.total((80, 95))

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
+from tests.fuzz_edits import bad_edits, other_commands
+from tests.fuzz_files import corrupted_files
 from tests.fuzz_inputs import Case, problems
-from tests.fuzz_scenarios import bad_edits, corrupted_files, mutated_scenarios
+from tests.fuzz_scenarios import mutated_scenarios
 from tests.fuzz_series import hostile_series
 
 #: Examples per strategy: about 400 commands in all, some 30 CPU s (RESULTS_hostile.md).
-EXAMPLES = {"mutated": 150, "corrupted": 80, "edits": 80, "series": 90}
+EXAMPLES = {"mutated": 150, "corrupted": 80, "edits": 80, "commands": 40, "series": 90}
 FUZZ = settings(
     derandomize=True,
     deadline=None,
@@ -54,6 +56,12 @@ def test_corrupted_scenario_files_are_refused_naming_the_file(case: Case) -> Non
 @settings(FUZZ, max_examples=EXAMPLES["edits"])
 @given(bad_edits())
 def test_hostile_set_edits_are_refused_naming_the_edit(case: Case) -> None:
+    assert_contract_kept(case)
+
+
+@settings(FUZZ, max_examples=EXAMPLES["commands"])
+@given(other_commands())
+def test_mutated_scenarios_are_refused_by_every_command_that_reads_them(case: Case) -> None:
     assert_contract_kept(case)
 
 

@@ -401,6 +401,12 @@ def _fifo(name: str) -> Callable[[Path], Path]:
 
 
 OPTIMISE_CASES: list[Case] = [
+    (
+        "yaml of comments only",
+        _validate(lambda tmp: write(tmp / "c.yaml", "# nothing yet\n")),
+        ("c.yaml", "is empty"),
+    ),
+    ("empty json", _validate(lambda tmp: write(tmp / "e.json", "\n")), ("e.json", "is empty")),
     ("scenario is /dev/zero", _validate(_device("zero.yaml")), ("zero.yaml", "device")),
     ("workbook is /dev/zero", _validate(_device("zero.xlsx")), ("zero.xlsx", "device")),
     ("scenario is a FIFO", _validate(_fifo("pipe.json")), ("pipe.json", "pipe")),
@@ -554,6 +560,19 @@ def _forecast_dir_data(tmp: Path) -> list[str]:
 
 
 FORECAST_CASES: list[Case] = [
+    (
+        "fund member without history",
+        lambda tmp: [
+            "fund",
+            "--scenario",
+            str(ROOT / "datasets" / "scenarios" / "nif.yaml"),
+            "--samples",
+            "100",
+            "--out",
+            str(tmp / "out"),
+        ],
+        ("nif.yaml", "ISL", "no defence-share history"),
+    ),
     (
         "CSV is a FIFO",
         lambda tmp: [

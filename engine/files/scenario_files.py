@@ -56,16 +56,26 @@ def _read_text(path: Path) -> str:
         raise ScenarioError(["is not UTF-8 text"], str(path)) from None
 
 
+#: What an empty file (or one of only comments, or YAML's null) is told.
+EMPTY = "is empty (or holds only comments)"
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return parse_yaml(_read_text(path))
+        data = parse_yaml(_read_text(path))
     except ParseProblem as problem:
         raise ScenarioError([str(problem)], str(path)) from None
+    if data is None:
+        raise ScenarioError([EMPTY], str(path))
+    return data
 
 
 def _read_json(path: Path) -> Any:
+    text = _read_text(path)
+    if not text.strip():
+        raise ScenarioError([EMPTY], str(path))
     try:
-        return parse_json(_read_text(path))
+        return parse_json(text)
     except ParseProblem as problem:
         raise ScenarioError([str(problem)], str(path)) from None
 
