@@ -62,8 +62,8 @@ def validate_long(
     Raises
     ------
     ForecastInputError
-        Missing columns, text or non-finite ``y``, duplicate (unique_id, ds), gaps between years, or
-        a series shorter than ``min_length``.
+        Missing columns, a row without ``unique_id``, text or non-finite ``y``, duplicate
+        (unique_id, ds), gaps between years, or a series shorter than ``min_length``.
     """
     if not isinstance(df, pd.DataFrame):
         raise ForecastInputError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -76,6 +76,13 @@ def validate_long(
         )
     if df.empty:
         raise ForecastInputError(f"{source}: no rows")
+    no_id = df["unique_id"].isna() | (df["unique_id"].astype(str).str.strip() == "")
+    if no_id.any():
+        row = df.loc[no_id].iloc[0]
+        raise ForecastInputError(
+            f"{source}: a row has no unique_id (ds {row['ds']}, y {row.get('y')}); "
+            "every row names its series"
+        )
     out = df.copy()
     out["unique_id"] = out["unique_id"].astype(str)
     out["ds"] = _years(out["ds"], source)
@@ -127,7 +134,8 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
     if not p.is_file():
         raise ForecastInputError(f"{p}: file not found")
     try:
-        df = pd.read_csv(p)
+        # Series names as written: pandas would read NA (Namibia), null or nan as missing.
+        df = pd.read_csv(p, dtype={"unique_id": str}, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None

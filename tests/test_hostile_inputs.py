@@ -559,7 +559,16 @@ def _forecast_dir_data(tmp: Path) -> list[str]:
     return ["run", "--data", str(tmp / "d.csv"), "--horizon", "2", "--out", str(tmp / "out")]
 
 
+def _csv_without_id(tmp: Path) -> list[str]:
+    lines = FORECAST_CSV.read_text().splitlines()
+    lines[5] = "," + lines[5].split(",", 1)[1]  # the sixth row names no series
+    write(tmp / "noid.csv", "\n".join(lines) + "\n")
+    return ["run", "--data", str(tmp / "noid.csv"), "--horizon", "2", "--model", "naive",
+            "--out", str(tmp / "out")]  # fmt: skip
+
+
 FORECAST_CASES: list[Case] = [
+    ("CSV row without unique_id", _csv_without_id, ("noid.csv", "no unique_id")),
     (
         "fund member without history",
         lambda tmp: [
@@ -764,3 +773,18 @@ def test_a_json_file_with_a_byte_order_mark_is_read(ran: dict[str, Done]) -> Non
     (res,) = ran["json with a byte-order mark"].ran
     assert res.returncode == 0, res.stderr
     assert "bom.json: valid" in res.stdout
+
+
+def test_series_named_like_missing_values_are_read_as_written(tmp_path: Path) -> None:
+    """NA (Namibia's code), null and nan are series names, not missing ones."""
+    rows = [f"{name},{year},{year - 1999}" for name in ("NA", "null", "nan")
+            for year in (2000, 2001, 2002)]  # fmt: skip
+    write(tmp_path / "names.csv", "unique_id,ds,y\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    args = ["run", "--data", str(tmp_path / "names.csv"), "--horizon", "1", "--model", "naive"]
+    (res,) = run_many([("forecast.py", [*args, "--out", str(out)])])
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+
+    forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False)
+    assert sorted(forecast["unique_id"]) == ["NA", "nan", "null"]
