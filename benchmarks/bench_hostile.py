@@ -1,12 +1,18 @@
 """Hostile and huge inputs: how fast, and in how much memory, each is refused (issue 15).
 
     python -m benchmarks.bench_hostile [--only SUBSTRING]
+    python -m benchmarks.bench_hostile --fuzz N
+
 
 Runs every case of ``tests/test_hostile_inputs.py`` (the same builders) through the real
 CLI under ``/usr/bin/time -v`` and prints, per case, whether it was refused cleanly (exit
 2, the expected words, no traceback), the wall time and peak memory, side by side with a
 valid command of the same face (``optimise.py validate aspf-2026``, ``forecast.py run``
 on the test CSV) as the ratio.
+
+With ``--fuzz N`` it runs instead the fuzzer of ``tests/test_hostile_fuzz.py`` (the same
+strategies and oracle, derandomized) with N examples per strategy, and prints how many
+cases each generated and how many broke the contract, with the first problems of each.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -55,10 +63,60 @@ def _clean(code: int, output: str, words: tuple[str, ...]) -> bool:
     return code == 2 and not bad and all(w in text for w in words)
 
 
+def fuzz_strategy(strategy: Any, examples: int) -> tuple[int, list[list[str]]]:
+    """Run one fuzz strategy for ``examples`` cases: how many ran, and each one's problems
+    (see :func:`tests.fuzz_inputs.problems`) for those that broke the contract."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from tests.fuzz_inputs import Case, problems
+
+    found: list[list[str]] = []
+    count = 0
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],  # every case counted once: no shrinking, no replay
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def run(case: Case) -> None:
+        nonlocal count
+        count += 1
+        with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+            if problem := problems(case, Path(folder)):
+                found.append(problem)
+
+    run()
+    return count, found
+
+
+def fuzz(examples: int) -> None:
+    """Run each fuzz strategy for ``examples`` cases and print what broke the contract."""
+    from tests.test_hostile_fuzz import STRATEGIES
+
+    total = failing = 0
+    for name, strategy in STRATEGIES.items():
+        start = time.perf_counter()
+        count, found = fuzz_strategy(strategy, examples)
+        print(f"{name}: {count} cases, {len(found)} broke the contract "
+              f"({time.perf_counter() - start:.1f} s wall)")  # fmt: skip
+        for problem in found[:5]:
+            print("   ", "\n    ".join(line[:300] for line in problem))
+        total, failing = total + count, failing + len(found)
+    print(f"cases generated {total}, broke the contract {failing}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="run the cases whose name holds this")
+    parser.add_argument("--fuzz", type=int, default=0, help="fuzz N examples per strategy")
     options = parser.parse_args()
+    if options.fuzz:
+        fuzz(options.fuzz)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         reference = {}
         for script, args in REFERENCE.items():

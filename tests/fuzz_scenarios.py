@@ -284,10 +284,15 @@ def _command(
 @st.composite
 def mutated_scenarios(draw: st.DrawFn) -> Case:
     """``validate`` (or ``solve --out`` over a previous run) of a shipped scenario with one
-    field-level mutation, written as YAML or JSON."""
+    field-level mutation (now and then two: then only the file must be named, as the
+    first problem may hide the second, and the second may undo the first), written as
+    YAML or JSON."""
     base = draw(st.sampled_from(BASES))
     data = base_data(base)
     what, codes, words = draw(draw(st.sampled_from(MUTATIONS))(data))
+    if draw(st.integers(0, 3)) == 0:
+        more, more_codes, _ = draw(draw(st.sampled_from(MUTATIONS))(data))
+        what, codes, words = f"{what}; {more}", codes | more_codes, ()
     form = draw(st.sampled_from(["yaml", "yaml", "json"]))
     name = f"mutated-{base}.{form}"
     args, codes, out = _command(base, name, draw(st.booleans()), codes)

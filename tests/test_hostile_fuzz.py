@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import SearchStrategy
 
 from tests.fuzz_edits import bad_edits, other_commands
 from tests.fuzz_files import corrupted_files
@@ -25,6 +26,14 @@ from tests.fuzz_inputs import Case, problems
 from tests.fuzz_scenarios import mutated_scenarios
 from tests.fuzz_series import hostile_series
 
+#: The strategies by name (benchmarks/bench_hostile.py --fuzz runs them too).
+STRATEGIES: dict[str, SearchStrategy[Case]] = {
+    "mutated": mutated_scenarios(),
+    "corrupted": corrupted_files(),
+    "edits": bad_edits(),
+    "commands": other_commands(),
+    "series": hostile_series(),
+}
 #: Examples per strategy: about 400 commands in all, some 30 CPU s (RESULTS_hostile.md).
 EXAMPLES = {"mutated": 150, "corrupted": 80, "edits": 80, "commands": 40, "series": 90}
 FUZZ = settings(
@@ -42,30 +51,30 @@ def assert_contract_kept(case: Case) -> None:
 
 
 @settings(FUZZ, max_examples=EXAMPLES["mutated"])
-@given(mutated_scenarios())
+@given(STRATEGIES["mutated"])
 def test_mutated_scenario_fields_are_refused_by_file_and_field(case: Case) -> None:
     assert_contract_kept(case)
 
 
 @settings(FUZZ, max_examples=EXAMPLES["corrupted"])
-@given(corrupted_files())
+@given(STRATEGIES["corrupted"])
 def test_corrupted_scenario_files_are_refused_naming_the_file(case: Case) -> None:
     assert_contract_kept(case)
 
 
 @settings(FUZZ, max_examples=EXAMPLES["edits"])
-@given(bad_edits())
+@given(STRATEGIES["edits"])
 def test_hostile_set_edits_are_refused_naming_the_edit(case: Case) -> None:
     assert_contract_kept(case)
 
 
 @settings(FUZZ, max_examples=EXAMPLES["commands"])
-@given(other_commands())
+@given(STRATEGIES["commands"])
 def test_mutated_scenarios_are_refused_by_every_command_that_reads_them(case: Case) -> None:
     assert_contract_kept(case)
 
 
 @settings(FUZZ, max_examples=EXAMPLES["series"])
-@given(hostile_series())
+@given(STRATEGIES["series"])
 def test_hostile_series_and_options_are_refused_and_leave_out_alone(case: Case) -> None:
     assert_contract_kept(case)

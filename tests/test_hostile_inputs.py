@@ -425,6 +425,11 @@ OPTIMISE_CASES: list[Case] = [
         ("nan.json", "areas[space].priority", "-Infinity"),
     ),
     (
+        "--set a path as messages write it",
+        lambda tmp: ["validate", "nif", "--set", "areas[energy].priority=-3"],
+        ("with --set areas[energy].priority=-3", "greater than or equal to 0"),
+    ),
+    (
         "--set empty path part",
         lambda tmp: ["validate", "aspf-2026", "--set", "areas..floor=1bn"],
         ("--set areas..floor", "empty part"),
@@ -648,6 +653,10 @@ def _json_with_bom(tmp: Path) -> list[list[str]]:
 
 #: Commands that must be accepted: (name, build(tmp) -> optimise.py argument lists).
 ACCEPTED: list[tuple[str, Callable[[Path], list[list[str]]]]] = [
+    (
+        "--set areas[cyber].floor",
+        lambda tmp: [["validate", "aspf-2026", "--set", "areas[cyber].floor=1bn"]],
+    ),
     ("json with a byte-order mark", _json_with_bom),
     (
         "allowed --highs options",
@@ -788,3 +797,9 @@ def test_series_named_like_missing_values_are_read_as_written(tmp_path: Path) ->
 
     forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False)
     assert sorted(forecast["unique_id"]) == ["NA", "nan", "null"]
+
+
+def test_an_edit_may_name_a_field_as_messages_do(ran: dict[str, Done]) -> None:
+    (res,) = ran["--set areas[cyber].floor"].ran
+    assert res.returncode == 0, res.stderr
+    assert "valid" in res.stdout

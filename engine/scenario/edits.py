@@ -1,7 +1,8 @@
 """``--set PATH=VALUE`` edits: change a scenario without touching its file.
 
 Paths walk the file format; list items are addressed by their id
-(``areas.cyber.floor=12bn``, ``members.GBR.opt_out=[space]``, ``fund.years=[2026,2027]``).
+(``areas.cyber.floor=12bn``, ``members.GBR.opt_out=[space]``, ``fund.years=[2026,2027]``),
+also as messages name them (``areas[cyber].floor=12bn``).
 Values are read as YAML, so lists, numbers and strings such as ``12bn`` all work.
 An edited scenario goes through the same validation as a file: a plain number given for
 an amount is in the fund's currency, and ``areas.cyber.floor=12`` is refused as ambiguous
@@ -10,6 +11,7 @@ an amount is in the fund's currency, and ``areas.cyber.floor=12`` is refused as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,9 @@ from engine.files.text_formats import ParseProblem, parse_yaml
 from engine.scenario.fields import TypedNumber
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
+
+#: A list item by id in a path as messages write it (``areas[cyber]``).
+_ITEM = re.compile(r"\[([^\[\]]+)\]")
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ class Edit:
 def parse_edit(text: str) -> Edit:
     """Parse ``PATH=VALUE``; raises ScenarioError for a malformed edit."""
     path, sep, raw = text.partition("=")
-    path = path.strip()
+    # Messages name fields as areas[cyber].floor: the same path, copied into an edit.
+    path = _ITEM.sub(r".\1", path.strip())
     if not sep or not path:
         raise ScenarioError([f"--set {text!r}: expected PATH=VALUE, e.g. areas.cyber.floor=12bn"])
     if any(not part.strip() for part in path.split(".")):
