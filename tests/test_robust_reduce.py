@@ -186,3 +186,21 @@ def test_reduced_form_on_aspf_has_the_plain_optimum_and_decisions():
     assert not reduced.over_pledge.any()
     ext = build_extensive(models, FloorRule(), Risk(), reduce=True)
     assert len(ext.layout.pools) == 2  # 15 members without opt-outs or projects; HUN, SVK
+
+
+def test_wait_and_see_reduced_form_pools_every_year_and_keeps_each_futures_optimum():
+    # Without a project: with nothing shared its payments could not be shifted out.
+    sc = scenario_from_data(pooled_data(project=False), "pooled.yaml")
+    futures = pooled_futures(4, seed=4)
+    models = future_models(sc, futures)
+    alone = np.zeros(0, dtype=np.int64)  # nothing shared: each future decides alone
+    plain = solve_stochastic(sc, futures, models=models, first=alone, reduce=False)
+    reduced = solve_stochastic(sc, futures, models=models, first=alone, reduce=True)
+    assert reduced.objective == pytest.approx(plain.objective, rel=1e-6)
+    assert np.allclose(reduced.values, plain.values, atol=1e-6)
+    ext = build_extensive(models, FloorRule(), Risk(), first=alone, reduce=True)
+    assert {p.years for p in ext.layout.pools} == {YEARS}
+    assert len(ext.layout.transports) == len(YEARS)
+    for k, model in enumerate(models):
+        skip = np.array([r.kind is RowKind.FLOOR for r in model.rows])
+        assert _violation(model, reduced.solutions[k], skip) <= 1e-7

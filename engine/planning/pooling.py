@@ -95,7 +95,8 @@ def _candidate(info: _Model, member: str) -> tuple | None:
         i = info.budget[member, t]
         row = model.row_cols[model.row_start[i] : model.row_start[i + 1]].tolist()
         own = {j for (_a, y), j in flows.items() if y == t}
-        own |= {carry[y] for y in (t, years[years.index(t) - 1]) if y in carry}
+        before_t = years[: years.index(t)][-1:]  # the year before t, if any
+        own |= {carry[y] for y in (t, *before_t) if y in carry}
         if set(row) != own:  # a budget row seeing any other column keeps the member apart
             return None
     areas = tuple(sorted((a, t) for (a, t) in flows if t in pooled))
