@@ -189,12 +189,14 @@ def solve_stochastic(
     ``fixed`` fixes the first stage (another plan's, to score it on these futures);
     ``models`` reuses the futures' models of an earlier call; ``first`` overrides the
     shared columns (empty: each future decides alone, the wait-and-see programme);
-    ``reduce`` solves the smaller extensive form of the same optimum
-    (:func:`engine.planning.layout.reduced_layout`; False: every future's model as it is).
+    ``reduce`` solves the smaller extensive form of the same optimum when there are two
+    futures or more (:func:`engine.planning.layout.reduced_layout`; False: every future's
+    model as it is).
     """
     floors, risk = floors or FloorRule(), risk or Risk()
     models = models or future_models(scenario, futures)
-    ext = build_extensive(models, floors, risk, first, reduce=reduce)
+    # One future has nothing to share: its reduction would cost more than it saves.
+    ext = build_extensive(models, floors, risk, first, reduce=reduce and len(models) > 1)
     status, objective, values, seconds, words = run_extensive(ext, options, fixed)
     local = local_solutions(ext, values, models)
     return StochasticPlan(
