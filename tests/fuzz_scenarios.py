@@ -146,7 +146,7 @@ def wrong_value(
 ) -> tuple[str, frozenset[int], tuple[str, ...]]:
     leaves = [(p, v) for p, v in walk(data) if p and not isinstance(v, dict | list)]
     path, original = draw(st.sampled_from(leaves))
-    value = draw(st.sampled_from(HOSTILE_VALUES))
+    value = copy.deepcopy(draw(st.sampled_from(HOSTILE_VALUES)))  # never the shared one
     words = words_for(data, path)
     put(data, path, value)
     never = never_valid_for(original, value)
