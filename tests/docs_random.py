@@ -1,0 +1,138 @@
+"""Seeded random scenario data for the docs' formulation (tests/test_docs_formulation.py).
+
+Every documented LP field appears: amounts with suffixes or as plain currency, per-year
+pledges with gaps, members pledging nothing, opt_in/opt_out, caps, floors and ceilings as
+amounts and shares, absorption, bounded and unbounded value curves, carry_over, policies
+per year and per horizon with and without members, discount rates and member weights.
+Floors and policies are drawn so that some files have no plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tests.docs_oracle import UNITS, joined
+
+
+def _money(rng: np.random.Generator, fund_units: float, unit: str) -> Any:
+    """An amount of about ``fund_units`` written as the docs allow: suffix or plain currency."""
+    value = round(float(fund_units), 2)
+    style = rng.integers(3)
+    if style == 0:
+        return value * UNITS[unit]
+    if style == 1:
+        return f"{value:g}{unit}"
+    scale = {"k": ("k", 1.0), "m": ("mn", 1.0), "bn": ("m", 1000.0)}[unit]
+    return f"{value * scale[1]:g}{scale[0]}"
+
+
+def _bound(
+    rng: np.random.Generator, fund_units: float, unit: str, shares: tuple[float, float]
+) -> Any:
+    """A floor, ceiling or policy bound: an amount, or a share written with ``%``."""
+    if rng.random() < 0.5:
+        return f"{round(100 * rng.uniform(*shares))}%"
+    return _money(rng, fund_units, unit)
+
+
+def _curve(rng: np.random.Generator, size: float, unit: str) -> list[dict[str, Any]]:
+    """A concave value curve; its last segment bounded or not."""
+    ends = np.cumsum(rng.uniform(0.2, 1.0, size=rng.integers(1, 4)) * size)
+    marginals = np.sort(rng.uniform(0.0, 2.0, size=len(ends)).round(2))[::-1]
+    curve = [
+        {"up_to": _money(rng, e, unit), "marginal": float(m)}
+        for e, m in zip(ends, marginals, strict=True)
+    ]
+    if rng.random() < 0.5:
+        curve[-1].pop("up_to")
+    return curve
+
+
+def random_scenario_data(seed: int) -> dict[str, Any]:
+    """A random scenario's data (seeded): every documented LP field, some rules infeasible."""
+    rng = np.random.default_rng(seed)
+    unit = str(rng.choice(["k", "m", "bn"]))
+    start = int(rng.integers(2025, 2030))
+    years = sorted(
+        {
+            start,
+            *(start + int(g) for g in rng.choice(6, size=rng.integers(0, 4), replace=False) + 1),
+        }
+    )
+    areas = [f"a{i}" for i in range(int(rng.integers(1, 5)))]
+    size = float(rng.uniform(1, 20))
+    members = []
+    for i in range(int(rng.integers(1, 5))):
+        member: dict[str, Any] = {"id": "M" + "ABCDE"[i] + "X"}
+        kind = rng.integers(4) if i else 2
+        if kind == 0:
+            member["pledge"] = 0
+        elif kind == 1:
+            listed = [
+                years[0],
+                *(y for y in range(years[0] + 1, years[-1] + 2) if rng.random() < 0.4),
+            ]
+            member["pledge"] = {y: _money(rng, rng.uniform(0, size), unit) for y in listed}
+        else:
+            member["pledge"] = _money(rng, rng.uniform(0.5, size), unit)
+        if len(areas) > 1 and rng.random() < 0.4:
+            picked = [
+                str(a) for a in rng.choice(areas, size=rng.integers(1, len(areas)), replace=False)
+            ]
+            member["opt_in" if rng.random() < 0.5 else "opt_out"] = picked
+        if rng.random() < 0.3:
+            member["caps"] = {str(rng.choice(areas)): _money(rng, rng.uniform(0.1, size / 2), unit)}
+        if rng.random() < 0.15:
+            own = joined(member, areas) or areas
+            member["priorities"] = {"weights": {str(rng.choice(own)): float(rng.integers(1, 4))}}
+        members.append(member)
+    area_rows = []
+    for area in areas:
+        row: dict[str, Any] = {"id": area, "priority": round(float(rng.uniform(0, 3)), 2)}
+        if rng.random() < 0.3:
+            row["floor"] = _bound(rng, rng.uniform(0, size / 2), unit, (0.0, 0.3))
+        if rng.random() < 0.3:
+            row["ceiling"] = _bound(rng, rng.uniform(size / 2, 2 * size), unit, (0.4, 1.0))
+        if rng.random() < 0.3:
+            row["absorption"] = (
+                f"{round(100 * rng.uniform(0, 0.6))}%" if rng.random() < 0.5 else 0.25
+            )
+        if rng.random() < 0.5:
+            row["value_curve"] = _curve(rng, size / 2, unit)
+        area_rows.append(row)
+    policies = []
+    for k in range(int(rng.integers(0, 3))):
+        policy: dict[str, Any] = {"id": f"p{k}", "per": str(rng.choice(["year", "horizon"]))}
+        if rng.random() < 0.7:
+            policy["areas"] = [
+                str(a)
+                for a in rng.choice(areas, size=rng.integers(1, len(areas) + 1), replace=False)
+            ]
+        if rng.random() < 0.4:
+            policy["members"] = [str(rng.choice([m["id"] for m in members]))]
+        key = "at_least" if rng.random() < 0.5 else "at_most"
+        policy[key] = _bound(rng, rng.uniform(0, size), unit, (0.05, 0.6))
+        policies.append(policy)
+    data: dict[str, Any] = {
+        "fund": {
+            "name": f"random {seed}",
+            "unit": unit,
+            "years": years,
+            "carry_over": bool(rng.random() < 0.5),
+        },
+        "members": members,
+        "areas": area_rows,
+        "policies": policies,
+    }
+    if rng.random() < 0.5:
+        data["objective"] = {
+            "discount_rate": f"{rng.integers(0, 10)}%" if rng.random() < 0.5 else 0.03
+        }
+    if rng.random() < 0.15:
+        data["objective"] = {
+            **data.get("objective", {}),
+            "member_weights": str(rng.choice(["pledge", "equal"])),
+        }
+    return data
