@@ -204,3 +204,20 @@ def test_wait_and_see_reduced_form_pools_every_year_and_keeps_each_futures_optim
     for k, model in enumerate(models):
         skip = np.array([r.kind is RowKind.FLOOR for r in model.rows])
         assert _violation(model, reduced.solutions[k], skip) <= 1e-7
+
+
+def test_a_member_policy_keeps_its_flows_apart_and_the_optimum():
+    data = pooled_data()
+    data["policies"] = [
+        {"id": "eee_alpha", "members": ["EEE"], "areas": ["alpha"], "at_least": "1bn"}
+    ]
+    sc = scenario_from_data(data, "pooled.yaml")
+    futures = pooled_futures(5, seed=5)
+    models = future_models(sc, futures)
+    ext = build_extensive(models, FloorRule(), Risk(), reduce=True)
+    assert {p.members for p in ext.layout.pools} == {("DDD", "FFF")}  # EEE's money is ruled
+    assert not ext.layout.transports  # a year's flows meet the policy row: kept as they are
+    plain = solve_stochastic(sc, futures, models=models, reduce=False)
+    reduced = solve_stochastic(sc, futures, models=models, reduce=True)
+    assert reduced.objective == pytest.approx(plain.objective, rel=1e-6)
+    assert np.allclose(reduced.values, plain.values, atol=1e-6)
