@@ -58,6 +58,12 @@ def _join(items: list[str] | None) -> str:
     return ", ".join(items or [])
 
 
+def _group(items: list[str] | None) -> str:
+    # An empty list (a member joining no area, a policy over no area) is not the same as
+    # leaving the key out (every area): the cell says "[]", as in a workbook.
+    return "" if items is None else "[]" if not items else _join(items)
+
+
 def scenario_tables(scenario: Scenario) -> Tables:
     """The scenario's members, areas and policies as DataFrames (see module docstring)."""
     unit = scenario.fund.unit
@@ -68,7 +74,7 @@ def scenario_tables(scenario: Scenario) -> Tables:
                 "id": m.id,
                 "name": m.name,
                 **{pledge_column(t): _number(m.pledges[t], unit) for t in years},
-                "opt_in": "" if m.opt_in is None else _join(m.opt_in),
+                "opt_in": _group(m.opt_in),
                 "opt_out": _join(m.opt_out),
                 "caps": ", ".join(f"{a}={_number(v, unit):.12g}" for a, v in m.caps.items()),
             }
@@ -96,8 +102,8 @@ def scenario_tables(scenario: Scenario) -> Tables:
             {
                 "id": p.id,
                 "label": p.label,
-                "areas": _join(p.areas),
-                "members": _join(p.members),
+                "areas": _group(p.areas),
+                "members": _group(p.members),
                 "at_least": _limit_text(p.at_least, unit),
                 "at_most": _limit_text(p.at_most, unit),
                 "per": p.per,
@@ -151,6 +157,8 @@ def _list(value: Any) -> list[str] | None:
     text = _text(value)
     if text is None:
         return None
+    if text == "[]":
+        return []
     return [item.strip() for item in text.split(",") if item.strip()]
 
 

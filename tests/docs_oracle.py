@@ -45,7 +45,15 @@ def share(value: Any) -> float:
 
 
 def limit(value: Any, unit: float) -> tuple[str, float]:
-    """A floor, ceiling or policy bound: ``("share", s)`` when written with ``%``, else money."""
+    """A floor, ceiling or policy bound: ``("share", s)`` or ``("amount", fund units)``.
+
+    Written ``25%``, an amount, or in the schema's object form ``{share: 0.25}`` /
+    ``{amount: N}`` (N plain currency units).
+    """
+    if isinstance(value, dict):
+        if value.get("share") is not None:
+            return "share", float(value["share"])
+        return "amount", float(value["amount"]) / unit
     if isinstance(value, str) and value.strip().endswith("%"):
         return "share", share(value)
     return "amount", amount(value, unit)
@@ -201,7 +209,8 @@ def _policies(lp: _Lp, data: dict[str, Any], x: dict, totals: list, unit: float)
     all_areas = [a["id"] for a in data["areas"]]
     periods = {"year": [[t] for t in range(len(totals))], "horizon": [list(range(len(totals)))]}
     for policy in data.get("policies") or []:
-        areas = policy.get("areas") or all_areas
+        # Leaving ``areas`` out means every area; ``areas: []`` is a group of no area.
+        areas = all_areas if policy.get("areas") is None else policy["areas"]
         members = policy.get("members")
         for period in periods[policy.get("per", "year")]:
             group = {
@@ -242,7 +251,7 @@ def _projects(
     go: dict[str, int] = {}
     for project in data.get("projects") or []:
         cost = {years.index(int(y)): amount(c, unit) for y, c in project["cost"].items()}
-        first = min(cost)
+        first = min(t for t, c in cost.items() if c > 0)
         z = lp.column(
             upper=1.0, value=prio[project["area"]] * disc[first] * float(project["value"])
         )

@@ -316,6 +316,90 @@ areas:
 """,
         185.0,
     ),
+    "policy_over_an_empty_area_list_is_a_group_of_nothing": (
+        """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10bn}
+areas:
+- {id: a}
+policies:
+- {id: p2, areas: [], at_least: 1bn}
+""",
+        None,
+    ),
+    "policy_over_an_empty_member_list_is_a_group_of_nothing": (
+        """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10bn}
+areas:
+- {id: a}
+policies:
+- {id: p2, members: [], at_least: 1bn}
+""",
+        None,
+    ),
+    "policy_naming_a_member_pledging_zero": (
+        """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10bn}
+- {id: BBB, pledge: 0}
+areas:
+- {id: a}
+policies:
+- {id: p, members: [BBB], at_least: 1bn}
+""",
+        None,
+    ),
+    "policy_with_both_bounds": (
+        """\
+fund: {name: T, years: [2026, 2027]}
+members:
+- {id: AAA, pledge: 10bn}
+- {id: BBB, pledge: 0, opt_in: [a]}
+areas:
+- {id: a, priority: 3}
+- {id: b, priority: 1}
+policies:
+- {id: p1, areas: [a], at_least: 10%, at_most: 30%}
+
+""",
+        32.0,
+    ),
+    "limit_in_the_schema_object_form_as_a_share": (
+        """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10bn}
+areas:
+- {id: a, priority: 3}
+- {id: b, priority: 1, floor: {share: 0.25}}
+""",
+        25.0,
+    ),
+    "limit_in_the_schema_object_form_as_currency": (
+        """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10bn}
+areas:
+- {id: a, priority: 3}
+- {id: b, priority: 1, floor: {amount: 4000000000}}
+""",
+        22.0,
+    ),
+    "amount_suffix_upper_case_and_spaced": (
+        """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10BN}
+areas:
+- {id: a, priority: 3}
+""",
+        30.0,
+    ),
 }
 
 #: Small go/no-go scenarios (docs/projects.md): pooled projects, min_share, needs, exclusions.
@@ -351,6 +435,38 @@ projects:
 exclusions:
 - {id: ex, projects: [p, q, r], at_most: 2}
 """,
+    "project_discounted_from_its_first_year_with_a_cost": """\
+fund: {name: T, years: [2026, 2027]}
+members:
+- {id: AAA, pledge: 10bn}
+areas:
+- {id: a, priority: 1}
+- {id: b, priority: 1}
+projects:
+- {id: p, area: b, cost: {2026: 0, 2027: 3bn}, value: 10}
+objective: {discount_rate: 100%}
+""",
+    "project_needing_a_partly_funded_project": """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 5bn}
+areas:
+- {id: a, priority: 0.1}
+projects:
+- {id: p, area: a, cost: {2026: 4bn}, value: 2, min_share: 25%}
+- {id: q, area: a, cost: {2026: 1bn}, value: 5, needs: [p]}
+""",
+    "project_valued_by_members_priorities": """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 5bn, priorities: {weights: {a: 1, b: 3}}}
+- {id: BBB, pledge: 5bn}
+areas:
+- {id: a, priority: 1}
+- {id: b, priority: 1}
+projects:
+- {id: p, area: a, cost: {2026: 4bn}, value: 20}
+""",
 }
 
 
@@ -360,6 +476,43 @@ def test_hand_written_scenario_reaches_the_documented_optimum(name: str, tmp_pat
     ours = assert_agree(_write(tmp_path, name, text))
     if by_hand is not None:
         assert ours.objective == pytest.approx(by_hand, rel=1e-9)
+
+
+#: Cases whose rules no money can meet: both sides must find no plan.
+NO_PLAN = (
+    "floor_above_every_pledge_is_infeasible",
+    "policy_over_an_empty_area_list_is_a_group_of_nothing",
+    "policy_over_an_empty_member_list_is_a_group_of_nothing",
+    "policy_naming_a_member_pledging_zero",
+)
+
+
+@pytest.mark.parametrize("name", NO_PLAN)
+def test_rules_no_money_can_meet_leave_no_plan(name: str, tmp_path: Path) -> None:
+    assert not assert_agree(_write(tmp_path, name, CASES[name][0])).feasible
+
+
+def test_the_printed_schema_accepts_every_documented_way_of_writing_a_file() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    ran = cli("optimise.py", "schema")
+    assert ran.returncode == 0
+    validator = jsonschema.Draft202012Validator(json.loads(ran.stdout))
+    files = {path.name: read_file(path) for path in SCENARIOS.glob("*.yaml")}
+    files |= {name: yaml.safe_load(text) for name, (text, _) in CASES.items()}
+    files |= {name: yaml.safe_load(text) for name, text in PROJECT_CASES.items()}
+    for name, data in files.items():
+        problems = [error.message for error in validator.iter_errors(json.loads(json.dumps(data)))]
+        assert not problems, (name, problems[:3])
+
+
+@pytest.mark.parametrize(
+    "name", ["opt_in_empty_joins_nothing", "policy_over_an_empty_area_list_is_a_group_of_nothing"]
+)
+def test_an_empty_list_survives_the_apps_tables(name: str, tmp_path: Path) -> None:
+    from app.tables import scenario_tables, tables_scenario
+
+    scenario = engine.load_scenario(_write(tmp_path, name, CASES[name][0]))
+    assert tables_scenario(scenario, scenario_tables(scenario)) == scenario
 
 
 def test_carry_over_false_spends_each_year_its_own_pledge(tmp_path: Path) -> None:

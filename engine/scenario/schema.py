@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     PrivateAttr,
     SerializationInfo,
@@ -23,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from engine.coalition.elicitation import MemberPriorities
 from engine.scenario.fields import (
@@ -64,6 +67,21 @@ class Limit(Strict):
         if isinstance(value, str) and value.strip().endswith("%"):
             return {"share": parse_share(value)}
         return {"amount": parse_amount(read_plain(value, info.context))}
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # Files write a limit as ``12bn``, a plain number of currency units or ``25%``; the
+        # object form is what the model holds. The schema must accept all three, or the
+        # shipped scenarios fail an outside validator.
+        return {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "description": "an amount (12bn) or a share (25%)"},
+                handler(core_schema),
+            ]
+        }
 
     @model_validator(mode="after")
     def _one_kind(self) -> Limit:
