@@ -55,20 +55,26 @@ PD = ("naive", "drift", "fast_ets", "dotm", "dotm_log")  # DOTM for Theta, on le
 PDT = ("naive", "drift", "fast_theta_log", "fast_ets", "dotm")  # DOTM for Theta on levels
 P0D = (*P0, "dotm")  # DOTM added
 P0DD = (*P0, "dotm", "dotm_log")  # DOTM on levels and logs added
+P0A = ("naive", "drift", "otm_dotm", "fast_theta_log", "fast_ets")  # OTM/DOTM for Theta
+P0AA = (*P0, "otm_dotm")  # OTM/DOTM added
+P0N = P0[1:]  # without naive (flat forecasts of trending series)
+P0DN = (*P0N, "dotm")  # without naive, DOTM added
 RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "sel_P0": (P0, None), "med_P0": (P0, "median"), "mean_P0": (P0, "mean"),
     "sel_PD": (PD, None), "med_PD": (PD, "median"), "med_PDT": (PDT, "median"),
     "med_P0D": (P0D, "median"), "med_P0DD": (P0DD, "median"),
+    "med_P0N": (P0N, "median"), "med_P0DN": (P0DN, "median"),
+    "med_P0A": (P0A, "median"), "med_P0AA": (P0AA, "median"), "otm_dotm": (("otm_dotm",), None),
     "sel_BIG": (BIG, None), "med_BIG": (BIG, "median"),
     **{n: ((n,), None) for n in BIG},
 }  # fmt: skip
 
 
 class Case:
-    """One case's backtest (every model of BIG) and final forecasts, and its test part."""
+    """One case's backtest (every model of BIG and otm_dotm), final forecasts and test part."""
 
     def __init__(self, train: pd.DataFrame, test: pd.DataFrame, h: int) -> None:
-        m = AutoForecaster(candidates=BIG, combinations={}, horizon=h).fit(train)
+        m = AutoForecaster(candidates=(*BIG, "otm_dotm"), combinations={}, horizon=h).fit(train)
         self.cv, self.y, self.h = m.cv_, m.y_, h
         self.test = {u: g["y"].to_numpy()[:h] for u, g in test.groupby("unique_id")}
         self.final = {}

@@ -13,7 +13,7 @@ from models.global_model import GlobalRidge
 from models.regression import DriverRegression
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import ARIMA, ETS, Theta, ThetaLog
-from models.theta import OptimisedTheta, OptimisedThetaLog
+from models.theta import AutoOptimisedTheta, OptimisedTheta, OptimisedThetaLog
 
 ATOMIC: dict[str, type[Forecaster]] = {
     "naive": Naive,
@@ -31,6 +31,7 @@ ATOMIC: dict[str, type[Forecaster]] = {
     "global_ridge": GlobalRidge,
     "dotm": OptimisedTheta,
     "dotm_log": OptimisedThetaLog,
+    "otm_dotm": AutoOptimisedTheta,
 }
 # The auto pool uses the numpy fits of Theta and ETS (models/smoothing.py: the same models as the
 # statsmodels ones, 5-25x cheaper) and Theta on log y; by default every series gets the median

@@ -232,6 +232,16 @@ class OptimisedTheta(Forecaster):
         return mean, sd
 
 
+class AutoOptimisedTheta(OptimisedTheta):
+    """OTM or DOTM per series, whichever has the lower in-sample SSE (the choice statsforecast's
+    AutoTheta makes among its forms): :class:`OptimisedTheta` with both forms."""
+
+    name = "otm_dotm"
+
+    def __init__(self, forms: tuple[str, ...] = ("static", "dynamic")) -> None:
+        super().__init__(forms)
+
+
 class OptimisedThetaLog(OptimisedTheta):
     """:class:`OptimisedTheta` on ``log y`` for positive series, forecasts back by ``exp``
     (a median), the sd by the delta method; a series with a value <= 0 is refused."""

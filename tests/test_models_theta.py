@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.theta import OptimisedTheta, OptimisedThetaLog, _errors, _run
+from models.theta import AutoOptimisedTheta, OptimisedTheta, OptimisedThetaLog, _errors, _run
 
 
 def reference_forecast(y, alpha, theta, l0, h):
@@ -68,3 +68,18 @@ def test_fitting_all_prefixes_at_once_equals_fitting_each():
 def test_dotm_on_logs_refuses_a_non_positive_series():
     with pytest.raises(ValueError, match="positive"):
         OptimisedThetaLog()._fit_series(np.array([1.0, 2, -1, 3, 4]), None)
+
+
+def test_otm_dotm_takes_the_form_with_the_lower_in_sample_sse():
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        y = 100 + np.cumsum(rng.normal(1, 3, 18))
+        fits = {
+            dyn: OptimisedTheta((form,))._fit_series(y, None)
+            for dyn, form in ((True, "dynamic"), (False, "static"))
+        }
+        sse = {dyn: np.sum(_run(y, f["alpha"], f["theta"], f["l0"], dyn)[0] ** 2)
+               for dyn, f in fits.items()}  # fmt: skip
+        chosen = AutoOptimisedTheta()._fit_series(y, None)
+        assert chosen["dynamic"] == min(sse, key=sse.get)
+        assert chosen["alpha"] == pytest.approx(fits[chosen["dynamic"]]["alpha"])
