@@ -30,6 +30,7 @@ from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
 from engine import (
     SolverOptions,
+    check_result_folder,
     load_with_edits,
     parse_highs_options,
     scenario_json_schema,
@@ -78,6 +79,8 @@ def solve(
     ] = None,
 ) -> None:
     """Solve a scenario and print (or write) the allocation."""
+    if out is not None:
+        check_result_folder(out)  # refuse a bad --out before solving
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     result = solve_scenario(
         sc,

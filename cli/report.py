@@ -11,7 +11,7 @@ import typer
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from datasets import scenario_path
-from engine import READERS, ScenarioError, load_with_edits, save_scenario
+from engine import READERS, OutputError, ScenarioError, load_with_edits, save_scenario
 
 ScenarioArg = Annotated[
     str, typer.Argument(help="Scenario file (YAML, JSON, .xlsx) or shipped name (aspf-2026).")
@@ -27,6 +27,17 @@ XlsxOpt = Annotated[bool, typer.Option("--xlsx", help="Also write report.xlsx be
 
 def _command_line() -> str:
     return shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def check_report_out(out: Path, pdf: bool, xlsx: bool) -> None:
+    """Refuse a bad report ``--out`` before any work (:func:`reports.publish.output_paths`),
+    a path the file system cannot take (a name too long) as well; raises OutputError."""
+    from reports.publish import output_paths
+
+    try:
+        output_paths(out, pdf, xlsx)
+    except OSError as error:
+        raise OutputError(f"{out}: cannot write here ({error.strerror or error})") from None
 
 
 @friendly_errors
@@ -47,9 +58,9 @@ def report_cmd(
     binding constraints in plain words, and the diff against a baseline (--against);
     with --robust, the robust plan against the deterministic ones."""
     from reports.allocation import Inputs, allocation_report
-    from reports.publish import output_paths, publish
+    from reports.publish import publish
 
-    output_paths(out, pdf, xlsx)  # refuse a bad --out before solving
+    check_report_out(out, pdf, xlsx)
     path = scenario_path(scenario)
     sc = load_with_edits(path, set_ or [])
     base_path = scenario_path(against) if against is not None else None
@@ -120,9 +131,9 @@ def forecast_report_cmd(
         inputs_sha256,
     )
     from reports.forecast_report import forecast_report
-    from reports.publish import output_paths, publish
+    from reports.publish import publish
 
-    output_paths(out, pdf, xlsx)  # refuse a bad --out before forecasting
+    check_report_out(out, pdf, xlsx)
     source = scenario_path(scenario)
     sc = load_with_edits(source)
     options = ForecastOptions(tuple(path or DEFAULT_PATHS), samples, seed)

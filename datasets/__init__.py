@@ -10,4 +10,8 @@ DEFAULT_SCENARIO = SCENARIOS_DIR / "aspf-2026.yaml"
 def scenario_path(name: str) -> Path:
     """A shipped scenario by name (``aspf-2026``, ``nif``) or any path given as is."""
     candidate = SCENARIOS_DIR / f"{name}.yaml"
-    return candidate if candidate.exists() else Path(name)
+    try:
+        shipped = candidate.exists()
+    except OSError:  # e.g. a name too long for the file system: no shipped scenario
+        shipped = False
+    return candidate if shipped else Path(name)

@@ -37,7 +37,12 @@ from engine.coalition.stability import Stability, solve_with_participation, stab
 from engine.errors import EngineError, OutputError, ScenarioError, SolverUnavailableError
 from engine.files.atomic import atomic_write_bytes, atomic_write_text
 from engine.files.folder import check_folder, write_file_set
-from engine.files.results import result_file_bytes, write_folder, write_result
+from engine.files.results import (
+    check_result_folder,
+    result_file_bytes,
+    write_folder,
+    write_result,
+)
 from engine.files.scenario_files import (
     READERS,
     dump_scenario_yaml,
@@ -110,6 +115,7 @@ __all__ = [
     "budget_frontier",
     "burden_bands",
     "check_folder",
+    "check_result_folder",
     "column_digits",
     "compare",
     "contribution_key",

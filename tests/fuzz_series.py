@@ -198,10 +198,14 @@ def hostile_series(draw: st.DrawFn) -> Case:
         options, words = draw(st.sampled_from(BAD_OPTIONS))
         codes, what = INVALID, " ".join(options)
     elif kind == "out":
-        what = draw(st.sampled_from(["a file", "under a file", "a folder of other files"]))
+        what = draw(st.sampled_from(["a file", "under a file", "a folder of other files",
+                                     "a name too long"]))  # fmt: skip
         codes = INVALID
         if what == "a folder of other files":
             out_files, words = ("forecast.csv", "notes.txt"), ("out", "notes.txt")
+        elif what == "a name too long":
+            out, out_files, words = None, (), ("o" * 300,)
+            out_arg = f"{DIR}/{'o' * 300}"
         else:
             out, out_files, words = None, (), ("series.csv",)
             out_arg = f"{DIR}/series.csv" + ("/sub" if what == "under a file" else "")

@@ -400,7 +400,26 @@ def _fifo(name: str) -> Callable[[Path], Path]:
     return build
 
 
+#: A file name longer than any file system takes (255 bytes).
+LONG_NAME = "n" * 300
+
+
 OPTIMISE_CASES: list[Case] = [
+    (
+        "scenario name too long",
+        lambda tmp: ["validate", str(tmp / f"{LONG_NAME}.yaml")],
+        (LONG_NAME, "File name too long"),
+    ),
+    (
+        "solve --out name too long",
+        lambda tmp: ["solve", "purl-2025", "--out", str(tmp / LONG_NAME)],
+        (LONG_NAME, "File name too long"),
+    ),
+    (
+        "report --out name too long",
+        lambda tmp: ["report", "purl-2025", "--out", str(tmp / f"{LONG_NAME}.html")],
+        (LONG_NAME, "File name too long"),
+    ),
     (
         "yaml of comments only",
         _validate(lambda tmp: write(tmp / "c.yaml", "# nothing yet\n")),

@@ -32,7 +32,11 @@ def check_folder(out: str | os.PathLike[str], owned: tuple[str, ...]) -> Path:
     """``out`` as a Path if it may be (re)written; raises OutputError if it is a file or
     holds anything not in ``owned`` (call before long work, to refuse early)."""
     out = Path(out)
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    try:
+        is_other = out.is_symlink() or (out.exists() and not out.is_dir())
+    except OSError as error:  # e.g. a name too long for the file system
+        raise OutputError(f"{out}: cannot be a folder ({error.strerror or error})") from None
+    if is_other:
         raise OutputError(f"{out}: exists and is not a folder")
     if out.exists():
         try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.files.folder import folder_of_bytes, write_folder
+from engine.files.folder import check_folder, folder_of_bytes, write_folder
 from engine.results.schema import RESULT_FILES, Result, result_tables
 
 
@@ -34,6 +34,13 @@ def result_file_bytes(result: Result) -> dict[str, bytes]:
 def result_files(result: Result) -> dict[str, Callable[[Path], None]]:
     """Writers of each contract file, by file name."""
     return folder_of_bytes(result_file_bytes(result))
+
+
+def check_result_folder(out: str | os.PathLike[str]) -> Path:
+    """Refuse, before any solving, an ``out`` that :func:`write_result` would refuse (a
+    file, a folder of other files, a path the file system cannot take); raises
+    OutputError."""
+    return check_folder(out, RESULT_FILES)
 
 
 def write_result(result: Result, out: str | os.PathLike[str]) -> Path:
