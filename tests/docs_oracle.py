@@ -243,11 +243,51 @@ def _value(
     lp.row(_add(pieces, pooled, -1.0), hi=0.0)
 
 
+def _is_joint(project: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Paid by member shares (docs/projects.md) rather than from the area's pooled money."""
+    named = {p for rule in data.get("burden_sharing") or [] for p in rule["projects"]}
+    named |= {p for rule in data.get("industrial_return") or [] for p in rule.get("projects") or []}
+    keys = ("members", "coalition", "workshare")
+    return any(project.get(k) is not None for k in keys) or project["id"] in named
+
+
+def _joint_shares(
+    lp: _Lp, project: dict[str, Any], cost: dict, go: tuple[int, int], x: dict, unit: float
+) -> dict[tuple[str, str, int], dict[int, float]]:
+    """Member shares q summing to z, and the coalition rule; returns each member's payments
+    to the project by (member, area, t)."""
+    z, y = go
+    area, listed = project["area"], project.get("members")
+    payers = sorted(
+        {m for (m, a, _), _col in x.items() if a == area and (listed is None or m in listed)}
+    )
+    payers = [m for m in payers if all((m, area, t) in x for t in cost)]
+    shares = {m: lp.column(upper=1.0) for m in payers}
+    lp.row({**{q: 1.0 for q in shares.values()}, z: -1.0}, lo=0.0, hi=0.0)
+    payments = {(m, area, t): {q: c} for m, q in shares.items() for t, c in cost.items()}
+    rule = project.get("coalition") or {}
+    if rule.get("min_members") is not None:
+        stake = share(rule.get("min_stake", 0.01))
+        joins = []
+        for q in shares.values():
+            j = lp.column(upper=1.0)
+            lp.integer[j] = 1
+            lp.row({q: 1.0, j: -stake}, lo=0.0)
+            lp.row({q: 1.0, j: -1.0}, hi=0.0)
+            joins.append(j)
+        lp.row({**dict.fromkeys(joins, 1.0), y: -float(rule["min_members"])}, lo=0.0)
+    if rule.get("min_amount") is not None:
+        profile = sum(cost.values())
+        lp.row({z: profile, y: -amount(rule["min_amount"], unit)}, lo=0.0)
+    return payments
+
+
 def _projects(
-    lp: _Lp, data: dict[str, Any], years: list[int], unit: float, disc: list, prio: dict
+    lp: _Lp, data: dict[str, Any], years: list[int], unit: float, disc: list, prio: dict, x: dict
 ) -> dict:
-    """Pooled go/no-go projects: share z and go y per project; returns money by (area, t)."""
+    """Go/no-go projects: share z and go y each; returns project money by (area, t)."""
     spent: dict[tuple[str, int], dict[int, float]] = {}
+    paid: dict[tuple[str, str, int], dict[int, float]] = {}
     go: dict[str, int] = {}
     for project in data.get("projects") or []:
         cost = {years.index(int(y)): amount(c, unit) for y, c in project["cost"].items()}
@@ -260,8 +300,13 @@ def _projects(
         low = share(project["min_share"]) if project.get("min_share") is not None else 1.0
         lp.row({z: 1.0, y: -low}, lo=0.0)
         lp.row({z: 1.0, y: -1.0}, hi=0.0)
+        if _is_joint(project, data):
+            for key, terms in _joint_shares(lp, project, cost, (z, y), x, unit).items():
+                paid[key] = _add(paid.get(key, {}), terms)
         for t, c in cost.items():
             spent[project["area"], t] = _add(spent.get((project["area"], t), {}), {z: c})
+    for key, terms in paid.items():  # a member's project payments come out of its flow
+        lp.row({**terms, x[key]: -1.0}, hi=0.0)
     for project in data.get("projects") or []:
         for needed in project.get("needs") or []:
             lp.row({go[project["id"]]: 1.0, go[needed]: -1.0}, hi=0.0)
@@ -291,7 +336,7 @@ def build(data: dict[str, Any]) -> _Lp:
     totals = [{col: 1.0 for (_, _, year), col in x.items() if year == t} for t in range(len(years))]
     _area_rules(lp, data, funding, totals, unit)
     _policies(lp, data, x, totals, unit)
-    spent = _projects(lp, data, years, unit, disc, prio)
+    spent = _projects(lp, data, years, unit, disc, prio, x)
     for area in data["areas"]:
         for t in range(len(years)):
             pooled = _add(funding[area["id"], t], spent.get((area["id"], t), {}), -1.0)

@@ -136,3 +136,46 @@ def random_scenario_data(seed: int) -> dict[str, Any]:
             "member_weights": str(rng.choice(["pledge", "equal"])),
         }
     return data
+
+
+def random_project_data(seed: int) -> dict[str, Any]:
+    """A random scenario with go/no-go projects: pooled and joint, min_share, needs,
+    members, coalitions and an exclusion (docs/projects.md), over :func:`random_scenario_data`."""
+    data = random_scenario_data(seed)
+    rng = np.random.default_rng(10_000 + seed)
+    years, unit = data["fund"]["years"], data["fund"]["unit"]
+    areas = [a["id"] for a in data["areas"]]
+    members = [m["id"] for m in data["members"]]
+    projects: list[dict[str, Any]] = []
+    for k in range(int(rng.integers(1, 5))):
+        span = [y for y in years if rng.random() < 0.6] or [years[-1]]
+        costs = {y: round(float(rng.uniform(0.5, 6)), 2) for y in span}
+        project: dict[str, Any] = {
+            "id": f"p{k}",
+            "area": str(rng.choice(areas)),
+            "cost": {y: _money(rng, cost, unit) for y, cost in costs.items()},
+            "value": round(float(rng.uniform(0, 20)), 1),
+        }
+        if rng.random() < 0.4:
+            project["min_share"] = f"{rng.integers(10, 90)}%"
+        if projects and rng.random() < 0.3:
+            project["needs"] = [str(rng.choice([p["id"] for p in projects]))]
+        kind = rng.integers(4)
+        if kind == 1:
+            project["members"] = [
+                str(m)
+                for m in rng.choice(members, size=rng.integers(1, len(members) + 1), replace=False)
+            ]
+        elif kind == 2:
+            project["coalition"] = {
+                "min_members": int(rng.integers(1, 3)),
+                "min_stake": f"{rng.integers(1, 40)}%",
+            }
+        elif kind == 3:
+            need = rng.uniform(0.2, 0.9) * sum(costs.values())
+            project["coalition"] = {"min_amount": _money(rng, need, unit)}
+        projects.append(project)
+    data["projects"] = projects
+    if len(projects) > 1 and rng.random() < 0.5:
+        data["exclusions"] = [{"id": "ex", "projects": [p["id"] for p in projects[:2]]}]
+    return data

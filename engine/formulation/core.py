@@ -97,6 +97,7 @@ class ModelBuilder(ModelKeys):
     def freeze(self) -> PlanModel:
         """The built model, its numbers as read-only numpy arrays (copies, patches and the
         solver interfaces move arrays, not Python lists; a change is a copy)."""
+        _check_distinct_columns(self.rows, self.row_start, self.row_cols)
         keys = {f.name: getattr(self, f.name) for f in fields(ModelKeys)}
         return PlanModel(
             **keys,
@@ -109,6 +110,20 @@ class ModelBuilder(ModelKeys):
             row_start=_frozen(self.row_start, np.int64),
             row_cols=_frozen(self.row_cols, np.int64),
             row_vals=_frozen(self.row_vals, float),
+        )
+
+
+def _check_distinct_columns(rows: list[Row], starts: list[int], cols: list[int]) -> None:
+    """Raise ValueError when a row names a column twice: HiGHS refuses such a model as a
+    whole (``passModel`` fails and leaves an empty model that reads as optimal)."""
+    if not cols:
+        return
+    row_of = np.repeat(np.arange(len(rows)), np.diff(np.asarray(starts)))
+    keys = row_of * (max(cols) + 1) + np.asarray(cols)
+    unique, counts = np.unique(keys, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"row {rows[int(unique[counts > 1][0] // (max(cols) + 1))].name} names a column twice"
         )
 
 

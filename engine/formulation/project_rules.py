@@ -55,15 +55,15 @@ def define_coalitions(model: ModelBuilder, maps: ProjectMaps) -> None:
                 0.0,
             )
         if rule.min_amount is not None:
-            model.add_row(
-                Row(f"coalition_amount[{u.key}]", "coalition_amount"),
-                [
-                    (maps.funded(u.key), u.total_cost / model.scale),
-                    (go, -rule.min_amount / model.scale),
-                ],
-                1,
-                0.0,
+            funded, need = maps.funded(u.key), rule.min_amount / model.scale
+            # All or nothing, the funded share is the go column itself: one term, for a
+            # column named twice in a row makes HiGHS refuse the whole model.
+            terms = (
+                [(go, u.total_cost / model.scale - need)]
+                if funded == go
+                else [(funded, u.total_cost / model.scale), (go, -need)]
             )
+            model.add_row(Row(f"coalition_amount[{u.key}]", "coalition_amount"), terms, 1, 0.0)
 
 
 def define_dependencies(model: ModelBuilder, maps: ProjectMaps) -> None:
