@@ -39,5 +39,9 @@ ATOMIC: dict[str, type[Forecaster]] = {
 # out of the pool: as a single model it beat Theta on M3's development split (MASE 3.290 vs
 # 3.338) but lost on the allies' GDP at the development origins 2005-2011 (2.672 vs 2.539 at
 # h = 5, 3.427 vs 2.871 at h = 10), and the median with DOTM for Theta was neutral over the
-# development sets (+0.2%); see benchmarks/RESULTS_forecast.md.
+# development sets (+0.2%). Re-checked over seven development sets (the M3, M1 and Tourism
+# splits and the domain's four, issue 13's third round): adding dotm gained 0.6% on average but
+# lost 2.4% on GDP at h = 10, adding otm_dotm ("dotm" with OTM as AutoTheta chooses) gained
+# 0.07% with coverage moving away from target; neither adopted. See
+# benchmarks/RESULTS_forecast.md.
 DEFAULT_CANDIDATES = ("naive", "drift", "fast_theta", "fast_theta_log", "fast_ets")
