@@ -88,6 +88,23 @@ def _normalised(weights: dict[str, float]) -> dict[str, float]:
     return {k: v / total for k, v in weights.items()} if total > 0 else dict(weights)
 
 
+def pairwise_weights(comparisons: list[list[Any]]) -> dict[str, float]:
+    """AHP weights: the principal eigenvector of the reciprocal matrix, summing to one.
+
+    ``[a, b, 3]`` says a matters 3 times as much as b; ratios may be written ``1/3``.
+    """
+    names = sorted({c[0] for c in comparisons} | {c[1] for c in comparisons})
+    matrix = np.eye(len(names))
+    for first, second, ratio in comparisons:
+        top, _, bottom = str(ratio).partition("/")
+        value = float(top) / float(bottom or 1)
+        i, j = names.index(first), names.index(second)
+        matrix[i, j], matrix[j, i] = value, 1 / value
+    values, vectors = np.linalg.eig(matrix)
+    principal = np.abs(np.real(vectors[:, int(np.argmax(np.real(values)))]))
+    return dict(zip(names, principal / principal.sum(), strict=True))
+
+
 def fund_priorities(data: dict[str, Any], years: list[int], unit: float) -> dict[str, float]:
     """The areas' priorities after members' own (docs/coalition.md, "The fund's objective").
 
@@ -107,6 +124,8 @@ def fund_priorities(data: dict[str, Any], years: list[int], unit: float) -> dict
         lam = 1 / len(paying) if rule == "equal" else totals[member["id"]] / grand
         prio = member.get("priorities") or {}
         raw = prio.get("weights") or prio.get("swing")
+        if prio.get("pairwise"):
+            raw = pairwise_weights(prio["pairwise"])
         if raw is None:
             raw = {a: written[a] for a in joined(member, ids)}
         for area, w in _normalised({k: float(v) for k, v in raw.items()}).items():

@@ -17,8 +17,9 @@ import yaml
 
 import engine
 from tests.cli_runs import cli
-from tests.docs_cases import CASES, PROJECT_CASES, PROJECTS_BY_HAND
+from tests.docs_cases import CASES
 from tests.docs_oracle import Optimum, read_file, solve_file
+from tests.docs_project_cases import PROJECT_CASES, PROJECTS_BY_HAND
 from tests.docs_random import random_project_data, random_scenario_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,16 @@ def test_project_scenario_reaches_the_documented_optimum(name: str, tmp_path: Pa
     assert ours.feasible
     if name in PROJECTS_BY_HAND:
         assert ours.objective == pytest.approx(PROJECTS_BY_HAND[name], rel=1e-9)
+
+
+def test_the_cli_writes_the_documented_optimum_to_summary_json(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "policies", CASES["policies_with_and_without_members_per_year_and_horizon"][0]
+    )
+    ran = cli("optimise.py", "solve", str(path), "--out", str(tmp_path / "out"))
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective"] == pytest.approx(solve_file(path).objective, rel=1e-7)
 
 
 def test_infeasible_file_exits_1_and_a_missing_first_pledge_exits_2(tmp_path: Path) -> None:
