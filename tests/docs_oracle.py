@@ -405,3 +405,51 @@ def solve_data(data: dict[str, Any]) -> Optimum:
 def solve_file(path: Path) -> Optimum:
     """The maximum value of a scenario file, by the docs' formulation."""
     return solve_data(read_file(path))
+
+
+def member_weights(data: dict[str, Any], member_id: str) -> dict[str, float]:
+    """A member's own weights over the areas it joined, summing to one (docs/coalition.md):
+    stated weights, swing points or pairwise comparisons, else the areas' priorities."""
+    member = next(m for m in data["members"] if m["id"] == member_id)
+    ids = [a["id"] for a in data["areas"]]
+    prio = member.get("priorities") or {}
+    raw = prio.get("weights") or prio.get("swing")
+    if prio.get("pairwise"):
+        raw = pairwise_weights(prio["pairwise"])
+    if raw is None:
+        written = {a["id"]: float(a.get("priority", 1.0)) for a in data["areas"]}
+        raw = {a: written[a] for a in joined(member, ids)}
+    return _normalised({k: float(v) for k, v in raw.items()})
+
+
+def standalone_data(data: dict[str, Any], member_id: str) -> dict[str, Any]:
+    """The one-member scenario of "value alone": its pledge, opt-ins/opt-outs and caps, the
+    policies naming only it written in money, the areas it joined (same curves and
+    absorption, no floors or ceilings) weighted by its own weights; LP part only."""
+    member = next(m for m in data["members"] if m["id"] == member_id)
+    weights = member_weights(data, member_id)
+    keep = set(joined(member, [a["id"] for a in data["areas"]]))
+    areas = [
+        {
+            "id": a["id"],
+            "priority": weights.get(a["id"], 0.0),
+            **{k: a[k] for k in ("absorption", "value_curve") if a.get(k) is not None},
+        }
+        for a in data["areas"]
+        if a["id"] in keep
+    ]
+    alone = {k: v for k, v in member.items() if k != "priorities"}
+    policies = [
+        {**p, "areas": [a for a in p.get("areas") or keep if a in keep]}
+        for p in data.get("policies") or []
+        if p.get("members") == [member_id]
+        and all(limit(p[k], 1.0)[0] == "amount" for k in ("at_least", "at_most") if p.get(k))
+    ]
+    objective = {k: v for k, v in (data.get("objective") or {}).items() if k == "discount_rate"}
+    return {
+        "fund": data["fund"],
+        "members": [alone],
+        "areas": areas,
+        "policies": policies,
+        "objective": objective,
+    }

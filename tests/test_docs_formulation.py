@@ -18,7 +18,15 @@ import yaml
 import engine
 from tests.cli_runs import cli
 from tests.docs_cases import CASES
-from tests.docs_oracle import Optimum, read_file, solve_file
+from tests.docs_oracle import (
+    Optimum,
+    joined,
+    pledges,
+    read_file,
+    solve_data,
+    solve_file,
+    standalone_data,
+)
 from tests.docs_project_cases import PROJECT_CASES, PROJECTS_BY_HAND
 from tests.docs_random import random_project_data, random_scenario_data
 
@@ -197,3 +205,49 @@ def test_a_row_naming_a_column_twice_is_refused_when_the_model_is_built() -> Non
     builder.add_row(Row("twice", "coalition_amount"), [(j, 1.0), (j, -0.5)], 1, 0.0)
     with pytest.raises(ValueError, match="twice names a column twice"):
         builder.freeze()
+
+
+def _standalone_pairs(path: Path) -> list[tuple[str, float, float]]:
+    """(member, oracle's value alone, engine's) for every member with money and an area."""
+    data, scenario = read_file(path), engine.load_scenario(path)
+    years = [int(y) for y in data["fund"]["years"]]
+    pairs = []
+    for member in data["members"]:
+        if max(pledges(member.get("pledge", 0), years, 1.0)) <= 0:
+            continue
+        if not joined(member, [a["id"] for a in data["areas"]]):
+            continue
+        ours = solve_data(standalone_data(data, member["id"]))
+        theirs, _ = engine.standalone(scenario, member["id"], frames=False)
+        assert ours.feasible, (path.name, member["id"])
+        pairs.append((member["id"], ours.objective, theirs))
+    return pairs
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "member_weights_stated_by_one_member",
+        "swing_and_weights_priorities_equal_rule",
+        "pairwise_priorities_hard_area_no_tie_break",
+        "policies_with_and_without_members_per_year_and_horizon",
+        "member_policies_as_shares_of_the_fund_total",
+    ],
+)
+def test_value_alone_is_the_documented_one_member_optimum(name: str, tmp_path: Path) -> None:
+    pairs = _standalone_pairs(_write(tmp_path, name, CASES[name][0]))
+    assert pairs
+    for member, ours, theirs in pairs:
+        assert theirs == pytest.approx(ours, rel=1e-7, abs=1e-9), member
+
+
+def test_value_alone_of_random_members_is_the_documented_one_member_optimum(
+    tmp_path: Path,
+) -> None:
+    checked = 0
+    for seed in range(10):
+        path = _write(tmp_path, f"alone_{seed}", yaml.safe_dump(random_scenario_data(seed)))
+        for member, ours, theirs in _standalone_pairs(path):
+            assert theirs == pytest.approx(ours, rel=1e-7, abs=1e-9), (seed, member)
+            checked += 1
+    assert checked >= 10
