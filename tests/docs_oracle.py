@@ -143,6 +143,8 @@ class _Lp:
     cost: list[float] = field(default_factory=list)
     integer: list[int] = field(default_factory=list)
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
+    #: Each area-year's value ``V_a`` as terms (before priority and discount).
+    values: dict[tuple[str, int], dict[int, float]] = field(default_factory=dict)
 
     def column(self, lower: float = 0.0, upper: float = np.inf, value: float = 0.0) -> int:
         self.lower.append(lower)
@@ -247,19 +249,23 @@ def _policies(lp: _Lp, data: dict[str, Any], x: dict, totals: list, unit: float)
 
 def _value(
     lp: _Lp, area: dict[str, Any], pooled: dict[int, float], weight: float, unit: float
-) -> None:
-    """The objective of one area-year: ``weight * V_a(pooled)``, pieces when it has a curve."""
+) -> dict[int, float]:
+    """The objective of one area-year, ``weight * V_a(pooled)`` (pieces when it has a
+    curve); returns ``V_a`` as terms."""
     curve = area.get("value_curve")
     if not curve:
         for col, coef in pooled.items():
             lp.cost[col] += weight * coef
-        return
-    pieces, start = {}, 0.0
+        return dict(pooled)
+    pieces, value, start = {}, {}, 0.0
     for segment in curve:
         end = amount(segment["up_to"], unit) if segment.get("up_to") is not None else np.inf
-        pieces[lp.column(upper=end - start, value=weight * float(segment["marginal"]))] = 1.0
+        marginal = float(segment["marginal"])
+        piece = lp.column(upper=end - start, value=weight * marginal)
+        pieces[piece], value[piece] = 1.0, marginal
         start = end
     lp.row(_add(pieces, pooled, -1.0), hi=0.0)
+    return value
 
 
 def _is_joint(project: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -361,13 +367,30 @@ def build(data: dict[str, Any]) -> _Lp:
             pooled = _add(funding[area["id"], t], spent.get((area["id"], t), {}), -1.0)
             if (area["id"], t) in spent:
                 lp.row(pooled, lo=0.0)
-            _value(lp, area, pooled, prio[area["id"]] * disc[t], unit)
+            lp.values[area["id"], t] = _value(lp, area, pooled, prio[area["id"]] * disc[t], unit)
     return lp
 
 
-def solve_data(data: dict[str, Any]) -> Optimum:
-    """The maximum value of a scenario's data (an LP with linprog, a MIP with milp)."""
+def _participation(lp: _Lp, data: dict[str, Any], keep: dict[str, float]) -> None:
+    """``participation[m]: V_m >= keep[m]``, V_m the plan's value by m's own weights
+    (docs/coalition.md, "Stability"; the LP part: areas' value, no projects)."""
+    years = [int(y) for y in data["fund"]["years"]]
+    rate = share((data.get("objective") or {}).get("discount_rate", 0))
+    for member_id, least in keep.items():
+        terms: dict[int, float] = {}
+        for area, w in member_weights(data, member_id).items():
+            for t, year in enumerate(years):
+                weight = w / (1 + rate) ** (year - years[0])
+                terms = _add(terms, lp.values[area, t], weight)
+        lp.row(terms, lo=least)
+
+
+def solve_data(data: dict[str, Any], keep: dict[str, float] | None = None) -> Optimum:
+    """The maximum value of a scenario's data (an LP with linprog, a MIP with milp);
+    with ``keep``, every member m in it valuing the plan at least ``keep[m]``."""
     lp = build(data)
+    if keep:
+        _participation(lp, data, keep)
     matrix = lil_matrix((max(len(lp.rows), 1), len(lp.cost)))
     lo, hi = np.full(matrix.shape[0], -np.inf), np.full(matrix.shape[0], np.inf)
     for i, (terms, row_lo, row_hi) in enumerate(lp.rows):

@@ -251,3 +251,39 @@ def test_value_alone_of_random_members_is_the_documented_one_member_optimum(
             assert theirs == pytest.approx(ours, rel=1e-7, abs=1e-9), (seed, member)
             checked += 1
     assert checked >= 10
+
+
+def _participation_agrees(path: Path, margin: float) -> Optimum:
+    """The plan keeping every member at (1 + margin) x its value alone: oracle and engine."""
+    data, scenario = read_file(path), engine.load_scenario(path)
+    alone = {
+        m["id"]: engine.standalone(scenario, m["id"], frames=False)[0] or 0.0
+        for m in data["members"]
+    }
+    ours = solve_data(data, {m: (1 + margin) * v for m, v in alone.items()})
+    summary = engine.solve_with_participation(scenario, alone, margin=margin).summary
+    assert (summary["status"] == "optimal") == ours.feasible, (path.name, margin, summary["status"])
+    if ours.feasible:
+        assert summary["objective"] == pytest.approx(ours.objective, rel=1e-7, abs=1e-9)
+    return ours
+
+
+def test_participation_rows_give_the_documented_price_of_stability(tmp_path: Path) -> None:
+    text = CASES["swing_and_weights_priorities_equal_rule"][0]
+    path = _write(tmp_path, "swing", text)
+    free, kept = solve_file(path), _participation_agrees(path, 0.0)
+    assert kept.objective == pytest.approx(32 + 2 / 3)
+    assert free.objective - kept.objective == pytest.approx(32.8125 - (32 + 2 / 3))
+    assert not _participation_agrees(path, 0.05).feasible
+
+
+def test_participation_on_random_files_matches_the_documented_rows(tmp_path: Path) -> None:
+    answers = [
+        _participation_agrees(
+            _write(tmp_path, f"keep_{seed}", yaml.safe_dump(random_scenario_data(seed))), margin
+        )
+        for seed in range(12)
+        for margin in (0.0, 0.05)
+    ]
+    assert any(a.feasible for a in answers)
+    assert not all(a.feasible for a in answers)
