@@ -134,6 +134,92 @@ areas:
 projects:
 - {id: p, area: a, cost: {2026: 4bn}, value: 10, coalition: {min_amount: 2bn}}
 """,
+    "industrial_return_naming_a_member_without_workshare": """\
+fund: {name: T, years: [2026, 2027]}
+members:
+- {id: AAA, pledge: 2bn}
+- {id: BBB, pledge: 1bn}
+- {id: CCC, pledge: 4bn}
+areas:
+- {id: air, priority: 1, value_curve: [{up_to: 1bn, marginal: 1}, {marginal: 0.05}]}
+- {id: land, priority: 0.6}
+projects:
+- id: jet
+  area: air
+  cost: {2026: 3bn, 2027: 3bn}
+  value: 20
+  workshare: {AAA: 70%, BBB: 30%}
+industrial_return:
+- {id: jr, min_ratio: 100%, tolerance: 0, members: [AAA, BBB, CCC]}
+""",
+    "industrial_return_members_default_to_the_workshares": """\
+fund: {name: T, years: [2026, 2027]}
+members:
+- {id: AAA, pledge: 2bn}
+- {id: BBB, pledge: 1bn}
+- {id: CCC, pledge: 4bn}
+areas:
+- {id: air, priority: 1, value_curve: [{up_to: 1bn, marginal: 1}, {marginal: 0.05}]}
+- {id: land, priority: 0.6}
+projects:
+- id: jet
+  area: air
+  cost: {2026: 3bn, 2027: 3bn}
+  value: 20
+  workshare: {AAA: 70%, BBB: 30%}
+industrial_return:
+- {id: jr, min_ratio: 100%, tolerance: 0}
+""",
+    "burden_sharing_key_within_tolerance": """\
+fund: {name: T, years: [2026]}
+members:
+- {id: AAA, pledge: 10bn}
+- {id: BBB, pledge: 1bn}
+- {id: CCC, pledge: 3bn, opt_out: [air]}
+areas:
+- {id: air, priority: 1}
+- {id: land, priority: 1.2}
+projects:
+- {id: corridor, area: air, cost: {2026: 4bn}, value: 8, min_share: 25%, members: [AAA, BBB]}
+burden_sharing:
+- {id: key, projects: [corridor], key: {AAA: 1, BBB: 1}, tolerance: 10%}
+""",
+    "area_coalition_min_members_contribution_and_amount": """\
+fund: {name: T, years: [2026, 2027]}
+members:
+- {id: AAA, pledge: 5bn}
+- {id: BBB, pledge: 1bn}
+- {id: CCC, pledge: 0.5bn}
+areas:
+- {id: space, priority: 3, value_curve: [{up_to: 2bn, marginal: 1}, {marginal: 0.2}]}
+- {id: land, priority: 1}
+area_coalitions:
+- {area: space, min_members: 2, min_contribution: 1.5bn, min_amount: 7bn}
+""",
+    "staged_call_requests_limits_and_a_resource": """\
+fund: {name: T, years: [2026, 2027, 2028], unit: m, currency: EUR}
+members:
+- {id: AAA, pledge: 1m}
+areas:
+- {id: energy, priority: 1, value_curve: [{up_to: 0.2m, marginal: 0.5}, {marginal: 0.01}]}
+- {id: health, priority: 2, value_curve: [{up_to: 0.2m, marginal: 0.5}, {marginal: 0.01}]}
+resources:
+- {id: lab, capacity: {2027: 1}}
+calls:
+- id: diana
+  area: energy
+  stages:
+  - {grant: 100k, max_count: 2, uses: {lab: 0.5}}
+  - {grant: 300k, min_share: 50%, budget: 400k, uses: {lab: 1}}
+  - {grant: 500k, max_count: 1}
+  applications:
+  - {id: a1, year: 2026, value: [0.3, 1.0, 2.0]}
+  - {id: a2, year: 2026, value: [0.2, 0.9, 0.1], area: health, request: [100k, 250k, 0]}
+  - {id: a3, year: 2027, value: [0.25, 1.5, 9.0]}
+  - {id: a4, year: 2027, value: [0.1, 0.2, 0.3], request: [80k, 200k, 100k]}
+projects:
+- {id: rig, area: health, cost: {2027: 200k}, value: 0.6, uses: {lab: 1}}
+""",
 }
 #: The project cases' optima worked out by hand (docs/projects.md, "What the model does").
 PROJECTS_BY_HAND = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.docs_oracle import UNITS, joined
+from tests.docs_reading import UNITS, joined
 
 
 def _money(rng: np.random.Generator, fund_units: float, unit: str) -> Any:
