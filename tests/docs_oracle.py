@@ -1,12 +1,13 @@
 """An independent formulation of the scenario format, written from the docs alone.
 
-It reads a scenario *file* (YAML or JSON) with plain ``yaml``/``json``, parses amounts
-and shares itself and builds the programme of docs/scenario-format.md ("The optimisation
-problem"), docs/projects.md (pooled go/no-go projects, ``min_share``, ``needs``,
-``exclusions``) and docs/coalition.md (members' ``weights``/``swing`` priorities and
-``member_weights``) with scipy: :func:`scipy.optimize.linprog` for an LP,
-:func:`scipy.optimize.milp` when there are projects. It imports nothing from ``engine``,
-so an agreement with the engine is a check of the docs as much as of the engine.
+It reads a scenario *file* (YAML or JSON) with plain ``yaml``/``json``
+(:mod:`tests.docs_reading` parses amounts, shares, pledges and priorities itself), builds
+the programme of docs/scenario-format.md ("The optimisation problem"), the go/no-go part
+of docs/projects.md (:mod:`tests.docs_oracle_projects`) and the members' priorities,
+value alone and participation rows of docs/coalition.md, and solves it with scipy:
+:func:`scipy.optimize.linprog` for an LP, :func:`scipy.optimize.milp` when there are
+go/no-go sections. It imports nothing from ``engine``, so an agreement with the engine is
+a check of the docs as much as of the engine.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.docs_reading import UNITS, joined
+from tests.docs_reading import UNITS, joined, pledges
 
 
 def _money(rng: np.random.Generator, fund_units: float, unit: str) -> Any:
@@ -178,4 +178,57 @@ def random_project_data(seed: int) -> dict[str, Any]:
     data["projects"] = projects
     if len(projects) > 1 and rng.random() < 0.5:
         data["exclusions"] = [{"id": "ex", "projects": [p["id"] for p in projects[:2]]}]
+    _add_rules(rng, data)
     return data
+
+
+def _add_rules(rng: np.random.Generator, data: dict[str, Any]) -> None:
+    """Now and then: workshares with an industrial return rule, a burden-sharing key, an
+    area coalition, a staged call and a shared resource."""
+    years, unit = data["fund"]["years"], data["fund"]["unit"]
+    members = [m["id"] for m in data["members"]]
+    first = data["projects"][0]
+    if rng.random() < 0.3:
+        first["workshare"] = {m: f"{rng.integers(10, 50)}%" for m in members[:2]}
+        rule = {"id": "jr", "min_ratio": f"{rng.integers(50, 110)}%", "tolerance": "5%"}
+        data["industrial_return"] = [{**rule, "members": members} if rng.random() < 0.5 else rule]
+    payers = [
+        m["id"]
+        for m in data["members"]
+        if first["area"] in joined(m, [a["id"] for a in data["areas"]])
+        and max(pledges(m.get("pledge", 0), years, 1.0)) > 0
+        and m["id"] in (first.get("members") or members)
+    ]
+    if payers and rng.random() < 0.3:
+        key = {m: float(rng.integers(1, 5)) for m in payers}
+        data["burden_sharing"] = [
+            {"id": "key", "projects": [first["id"]], "key": key, "tolerance": "15%"}
+        ]
+    if rng.random() < 0.25:
+        rule = {"area": str(rng.choice([a["id"] for a in data["areas"]])), "min_members": 1}
+        data["area_coalitions"] = [
+            {**rule, "min_contribution": _money(rng, rng.uniform(0.1, 3), unit)}
+        ]
+    if rng.random() < 0.4:
+        stages = [
+            {
+                "grant": _money(rng, 0.5, unit),
+                "max_count": int(rng.integers(1, 3)),
+                "uses": {"lab": 1},
+            },
+            {"grant": _money(rng, 2.0, unit), "min_share": "50%", "budget": _money(rng, 3.0, unit)},
+        ]
+        applications = [
+            {
+                "id": f"app{i}",
+                "year": int(rng.choice(years)),
+                "value": [round(float(v), 2) for v in rng.uniform(0, 5, 2)],
+            }
+            for i in range(int(rng.integers(1, 5)))
+        ]
+        area = str(rng.choice([a["id"] for a in data["areas"]]))
+        data["calls"] = [
+            {"id": "call", "area": area, "stages": stages, "applications": applications}
+        ]
+        data["resources"] = [{"id": "lab", "capacity": float(rng.integers(1, 3))}]
+        first["uses"] = {"lab": 1}
