@@ -302,3 +302,15 @@ def test_participation_on_random_files_matches_the_documented_rows(tmp_path: Pat
     ]
     assert any(a.feasible for a in answers)
     assert not all(a.feasible for a in answers)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["carry_over_true_bounded_curve_discounted", "projects_min_share_needs_exclusion_discounted"],
+)
+def test_area_and_project_values_add_up_to_the_objective(name: str, tmp_path: Path) -> None:
+    text = CASES[name][0] if name in CASES else PROJECT_CASES[name]
+    result = engine.solve(engine.load_scenario(_write(tmp_path, name, text)))
+    projects = 0.0 if result.projects is None else float(result.projects["value"].sum())
+    total = float(result.areas["value"].sum()) + projects
+    assert total == pytest.approx(result.summary["objective"], rel=1e-9)
