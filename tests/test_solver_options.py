@@ -38,6 +38,18 @@ def test_interior_point_finds_the_same_value_as_simplex():
     assert ipm.objective == pytest.approx(simplex.objective, rel=1e-9)
 
 
+def test_solves_with_other_thread_counts_in_one_process_all_find_the_plan():
+    # HiGHS keeps one thread scheduler per process; a later solve asking for another
+    # thread count used to stop with no plan (the app and batch workers are long-lived).
+    sc = load_scenario(ROOT / "datasets" / "scenarios" / "nif.yaml")
+    first = solve(sc)
+    for threads in (1, 2, 1):
+        again = solve(sc, SolverOptions(highs_options=(("solver", "ipm"), ("threads", threads))))
+        assert again.status == SolveStatus.OPTIMAL
+        assert again.objective == pytest.approx(first.objective, rel=1e-9)
+    assert solve(sc, SolverOptions(threads=2)).objective == pytest.approx(first.objective)
+
+
 def test_an_unknown_highs_option_is_a_clear_error():
     sc = load_scenario(ROOT / "datasets" / "scenarios" / "nif.yaml")
     with pytest.raises(SolverUnavailableError, match="solverr"):

@@ -216,7 +216,27 @@ def new_highs(options: SolverOptions):
             raise SolverUnavailableError(
                 f"--highs {name}={value}: not a HiGHS option or not a valid value for it"
             )
+    _match_scheduler(highspy, h.getOptionValue("threads"))
     return h
+
+
+#: Threads of HiGHS's process-wide scheduler when a solve asked for a number (None: the
+#: scheduler was made, if at all, with HiGHS's default, which later solves of any count run on).
+_scheduler_threads: int | None = None
+
+
+def _match_scheduler(highspy, threads: int) -> None:
+    """Rebuild HiGHS's global thread scheduler when a solve asks for another thread count.
+
+    HiGHS makes one scheduler per process at its first run and refuses (run() errors, no
+    plan) any later solve whose ``threads`` option differs from it; a long-lived process
+    (the app, a batch worker, the test suite) would then fail every such solve after the
+    first. Solves with the default thread count (0) run on whatever scheduler exists.
+    """
+    global _scheduler_threads
+    if threads and threads != _scheduler_threads:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
 
 
 def highs_outcome(h) -> tuple[SolveStatus, StopReason | None, str]:
