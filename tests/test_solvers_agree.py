@@ -51,7 +51,10 @@ def test_amounts_the_solvers_would_see_differently_are_refused_with_their_rows()
         with pytest.raises(ScenarioError, match="out of scale for a fund counted in bn") as caught:
             solve(scenario, SolverOptions(solver=solver))
         assert re.search(r" in \w+\[[\w,]+\]", str(caught.value)), "names the rows"
-        assert "a plain number is an amount in the fund's unit" in str(caught.value).lower()
+        assert (
+            "a plain number in a file is an amount in the currency (usd)"
+            in str(caught.value).lower()
+        )
 
 
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
