@@ -52,7 +52,7 @@ def test_amounts_the_solvers_would_see_differently_are_refused_with_their_rows()
             solve(scenario, SolverOptions(solver=solver))
         assert re.search(r" in \w+\[[\w,]+\]", str(caught.value)), "names the rows"
         assert (
-            "a plain number in a file is an amount in the currency (usd)"
+            "a plain number in yaml or json is an amount in the currency (usd)"
             in str(caught.value).lower()
         )
 

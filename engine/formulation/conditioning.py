@@ -42,7 +42,7 @@ def check_coefficients(model: PlanModel) -> PlanModel:
             f"amounts out of scale for a fund counted in {unit}: the model's coefficients "
             f"reach {low if low < SMALLEST else high:.3g} {unit} in {named}{more}, outside "
             f"the {SMALLEST:g} to {LARGEST:g} the solvers handle alike (HiGHS drops smaller "
-            "ones, CBC keeps them). A plain number in a file is an amount in the currency "
+            "ones, CBC keeps them). A plain number in YAML or JSON is an amount in the currency "
             f"({model.scenario.fund.currency}), not in {unit}; check the units of these "
             "amounts (write 2bn, not 2), or count the fund in a smaller unit"
         ]
