@@ -19,6 +19,8 @@ from engine.solving.backends import (
     StopReason,
     _cbc_stop,
     classify_highs,
+    new_highs,
+    pass_model,
     solve_highs,
     stop_message,
 )
@@ -148,3 +150,16 @@ def test_cbc_stops_are_named_from_its_result_line(line, reason):
 def _solution(status: SolveStatus, stop: StopReason | None) -> Solution:
     empty = np.zeros(0)
     return Solution(status, 0.0, empty, empty, empty, empty, 0.0, "highs", stop=stop)
+
+
+def test_a_model_highs_refuses_is_an_error_not_an_empty_optimal_plan():
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 1, 1
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.ones(1), np.zeros(1), np.ones(1)
+    lp.row_lower_, lp.row_upper_ = np.zeros(1), np.ones(1)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    # one row naming the column twice: HiGHS refuses the whole model
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = np.array([0, 2]), np.array([0, 0])
+    lp.a_matrix_.value_ = np.ones(2)
+    with pytest.raises(RuntimeError, match="refused the model"):
+        pass_model(new_highs(SolverOptions()), lp)

@@ -15,7 +15,14 @@ from engine.formulation.core import INF, PlanModel
 from engine.formulation.rows import RowKind
 from engine.results.describe import describe_row, money
 from engine.results.schema import DIAGNOSIS
-from engine.solving.backends import SolverOptions, SolveStatus, highs_lp, highs_status, new_highs
+from engine.solving.backends import (
+    SolverOptions,
+    SolveStatus,
+    highs_lp,
+    highs_status,
+    new_highs,
+    pass_model,
+)
 
 #: Relaxations smaller than this many model units are solver noise.
 _TINY = 1e-7
@@ -107,7 +114,7 @@ def diagnose(model: PlanModel, options: SolverOptions | None = None) -> pd.DataF
 
     options = options or SolverOptions()
     h = new_highs(SolverOptions(time_limit=options.time_limit))
-    h.passModel(highs_lp(model, objective={}))
+    pass_model(h, highs_lp(model, objective={}))
     slacks = _elastic_columns(model)
     if slacks:
         n = len(slacks)

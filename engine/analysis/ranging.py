@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from engine.formulation.core import PlanModel
 from engine.results.schema import PlanArrays
-from engine.solving.backends import SolverOptions, new_highs
+from engine.solving.backends import SolverOptions, new_highs, pass_model
 
 #: A plan's value within this of a bound (model units, relative above 1) sits at it.
 AT_BOUND = 1e-7
@@ -118,7 +118,7 @@ class CostRanges:
             np.where(side <= 0, c, _INF),
         )
         self.h = new_highs(SolverOptions())
-        self.h.passModel(lp)
+        pass_model(self.h, lp)
         self.t = model.n_rows
         self._row = np.full(model.n_cols, -1)
         self._row[self.cols] = np.arange(len(self.cols))

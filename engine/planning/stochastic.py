@@ -26,7 +26,7 @@ from engine.planning.futures import Futures
 from engine.planning.measures import floor_areas, floor_met, over_pledge
 from engine.planning.rules import FloorRule, Risk, cvar
 from engine.scenario.schema import Scenario
-from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs
+from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs, pass_model
 
 #: MIP gap of the programme (tighter than a single plan's: futures share the gap).
 MIP_GAP = 1e-6
@@ -67,7 +67,7 @@ def run_extensive(
     opts = options or SolverOptions(mip_gap=MIP_GAP)
     h = new_highs(opts)
     start = time.perf_counter()
-    h.passModel(highs_extensive(ext, fixed))
+    pass_model(h, highs_extensive(ext, fixed))
     h.run()
     seconds = time.perf_counter() - start
     status, _stop, words = highs_outcome(h)

@@ -296,12 +296,24 @@ def highs_solution(h, seconds: float, mip: bool = False, duals: bool = True) -> 
     )
 
 
+def pass_model(h, lp) -> None:
+    """Load ``lp`` (a ``HighsLp``) into ``h``; raises RuntimeError if HiGHS refuses it.
+
+    A refused model leaves ``h`` empty, and an empty model solves to "optimal" with no
+    columns: a wrong plan, not an error, unless it is caught here (an engine bug, e.g. a
+    row naming one column twice)."""
+    import highspy
+
+    if h.passModel(lp) == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused the model the engine built (an engine bug)")
+
+
 def solve_highs(model: PlanModel, options: SolverOptions) -> tuple[Solution, object]:
     """Solve with HiGHS in-process; returns the solution and the live ``Highs`` object
     (kept for warm-started re-solves and ranging)."""
     h = new_highs(options)
     start = time.perf_counter()
-    h.passModel(highs_lp(model))
+    pass_model(h, highs_lp(model))
     h.run()
     return highs_solution(h, time.perf_counter() - start, mip=bool(model.integer)), h
 

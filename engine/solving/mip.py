@@ -23,6 +23,7 @@ from engine.solving.backends import (
     highs_lp,
     highs_outcome,
     new_highs,
+    pass_model,
     solve_cbc,
     solve_highs,
 )
@@ -108,7 +109,7 @@ def margins(
         budget = min(budget, options.time_limit)
     deadline = time.perf_counter() + budget
     h = new_highs(options)
-    h.passModel(highs_lp(model))
+    pass_model(h, highs_lp(model))
     out = {}
     for u in chosen[:top]:
         left = deadline - time.perf_counter()

@@ -18,6 +18,7 @@ from engine.solving.backends import (
     highs_lp,
     highs_status,
     new_highs,
+    pass_model,
 )
 from engine.solving.resolver import Resolver
 from engine.solving.stages import CbcBackend, solve_stages
@@ -45,6 +46,6 @@ def has_plan(scenario: Scenario, options: SolverOptions | None = None) -> bool:
     """Whether any plan meets every constraint (HiGHS, no objective, go/no-go decisions
     integral): cheaper than :func:`solve` when only feasibility matters."""
     highs = new_highs(options or SolverOptions())
-    highs.passModel(highs_lp(build_model(scenario), objective={}))
+    pass_model(highs, highs_lp(build_model(scenario), objective={}))
     highs.run()
     return highs_status(highs) in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)

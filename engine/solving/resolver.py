@@ -34,6 +34,7 @@ from engine.solving.backends import (
     highs_lp,
     highs_solution,
     new_highs,
+    pass_model,
 )
 from engine.solving.solved import Solved
 from engine.solving.stages import solve_stages
@@ -56,7 +57,7 @@ class _Loaded:
 
     def __init__(self, model: PlanModel, options: SolverOptions) -> None:
         self.h = new_highs(options)
-        self.h.passModel(highs_lp(model))
+        pass_model(self.h, highs_lp(model))
         self._remember(model)
         chosen = any(name == "solver" for name, _ in options.highs_options)
         self._interior = not model.integer and model.n_rows >= IPM_ROWS and not chosen
