@@ -51,7 +51,7 @@ from engine.planning.rules import FloorRule, Risk
 from engine.planning.stochastic import StochasticPlan, highs_extensive
 from engine.planning.tasks import pooled_recourse
 from engine.scenario.schema import Scenario
-from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs
+from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs, pass_model
 
 #: Groups of futures with one cut each per round (multi-cut by group).
 DEFAULT_GROUPS = 50
@@ -95,7 +95,7 @@ class _Master:
         ext = build_extensive(models, floors, Risk(), probs=np.full(len(held), 1.0 / n))
         self.n_first, self.integer = len(ext.first), ext.integer
         self.h = new_highs(work.options or SolverOptions())
-        self.h.passModel(highs_extensive(ext))
+        pass_model(self.h, highs_extensive(ext))
         base = ext.matrix.shape[1]
         empty = np.zeros(0, dtype=np.int32)
         self.h.addCols(

@@ -25,7 +25,7 @@ from engine.planning.measures import floor_areas, floor_met, over_pledge
 from engine.planning.rules import DEFAULT_PENALTY, FloorRule, Risk, cvar
 from engine.planning.stochastic import highs_extensive
 from engine.scenario.schema import Scenario
-from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs
+from engine.solving.backends import SolverOptions, SolveStatus, highs_outcome, new_highs, pass_model
 
 #: Futures whose models and solutions are held at once while scoring (memory stays flat).
 CHUNK = 50
@@ -91,7 +91,7 @@ class RecourseScorer:
         """Pass the single-future LP of ``model`` with the first stage fixed."""
         self.ext = build_extensive([model], self.rule, Risk())
         self.h = new_highs(self.options)
-        self.h.passModel(highs_extensive(self.ext, self.first_values))
+        pass_model(self.h, highs_extensive(self.ext, self.first_values))
         self.loaded = model
         self.cols = self.ext.colmap[0]
 
