@@ -257,6 +257,16 @@ def _validate(build: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
     return lambda tmp: ["validate", str(build(tmp))]
 
 
+def _args(*argv: str) -> Callable[[Path], list[str]]:
+    """A command line that needs nothing written first."""
+    return lambda tmp: list(argv)
+
+
+def _highs(option: str) -> Callable[[Path], list[str]]:
+    """``solve`` with one ``--highs NAME=VALUE`` option."""
+    return _args("solve", "aspf-2026", "--highs", option)
+
+
 def _deep_json(tmp: Path) -> Path:
     return write(tmp / "deep.json", "[" * 100_000 + "]" * 100_000)
 
@@ -445,17 +455,17 @@ OPTIMISE_CASES: list[Case] = [
     ),
     (
         "--set a path as messages write it",
-        lambda tmp: ["validate", "nif", "--set", "areas[energy].priority=-3"],
+        _args("validate", "nif", "--set", "areas[energy].priority=-3"),
         ("with --set areas[energy].priority=-3", "greater than or equal to 0"),
     ),
     (
         "--set empty path part",
-        lambda tmp: ["validate", "aspf-2026", "--set", "areas..floor=1bn"],
+        _args("validate", "aspf-2026", "--set", "areas..floor=1bn"),
         ("--set areas..floor", "empty part"),
     ),
     (
         "--set bad value names the edit",
-        lambda tmp: ["validate", "nif", "--set", "areas.energy.priority=1e400"],
+        _args("validate", "nif", "--set", "areas.energy.priority=1e400"),
         ("nif.yaml with --set areas.energy.priority=1e400", "areas[energy].priority"),
     ),
     ("xlsx declared 1.5 GB", _validate(xlsx_declared_huge), ("bomb.xlsx", "uncompressed", "areas")),
@@ -496,30 +506,18 @@ OPTIMISE_CASES: list[Case] = [
     ("sweep base is a folder", _sweep_base_dir, ("base.yaml", "folder")),
     (
         "--set 5,000-digit integer",
-        lambda tmp: ["validate", "aspf-2026", "--set", "areas.cyber.priority=" + "7" * 5000],
+        _args("validate", "aspf-2026", "--set", "areas.cyber.priority=" + "7" * 5000),
         ("--set", "areas.cyber.priority", "digits"),
     ),
     (
         "--set nested 100,000 deep",
-        lambda tmp: ["validate", "aspf-2026", "--set", "areas.cyber.floor=" + "[" * 100_000],
+        _args("validate", "aspf-2026", "--set", "areas.cyber.floor=" + "[" * 100_000),
         ("--set", "areas.cyber.floor"),
     ),
-    (
-        "--time-limit -1",
-        lambda tmp: ["solve", "aspf-2026", "--time-limit", "-1"],
-        ("--time-limit",),
-    ),
-    (
-        "--time-limit nan",
-        lambda tmp: ["solve", "aspf-2026", "--time-limit", "nan"],
-        ("--time-limit",),
-    ),
-    (
-        "--time-limit inf",
-        lambda tmp: ["solve", "aspf-2026", "--time-limit", "inf"],
-        ("--time-limit",),
-    ),
-    ("explain --top -5", lambda tmp: ["explain", "aspf-2026", "--top", "-5"], ("--top",)),
+    ("--time-limit -1", _args("solve", "aspf-2026", "--time-limit", "-1"), ("--time-limit",)),
+    ("--time-limit nan", _args("solve", "aspf-2026", "--time-limit", "nan"), ("--time-limit",)),
+    ("--time-limit inf", _args("solve", "aspf-2026", "--time-limit", "inf"), ("--time-limit",)),
+    ("explain --top -5", _args("explain", "aspf-2026", "--top", "-5"), ("--top",)),
     (
         "--highs log_file",
         lambda tmp: ["solve", "aspf-2026", "--highs", f"log_file={tmp / 'x.log'}"],
@@ -527,19 +525,11 @@ OPTIMISE_CASES: list[Case] = [
     ),
     (
         "--highs write_solution_to_file",
-        lambda tmp: ["solve", "aspf-2026", "--highs", "write_solution_to_file=true"],
+        _highs("write_solution_to_file=true"),
         ("--highs", "write_solution_to_file"),
     ),
-    (
-        "--highs malformed",
-        lambda tmp: ["solve", "aspf-2026", "--highs", "solver"],
-        ("--highs", "NAME=VALUE"),
-    ),
-    (
-        "--highs bad value",
-        lambda tmp: ["solve", "aspf-2026", "--highs", "mip_rel_gap=-3"],
-        ("--highs", "mip_rel_gap"),
-    ),
+    ("--highs malformed", _highs("solver"), ("--highs", "NAME=VALUE")),
+    ("--highs bad value", _highs("mip_rel_gap=-3"), ("--highs", "mip_rel_gap")),
 ]
 
 
