@@ -14,6 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+#: The folder of the shipped scenario files (aspf-2026.yaml, nif.yaml, ...).
+SCENARIOS = ROOT / "datasets" / "scenarios"
 
 from engine.scenario.schema import Scenario  # noqa: E402
 from engine.scenario.validate import validate_scenario  # noqa: E402
@@ -29,7 +31,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def default_scenario_path() -> Path:
     """The shipped default scenario file (ASPF)."""
-    return ROOT / "datasets" / "scenarios" / "aspf-2026.yaml"
+    return SCENARIOS / "aspf-2026.yaml"
 
 
 @pytest.fixture

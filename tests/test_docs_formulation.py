@@ -17,6 +17,7 @@ import yaml
 
 import engine
 from tests.cli_runs import cli
+from tests.conftest import SCENARIOS
 from tests.docs_cases import CASES
 from tests.docs_oracle import (
     Optimum,
@@ -30,8 +31,6 @@ from tests.docs_oracle import (
 from tests.docs_project_cases import PROJECT_CASES, PROJECTS_BY_HAND
 from tests.docs_random import random_project_data, random_scenario_data
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "datasets" / "scenarios"
 #: The sections that make a scenario a mixed-integer programme (docs/projects.md).
 MIP_SECTIONS = ("projects", "calls", "resources", "exclusions", "area_coalitions")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import highspy
 import numpy as np
 import pytest
@@ -26,9 +24,8 @@ from engine.solving.backends import (
 )
 from engine.solving.pipeline import solve
 from engine.solving.solved import Solved
+from tests.conftest import SCENARIOS
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "datasets" / "scenarios"
 LIMITS = {
     "kTimeLimit": StopReason.TIME_LIMIT,
     "kIterationLimit": StopReason.ITERATION_LIMIT,
