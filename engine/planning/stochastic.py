@@ -224,7 +224,15 @@ def solve_deterministic(
     k: int,
     floors: FloorRule | None = None,
     options: SolverOptions | None = None,
+    model: PlanModel | None = None,
 ) -> StochasticPlan:
     """The plan for future ``k`` alone (as if it were known): the deterministic model of
-    that future under the same floor rule."""
-    return solve_stochastic(scenario, futures.subset(slice(k, k + 1)), floors, Risk(), options)
+    that future under the same floor rule; ``model``: that future's model, else built."""
+    return solve_stochastic(
+        scenario,
+        futures.subset(slice(k, k + 1)),
+        floors,
+        Risk(),
+        options,
+        models=None if model is None else [model],
+    )

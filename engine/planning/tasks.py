@@ -25,8 +25,8 @@ from engine.formulation.core import PlanModel
 from engine.planning.evaluate import Recourse, Scores, scores_of
 from engine.planning.futures import Futures
 from engine.planning.pool import Pool, Subproblems, scorer_for
-from engine.planning.rules import FloorRule, Risk
-from engine.planning.stochastic import solve_stochastic
+from engine.planning.rules import FloorRule
+from engine.planning.stochastic import solve_deterministic
 from engine.scenario.schema import Scenario
 from engine.solving.backends import SolverOptions
 
@@ -45,14 +45,7 @@ def alone_value(
 ) -> float:
     """Future ``k``'s own optimum under ``floors`` (NaN where it has no plan); ``model``:
     its model, else built."""
-    one = solve_stochastic(
-        scenario,
-        futures.subset(slice(k, k + 1)),
-        floors,
-        Risk(),
-        options,
-        models=None if model is None else [model],
-    )
+    one = solve_deterministic(scenario, futures, k, floors, options, model)
     return one.objective if one.ok else np.nan
 
 
