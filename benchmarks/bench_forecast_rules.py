@@ -59,6 +59,12 @@ P0A = ("naive", "drift", "otm_dotm", "fast_theta_log", "fast_ets")  # OTM/DOTM f
 P0AA = (*P0, "otm_dotm")  # OTM/DOTM added
 P0N = P0[1:]  # without naive (flat forecasts of trending series)
 P0DN = (*P0N, "dotm")  # without naive, DOTM added
+# Fourth round (stated before scoring): complex exponential smoothing (models/ces.py)
+SCUM = ("fast_ets", "ces", "fast_arima", "dotm")  # Petropoulos & Svetunkov (2020)'s median
+P0C = (*P0, "ces")  # CES added
+P0CN = (*P0N, "ces")  # CES for naive
+P0CR = (*P0, "ces", "fast_arima")  # CES and ARIMA added
+EXTRA = ("otm_dotm", "ces", "fast_arima")  # fitted besides BIG
 RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "sel_P0": (P0, None), "med_P0": (P0, "median"), "mean_P0": (P0, "mean"),
     "sel_PD": (PD, None), "med_PD": (PD, "median"), "med_PDT": (PDT, "median"),
@@ -66,15 +72,17 @@ RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "med_P0N": (P0N, "median"), "med_P0DN": (P0DN, "median"),
     "med_P0A": (P0A, "median"), "med_P0AA": (P0AA, "median"), "otm_dotm": (("otm_dotm",), None),
     "sel_BIG": (BIG, None), "med_BIG": (BIG, "median"),
+    "med_SCUM": (SCUM, "median"), "med_P0C": (P0C, "median"), "med_P0CN": (P0CN, "median"),
+    "med_P0CR": (P0CR, "median"), "ces": (("ces",), None), "fast_arima": (("fast_arima",), None),
     **{n: ((n,), None) for n in BIG},
 }  # fmt: skip
 
 
 class Case:
-    """One case's backtest (every model of BIG and otm_dotm), final forecasts and test part."""
+    """One case's backtest (every model of BIG and EXTRA), final forecasts and test part."""
 
     def __init__(self, train: pd.DataFrame, test: pd.DataFrame, h: int) -> None:
-        m = AutoForecaster(candidates=(*BIG, "otm_dotm"), combinations={}, horizon=h).fit(train)
+        m = AutoForecaster(candidates=(*BIG, *EXTRA), combinations={}, horizon=h).fit(train)
         self.cv, self.y, self.h = m.cv_, m.y_, h
         self.test = {u: g["y"].to_numpy()[:h] for u, g in test.groupby("unique_id")}
         self.final = {}
