@@ -57,7 +57,7 @@ from models.scoring import (
 #: development split (4, 6 and 8 chose the same combination; 3 did worse); series too short
 #: for them use partial windows.
 DEFAULT_WINDOWS = 5
-MODEL_CHOICES = ("auto", "naive", "drift", "ets", "arima", "theta", "ensemble")
+MODEL_CHOICES = ("auto", "naive", "drift", "ets", "arima", "theta", "dotm", "ces", "ensemble")
 
 
 def _final_state(
@@ -373,8 +373,10 @@ def make_forecaster(
     if model == "auto":
         return AutoForecaster(horizon=horizon, n_windows=n_windows, n_jobs=n_jobs)
     if model == "ensemble":
+        parts = DEFAULT_COMBINATIONS["ensemble"]
         return AutoForecaster(
-            candidates=DEFAULT_COMBINATIONS["ensemble"],
+            candidates=parts,
+            combinations={"ensemble": parts},
             horizon=horizon,
             n_windows=n_windows,
             choose="ensemble",

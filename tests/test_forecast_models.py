@@ -10,6 +10,7 @@ import pytest
 
 from models.base import NotFittedError
 from models.baselines import Drift, Naive
+from models.ces import CES
 from models.conformal import conformal_quantile, halfwidths
 from models.data import load_nato_defexp, load_worldbank, read_long_csv, validate_long
 from models.ensemble import Ensemble
@@ -19,7 +20,7 @@ from models.fast_arima import FastARIMA
 from models.global_model import GlobalRidge
 from models.metrics import coverage, mase, mase_scale, msis, smape
 from models.regression import DriverRegression
-from models.selection import AutoForecaster, make_forecaster
+from models.selection import MODEL_CHOICES, AutoForecaster, make_forecaster
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
 from models.statsmodels_models import (
     ARIMA,
@@ -30,6 +31,7 @@ from models.statsmodels_models import (
     is_plausible,
     select_plausible,
 )
+from models.theta import OptimisedTheta
 
 DATA = Path(__file__).parent / "data" / "forecast"
 
@@ -57,6 +59,8 @@ ALL_MODELS = [
     pytest.param(FastETS, id="fast_ets"),
     pytest.param(FastETSLog, id="fast_ets_log"),
     pytest.param(FastARIMA, id="fast_arima"),
+    pytest.param(OptimisedTheta, id="dotm"),
+    pytest.param(CES, id="ces"),
     pytest.param(DriverRegression, id="regression"),
     pytest.param(GlobalRidge, id="global_ridge"),
     pytest.param(Ensemble, id="ensemble"),
@@ -231,6 +235,22 @@ def test_backtest_refuses_series_too_short_for_its_windows():
     df = random_walks(2, 8, 0.5, seed=5)
     with pytest.raises(ForecastInputError, match="at least"):
         run_backtest(df, 4, model="naive", n_windows=3)
+
+
+@pytest.mark.parametrize("name", MODEL_CHOICES)
+def test_every_cli_model_forecasts_with_ordered_bands(name, panel):
+    out = make_forecaster(name, 3).fit(panel).predict(h=3, level=[80, 95])
+    assert len(out) == 3 * panel["unique_id"].nunique()
+    assert (out["lo-95"] <= out["lo-80"]).all()
+    assert (out["lo-80"] <= out["mean"]).all()
+    assert (out["mean"] <= out["hi-80"]).all()
+    assert (out["hi-80"] <= out["hi-95"]).all()
+
+
+def test_cli_help_names_every_cli_model():
+    import forecast
+
+    assert forecast.MODEL_HELP.split("|") == list(MODEL_CHOICES)
 
 
 def test_make_forecaster_rejects_unknown_models():
