@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from models.base import Forecaster, residual_sd
 
@@ -117,6 +116,10 @@ def _sse_one(y: list[float], lev0: float, pot0: float, a0: float, a1: float) -> 
 def search(y: np.ndarray) -> tuple[float, float]:
     """Least-SSE ``(alpha0, alpha1)`` in the stability region: the best point of a 25 x 25 grid,
     then Nelder-Mead from there."""
+    # Imported here: scipy.optimize costs 0.23 s at start-up, which every command that loads the
+    # registry (python forecast.py among them) would pay without ever fitting CES.
+    from scipy.optimize import minimize
+
     g0, g1 = np.meshgrid(np.linspace(*BOX[0], 25), np.linspace(*BOX[1], 25), indexing="ij")
     a0, a1 = g0.ravel(), g1.ravel()
     ok = stable(a0, a1)
