@@ -129,16 +129,27 @@ def log_mase_scale(y: np.ndarray) -> float:
     return s if s > 0 and np.isfinite(s) else 1e-3
 
 
-def log_interval_scale(mean: np.ndarray, sd: np.ndarray | float, log_scale: float) -> np.ndarray:
-    """Per-step scale on the log scale: ``sqrt(model sd / mean * MASE scale of log y)``.
+def log_sd(sd: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
+    """The sd of ``log Y`` for a forecast ``Y`` of mean ``mean`` and sd ``sd`` (same units), as
+    a lognormal has it: ``sqrt(log(1 + (sd / mean)^2))``; NaN where the mean is not positive.
 
-    The relative sd is the model's sd of ``log`` of the forecast to first order; NaN where the
-    mean is not positive (those steps cannot be calibrated on the log scale).
+    To first order this is ``sd / mean``; the exact form matters where the model's sd dwarfs its
+    mean (a series with one huge outlier): ``sd / mean`` then makes ``exp`` of the band overflow.
     """
     mean = np.asarray(mean, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(mean > 0, np.maximum(np.asarray(sd, dtype=float), 0.0) / mean, np.nan)
-    return np.sqrt(rel * log_scale)
+        log_rel = np.log(np.maximum(np.asarray(sd, dtype=float), 0.0)) - np.log(
+            np.where(mean > 0, mean, np.nan)
+        )
+        return np.sqrt(np.logaddexp(0.0, 2 * log_rel))  # log(1 + rel^2) without overflow
+
+
+def log_interval_scale(mean: np.ndarray, sd: np.ndarray | float, log_scale: float) -> np.ndarray:
+    """Per-step scale on the log scale: ``sqrt(sd of log forecast * MASE scale of log y)``
+    (:func:`log_sd`); NaN where the mean is not positive (those steps cannot be calibrated on
+    the log scale).
+    """
+    return np.sqrt(log_sd(sd, mean) * log_scale)
 
 
 def log_interval_columns(
@@ -177,7 +188,7 @@ def scaled_errors(
         add = np.abs(y - f) / np.sqrt(np.maximum(sd, 0.0) * mase_s)
         ok = positive & (f > 0) & (y > 0)
         lg = np.abs(np.log(np.where(ok, y, 1.0)) - np.log(np.where(ok, f, 1.0)))
-        lg = lg / np.sqrt(np.where(ok, np.maximum(sd, 0.0) / np.where(ok, f, 1.0), np.nan) * log_s)
+        lg = lg / np.sqrt(np.where(ok, log_sd(sd, np.where(ok, f, 1.0)), np.nan) * log_s)
     return np.where(positive, np.where(ok, lg, np.nan), add)
 
 

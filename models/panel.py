@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import level_label, z_value
-from models.conformal import halfwidths
+from models.conformal import halfwidths, log_sd
 from models.selection import AutoForecaster
 
 #: Models this path computes, with the shortest series each needs.
@@ -130,8 +130,9 @@ def _pooled_errors(model, y, n, h, n_windows, partial, mase, positive, logs):
         add = np.abs(actual - f) / np.sqrt(np.maximum(sd, 0.0) * mase[:, None, None])
         good = (f > 0) & (actual > 0)
         lg = np.abs(np.log(np.where(good, actual, 1.0)) - np.log(np.where(good, f, 1.0)))
-        rel = np.where(good, np.maximum(sd, 0.0) / np.where(good, f, 1.0), np.nan)
-        lg = lg / np.sqrt(rel * logs[:, None, None])
+        lg = lg / np.sqrt(
+            np.where(good, log_sd(sd, np.where(good, f, 1.0)), np.nan) * logs[:, None, None]
+        )
     pos = positive[:, None, None]
     e = np.where(pos, np.where(good, lg, np.nan), add)
     use = valid & finite & np.isfinite(e)
@@ -156,8 +157,7 @@ def _columns(mean, sd, mase, positive, logs, errors, log_errors, levels):
     use_level = ~use_log & (half is not None)
     cols: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(mean > 0, np.maximum(sd, 0.0) / mean, np.nan)
-        log_scale = np.sqrt(rel * logs[:, None])
+        log_scale = np.sqrt(log_sd(sd, mean) * logs[:, None])
         scale = np.sqrt(np.maximum(sd, 0.0) * mase[:, None])
         for lv in sorted(levels):
             z = z_value(lv)

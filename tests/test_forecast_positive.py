@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from models.data import load_nato_defexp
-from models.selection import AutoForecaster
+from models.conformal import log_sd
+from models.data import load_nato_defexp, validate_long
+from models.panel_auto import forecast_panel
+from models.selection import AutoForecaster, make_forecaster
 
 
 def falling_panel(n_series: int = 12, length: int = 14, seed: int = 2) -> pd.DataFrame:
@@ -43,3 +46,33 @@ def test_series_with_a_negative_value_keep_level_scale_intervals():
 def test_positive_false_turns_log_scale_intervals_off():
     model = AutoForecaster(horizon=4, n_windows=3, positive=False).fit(falling_panel())
     assert not any(model.positive_.values())
+
+
+def test_log_sd_is_the_lognormal_sd_and_sd_over_mean_to_first_order():
+    mean, sd = 40.0, 2.0
+    cv = sd / mean
+    # the lognormal with this mean and sd has var(log Y) = log(1 + cv^2)
+    assert log_sd(sd, mean) == pytest.approx(np.sqrt(np.log1p(cv**2)))
+    assert log_sd(sd, mean) == pytest.approx(cv, rel=2e-3)
+    assert np.isnan(log_sd(1.0, 0.0))
+    assert np.isnan(log_sd(1.0, -3.0))
+    assert np.isfinite(log_sd(1e300, 1e-300))
+
+
+def spike_panel() -> pd.DataFrame:
+    """A positive series of ones with one value of 1e12: the models' sd dwarfs their mean."""
+    y = [1.0, 1.0, 1.0, 1.0, 1e12, 1.0, 1.0, 1.0]
+    return pd.DataFrame({"unique_id": "spike", "ds": 2000 + np.arange(len(y)), "y": y})
+
+
+@pytest.mark.parametrize("path", ["per_series", "panel"])
+def test_a_positive_series_with_a_huge_outlier_gets_finite_positive_bounds(path):
+    df = spike_panel()
+    if path == "panel":
+        fc = forecast_panel(make_forecaster("auto", 5), validate_long(df), 5, [80.0, 95.0])
+    else:
+        fc = AutoForecaster(horizon=5).fit(df).predict(5)
+    bounds = fc[["lo-95", "lo-80", "hi-80", "hi-95"]].to_numpy()
+    assert np.isfinite(bounds).all()
+    assert (bounds[:, 0] > 0).all()
+    assert (np.diff(bounds, axis=1) >= 0).all()
