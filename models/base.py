@@ -96,6 +96,11 @@ class Forecaster:
     def _label(self, uid: str) -> str:
         return self.name
 
+    def _point(self, uid: str, mean: np.ndarray) -> np.ndarray:
+        """The point forecast as reported (a wrapper that knows a series is positive floors it
+        at 0)."""
+        return mean
+
     def _intervals(
         self, uid: str, mean: np.ndarray, sd: np.ndarray, levels: Sequence[float]
     ) -> dict[str, np.ndarray]:
@@ -157,7 +162,7 @@ class Forecaster:
             if X_df is not None:
                 xf = X_df[X_df["unique_id"].astype(str) == uid].sort_values("ds")
             mean, sd = self._predict_series(state, h, xf)
-            mean = np.asarray(mean, dtype=float)
+            mean = self._point(uid, np.asarray(mean, dtype=float))
             sd = np.asarray(sd, dtype=float)
             ds = self.last_ds_[uid] + np.arange(1, h + 1)
             cols = {"unique_id": uid, "ds": ds, "model": self._label(uid), "mean": mean}

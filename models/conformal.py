@@ -122,6 +122,15 @@ def is_positive(y: np.ndarray) -> bool:
     return bool(len(y) and np.all(np.isfinite(y)) and np.all(y > 0))
 
 
+def floor_positive(mean: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """Point forecasts with those of positive series (rows where ``positive``) floored at 0: a
+    trend model can extrapolate a falling series below zero, and no spending or GDP is; the
+    floor is never further from a positive outcome than the negative forecast was."""
+    positive = np.asarray(positive, dtype=bool)
+    mask = positive[:, None] if mean.ndim == 2 and positive.ndim == 1 else positive
+    return np.where(mask, np.maximum(mean, 0.0), mean)
+
+
 def log_mase_scale(y: np.ndarray) -> float:
     """Mean absolute year-on-year change of ``log y`` (a positive series); 1e-3 if it is flat."""
     d = np.abs(np.diff(np.log(np.asarray(y, dtype=float))))

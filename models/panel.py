@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import level_label, z_value
-from models.conformal import halfwidths, log_sd
+from models.conformal import floor_positive, halfwidths, log_sd
 from models.selection import AutoForecaster
 
 #: Models this path computes, with the shortest series each needs.
@@ -193,6 +193,7 @@ def fast_forecast(model: Any, df: pd.DataFrame, h: int, levels: list[float]) -> 
     last, slope, sigma = _fit(name, y, n[:, None])
     steps = np.arange(1, h + 1)
     mean, sd = _forecast(name, last[:, 0], slope[:, 0], sigma[:, 0], n, steps)
+    mean = floor_positive(mean, positive)
     cols = _columns(mean, sd, mase, positive, logs, errors, log_errors, levels)
     out = {
         "unique_id": np.repeat(uids, h),

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from models import panel, panel_fits
-from models.conformal import scaled_errors
+from models.conformal import floor_positive, scaled_errors
 from models.registry import DEFAULT_CANDIDATES
 from models.scoring import MAX_MISSING, global_choice, selection_table
 from models.selection import AutoForecaster
@@ -382,6 +382,7 @@ def forecast_panel(
     naive_j = order.index("naive")
     chosen_bt = np.where(chosen < 0, naive_j, chosen)
     errors, log_errors = _learn_errors(actual, valid, fc, chosen_bt, order, mase, positive, logs)
+    mean = floor_positive(mean, positive)
     cols = panel._columns(mean, sd, mase, positive, logs, errors, log_errors, levels)
     out = {
         "unique_id": np.repeat(uids, h),

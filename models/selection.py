@@ -34,6 +34,7 @@ from models.combinations import (
 )
 from models.conformal import (
     calibrated_columns,
+    floor_positive,
     interval_scale,
     is_positive,
     log_mase_scale,
@@ -334,6 +335,9 @@ class AutoForecaster(Forecaster):
 
     def _label(self, uid: str) -> str:
         return self.chosen_[uid]
+
+    def _point(self, uid: str, mean: np.ndarray) -> np.ndarray:
+        return floor_positive(mean, np.asarray(self.positive_.get(uid, False)))
 
     def _intervals(self, uid, mean, sd, levels):
         if not self.calibrate:

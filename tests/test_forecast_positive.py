@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models import panel
 from models.conformal import log_sd
 from models.data import load_nato_defexp, validate_long
 from models.panel_auto import forecast_panel
@@ -76,3 +77,29 @@ def test_a_positive_series_with_a_huge_outlier_gets_finite_positive_bounds(path)
     assert np.isfinite(bounds).all()
     assert (bounds[:, 0] > 0).all()
     assert (np.diff(bounds, axis=1) >= 0).all()
+
+
+def collapsing_panel() -> pd.DataFrame:
+    """A positive series that falls by a million and then stays at 1: drift, Theta and the
+    median extrapolate the fall below zero."""
+    y = [1e6] * 10 + [1.0] * 10
+    return pd.DataFrame({"unique_id": "drop", "ds": 1990 + np.arange(len(y)), "y": y})
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("per_series", "auto"), ("per_series", "drift"), ("per_series", "theta"), ("panel", "auto"),
+     ("panel", "drift")],
+)  # fmt: skip
+def test_a_positive_series_never_gets_a_negative_point_forecast(path, model):
+    df = collapsing_panel()
+    forecaster = make_forecaster(model, 5)
+    if path == "panel":  # the array paths: the CLI's auto, and a fast single model
+        run = forecast_panel if model == "auto" else panel.fast_forecast
+        fc = run(forecaster, validate_long(df), 5, [80.0, 95.0])
+    else:
+        fc = forecaster.fit(df).predict(5)
+    assert fc is not None
+    cols = fc[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
+    assert (cols[:, 2] >= 0).all()
+    assert (np.diff(cols, axis=1) >= 0).all()
