@@ -7,6 +7,7 @@ gaps. Loaders for the shipped NATO and World Bank tables return the same shape.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -87,13 +88,16 @@ def validate_long(
     out["unique_id"] = out["unique_id"].astype(str)
     out["ds"] = _years(out["ds"], source)
     if require_y:
+        if pd.api.types.is_bool_dtype(out["y"]):
+            raise ForecastInputError(f"{source}: column 'y' holds True/False, not numbers")
         y = pd.to_numeric(out["y"], errors="coerce")
         bad = y.isna() | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
         if bad.any():
             row = out.loc[bad].iloc[0]
+            shown = repr(row["y"]) if isinstance(row["y"], str) else str(row["y"])
             raise ForecastInputError(
                 f"{source}: series {row['unique_id']!r} has a missing, non-numeric or non-finite "
-                f"y in {row['ds']}: {row['y']!r}"
+                f"y in {row['ds']}: {shown}"
             )
         out["y"] = y.astype(float)
     dup = out.duplicated(["unique_id", "ds"])
@@ -133,6 +137,11 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise ForecastInputError(f"{p}: file not found")
+    repeated = _repeated_header_names(p)
+    if repeated:
+        raise ForecastInputError(
+            f"{p}: column(s) {', '.join(repeated)} appear more than once in the header"
+        )
     try:
         # Series names as written: pandas would read NA (Namibia), null or nan as missing.
         df = pd.read_csv(p, dtype={"unique_id": str}, keep_default_na=False)
@@ -140,6 +149,18 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None
     return validate_long(df, source=str(p), min_length=min_length)
+
+
+def _repeated_header_names(path: Path) -> list[str]:
+    """Names that appear twice in a CSV's header (pandas would rename the second ``y`` to
+    ``y.1`` and silently use the first); [] if the header cannot be read (pandas then says why)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), [])
+    except (csv.Error, UnicodeDecodeError, OSError):
+        return []
+    names = [h.strip() for h in header]
+    return sorted({h for h in names if h and names.count(h) > 1})
 
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:

@@ -80,6 +80,9 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
         (["--data", "duplicate.csv", "--horizon", "2"], "duplicate rows for ds=2001"),
         (["--data", "gap.csv", "--horizon", "2"], "series 'b' has a gap"),
         (["--data", "text_in_y.csv", "--horizon", "2"], "series 'a' has a missing, non-numeric"),
+        (["--data", "boolean_y.csv", "--horizon", "2"], "column 'y' holds True/False"),
+        (["--data", "infinite_y.csv", "--horizon", "2"], "non-finite y in 2001: inf"),
+        (["--data", "repeated_column.csv", "--horizon", "2"], "column(s) y appear more than once"),
         (["--data", "random_walks.csv", "--horizon", "0"], "horizon must be an integer >= 1"),
         (
             ["--data", "short.csv", "--horizon", "2", "--model", "ets"],
