@@ -143,15 +143,12 @@ class Case:
         return float(np.mean(out))
 
 
-def scores(case: Case) -> dict[str, float]:
-    """Test MASE of every rule of RULES and PICKS on a case."""
+def evaluate(case: Case) -> tuple[dict[str, float], dict[str, int]]:
+    """Test MASE of every rule of RULES and PICKS on a case, and which pool each rule of PICKS
+    chose (index into its pools)."""
+    picked = {r: case.pick(pools) for r, pools in PICKS.items()}
     out = {r: case.mase(p, how) for r, (p, how) in RULES.items()}
-    return out | {r: case.pick(pools)[0] for r, pools in PICKS.items()}
-
-
-def choices(case: Case) -> dict[str, int]:
-    """Which pool each rule of PICKS chose on a case (index into its pools)."""
-    return {r: case.pick(pools)[1] for r, pools in PICKS.items()}
+    return out | {r: v[0] for r, v in picked.items()}, {r: v[1] for r, v in picked.items()}
 
 
 def sf_mase(case: Case, path: Path) -> dict[str, float]:
@@ -198,17 +195,17 @@ def main() -> None:
         for part in parts:
             train, test, _ = load_yearly(ds, dev=part == "dev")
             case = Case(train, test, h)
-            sets[f"{part}: {ds}"] = scores(case)
-            chose[f"{part}: {ds}"] = choices(case)
+            sets[f"{part}: {ds}"], chose[f"{part}: {ds}"] = evaluate(case)
     rows = []
     for pname, panel in panels().items():
         for h in (5, 10):
             last = 2019 if h == 5 else 2014
             for origin in range(2005, (last if args.confirm else 2011) + 1):
                 case = Case(*cut(panel, origin, h), h)
-                rec = {"panel": pname, "h": h, "origin": origin} | scores(case)
+                mase, picked = evaluate(case)
+                rec = {"panel": pname, "h": h, "origin": origin} | mase
                 part = "dev" if origin <= 2011 else "confirm"
-                for r, i in choices(case).items():
+                for r, i in picked.items():
                     chose.setdefault(f"{part}: {pname} h={h}", {}).setdefault(r, []).append(i)
                 if args.sf_cache is not None:
                     rec |= sf_mase(case, args.sf_cache / f"sf_{pname}_h{h}_{origin}.csv")

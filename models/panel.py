@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import level_label, z_value
-from models.conformal import floor_positive, halfwidths, log_sd
+from models.conformal import floor_positive, halfwidths, log_sd, scaled_errors
 from models.selection import AutoForecaster
 
 #: Models this path computes, with the shortest series each needs.
@@ -126,15 +126,8 @@ def _pooled_errors(model, y, n, h, n_windows, partial, mase, positive, logs):
     valid = ok_window[..., None] & (at < n[:, None, None])
     actual = np.take_along_axis(y[:, None, :], np.minimum(at, y.shape[1] - 1), axis=2)
     finite = np.isfinite(f) & np.isfinite(sd)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        add = np.abs(actual - f) / np.sqrt(np.maximum(sd, 0.0) * mase[:, None, None])
-        good = (f > 0) & (actual > 0)
-        lg = np.abs(np.log(np.where(good, actual, 1.0)) - np.log(np.where(good, f, 1.0)))
-        lg = lg / np.sqrt(
-            np.where(good, log_sd(sd, np.where(good, f, 1.0)), np.nan) * logs[:, None, None]
-        )
-    pos = positive[:, None, None]
-    e = np.where(pos, np.where(good, lg, np.nan), add)
+    pos = np.broadcast_to(positive[:, None, None], f.shape)
+    e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos)
     use = valid & finite & np.isfinite(e)
     step_of = np.broadcast_to(steps, e.shape)
 
