@@ -48,6 +48,12 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a library warning as one ``warning:`` line, not Python's file:line format."""
+    # The planner needs the message, not where in our source it was raised.
+    sys.stderr.write(f"warning: {' '.join(str(message).split())}\n")
+
+
 #: Longest horizon, in years, and most joint sample paths a command accepts.
 MAX_HORIZON = 100
 MAX_SAMPLES = 100_000
@@ -373,6 +379,9 @@ def register_report(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    import warnings
+
+    warnings.showwarning = show_warning
     sys.argv[1:] = expand_levels(sys.argv[1:])
     register_report(sys.argv[1:])
     try:

@@ -58,6 +58,28 @@ def test_run_honours_requested_levels(tmp_path):
     assert cols[-4:] == ["lo-50", "hi-50", "lo-90", "hi-90"]
 
 
+def test_a_library_warning_reaches_the_planner_as_one_plain_line(tmp_path):
+    # A series below zero cannot be forecast on logs, so one candidate is left out with a warning.
+    years = np.arange(2000, 2015)
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "up", "ds": years, "y": 100.0 + 3 * (years - 2000)}),
+            pd.DataFrame({"unique_id": "down", "ds": years, "y": -100.0 - 3 * (years - 2000)}),
+        ]
+    )
+    df.to_csv(tmp_path / "mixed.csv", index=False)
+    res = cli(
+        "run", "--data", str(tmp_path / "mixed.csv"), "--horizon", "3",
+        "--out", str(tmp_path / "out"), "--jobs", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines, res.stderr
+    assert all(line.startswith("warning: ") for line in lines), res.stderr
+    assert "UserWarning" not in res.stderr
+    assert "forecast.py:" not in res.stderr
+
+
 def test_backtest_writes_series_and_overall_metrics(tmp_path):
     res = cli(
         "backtest", "--data", str(DATA / "random_walks.csv"), "--horizon", "3",
