@@ -137,30 +137,33 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise ForecastInputError(f"{p}: file not found")
-    repeated = _repeated_header_names(p)
+    header = _header(p)
+    names = [h.strip() for h in header]
+    # pandas would rename a second ``y`` to ``y.1`` and silently use the first.
+    repeated = sorted({h for h in names if h and names.count(h) > 1})
     if repeated:
         raise ForecastInputError(
             f"{p}: column(s) {', '.join(repeated)} appear more than once in the header"
         )
+    # Series names as written: pandas would read NA (Namibia), null or nan as missing, and
+    # 007 as 7; a spreadsheet's " unique_id " header still names the id column.
+    id_cols = {raw: str for raw, name in zip(header, names, strict=True) if name == "unique_id"}
     try:
-        # Series names as written: pandas would read NA (Namibia), null or nan as missing.
-        df = pd.read_csv(p, dtype={"unique_id": str}, keep_default_na=False)
+        df = pd.read_csv(p, dtype=id_cols or {"unique_id": str}, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None
+    df.columns = [str(c).strip() for c in df.columns]
     return validate_long(df, source=str(p), min_length=min_length)
 
 
-def _repeated_header_names(path: Path) -> list[str]:
-    """Names that appear twice in a CSV's header (pandas would rename the second ``y`` to
-    ``y.1`` and silently use the first); [] if the header cannot be read (pandas then says why)."""
+def _header(path: Path) -> list[str]:
+    """A CSV's header cells as written; [] if it cannot be read (pandas then says why)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), [])
+            return next(csv.reader(fh), [])
     except (csv.Error, UnicodeDecodeError, OSError):
         return []
-    names = [h.strip() for h in header]
-    return sorted({h for h in names if h and names.count(h) > 1})
 
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:

@@ -287,6 +287,14 @@ def test_malformed_files_fail_clearly(name, message):
     assert name in str(info.value)
 
 
+def test_a_header_padded_with_spaces_still_names_the_columns_and_keeps_ids_as_written(tmp_path):
+    path = tmp_path / "padded.csv"
+    path.write_text(" unique_id , ds , y \n007,2000,1\n007,2001,2\nNA,2000,3\nNA,2001,4\n")
+    out = read_long_csv(path)
+    assert sorted(out["unique_id"].unique()) == ["007", "NA"]
+    assert out["y"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
 def test_validate_long_sorts_and_types():
     df = pd.DataFrame({"unique_id": [1, 1], "ds": ["2001", "2000"], "y": ["2", "1"]})
     out = validate_long(df)
