@@ -139,9 +139,9 @@ def print_members(check: Stability, burden: pd.DataFrame, key_label: str) -> Non
             f"{r.consistency_ratio:.3f} (Saaty's limit 0.1)",
             highlight=False,
         )
-    console.print(check.summary(), highlight=False)
+    console.print(escape(check.summary()), highlight=False)
     for text in check.members.loc[check.members["better_off_outside"], "text"]:
-        console.print(f"- {text}", highlight=False)
+        console.print(f"- {escape(text)}", highlight=False)
     if not check.drivers.empty:
         drivers = Table("relaxing", "of", "unstable after", "made stable", title="What drives it")
         for r in check.drivers.itertuples(index=False):
@@ -173,7 +173,8 @@ def print_member(check: Stability, member_id: str) -> None:
         _bad(f"--member: no member {member_id!r} (known: {', '.join(x.id for x in sc.members)})")
     flows = result.allocation[result.allocation["member"] == m.id]
     if flows.empty:
-        console.print(f"{m.name or m.id}'s money goes nowhere in this plan.", highlight=False)
+        who = escape(m.name or m.id)
+        console.print(f"{who}'s money goes nowhere in this plan.", highlight=False)
     else:
         grid = flows.pivot_table(index="area", columns="year", values="amount", aggfunc="sum")
         table = Table(

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import (
@@ -106,7 +107,7 @@ def print_report(report: RobustReport) -> None:
         )
     console.print(areas)
     for note in s["notes"]:
-        err_console.print(f"warning: {note}", highlight=False)
+        err_console.print(f"warning: {escape(note)}", highlight=False)
 
 
 def build_scale(sc: Scenario) -> float:
@@ -224,7 +225,7 @@ def alternatives_cmd(
     try:
         found = alternatives(sc, share, count, SolverOptions(mip_gap=1e-6))
     except ValueError as error:
-        err_console.print(f"no plan: {error}", highlight=False)
+        err_console.print(f"no plan: {escape(str(error))}", highlight=False)
         sys.exit(EXIT_NO_PLAN)
     frame = alternatives_table(found)
     table = Table(

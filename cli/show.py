@@ -24,18 +24,18 @@ def print_result(result: Result, top: int = 12) -> None:
     sc = result.scenario
     s = result.summary
     console.print(
-        f"[bold]{sc.fund.name}[/] — status [bold]{s['status']}[/], solver {s['solver']}, "
+        f"[bold]{escape(sc.fund.name)}[/] — status [bold]{s['status']}[/], solver {s['solver']}, "
         f"{s['solve_seconds']:.2f} s",
         highlight=False,
     )
     if not result.ok:
-        console.print(f"[bold red]No plan:[/] {s['message']}", highlight=False)
+        console.print(f"[bold red]No plan:[/] {escape(s['message'])}", highlight=False)
         if not result.diagnosis.empty:
             change = "to make the plan possible, change all of these together"
             table = compact_table(change, "amount", title="Diagnosis", wrap=(change,))
             for row in result.diagnosis.itertuples():
                 table.add_row(
-                    row.message, money(row.relax_by, sc) if pd.notna(row.relax_by) else ""
+                    escape(row.message), money(row.relax_by, sc) if pd.notna(row.relax_by) else ""
                 )
             console.print(table)
         return
@@ -53,7 +53,7 @@ def print_result(result: Result, top: int = 12) -> None:
     allocated = money_as(s["total_allocated"], sc, max(digits, member_digits))
     console.print(f"value {result.objective:,.2f} points; allocated {allocated}", highlight=False)
     if s.get("message"):
-        console.print(f"[yellow]warning:[/] {s['message']}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(s['message'])}", highlight=False)
 
     years = [str(y) for y in pivot.columns]
     # Seven money columns fit 80 columns only as bare figures, the unit in the title.

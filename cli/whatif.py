@@ -70,7 +70,7 @@ def print_comparison(cmp: Comparison, scenario: Scenario) -> None:
             )
         console.print(table)
     for row in cmp.binding.itertuples(index=False):
-        console.print(f"{row.status}: {row.label}", highlight=False)
+        console.print(f"{row.status}: {escape(row.label)}", highlight=False)
     print_project_changes(cmp.projects, scenario)
 
 

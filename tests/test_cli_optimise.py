@@ -176,6 +176,24 @@ def test_infeasible_scenario_exits_1_naming_the_conflict() -> None:
     assert "members who joined cyber can give at most $" in summary["message"]
 
 
+def test_the_terminal_diagnosis_keeps_the_area_and_year_of_each_constraint(tmp_path: Path) -> None:
+    # A hard floor of 12bn a year against a 10% absorption limit: the row names carry
+    # [area,year], which the terminal's markup would otherwise swallow as a style tag.
+    scenario = {
+        "fund": {"name": "Absorption against a floor", "unit": "bn", "years": [2026, 2027, 2028]},
+        "members": [{"id": "DEU", "pledge": {2026: "10bn", 2027: "10bn", 2028: "30bn"}}],
+        "areas": [
+            {"id": "cyber", "floor": "12bn", "absorption": "10%", "hard": True},
+            {"id": "space", "ceiling": 0},
+        ],
+    }
+    proc = run("solve", str(write_yaml(tmp_path / "s.yaml", scenario)))
+    assert proc.returncode == 1, proc.stderr
+    shown = " ".join(proc.stdout.split())
+    assert "floor[cyber,2026]" in shown
+    assert "absorption_up[cyber,2027]" in shown
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
