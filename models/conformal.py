@@ -12,11 +12,6 @@ The scale is the geometric mean of the model's own forecast standard deviation a
 mean absolute year-on-year change, which the model's in-sample fit cannot understate). On M3
 yearly this gave 95% coverage 0.94 and MSIS 23.5 against 0.89 and 26.6 with the volatility alone
 and 0.97 and 24.7 with the model's sd alone (median ensemble, 3 rolling windows).
-
-Both are multiplied by :func:`estimation_factor`, ``sqrt(1 + h / T)`` for a forecast ``h``
-steps ahead of a fit on ``T`` years. The models' own sds leave out the error of their estimated
-trend, and the backtest's windows are fitted on fewer years than the final fit: unscaled, the
-far steps of windows fitted on 4-10 years set the bands of a fit on 25 (issue 13, sixth round).
 """
 
 from __future__ import annotations
@@ -48,14 +43,6 @@ def interval_scale(sd: np.ndarray | float, y: np.ndarray) -> np.ndarray:
     if not (s > 0 and np.isfinite(s)):
         s = volatility_scale(y)
     return np.sqrt(np.maximum(np.asarray(sd, dtype=float), 0.0) * s)
-
-
-def estimation_factor(steps: np.ndarray | int, n_train: np.ndarray | float) -> np.ndarray:
-    """``sqrt(1 + steps / n_train)``: how much wider a forecast ``steps`` ahead is for a trend
-    estimated on ``n_train`` years, as the drift method's variance ``sigma^2 h (1 + h / T)``
-    has it (arrays broadcast; ``n_train`` below 1 counts as 1)."""
-    n = np.maximum(np.asarray(n_train, dtype=float), 1.0)
-    return np.sqrt(1.0 + np.asarray(steps, dtype=float) / n)
 
 
 def conformal_quantile(errors: np.ndarray, level: float) -> float:
@@ -202,18 +189,16 @@ def scaled_errors(
     mase_s: np.ndarray,
     log_s: np.ndarray,
     positive: np.ndarray,
-    factor: np.ndarray | float = 1.0,
 ) -> np.ndarray:
     """Backtest |errors| in units of each row's interval scale (see :mod:`models.conformal`):
     ``|y - f| / sqrt(sd * MASE scale)``, or for positive series ``|log y - log f|`` over the
-    log-scale version (NaN where the forecast is not positive), each divided by the row's
-    ``factor`` (:func:`estimation_factor` of its step and window's training length)."""
+    log-scale version (NaN where the forecast is not positive)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         add = np.abs(y - f) / np.sqrt(np.maximum(sd, 0.0) * mase_s)
         ok = positive & (f > 0) & (y > 0)
         lg = np.abs(np.log(np.where(ok, y, 1.0)) - np.log(np.where(ok, f, 1.0)))
         lg = lg / np.sqrt(np.where(ok, log_sd(sd, np.where(ok, f, 1.0)), np.nan) * log_s)
-    return np.where(positive, np.where(ok, lg, np.nan), add) / factor
+    return np.where(positive, np.where(ok, lg, np.nan), add)
 
 
 def calibrated_columns(
@@ -224,25 +209,18 @@ def calibrated_columns(
     errors: Mapping[int, np.ndarray],
     log_errors: Mapping[int, np.ndarray],
     levels: Sequence[float],
-    *,
-    n_train: int,
     fallback: Callable[[], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Conformal ``lo-L``/``hi-L`` of one series: on the log scale for a positive series
     (``log_s`` given) whose forecast is positive, else on the level scale (for a positive
-    series the lower bound is then cut at 0); ``fallback()`` if no errors were pooled. The
-    scale carries :func:`estimation_factor` of each step for a fit on ``n_train`` years (the
-    length of the series the forecast was fitted on)."""
+    series the lower bound is then cut at 0); ``fallback()`` if no errors were pooled."""
     mean = np.asarray(mean, dtype=float)
-    steps = np.arange(1, len(mean) + 1)
-    factor = estimation_factor(steps, n_train)
     if log_s is not None and np.all(mean > 0) and any(len(v) for v in log_errors.values()):
         half = halfwidths(log_errors, len(mean), levels)
-        scale = log_interval_scale(mean, sd, log_s) * factor
-        return log_interval_columns(mean, scale, half, own_sd=sd)
+        return log_interval_columns(mean, log_interval_scale(mean, sd, log_s), half, own_sd=sd)
     if any(len(v) for v in errors.values()):
         half = halfwidths(errors, len(mean), levels)
-        scale = np.sqrt(np.maximum(sd, 0.0) * mase_s) * factor
+        scale = np.sqrt(np.maximum(sd, 0.0) * mase_s)
         cols = interval_columns(mean, scale, half, own_sd=sd)
     else:
         cols = fallback() if fallback else {}

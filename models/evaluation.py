@@ -17,7 +17,6 @@ import pandas as pd
 from models.base import DEFAULT_LEVELS, check_horizon, check_levels, level_label, z_value
 from models.conformal import (
     calibrated_columns,
-    estimation_factor,
     interval_scale,
     is_positive,
     log_mase_scale,
@@ -109,7 +108,6 @@ def run_backtest(
             scales[uid] = y_tr
             pos = auto.positive_[uid] and is_positive(y_tr)
             n_rows = len(g)
-            n_train = (g["cutoff"] - dss[uid][0] + 1).to_numpy(float)
             e = scaled_errors(
                 g["y"].to_numpy(float),
                 g[chosen[uid]].to_numpy(float),
@@ -117,7 +115,6 @@ def run_backtest(
                 np.full(n_rows, interval_scale(1.0, y_tr) ** 2),
                 np.full(n_rows, log_mase_scale(y_tr) if pos else np.nan),
                 np.full(n_rows, pos),
-                estimation_factor(g["step"].to_numpy(), n_train),
             )
             errs.append(pd.DataFrame({"step": g["step"].to_numpy(), "e": e, "log": pos}))
         pooled = pd.concat(errs) if errs else pd.DataFrame({"step": [], "e": [], "log": []})
@@ -144,7 +141,6 @@ def run_backtest(
                 scaled,
                 scaled_log,
                 lv,
-                n_train=len(ys[uid]) - h - k,
                 fallback=partial(_normal_columns, mean, sd, lv),
             )
             out = pd.DataFrame(

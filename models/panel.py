@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import level_label, z_value
-from models.conformal import estimation_factor, floor_positive, halfwidths, log_sd, scaled_errors
+from models.conformal import floor_positive, halfwidths, log_sd, scaled_errors
 from models.selection import AutoForecaster
 
 #: Models this path computes, with the shortest series each needs.
@@ -127,8 +127,7 @@ def _pooled_errors(model, y, n, h, n_windows, partial, mase, positive, logs):
     actual = np.take_along_axis(y[:, None, :], np.minimum(at, y.shape[1] - 1), axis=2)
     finite = np.isfinite(f) & np.isfinite(sd)
     pos = np.broadcast_to(positive[:, None, None], f.shape)
-    factor = estimation_factor(steps, safe[..., None])
-    e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos, factor)
+    e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos)
     use = valid & finite & np.isfinite(e)
     step_of = np.broadcast_to(steps, e.shape)
 
@@ -142,19 +141,17 @@ def _any(errors: dict[int, np.ndarray]) -> bool:
     return any(len(v) for v in errors.values())
 
 
-def _columns(mean, sd, mase, positive, logs, errors, log_errors, levels, n):
-    """Calibrated ``lo-L``/``hi-L`` of every series (``n`` values each), as
-    ``calibrated_columns`` gives them."""
+def _columns(mean, sd, mase, positive, logs, errors, log_errors, levels):
+    """Calibrated ``lo-L``/``hi-L`` of every series, as ``calibrated_columns`` gives them."""
     h = mean.shape[1]
-    factor = estimation_factor(np.arange(1, h + 1)[None, :], n[:, None])
     log_half = halfwidths(log_errors, h, levels) if _any(log_errors) else None
     half = halfwidths(errors, h, levels) if _any(errors) else None
     use_log = positive & np.all(mean > 0, axis=1) & (log_half is not None)
     use_level = ~use_log & (half is not None)
     cols: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_scale = np.sqrt(log_sd(sd, mean) * logs[:, None]) * factor
-        scale = np.sqrt(np.maximum(sd, 0.0) * mase[:, None]) * factor
+        log_scale = np.sqrt(log_sd(sd, mean) * logs[:, None])
+        scale = np.sqrt(np.maximum(sd, 0.0) * mase[:, None])
         for lv in sorted(levels):
             z = z_value(lv)
             lo, hi = mean - z * sd, mean + z * sd  # the models' own, where nothing was pooled
@@ -190,7 +187,7 @@ def fast_forecast(model: Any, df: pd.DataFrame, h: int, levels: list[float]) -> 
     steps = np.arange(1, h + 1)
     mean, sd = _forecast(name, last[:, 0], slope[:, 0], sigma[:, 0], n, steps)
     mean = floor_positive(mean, positive)
-    cols = _columns(mean, sd, mase, positive, logs, errors, log_errors, levels, n)
+    cols = _columns(mean, sd, mase, positive, logs, errors, log_errors, levels)
     out = {
         "unique_id": np.repeat(uids, h),
         "ds": (last_ds[:, None] + steps).ravel(),

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from models import panel, panel_fits
-from models.conformal import estimation_factor, floor_positive, scaled_errors
+from models.conformal import floor_positive, scaled_errors
 from models.registry import DEFAULT_CANDIDATES
 from models.scoring import MAX_MISSING, global_choice, selection_table
 from models.selection import AutoForecaster
@@ -293,19 +293,17 @@ def _final(res: dict[str, Any], combos) -> dict[str, tuple[np.ndarray, np.ndarra
     return out
 
 
-def _learn_errors(actual, valid, fc, chosen, order, mase, positive, logs, lengths):
+def _learn_errors(actual, valid, fc, chosen, order, mase, positive, logs):
     """Pooled scaled |errors| per step of each backtested series' chosen model (level scale,
-    and log scale for positive series; ``lengths`` the windows' training lengths):
-    ``AutoForecaster._learn_errors``."""
+    and log scale for positive series): ``AutoForecaster._learn_errors``."""
     f = np.full(actual.shape, np.nan)
     sd = np.full(actual.shape, np.nan)
     for j, name in enumerate(order):
         mine = chosen == j
         f[mine], sd[mine] = fc[name][0][mine], fc[name][1][mine]
     pos = np.broadcast_to(positive[:, None, None], actual.shape)
+    e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos)
     step = np.broadcast_to(np.arange(1, actual.shape[2] + 1), actual.shape)
-    factor = estimation_factor(step, lengths[..., None])
-    e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos, factor)
     ok = valid & np.isfinite(e)
 
     def pool(cells: np.ndarray) -> dict[int, np.ndarray]:
@@ -383,11 +381,9 @@ def forecast_panel(
         mean[mine], sd[mine] = final[name][0][mine], final[name][1][mine]
     naive_j = order.index("naive")
     chosen_bt = np.where(chosen < 0, naive_j, chosen)
-    errors, log_errors = _learn_errors(
-        actual, valid, fc, chosen_bt, order, mase, positive, logs, res["lengths"]
-    )
+    errors, log_errors = _learn_errors(actual, valid, fc, chosen_bt, order, mase, positive, logs)
     mean = floor_positive(mean, positive)
-    cols = panel._columns(mean, sd, mase, positive, logs, errors, log_errors, levels, n)
+    cols = panel._columns(mean, sd, mase, positive, logs, errors, log_errors, levels)
     out = {
         "unique_id": np.repeat(uids, h),
         "ds": (last_ds[:, None] + np.arange(1, h + 1)).ravel(),

@@ -34,7 +34,6 @@ from models.combinations import (
 )
 from models.conformal import (
     calibrated_columns,
-    estimation_factor,
     floor_positive,
     interval_scale,
     is_positive,
@@ -309,11 +308,6 @@ class AutoForecaster(Forecaster):
                 sd[mask] = cv.loc[mask, f"{name}__sd"].to_numpy(float)
         uid = cv["unique_id"]
         pos = uid.map(self.positive_).to_numpy(bool)
-        steps = cv["step"].to_numpy()
-        # Series are gap-free: a window's training length is its cutoff's distance from the
-        # first year.
-        first = uid.map({u: self.last_ds_[u] - len(y) + 1 for u, y in self.y_.items()})
-        n_train = (cv["cutoff"] - first + 1).to_numpy(float)
         e = scaled_errors(
             cv["y"].to_numpy(float),
             fc,
@@ -321,8 +315,8 @@ class AutoForecaster(Forecaster):
             uid.map(self.scale_).to_numpy(float),
             uid.map(self.log_scale_).to_numpy(float),
             pos,
-            estimation_factor(steps, n_train),
         )
+        steps = cv["step"].to_numpy()
         ok = np.isfinite(e)
 
         def pool(rows: np.ndarray) -> dict[int, np.ndarray]:
@@ -356,7 +350,6 @@ class AutoForecaster(Forecaster):
             self.scaled_errors_,
             self.scaled_log_errors_,
             levels,
-            n_train=len(self.y_[uid]),
             fallback=lambda: super(AutoForecaster, self)._intervals(uid, mean, sd, levels),
         )
 
