@@ -42,7 +42,14 @@ def _fund(unit: str = "bn", **amounts: object) -> dict:
     }
 
 
-@pytest.mark.parametrize("edit", ["areas.cyber.floor=12", "members.DEU.pledge=20"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "areas.cyber.floor=12",
+        "members.DEU.pledge=20",
+        "areas.cyber.value_curve=[{up_to: 12, marginal: 1}, {marginal: 0}]",
+    ],
+)
 def test_a_plain_edit_too_small_to_be_meant_in_the_currency_is_refused(edit):
     base = load_with_edits(ASPF)
     for attempt in (lambda: load_with_edits(ASPF, [edit]), lambda: edit_scenario(base, [edit])):

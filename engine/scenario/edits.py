@@ -76,10 +76,12 @@ def edited_source(source: str | None, edits: Iterable[Edit | str]) -> str | None
 
 def _typed(value: Any) -> Any:
     """Mark the plain numbers of an edit as typed (checked for ambiguity on amounts)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | dict):
+    if isinstance(value, bool) or not isinstance(value, int | float | dict | list):
         return value
     if isinstance(value, dict):
         return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):  # a value curve's segments, a pledge list
+        return [_typed(v) for v in value]
     return TypedNumber(value) if isinstance(value, float) or abs(value) < 10**15 else value
 
 
