@@ -30,8 +30,11 @@ from cli.whatif import explain_cmd, whatif_cmd
 from datasets import DEFAULT_SCENARIO, scenario_path
 from engine import (
     SolverOptions,
+    check_model,
     check_result_folder,
+    edited_source,
     load_with_edits,
+    naming_source,
     parse_highs_options,
     scenario_json_schema,
     write_result,
@@ -81,16 +84,16 @@ def solve(
     """Solve a scenario and print (or write) the allocation."""
     if out is not None:
         check_result_folder(out)  # refuse a bad --out before solving
-    sc = load_with_edits(scenario_path(scenario), set_ or [])
-    result = solve_scenario(
-        sc,
-        SolverOptions(
-            solver=solver,
-            time_limit=time_limit,
-            project_margins=True,
-            highs_options=parse_highs_options(highs or []),
-        ),
+    path = scenario_path(scenario)
+    sc = load_with_edits(path, set_ or [])
+    options = SolverOptions(
+        solver=solver,
+        time_limit=time_limit,
+        project_margins=True,
+        highs_options=parse_highs_options(highs or []),
     )
+    with naming_source(edited_source(str(path), set_ or [])):
+        result = solve_scenario(sc, options)
     if out is not None:
         write_result(result, out)
     if as_json:
@@ -110,7 +113,9 @@ def solve(
 @friendly_errors
 def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
     """Check a scenario file (and edits); exit 2 with the problems if invalid."""
-    sc = load_with_edits(scenario_path(scenario), set_ or [])
+    path = scenario_path(scenario)
+    sc = load_with_edits(path, set_ or [])
+    check_model(sc, edited_source(str(path), set_ or []))
     console.print(
         f"{scenario}: valid ({len(sc.members)} members, {len(sc.areas)} areas, "
         f"{len(sc.policies)} policies, years {sc.fund.years[0]}-{sc.fund.years[-1]})",

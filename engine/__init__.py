@@ -20,8 +20,10 @@ from engine.analysis.sensitivity import Sensitivity, sensitivity
 from engine.analysis.whatif import Comparison, compare
 from engine.api import (
     WhatIf,
+    check_model,
     edit_scenario,
     load_with_edits,
+    naming_source,
     resolve_inputs,
     scenario_from_data,
     whatif,
@@ -68,7 +70,7 @@ from engine.results.describe import money, shadow_sentence
 from engine.results.money import column_digits, footed, money_as, money_column, shown_total
 from engine.results.projects import project_totals
 from engine.results.schema import Result, Summary, result_tables
-from engine.scenario.edits import Edit, parse_edit
+from engine.scenario.edits import Edit, edited_source, parse_edit
 from engine.scenario.from_forecast import forecast_settings
 from engine.scenario.schema import Limit, Scenario, scenario_sha256
 from engine.scenario.units import UNIT_FACTORS, format_money
@@ -115,6 +117,7 @@ __all__ = [
     "budget_frontier",
     "burden_bands",
     "check_folder",
+    "check_model",
     "check_result_folder",
     "column_digits",
     "compare",
@@ -122,6 +125,7 @@ __all__ = [
     "draw_futures",
     "dump_scenario_yaml",
     "edit_scenario",
+    "edited_source",
     "footed",
     "forecast_settings",
     "format_money",
@@ -134,6 +138,7 @@ __all__ = [
     "money",
     "money_as",
     "money_column",
+    "naming_source",
     "nearest_feasible",
     "parse_edit",
     "parse_highs_options",

@@ -10,7 +10,8 @@ edits, from the scenario as written: an edit of the forecast block itself
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +44,28 @@ def resolve_inputs(scenario: Scenario, source: str | None = None) -> Scenario:
         raise ScenarioError([f"pledges.from_forecast: {error}"], source) from None
     resolved.remember_written(scenario)
     return resolved
+
+
+@contextmanager
+def naming_source(source: str | None) -> Iterator[None]:
+    """Re-raise a ScenarioError from the block naming ``source`` (the file and its edits),
+    unless it names one already: the model's own checks do not know the file."""
+    try:
+        yield
+    except ScenarioError as error:
+        if error.source or source is None:
+            raise
+        raise ScenarioError(error.problems, source) from None
+
+
+def check_model(scenario: Scenario, source: str | None = None) -> None:
+    """Build ``scenario``'s model once, for the problems only the built model shows (amounts
+    whose coefficients fall outside the range the solvers handle alike); raises
+    ScenarioError naming ``source``."""
+    from engine.formulation.build import build_model
+
+    with naming_source(source):
+        build_model(scenario)
 
 
 def scenario_from_data(

@@ -194,6 +194,19 @@ def test_the_terminal_diagnosis_keeps_the_area_and_year_of_each_constraint(tmp_p
     assert "absorption_up[cyber,2027]" in shown
 
 
+def test_validate_refuses_what_solve_refuses_naming_the_file(tmp_path: Path) -> None:
+    # A project cost of $0.5 in a fund counted in bn: only the built model shows it.
+    scenario = {
+        "fund": {"name": "Tiny cost", "unit": "bn", "years": [2026]},
+        "members": [{"id": "DEU", "pledge": "5bn"}],
+        "areas": [{"id": "space"}],
+        "projects": [{"id": "p1", "area": "space", "cost": {2026: 0.5}, "value": 1}],
+    }
+    path = write_yaml(tmp_path / "tiny.yaml", scenario)
+    for command in ("validate", "solve"):
+        assert_bad_input(run(command, str(path)), str(path), "out of scale", "projects")
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
