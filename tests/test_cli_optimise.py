@@ -104,7 +104,7 @@ BAD_FILES = {
     "unknown member": (_unknown_member, "policies[emerging_tech].members", "XYZ"),
     "unknown area": (_unknown_area, "members[GBR].opt_out", "atlantis"),
     "negative pledge": (_negative_pledge, "members[DEU].pledge", "negative"),
-    "floor above ceiling": (_floor_above_ceiling, "areas[cyber].floor", "ceiling"),
+    "floor above ceiling": (_floor_above_ceiling, "areas[cyber].floor", "the ceiling 1bn"),
     "share above 100%": (_share_above_one, "areas[cyber].ceiling", "100%"),
     "NaN": (_nan_floor, "areas[cyber].floor", "finite"),
     "infinite": (_infinite_pledge, "members[DEU].pledge", "finite"),

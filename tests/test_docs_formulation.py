@@ -125,6 +125,25 @@ def test_the_printed_schema_accepts_every_documented_way_of_writing_a_file() -> 
         assert not problems, (name, problems[:3])
 
 
+def test_the_printed_schema_takes_short_priorities_and_enforces_bounds_inside_maps() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(json.loads(cli("optimise.py", "schema").stdout))
+
+    def problems(priorities: object) -> list[str]:
+        data = {
+            "fund": {"name": "T", "years": [2026]},
+            "members": [{"id": "AAA", "pledge": "10bn", "priorities": priorities}],
+            "areas": [{"id": "cyber"}, {"id": "space"}],
+        }
+        return [error.message for error in validator.iter_errors(data)]
+
+    assert not problems({"cyber": 3, "space": 1})  # short for {weights: {...}}
+    assert not problems([["cyber", "space", 3]])  # short for {pairwise: [...]}
+    assert not problems({"swing": {"cyber": 100, "space": 40}})
+    assert problems({"swing": {"cyber": 100, "space": 150}})  # a swing is at most 100
+    assert problems({"weights": {"cyber": -1, "space": 1}})
+
+
 @pytest.mark.parametrize(
     "name", ["opt_in_empty_joins_nothing", "policy_over_an_empty_area_list_is_a_group_of_nothing"]
 )

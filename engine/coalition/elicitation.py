@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from engine.coalition.ahp import parse_ratio
 from engine.scenario.fields import Finite, Strict
@@ -48,6 +50,25 @@ class MemberPriorities(Strict):
         if isinstance(value, dict) and value and not set(value) & set(_KEYS):
             return {"weights": value}
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The short forms a file may use (``{cyber: 3}`` for weights, a list for pairwise
+        # judgements) must pass an outside validator too, not only this model.
+        full = handler(core_schema)
+        short_weights = {
+            "type": "object",
+            "additionalProperties": {"type": "number", "minimum": 0},
+            "description": "weights by area, short for {weights: {...}}",
+        }
+        short_pairwise = {
+            "type": "array",
+            "items": {"type": "array", "minItems": 3, "maxItems": 3},
+            "description": "[area, area, ratio] judgements, short for {pairwise: [...]}",
+        }
+        return {"anyOf": [full, short_weights, short_pairwise]}
 
     @model_validator(mode="after")
     def _one_way(self) -> MemberPriorities:

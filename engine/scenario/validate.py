@@ -8,12 +8,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from engine.errors import ScenarioError
-from engine.scenario.fields import PLAIN_CHECK, PLAIN_FACTOR, in_currency
+from engine.scenario.fields import PLAIN_CHECK, PLAIN_FACTOR, in_currency, money_text
 from engine.scenario.magnitudes import check_magnitudes
 from engine.scenario.paths import available_paths
 from engine.scenario.priority_checks import check_priorities
 from engine.scenario.project_checks import check_projects
-from engine.scenario.schema import Scenario
+from engine.scenario.schema import Limit, Scenario
 from engine.scenario.units import UNIT_FACTORS, parse_amount
 
 
@@ -113,8 +113,16 @@ def _check_refs(where: str, refs: list[str] | None, known: set[str], kind: str) 
     ]
 
 
+def _shown(limit: Limit, unit: str) -> str:
+    """A limit as a planner writes it: ``3bn`` in the fund's unit, or ``25%``."""
+    if limit.amount is not None:
+        return money_text(limit.amount, unit)
+    return str(limit.to_input())
+
+
 def _check_limits(scenario: Scenario) -> list[str]:
     problems = []
+    unit = scenario.fund.unit
     for a in scenario.areas:
         lo, hi = a.floor, a.ceiling
         if lo is None or hi is None:
@@ -124,7 +132,7 @@ def _check_limits(scenario: Scenario) -> list[str]:
         hi_v = hi.amount if hi.amount is not None else hi.share
         if same_kind and lo_v is not None and hi_v is not None and lo_v > hi_v:
             problems.append(
-                f"areas[{a.id}].floor: {lo.to_input()} is above the ceiling {hi.to_input()}"
+                f"areas[{a.id}].floor: {_shown(lo, unit)} is above the ceiling {_shown(hi, unit)}"
             )
     for p in scenario.policies:
         lo, hi = p.at_least, p.at_most
@@ -133,7 +141,8 @@ def _check_limits(scenario: Scenario) -> list[str]:
             hi_v = hi.amount if hi.amount is not None else hi.share
             if lo_v is not None and hi_v is not None and lo_v > hi_v:
                 problems.append(
-                    f"policies[{p.id}].at_least: {lo.to_input()} is above at_most {hi.to_input()}"
+                    f"policies[{p.id}].at_least: {_shown(lo, unit)} is above at_most "
+                    f"{_shown(hi, unit)}"
                 )
     return problems
 
@@ -260,6 +269,30 @@ def replace_pledges(
     return replaced
 
 
+#: pydantic leaves the bounds of a constrained number inside a container (a dict's values, a
+#: list's items) under its own names, which JSON Schema validators ignore.
+_BOUND_KEYWORDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+}
+
+
+def _standard_bounds(node: Any) -> Any:
+    """``node`` with pydantic's ``ge``/``le``/``gt``/``lt`` bounds renamed to JSON Schema's."""
+    if isinstance(node, list):
+        return [_standard_bounds(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        (_BOUND_KEYWORDS[k] if k in _BOUND_KEYWORDS and isinstance(v, int | float) else k): (
+            _standard_bounds(v)
+        )
+        for k, v in node.items()
+    }
+
+
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of the scenario format (money and shares also accept strings)."""
-    return Scenario.model_json_schema(mode="validation")
+    return _standard_bounds(Scenario.model_json_schema(mode="validation"))
