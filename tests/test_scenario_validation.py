@@ -147,6 +147,16 @@ def test_every_problem_is_listed_at_once() -> None:
     assert "areas[space].ceiling" in message
 
 
+def test_a_bad_year_of_a_pledge_map_is_one_problem_naming_the_year() -> None:
+    # The other branch of the pledge's union (one amount) must not add "expected an amount".
+    data = tiny_scenario()
+    years = data["fund"]["years"]
+    data["members"][0]["pledge"] = {years[0]: "10bn", years[-1]: "abc"}
+    message = problems_of(data)
+    assert f"members[DEU].pledge[{years[-1]}]" in message
+    assert "problems" not in message  # one problem, not two
+
+
 @pytest.mark.parametrize("data", [None, [], "fund: x", 3])
 def test_top_level_must_be_a_mapping(data: Any) -> None:
     assert "(top level)" in problems_of(data)

@@ -86,7 +86,13 @@ def validation_problems(data: Any, error: ValidationError) -> list[str]:
             if value is not None and not isinstance(value, dict | list) and "got " not in msg:
                 msg = f"{msg} (got {value!r})"
         problems.setdefault(path, f"{path}: {msg}")
-    return list(problems.values())
+    # The other branch of a union fails at the parent (a pledge map is no single amount):
+    # a problem inside a value explains it, so the parent's is dropped.
+    return [
+        text
+        for path, text in problems.items()
+        if not any(other.startswith((f"{path}[", f"{path}.")) for other in problems)
+    ]
 
 
 def plain_context(data: Any, plain: Literal["currency", "fund"]) -> dict[str, Any]:
