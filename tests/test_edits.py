@@ -160,3 +160,18 @@ def test_load_with_edits_validates_once_after_editing(tmp_path: Path) -> None:
         load_with_edits(path, ["areas.space.floor=5bn"])
     assert str(path) in str(caught.value)
     assert "areas[space].floor" in str(caught.value)
+
+
+def test_an_area_coalition_is_edited_by_its_area(tmp_path: Path) -> None:
+    # Area coalitions have no id: an edit names them by the area they rule.
+    path = tmp_path / "coalition.yaml"
+    path.write_text(
+        "fund: {name: T, unit: m, years: [2026]}\n"
+        "members: [{id: NOR, pledge: 400m}, {id: SWE, pledge: 300m}]\n"
+        "areas: [{id: air}, {id: arctic}]\n"
+        "area_coalitions: [{area: arctic, min_members: 2, min_contribution: 60m}]\n"
+    )
+    edited = load_with_edits(path, ["area_coalitions.arctic.min_amount=250m"])
+    assert edited.area_coalitions[0].min_amount == 250e6
+    with pytest.raises(ScenarioError, match=r"no item with id 'nope' \(known: arctic\)"):
+        load_with_edits(path, ["area_coalitions.nope.min_amount=250m"])

@@ -96,6 +96,12 @@ def _own(parent: Any, key: Any, owned: dict[int, Any]) -> Any:
     return child
 
 
+def _item_key(item: dict[str, Any]) -> Any:
+    """What an edit calls a list item by: its ``id``; an area coalition, which has none, by
+    its ``area`` (``area_coalitions.arctic.min_amount``)."""
+    return item.get("id", item.get("area"))
+
+
 def _position(items: list[Any], item_id: str, ids: dict[int, tuple[list, dict]]) -> int | None:
     """Where the item with ``item_id`` is in ``items`` (first match; None if absent), from
     an index of the list built once (an edit per member would otherwise scan the list for
@@ -105,7 +111,7 @@ def _position(items: list[Any], item_id: str, ids: dict[int, tuple[list, dict]])
         entry = ids[id(items)] = (items, {})
         for k, item in enumerate(items):
             if isinstance(item, dict):
-                entry[1].setdefault(item.get("id"), k)
+                entry[1].setdefault(_item_key(item), k)
     return entry[1].get(item_id)
 
 
@@ -118,7 +124,7 @@ def _apply(data: dict[str, Any], edit: Edit, owned: dict[int, Any], ids: dict) -
         if isinstance(node, list):
             k = _position(node, part, ids)
             if k is None:
-                known = ", ".join(str(item.get("id")) for item in node if isinstance(item, dict))
+                known = ", ".join(str(_item_key(item)) for item in node if isinstance(item, dict))
                 raise ScenarioError(
                     [f"--set {edit}: {walked} has no item with id {part!r} (known: {known})"]
                 )
