@@ -192,11 +192,17 @@ def test_a_stored_scenario_whose_content_no_longer_matches_is_solved_again(
     assert {i.scenario_id for i in plan.scenarios()} <= ids
 
 
-def test_ctrl_c_during_a_store_write_lets_the_chunk_be_stored_and_stops(tmp_path, in_process):
+def test_ctrl_c_during_a_store_write_lets_the_chunk_be_stored_and_stops(
+    tmp_path, in_process, request
+):
     # A write cut short by Ctrl-C left SQLite's lock taken: storing what still finished
     # then waited a minute (the busy timeout) and failed, and the scenario was lost.
     plan = load_sweep(write_sweep(tmp_path, GRID))
     writes = []
+    # Started in the background, a shell's jobs (and so this test process) ignore SIGINT:
+    # give the test Python's own Ctrl-C, as a user's terminal does.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
 
     def ctrl_c_on_the_second_result(conn, cursor, statement, *args):
         if statement.startswith("INSERT INTO results"):
