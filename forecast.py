@@ -245,7 +245,7 @@ def run(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("forecast_out"),
     windows: Annotated[
         int | None,
-        typer.Option(help="backtest windows for choice/calibration [default: 5]", min=1),
+        typer.Option(help="backtest windows for choice/calibration (default 5)", min=1),
     ] = None,
     jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
     scheduler: Annotated[

@@ -83,6 +83,16 @@ def small_combinations(candidates: Sequence[str]) -> dict[str, Combo]:
     }
 
 
+def used_label(name: str, parts: Sequence[str], used: Sequence[str]) -> str:
+    """The label of candidate ``name`` (components ``parts``) where only ``used`` fitted: the
+    name itself when all did, the one model when one did, else the combination of those."""
+    if len(used) == len(parts) or not used:
+        return name
+    if len(used) == 1:
+        return used[0]
+    return f"{getattr(parts, 'how', 'median')}({','.join(used)})"
+
+
 def combo_forecast(
     parts: list[tuple[np.ndarray, np.ndarray]], how: str = "median"
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -70,7 +70,9 @@ def _css(
     a = np.stack([_ma_filter(c, t1, t2) for c in cols], axis=2)  # (n, K, k)
     ata = np.einsum("nki,nkj->kij", a, a)
     atr = np.einsum("nki,nk->ki", a, r)
-    ridge = 1e-10 * np.trace(ata, axis1=1, axis2=2)[:, None, None] * np.eye(len(cols))
+    # The tiny floor keeps a constant series (all-zero regressors after differencing) solvable.
+    scale = 1e-10 * np.trace(ata, axis1=1, axis2=2) + np.finfo(float).tiny
+    ridge = scale[:, None, None] * np.eye(len(cols))
     beta = np.linalg.solve(ata + ridge, atr[..., None])[..., 0]
     resid = r - np.einsum("nki,ki->nk", a, beta)
     return np.sum(resid * resid, axis=0), beta

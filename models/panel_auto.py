@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from models import panel, panel_fits
+from models.combinations import used_label
 from models.conformal import floor_positive, scaled_errors
 from models.registry import DEFAULT_CANDIDATES
-from models.scoring import MAX_MISSING, global_choice, selection_table
+from models.scoring import MAX_MISSING, global_choice, left_out_message, selection_table
 from models.selection import AutoForecaster
 
 #: Series per chunk: the unit of work sent to a process or a Dask worker (some MB of arrays).
@@ -347,8 +348,7 @@ def forecast_panel(
     rows, left_out = _compared(valid, fc, order, combos)
     if left_out:
         warnings.warn(
-            f"left out of the model comparison (no backtest forecast on more than "
-            f"{MAX_MISSING:.0%} of the rows): {', '.join(left_out)}",
+            left_out_message(left_out, model.forced_choice()),
             stacklevel=2,
         )
     with warnings.catch_warnings():
@@ -373,6 +373,14 @@ def forecast_panel(
     fitted = np.stack([final[c][2] for c in order], axis=1)
     chosen = _choose(first, scores, fitted, order)
     labels = np.array([*order, "naive"], dtype=object)[chosen]
+    for j, name in enumerate(order):
+        if name in combos:
+            parts = combos[name]
+            fit = np.stack([final[c][2] for c in parts], axis=1)
+            for i in np.flatnonzero((chosen == j) & ~fit.all(axis=1)):
+                labels[i] = used_label(
+                    name, parts, [c for c, f in zip(parts, fit[i], strict=True) if f]
+                )
     cands = [*order, "naive"]
     mean = np.full((len(uids), h), np.nan)
     sd = np.full((len(uids), h), np.nan)

@@ -14,6 +14,21 @@ import pandas as pd
 MAX_MISSING = 0.1
 
 
+def left_out_message(left_out: Sequence[str], forced: str | None) -> str:
+    """The warning for candidates left out of the comparison; when the forced choice is one,
+    say that the forecasts still use it (from whichever of its components fit)."""
+    text = (
+        f"left out of the model comparison (no backtest forecast on more than "
+        f"{MAX_MISSING:.0%} of the rows): {', '.join(left_out)}"
+    )
+    if forced in left_out:
+        text += (
+            f"; the forecasts still use {forced}, from the components that fit each series "
+            "(the 'model' column names them)"
+        )
+    return text
+
+
 def common_rows(
     cv: pd.DataFrame, names: Sequence[str], combos: Mapping[str, Sequence[str]] | None = None
 ) -> tuple[np.ndarray, list[str]]:

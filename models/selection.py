@@ -31,6 +31,7 @@ from models.combinations import (
     combo_forecast,
     default_combinations,
     small_combinations,
+    used_label,
 )
 from models.conformal import (
     calibrated_columns,
@@ -46,10 +47,10 @@ from models.global_model import GlobalRidge, panel_cv
 from models.metrics import mase_scale
 from models.registry import ATOMIC, DEFAULT_CANDIDATES
 from models.scoring import (
-    MAX_MISSING,
     common_rows,
     fallback_order,
     global_choice,
+    left_out_message,
     panel_scores,
     selection_table,
 )
@@ -124,7 +125,9 @@ class AutoForecaster(Forecaster):
     mean MASE, sMAPE and criterion per eligible candidate, best first), ``panel_scores_`` (backtest
     MASE per series and candidate, all on the same backtest rows), ``excluded_`` (candidates
     left out of the comparison for want of forecasts, with a warning), ``ranking_``, ``cv_``
-    (the backtest forecasts, with a ``cutoff`` column) and ``scaled_errors_`` (the
+    (the backtest forecasts, with a ``cutoff`` column), ``labels_`` (series -> the model its
+    forecast used: the chosen combination's name, or the components that fitted where some
+    did not, e.g. ``median(naive,drift)`` on a two-year series) and ``scaled_errors_`` (the
     calibration's errors per step).
     """
 
@@ -234,8 +237,7 @@ class AutoForecaster(Forecaster):
         rows, self.excluded_ = common_rows(cv, order, combos)
         if self.excluded_:
             warnings.warn(
-                f"left out of the model comparison (no backtest forecast on more than "
-                f"{MAX_MISSING:.0%} of the rows): {', '.join(self.excluded_)}",
+                left_out_message(self.excluded_, self.forced_choice()),
                 stacklevel=2,
             )
         mase_t, smape_t = panel_scores(cv, order, scales, rows)
@@ -251,6 +253,7 @@ class AutoForecaster(Forecaster):
         self.atomic_ = atomic
         self.states_ = {}
         self.chosen_ = {}
+        self.labels_ = {}
         self.ranking_ = {}
         for (_, uid, *_rest), (_, fitted) in zip(items, results, strict=True):
             scores = self.panel_scores_.loc[uid].to_dict()
@@ -259,6 +262,8 @@ class AutoForecaster(Forecaster):
             if state is None:
                 state = {"how": "median", "parts": [("naive", Naive()._fit_series(ys[uid], None))]}
             self.states_[uid], self.chosen_[uid] = state, name
+            used = [part for part, _ in state["parts"]]
+            self.labels_[uid] = used_label(name, combos.get(name, (name,)), used)
         cv["chosen"] = cv["unique_id"].map(self.chosen_)
         self.cv_ = cv
         self.scaled_errors_, self.scaled_log_errors_ = self._learn_errors(self.cv_)
@@ -334,7 +339,7 @@ class AutoForecaster(Forecaster):
         return combo_forecast(parts, state["how"])
 
     def _label(self, uid: str) -> str:
-        return self.chosen_[uid]
+        return self.labels_[uid]
 
     def _point(self, uid: str, mean: np.ndarray) -> np.ndarray:
         return floor_positive(mean, np.asarray(self.positive_.get(uid, False)))

@@ -112,6 +112,15 @@ class Theta(Forecaster):
     def _fit_series(self, y: np.ndarray, X: pd.DataFrame | None) -> dict[str, Any]:
         from statsmodels.tsa.forecasting.theta import ThetaModel
 
+        if np.ptp(y) == 0:
+            # statsmodels' add_trend skips the constant column when y itself is constant, so its
+            # OLS "slope" is y's own coefficient (1.02 on a series of 42s): the trend is zero here.
+            return {
+                "res": None,
+                "level": float(y[-1]),
+                "alpha": 0.0,
+                "sigma": residual_sd(y[:0], 0),
+            }
         with quiet():
             res = ThetaModel(y, period=1, deseasonalize=False).fit()
         alpha = float(np.clip(res.params["alpha"], 0.0, 1.0))
@@ -119,6 +128,8 @@ class Theta(Forecaster):
 
     def _predict_series(self, state, h, X_future):
         res = state["res"]
+        if res is None:
+            return np.full(h, state["level"]), np.full(h, state["sigma"])
         with quiet():
             mean = np.asarray(res.forecast(h), dtype=float)
         # statsmodels' own prediction_intervals estimates sigma2 by fitting an ARIMA(0,1,1), which

@@ -19,6 +19,7 @@ from models.evaluation import run_backtest
 from models.fast_arima import FastARIMA
 from models.global_model import GlobalRidge
 from models.metrics import coverage, mase, mase_scale, msis, smape
+from models.registry import ATOMIC, DEFAULT_CANDIDATES
 from models.regression import DriverRegression
 from models.selection import MODEL_CHOICES, AutoForecaster, make_forecaster
 from models.smoothing import FastETS, FastETSLog, FastTheta, FastThetaLog
@@ -348,3 +349,28 @@ def test_theta_log_refuses_non_positive_series():
     df = pd.DataFrame({"unique_id": "z", "ds": np.arange(2000, 2010), "y": np.arange(-5.0, 5.0)})
     with pytest.raises(ForecastInputError, match="strictly positive"):
         ThetaLog().fit(df)
+
+
+@pytest.mark.parametrize("name", sorted(set(ATOMIC) - {"regression", "global_ridge"}))
+def test_every_single_model_forecasts_a_constant_series_flat(name):
+    df = pd.DataFrame({"unique_id": "c", "ds": np.arange(2000, 2012), "y": 42.0})
+    fc = ATOMIC[name]().fit(df).predict(3)
+    # ARIMA's likelihood optimiser stops within 1e-7 of the level; a trend of any size fails.
+    np.testing.assert_allclose(fc["mean"], 42.0, rtol=1e-6)
+
+
+def test_the_model_label_names_only_the_components_that_fitted():
+    years = np.arange(2000, 2012)
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "long", "ds": years, "y": 100 + 3.0 * np.arange(12)}),
+            pd.DataFrame({"unique_id": "negative", "ds": years, "y": np.linspace(-5, 8, 12)}),
+            pd.DataFrame({"unique_id": "short", "ds": [2010, 2011], "y": [10.0, 11.0]}),
+        ]
+    )
+    fc = make_forecaster("auto", 2).fit(df).predict(2)
+    label = fc.groupby("unique_id")["model"].first()
+    pool = ",".join(DEFAULT_CANDIDATES)
+    assert label["long"] == f"median({pool})"
+    assert label["negative"] == f"median({pool.replace(',fast_theta_log', '')})"  # logs: y <= 0
+    assert label["short"] == "naive"  # the only model a two-year series can fit
