@@ -277,7 +277,8 @@ def run(
     with context as runner:
         fc = _run_forecast(fc_model, data, h, lv, runner, jobs)
     write_out(out, {"forecast.csv": fc})
-    console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {h} years)")
+    years = f"{h} year{'s' * (h != 1)}"
+    console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {years})")
 
 
 @app.command()
@@ -292,7 +293,9 @@ def backtest(
     jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
 ) -> None:
     """Rolling-origin backtest; writes OUT/backtest_forecasts.csv, metrics_series.csv,
-    metrics_overall.csv (MASE, sMAPE, coverage, MSIS; calibrated and the models' own)."""
+    metrics_overall.csv (MASE, sMAPE, calibrated coverage and MSIS, and the models' own coverage
+    as coverage_uncal). Each series needs horizon + windows + 2 years; shorter ones are left out
+    with a warning."""
     from models.base import check_horizon
     from models.data import read_long_csv
     from models.errors import ForecastInputError

@@ -22,22 +22,43 @@ WORLDBANK = DATASETS / "worldbank_wdi_gdp_nato_partners.csv"
 REQUIRED = ("unique_id", "ds", "y")
 
 
-def _years(ds: pd.Series, source: str) -> pd.Series:
-    """Turn a ``ds`` column into integer years (ints, or dates/strings that parse as dates)."""
+def _years(ds: pd.Series, source: str, ids: pd.Series) -> pd.Series:
+    """Turn a ``ds`` column into integer years: whole numbers, or dates in any spelling (each
+    value parsed on its own, so ``2001`` and ``2001-01-01`` may share a column)."""
     if pd.api.types.is_integer_dtype(ds):
         return ds.astype("int64")
+
+    def refuse(bad: pd.Series, what: str) -> None:
+        i = bad.idxmax()
+        value = ds[i]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise ForecastInputError(
+            f"{source}: series {ids[i]!r} has a ds that is {what}: {shown} "
+            "(write years as 2024 or dates as 2024-01-01)"
+        )
+
     if pd.api.types.is_float_dtype(ds):
-        if ds.isna().any() or not np.all(np.mod(ds, 1) == 0):
-            raise ForecastInputError(f"{source}: column 'ds' must hold whole years")
+        if ds.isna().any():
+            refuse(ds.isna(), "missing")
+        if not np.all(np.mod(ds, 1) == 0):
+            refuse(np.mod(ds, 1) != 0, "not a whole year")
         return ds.astype("int64")
-    parsed = pd.to_numeric(ds, errors="coerce")
-    if parsed.notna().all() and np.all(np.mod(parsed, 1) == 0):
-        return parsed.astype("int64")
-    dates = pd.to_datetime(ds, errors="coerce")
-    if dates.isna().any():
-        bad = ds[dates.isna()].iloc[0]
-        raise ForecastInputError(f"{source}: column 'ds' has a value that is not a year: {bad!r}")
-    return dates.dt.year.astype("int64")
+    text = ds.astype(str).str.strip()
+    empty = ds.isna() | text.isin(["", "nan", "NaN", "NaT", "None"])
+    if empty.any():
+        refuse(empty, "missing")
+    number = pd.to_numeric(text, errors="coerce")
+    fraction = number.notna() & (np.mod(number.fillna(0), 1) != 0)
+    if fraction.any():
+        refuse(fraction, "not a whole year")
+    years = number.astype("Int64")
+    dated = number.isna()
+    if dated.any():
+        dates = pd.to_datetime(text[dated], format="mixed", errors="coerce")
+        if dates.isna().any():
+            refuse(dated & text.index.isin(dates.index[dates.isna()]), "not a year or a date")
+        years[dated] = dates.dt.year
+    return years.astype("int64")
 
 
 def validate_long(
@@ -86,7 +107,7 @@ def validate_long(
         )
     out = df.copy()
     out["unique_id"] = out["unique_id"].astype(str)
-    out["ds"] = _years(out["ds"], source)
+    out["ds"] = _years(out["ds"], source, out["unique_id"])
     if require_y:
         if pd.api.types.is_bool_dtype(out["y"]):
             raise ForecastInputError(f"{source}: column 'y' holds True/False, not numbers")

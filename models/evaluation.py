@@ -7,6 +7,7 @@ from backtest errors whose target year is at or before each cutoff.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -40,6 +41,32 @@ def _normal_columns(
     }
 
 
+def _long_enough(frame: pd.DataFrame, h: int, n_windows: int) -> pd.DataFrame:
+    """The series long enough to score (``h + n_windows + 2`` years: each scored window needs
+    a trained model and a calibration error before it); the others are left out with a
+    warning naming them. Raises ForecastInputError when none is long enough."""
+    sizes = frame.groupby("unique_id").size()
+    need = h + n_windows + 2
+    short = sizes[sizes < need]
+    if len(short) == len(sizes):
+        raise ForecastInputError(
+            f"no series is long enough: a backtest with horizon {h} and {n_windows} window(s) "
+            f"needs at least {need} observations per series; the longest, {sizes.idxmax()!r}, "
+            f"has {int(sizes.max())}"
+        )
+    if len(short):
+        named = ", ".join(f"{uid!r} ({n})" for uid, n in short.iloc[:5].items())
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        warnings.warn(
+            f"{len(short)} of {len(sizes)} series left out of the backtest: a backtest with "
+            f"horizon {h} and {n_windows} window(s) needs at least {need} observations; "
+            f"{named}{more}",
+            stacklevel=3,
+        )
+        frame = frame[~frame["unique_id"].isin(short.index)].reset_index(drop=True)
+    return frame
+
+
 def run_backtest(
     df: pd.DataFrame,
     h: int,
@@ -59,7 +86,8 @@ def run_backtest(
     -------
     ``(forecasts, per_series, overall)``: the scored forecasts with a ``cutoff`` column; MASE,
     sMAPE, coverage and MSIS per series (calibrated, plus the models' own coverage as
-    ``coverage_uncal-L``); the means over series.
+    ``coverage_uncal-L``); the means over series. A series shorter than ``h + n_windows +
+    2`` is left out with a warning; ForecastInputError if every series is.
     """
     h = check_horizon(h)
     lv = check_levels(levels)
@@ -69,14 +97,7 @@ def run_backtest(
     assert isinstance(auto, AutoForecaster)
     auto.partial = True  # the calibration history of each evaluated window needs them
     frame = validate_long(df, min_length=auto.required_length())
-    sizes = frame.groupby("unique_id").size()
-    need = h + n_windows + 2
-    short = sizes[sizes < need]
-    if len(short):
-        raise ForecastInputError(
-            f"series {short.index[0]!r} has {int(short.iloc[0])} observations; a backtest with "
-            f"horizon {h} and {n_windows} window(s) needs at least {need}"
-        )
+    frame = _long_enough(frame, h, n_windows)
     auto.fit(frame)
     cv = auto.cv_
     combos = auto._combos()

@@ -238,6 +238,14 @@ def test_backtest_refuses_series_too_short_for_its_windows():
         run_backtest(df, 4, model="naive", n_windows=3)
 
 
+def test_backtest_leaves_out_series_too_short_for_its_windows_and_names_them():
+    long = random_walks(3, 20, 0.5, seed=5)
+    short = random_walks(1, 8, 0.5, seed=6).assign(unique_id="tiny")
+    with pytest.warns(UserWarning, match=r"1 of 4 series left out.*at least 9.*'tiny' \(8\)"):
+        _, per, _ = run_backtest(pd.concat([long, short]), 4, model="naive", n_windows=3)
+    assert sorted(per["unique_id"]) == sorted(long["unique_id"].unique())
+
+
 @pytest.mark.parametrize("name", MODEL_CHOICES)
 def test_every_cli_model_forecasts_with_ordered_bands(name, panel):
     out = make_forecaster(name, 3).fit(panel).predict(h=3, level=[80, 95])
@@ -302,6 +310,23 @@ def test_validate_long_sorts_and_types():
     assert out["ds"].tolist() == [2000, 2001]
     assert out["y"].tolist() == [1.0, 2.0]
     assert out["unique_id"].tolist() == ["1", "1"]
+
+
+def test_ds_may_mix_years_and_dates_in_any_spelling():
+    df = pd.DataFrame(
+        {"unique_id": "a", "ds": ["2000", "2001-01-01", "31/12/2002", " 2003 "], "y": 1.0}
+    )
+    assert validate_long(df)["ds"].tolist() == [2000, 2001, 2002, 2003]
+
+
+@pytest.mark.parametrize(
+    ("ds", "words"),
+    [("soon", "not a year or a date: 'soon'"), ("2001.5", "not a whole year"), ("", "missing")],
+)
+def test_a_bad_ds_names_the_series_and_the_value(ds, words):
+    df = pd.DataFrame({"unique_id": ["a", "b", "b"], "ds": ["2000", "2000", ds], "y": 1.0})
+    with pytest.raises(ForecastInputError, match=rf"series 'b' has a ds that is {words}"):
+        validate_long(df)
 
 
 def test_shipped_loaders_return_tidy_long_frames():
