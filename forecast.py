@@ -59,6 +59,8 @@ MAX_HORIZON = 100
 MAX_SAMPLES = 100_000
 #: Largest magnitude of a value in a CSV: beyond it the models' sums of squares overflow.
 MAX_ABS_VALUE = 1e30
+#: Smallest largest-magnitude of a series that is not all zeros: below it squares underflow.
+MIN_SERIES_SCALE = 1e-30
 
 RUN_FILES = ("forecast.csv",)
 BACKTEST_FILES = ("backtest_forecasts.csv", "metrics_series.csv", "metrics_overall.csv")
@@ -102,18 +104,36 @@ def check_data_file(path: Path) -> None:
             offset += len(chunk)
 
 
-def check_values(df: pd.DataFrame, path: Path) -> None:
-    """Refuse values too large for the models (their squares overflow), naming the row."""
-    numeric = df.select_dtypes("number").drop(columns=["ds"], errors="ignore")
-    for column in numeric.columns:
-        big = numeric[column].abs() > MAX_ABS_VALUE
-        if big.any():
-            row = df.loc[big.idxmax()]
-            fail(
-                f"{path}: column {column!r} holds {row[column]:g} (series {row['unique_id']}, "
-                f"ds {row['ds']}); values beyond +-{MAX_ABS_VALUE:g} are not supported: "
-                "rescale the series (e.g. to billions)"
-            )
+def check_values(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The series of ``df`` (``unique_id, ds, y``): other columns are dropped with a warning
+    (no CLI model uses drivers). Refuses values too large for the models (their squares
+    overflow), naming the row, and series too small (their squares underflow)."""
+    import warnings
+
+    extra = [c for c in df.columns if c not in ("unique_id", "ds", "y")]
+    if extra:
+        warnings.warn(
+            f"{path}: column(s) {', '.join(map(str, extra))} not used: the command's models "
+            "forecast y from its own history",
+            stacklevel=2,
+        )
+        df = df[["unique_id", "ds", "y"]]
+    big = df["y"].abs() > MAX_ABS_VALUE
+    if big.any():
+        row = df.loc[big.idxmax()]
+        fail(
+            f"{path}: y holds {row['y']:g} (series {row['unique_id']}, ds {row['ds']}); values "
+            f"beyond +-{MAX_ABS_VALUE:g} are not supported: rescale the series (e.g. to billions)"
+        )
+    scale = df.groupby("unique_id")["y"].agg(lambda y: y.abs().max())
+    tiny = scale[(scale > 0) & (scale < MIN_SERIES_SCALE)]
+    if len(tiny):
+        fail(
+            f"{path}: series {tiny.index[0]!r} never exceeds {tiny.iloc[0]:g} in magnitude; "
+            f"series below {MIN_SERIES_SCALE:g} are not supported (their squares underflow): "
+            "rescale the series (e.g. multiply by a power of ten)"
+        )
+    return df
 
 
 def _guard(func):
@@ -216,7 +236,7 @@ def _run_forecast(fc_model, data: Path, h: int, lv: list[float], runner, jobs: i
     from models.panel import fast_forecast  # naive/drift on a whole panel at once, same numbers
 
     df = read_long_csv(data, min_length=fc_model.required_length())
-    check_values(df, data)
+    df = check_values(df, data)
     fc = fast_forecast(fc_model, df, h, lv)
     if fc is not None:
         return fc
@@ -306,7 +326,7 @@ def backtest(
     check_out(out, BACKTEST_FILES)
     check_data_file(data)
     df = read_long_csv(data, min_length=make_forecaster(model, h).required_length())
-    check_values(df, data)
+    df = check_values(df, data)
     try:
         fc, per, overall = run_backtest(
             df, h, model=model, n_windows=windows, levels=levels or [80, 95], n_jobs=jobs

@@ -30,18 +30,25 @@ DEFAULT_LEVELS: tuple[int, ...] = (80, 95)
 
 
 def check_levels(level: Iterable[float]) -> list[float]:
-    """Validate interval levels (percent, strictly between 0 and 100), sorted ascending.
+    """Validate interval levels (percent, at least 1 and below 100), sorted ascending.
+
+    A level below 1 is refused, not read as a sub-1% interval: ``0.8`` is almost always an 80%
+    interval written as a fraction.
 
     Raises
     ------
     ForecastInputError
-        A level outside (0, 100).
+        A level outside [1, 100).
     """
     out = []
     for lv in level:
         v = float(lv)
         if not 0 < v < 100:
             raise ForecastInputError(f"level must be between 0 and 100 (exclusive); got {lv!r}")
+        if v < 1:
+            raise ForecastInputError(
+                f"levels are percentages from 1 to below 100 (80 for an 80% interval); got {lv!r}"
+            )
         out.append(v)
     return sorted(set(out))
 

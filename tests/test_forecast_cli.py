@@ -107,6 +107,10 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
         (["--data", "repeated_column.csv", "--horizon", "2"], "column(s) y appear more than once"),
         (["--data", "random_walks.csv", "--horizon", "0"], "horizon must be an integer >= 1"),
         (
+            ["--data", "random_walks.csv", "--horizon", "2", "--levels", "0.8", "0.95"],
+            "levels are percentages from 1 to below 100 (80 for an 80% interval); got 0.8",
+        ),
+        (
             ["--data", "short.csv", "--horizon", "2", "--model", "ets"],
             "series 'b' has 1 observation",
         ),
@@ -121,9 +125,33 @@ def test_bad_input_exits_2_with_one_clear_line(args, expected, tmp_path):
     assert "Traceback" not in res.stderr
     assert expected in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
-    if "--data" in args and "horizon must" not in expected and "unknown model" not in expected:
+    if "--data" in args and not any(w in expected for w in ("horizon", "model", "levels")):
         assert Path(args[args.index("--data") + 1]).name in res.stderr
     assert not (tmp_path / "forecast.csv").exists()
+
+
+def test_a_series_too_small_to_square_is_refused_by_name(tmp_path):
+    data = tmp_path / "tiny.csv"
+    scales = {"ok": 1.0, "tiny": 1e-298}
+    rows = [f"{u},{2000 + t},{(1 + 0.1 * t) * s!r}\n" for u, s in scales.items() for t in range(8)]
+    data.write_text("unique_id,ds,y\n" + "".join(rows))
+    res = cli("run", "--data", str(data), "--horizon", "2", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert "series 'tiny' never exceeds 1.7e-298" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_columns_no_cli_model_uses_are_dropped_with_a_warning(tmp_path):
+    data = tmp_path / "drivers.csv"
+    data.write_text(
+        "unique_id,ds,y,gdp\n" + "".join(f"a,{2000 + t},{10 + t},{1e40}\n" for t in range(8))
+    )
+    res = cli("run", "--data", str(data), "--horizon", "2", "--model", "drift",
+              "--out", str(tmp_path / "o"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "warning: " in res.stderr
+    assert "column(s) gdp not used" in res.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "o" / "forecast.csv")["mean"], [18, 19])
 
 
 def test_fund_writes_coherent_outputs_for_a_scenario_path(tmp_path):
