@@ -407,7 +407,6 @@ if __name__ == "__main__":
     warnings.showwarning = show_warning
     sys.argv[1:] = expand_levels(sys.argv[1:])
     register_report(sys.argv[1:])
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    from cli.entry import run as run_app
+
+    run_app(app)

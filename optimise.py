@@ -142,4 +142,6 @@ app.command("frontier")(frontier_cmd)
 app.add_typer(runs_app, name="runs")
 
 if __name__ == "__main__":
-    app()
+    from cli.entry import run as run_app
+
+    run_app(app)
