@@ -161,6 +161,7 @@ BAD_OPTIONS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("--levels", "-5"), ("level",)),
     (("--levels", "nan"), ("level",)),
     (("--levels", "inf"), ("level",)),
+    (("--levels", "0.8", "0.95"), ("levels are percentages",)),
     (("--levels", "abc"), ("--levels",)),
     (("--levels", "80", "80", "1e400"), ("level",)),
     (("--model", "nosuch"), ("model",)),
@@ -175,7 +176,7 @@ GOOD_OPTIONS: list[tuple[str, ...]] = [
     ("--levels", "80"),
     ("--horizon", "100"),
     ("--windows", "2"),
-    ("--levels", "1e-9", "99.9999"),
+    ("--levels", "1", "99.9999"),
     ("--levels", "80", "80"),
 ]
 
