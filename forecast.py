@@ -20,6 +20,7 @@ from typing import Annotated
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -136,6 +137,33 @@ def check_values(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df
 
 
+#: A band whose upper bound passes this multiple of the series' largest |value| says nothing.
+WIDE_BAND = 1000.0
+
+
+def warn_wide_bands(fc: pd.DataFrame, df: pd.DataFrame) -> None:
+    """Warn, naming them, about series whose widest band is infinite or beyond
+    :data:`WIDE_BAND` times the series' largest |value| (huge jumps in the history)."""
+    import warnings
+
+    hi = [c for c in fc.columns if c.startswith("hi-")]
+    if not hi:
+        return
+    top = fc.groupby("unique_id")[hi[-1]].max()
+    scale = df.groupby("unique_id")["y"].agg(lambda y: y.abs().max()).reindex(top.index)
+    wide = top[~np.isfinite(top) | (top > WIDE_BAND * scale.where(scale > 0, 1.0))]
+    if len(wide):
+        named = ", ".join(map(repr, wide.index[:5])) + (
+            f" and {len(wide) - 5} more" if len(wide) > 5 else ""
+        )
+        warnings.warn(
+            f"{len(wide)} series have a {hi[-1][3:]}% band beyond {WIDE_BAND:g} times their "
+            f"largest value (or infinite): {named}; their history's jumps leave the forecast "
+            "uninformative at that level",
+            stacklevel=2,
+        )
+
+
 def _guard(func):
     """Turn input errors into exit 2 with their one-line message."""
     import functools
@@ -177,7 +205,10 @@ def print_fund(fc, levels=(80, 95)) -> None:
         t.add_row(*cells)
     console.print(t)
     drv = fc.drivers(5)
-    t2 = Table(title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (median, US$ bn)")
+    t2 = Table(
+        title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (US$ bn; pro-rata "
+        "medians: members' medians scaled to add up to the fund's, so the changes add up)"
+    )
     for c in ("member", fc.years[0], fc.years[-1], "change", "share of change"):
         t2.add_column(str(c), justify="right")
     for r in drv.itertuples(index=False):
@@ -209,7 +240,7 @@ def _fund(
     if out is not None:
         tot = fc.total((80, 95))
         frames = {"fund.csv": tot, "members.csv": fc.by_member((80, 95))}
-        write_out(out, {**frames, "drivers.csv": fc.drivers(5)})
+        write_out(out, {**frames, "drivers.csv": fc.drivers(len(fc.members))})
         console.print(f"wrote {out}/fund.csv, members.csv, drivers.csv")
 
 
@@ -227,8 +258,11 @@ SCHEDULER_MODELS = ("auto", "naive", "drift")
 PANEL_MIN_SERIES = 1_000
 
 
-def _run_forecast(fc_model, data: Path, h: int, lv: list[float], runner, jobs: int) -> pd.DataFrame:
-    """Read ``data`` and forecast it: naive/drift and large ``auto`` panels over arrays
+def _run_forecast(
+    fc_model, data: Path, h: int, lv: list[float], runner, jobs: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read ``data`` and forecast it; returns the forecasts and the series read. naive/drift
+    and large ``auto`` panels run over arrays
     (``runner`` a Dask runner or None), anything else series by series."""
     from models import panel_auto
     from models.data import read_long_csv
@@ -239,7 +273,7 @@ def _run_forecast(fc_model, data: Path, h: int, lv: list[float], runner, jobs: i
     df = check_values(df, data)
     fc = fast_forecast(fc_model, df, h, lv)
     if fc is not None:
-        return fc
+        return fc, df
     n_series = df["unique_id"].nunique()
     if runner is not None or n_series >= PANEL_MIN_SERIES:
         fc = panel_auto.forecast_panel(fc_model, df, h, lv, runner or panel_auto.local_runner(jobs))
@@ -247,12 +281,12 @@ def _run_forecast(fc_model, data: Path, h: int, lv: list[float], runner, jobs: i
             note = panel_auto.sample_note(n_series)
             if note:
                 console.print(note, highlight=False, soft_wrap=True)
-            return fc
+            return fc, df
     try:
         fc_model.fit(df)
     except ForecastInputError as exc:
         raise ForecastInputError(f"{data}: {exc}") from None
-    return fc_model.predict(h, level=lv)
+    return fc_model.predict(h, level=lv), df
 
 
 @app.command()
@@ -295,7 +329,8 @@ def run(
 
         context = dask_runner(scheduler)  # connects on entry: a bad address fails before any work
     with context as runner:
-        fc = _run_forecast(fc_model, data, h, lv, runner, jobs)
+        fc, df = _run_forecast(fc_model, data, h, lv, runner, jobs)
+    warn_wide_bands(fc, df)
     write_out(out, {"forecast.csv": fc})
     years = f"{h} year{'s' * (h != 1)}"
     console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {years})")
@@ -358,7 +393,7 @@ def fund(
     samples: Annotated[
         int, typer.Option(help="joint sample paths", min=100, max=MAX_SAMPLES)
     ] = 2000,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed (0 or more)", min=0)] = 0,
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
     jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
 ) -> None:

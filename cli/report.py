@@ -115,7 +115,9 @@ def forecast_report_cmd(
         typer.Option("--path", help="Policy path (repeatable; default trend and hague-2035)."),
     ] = None,
     samples: Annotated[int, typer.Option(help="Joint sample paths.", min=100)] = 2000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same report).")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Random seed, 0 or more (same seed, same report).", min=0)
+    ] = 0,
     pdf: PdfOpt = False,
     xlsx: XlsxOpt = False,
 ) -> None:

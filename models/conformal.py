@@ -177,8 +177,9 @@ def log_interval_columns(
         if own_sd is not None:
             rel = np.nan_to_num(np.asarray(own_sd, dtype=float)) / mean
             w = np.maximum(w, np.log1p(z_value(lv) * rel))
-        cols[f"lo-{level_label(lv)}"] = mean * np.exp(-w)
-        cols[f"hi-{level_label(lv)}"] = mean * np.exp(w)
+        with np.errstate(over="ignore"):  # an unbounded band is inf; forecast.py names it
+            cols[f"lo-{level_label(lv)}"] = mean * np.exp(-w)
+            cols[f"hi-{level_label(lv)}"] = mean * np.exp(w)
     return cols
 
 

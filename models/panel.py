@@ -162,8 +162,9 @@ def _columns(mean, sd, mase, positive, logs, errors, log_errors, levels):
             if log_half is not None:
                 own = np.log1p(z * np.nan_to_num(sd) / mean)
                 w = np.maximum(log_half[lv][None, :] * log_scale, own)
-                lo = np.where(use_log[:, None], mean * np.exp(-w), lo)
-                hi = np.where(use_log[:, None], mean * np.exp(w), hi)
+                with np.errstate(over="ignore"):  # inf where unbounded, as conformal.py
+                    lo = np.where(use_log[:, None], mean * np.exp(-w), lo)
+                    hi = np.where(use_log[:, None], mean * np.exp(w), hi)
             lo = np.where(positive[:, None], np.maximum(lo, 0.0), lo)
             cols[f"lo-{level_label(lv)}"], cols[f"hi-{level_label(lv)}"] = lo, hi
     return cols

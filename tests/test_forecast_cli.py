@@ -154,6 +154,19 @@ def test_columns_no_cli_model_uses_are_dropped_with_a_warning(tmp_path):
     np.testing.assert_allclose(pd.read_csv(tmp_path / "o" / "forecast.csv")["mean"], [18, 19])
 
 
+def test_a_band_made_uninformative_by_huge_jumps_is_named_in_a_warning(tmp_path):
+    data = tmp_path / "jumps.csv"
+    values = [10, 500, 10, 2200, 15, 16, 17, 18, 16, 17, 18, 15, 16, 17, 18]
+    data.write_text(
+        "unique_id,ds,y\n" + "".join(f"J,{2000 + t},{v}\n" for t, v in enumerate(values))
+    )
+    res = cli("run", "--data", str(data), "--horizon", "10", "--model", "drift",
+              "--out", str(tmp_path / "o"))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "overflow" not in res.stderr
+    assert "95% band beyond 1000 times their largest value (or infinite): 'J'" in res.stderr
+
+
 def test_fund_writes_coherent_outputs_for_a_scenario_path(tmp_path):
     res = cli(
         "fund", "--scenario", str(DATA / "mini_scenario.yaml"), "--path", "hague-pol-leaves",
@@ -169,7 +182,16 @@ def test_fund_writes_coherent_outputs_for_a_scenario_path(tmp_path):
     assert (
         members.loc[(members["member"] == "POL") & (members["year"] >= 2028), "mean"] == 0
     ).all()
-    assert set(pd.read_csv(tmp_path / "drivers.csv")["member"]) <= {"DEU", "POL", "ESP"}
+    drivers = pd.read_csv(tmp_path / "drivers.csv")
+    assert set(drivers["member"]) == set(members["member"])  # every member, not the top five
+    assert drivers["share_of_change"].sum() == pytest.approx(1.0)
+
+
+def test_fund_refuses_a_negative_seed_in_one_line():
+    res = cli("fund", "--scenario", str(DATA / "mini_scenario.yaml"), "--seed", "-1")
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: Invalid value for '--seed'")
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_fund_with_an_unknown_path_exits_2(tmp_path):
