@@ -51,3 +51,10 @@ def test_help_still_exits_0():
     ran = cli("forecast.py", "run", "--help")
     assert ran.returncode == 0
     assert "--windows" in ran.stdout
+
+
+def test_a_mistyped_shipped_scenario_name_is_not_called_a_file_type():
+    ran = cli("optimise.py", "solve", "aspf-2062")
+    assert ran.returncode == 2
+    assert "aspf-2062: no such file or shipped scenario" in ran.stderr
+    assert "unsupported file type" not in ran.stderr

@@ -97,10 +97,14 @@ def read_scenario_data(path: str | os.PathLike[str]) -> Any:
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise ScenarioError(
-            [f"unsupported file type {path.suffix!r}; use {', '.join(sorted(READERS))}"],
-            str(path),
-        )
+        if not path.suffix and not path.exists():  # a mistyped shipped name, most likely
+            problem = (
+                "no such file or shipped scenario (shipped names are the files of "
+                f"datasets/scenarios/; a file ends in {', '.join(sorted(READERS))})"
+            )
+        else:
+            problem = f"unsupported file type {path.suffix!r}; use {', '.join(sorted(READERS))}"
+        raise ScenarioError([problem], str(path))
     check_regular_file(path)
     return reader(path)
 
