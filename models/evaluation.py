@@ -183,10 +183,13 @@ def run_backtest(
     if not fc_parts:
         raise ForecastInputError("the backtest produced no scorable window")
     fc = pd.concat(fc_parts, ignore_index=True)
+    unscaled = []
     for uid, g in fc.groupby("unique_id", sort=True):
-        y_tr = ys[uid][: len(ys[uid]) - h]
+        # A training part without a single change has no MASE scale: MASE and MSIS are
+        # undefined there (NaN, left out of the means), not the raw errors in the series' units.
         sc = mase_scale(ys[uid][: len(ys[uid]) - h - n_windows + 1])
-        sc = sc if np.isfinite(sc) else 1.0
+        if not np.isfinite(sc):
+            unscaled.append(uid)
         rec: dict[str, Any] = {
             "unique_id": uid,
             "model": g["model"].mode().iloc[0],
@@ -194,7 +197,6 @@ def run_backtest(
             "mase": mase(g["y"], g["mean"], sc),
             "smape": smape(g["y"], g["mean"]),
         }
-        del y_tr
         for L in lv:
             lab = level_label(L)
             rec[f"coverage-{lab}"] = coverage(g["y"], g[f"lo-{lab}"], g[f"hi-{lab}"])
@@ -203,6 +205,12 @@ def run_backtest(
                 g["y"], g[f"lo_uncal-{lab}"], g[f"hi_uncal-{lab}"]
             )
         rows.append(rec)
+    if unscaled:
+        warnings.warn(
+            f"MASE and MSIS undefined (NaN, left out of the means) for {len(unscaled)} series "
+            f"whose training years never change: {', '.join(map(repr, unscaled[:5]))}",
+            stacklevel=2,
+        )
     per_series = pd.DataFrame(rows)
     metric_cols = [c for c in per_series.columns if c not in ("unique_id", "model", "windows")]
     overall = per_series[metric_cols].mean().to_frame().T

@@ -246,6 +246,19 @@ def test_backtest_leaves_out_series_too_short_for_its_windows_and_names_them():
     assert sorted(per["unique_id"]) == sorted(long["unique_id"].unique())
 
 
+def test_backtest_mase_is_undefined_not_in_units_where_training_never_changes():
+    flat = pd.DataFrame(
+        {"unique_id": "flat", "ds": np.arange(2000, 2023), "y": [5.0] * 20 + [6.0, 7.0, 8.0]}
+    )
+    walks = random_walks(2, 23, 0.5, seed=5)
+    with pytest.warns(UserWarning, match="undefined.*'flat'"):
+        _, per, overall = run_backtest(pd.concat([flat, walks]), 3, model="naive", n_windows=2)
+    per = per.set_index("unique_id")
+    assert np.isnan(per.loc["flat", "mase"])
+    assert np.isnan(per.loc["flat", "msis-95"])
+    assert overall.loc[0, "mase"] == pytest.approx(per["mase"].drop("flat").mean())
+
+
 @pytest.mark.parametrize("name", MODEL_CHOICES)
 def test_every_cli_model_forecasts_with_ordered_bands(name, panel):
     out = make_forecaster(name, 3).fit(panel).predict(h=3, level=[80, 95])
