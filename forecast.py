@@ -349,8 +349,8 @@ def backtest(
 ) -> None:
     """Rolling-origin backtest; writes OUT/backtest_forecasts.csv, metrics_series.csv,
     metrics_overall.csv (MASE, sMAPE, calibrated coverage and MSIS, and the models' own coverage
-    as coverage_uncal). Each series needs horizon + windows + 2 years; shorter ones are left out
-    with a warning."""
+    as coverage_uncal). Each series needs horizon + windows + L years (L = 4 for auto; README
+    lists each model's); shorter ones are left out with a warning."""
     from models.base import check_horizon
     from models.data import read_long_csv
     from models.errors import ForecastInputError

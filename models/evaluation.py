@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.backtest import pool_length
 from models.base import DEFAULT_LEVELS, check_horizon, check_levels, level_label, z_value
 from models.conformal import (
     calibrated_columns,
@@ -41,12 +42,14 @@ def _normal_columns(
     }
 
 
-def _long_enough(frame: pd.DataFrame, h: int, n_windows: int) -> pd.DataFrame:
-    """The series long enough to score (``h + n_windows + 2`` years: each scored window needs
-    a trained model and a calibration error before it); the others are left out with a
-    warning naming them. Raises ForecastInputError when none is long enough."""
+def _long_enough(frame: pd.DataFrame, h: int, n_windows: int, start: int) -> pd.DataFrame:
+    """The series long enough to score every window: ``h + n_windows + start`` years, with
+    ``start`` (at least 2) the models' largest required length, so that the earliest scored
+    window is trained on ``start`` years plus one and has a calibration error before it.
+    The others are left out with a warning naming them. Raises ForecastInputError when none
+    is long enough."""
     sizes = frame.groupby("unique_id").size()
-    need = h + n_windows + 2
+    need = h + n_windows + max(start, 2)
     short = sizes[sizes < need]
     if len(short) == len(sizes):
         raise ForecastInputError(
@@ -87,7 +90,8 @@ def run_backtest(
     ``(forecasts, per_series, overall)``: the scored forecasts with a ``cutoff`` column; MASE,
     sMAPE, coverage and MSIS per series (calibrated, plus the models' own coverage as
     ``coverage_uncal-L``); the means over series. A series shorter than ``h + n_windows +
-    2`` is left out with a warning; ForecastInputError if every series is.
+    L`` (L the models' largest required length, at least 2: 4 for ``auto``) is left out with a
+    warning; ForecastInputError if every series is.
     """
     h = check_horizon(h)
     lv = check_levels(levels)
@@ -97,7 +101,7 @@ def run_backtest(
     assert isinstance(auto, AutoForecaster)
     auto.partial = True  # the calibration history of each evaluated window needs them
     frame = validate_long(df, min_length=auto.required_length())
-    frame = _long_enough(frame, h, n_windows)
+    frame = _long_enough(frame, h, n_windows, pool_length(auto._atomic()))
     auto.fit(frame)
     cv = auto.cv_
     combos = auto._combos()

@@ -246,6 +246,14 @@ def test_backtest_leaves_out_series_too_short_for_its_windows_and_names_them():
     assert sorted(per["unique_id"]) == sorted(long["unique_id"].unique())
 
 
+def test_backtest_length_rule_counts_the_models_own_minimum():
+    long = random_walks(2, 12, 0.5, seed=5)
+    six = random_walks(1, 6, 0.5, seed=6).assign(unique_id="six")
+    with pytest.warns(UserWarning, match=r"needs at least 8 observations; 'six' \(6\)"):
+        _, per, _ = run_backtest(pd.concat([long, six]), 2, model="auto", n_windows=2)
+    assert (per["windows"] == 2).all()
+
+
 def test_backtest_mase_is_undefined_not_in_units_where_training_never_changes():
     flat = pd.DataFrame(
         {"unique_id": "flat", "ds": np.arange(2000, 2023), "y": [5.0] * 20 + [6.0, 7.0, 8.0]}
