@@ -17,6 +17,7 @@ import pandas as pd
 
 from models.backtest import pool_length
 from models.base import DEFAULT_LEVELS, check_horizon, check_levels, level_label, z_value
+from models.combinations import used_label
 from models.conformal import (
     calibrated_columns,
     interval_scale,
@@ -68,6 +69,16 @@ def _long_enough(frame: pd.DataFrame, h: int, n_windows: int, start: int) -> pd.
         )
         frame = frame[~frame["unique_id"].isin(short.index)].reset_index(drop=True)
     return frame
+
+
+def _window_label(name: str, combos, window: pd.DataFrame) -> str:
+    """The model a backtest window's forecast used: ``name``, or where a combination's
+    components did not all forecast the window, the ones that did (:func:`used_label`)."""
+    if name not in combos:
+        return name
+    parts = combos[name]
+    used = [c for c in parts if c in window and np.isfinite(window[c].to_numpy(float)).all()]
+    return used_label(name, parts, used)
 
 
 def run_backtest(
@@ -173,7 +184,7 @@ def run_backtest(
                     "unique_id": uid,
                     "ds": ev["ds"].to_numpy(),
                     "cutoff": c,
-                    "model": name,
+                    "model": _window_label(name, combos, ev),
                     "y": ev["y"].to_numpy(float),
                     "mean": mean,
                 }

@@ -254,6 +254,17 @@ def test_backtest_length_rule_counts_the_models_own_minimum():
     assert (per["windows"] == 2).all()
 
 
+def test_backtest_labels_a_window_by_the_components_that_forecast_it():
+    crossing = pd.DataFrame(
+        {"unique_id": "x", "ds": np.arange(2000, 2012), "y": np.linspace(-3.0, 6.0, 12)}
+    )
+    with pytest.warns(UserWarning, match="left out of the model comparison"):
+        fc, per, _ = run_backtest(crossing, 2, model="auto", n_windows=2)
+    no_logs = f"median({','.join(c for c in DEFAULT_CANDIDATES if c != 'fast_theta_log')})"
+    assert set(fc["model"]) == {no_logs}
+    assert per.loc[0, "model"] == no_logs
+
+
 def test_backtest_mase_is_undefined_not_in_units_where_training_never_changes():
     flat = pd.DataFrame(
         {"unique_id": "flat", "ds": np.arange(2000, 2023), "y": [5.0] * 20 + [6.0, 7.0, 8.0]}
