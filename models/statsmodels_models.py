@@ -175,12 +175,14 @@ def is_plausible(y: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> bool:
     The bound grows with the horizon: the data's span plus three times the largest observed
     year-on-year change per step for the mean, and three times that for the 95% bounds. An
     explosive ARIMA (statsmodels' search once gave -29,000 for an M3 series in the thousands)
-    fails it.
+    fails it, and so does a mean at or below zero for a series positive throughout.
     """
     y = np.asarray(y, dtype=float)
     mean = np.asarray(mean, dtype=float)
     sd = np.asarray(sd, dtype=float)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd)) and np.all(sd >= 0)):
+        return False
+    if np.all(y > 0) and np.any(mean <= 0):  # spending, GDP: a forecast below zero is no answer
         return False
     span = float(np.ptp(y))
     step = float(np.max(np.abs(np.diff(y)))) if len(y) > 1 else 0.0

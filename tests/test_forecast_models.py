@@ -431,3 +431,10 @@ def test_the_model_label_names_only_the_components_that_fitted():
     assert label["long"] == f"median({pool})"
     assert label["negative"] == f"median({pool.replace(',fast_theta_log', '')})"  # logs: y <= 0
     assert label["short"] == "naive"  # the only model a two-year series can fit
+
+
+def test_arima_never_answers_a_positive_series_with_a_forecast_at_or_below_zero():
+    y = [10, 500, 10, 2200, 15, 16, 17, 18, 16, 17, 18, 15, 16, 17, 18]
+    df = pd.DataFrame({"unique_id": "j", "ds": np.arange(2000, 2015), "y": np.array(y, float)})
+    for model in (ARIMA(), FastARIMA()):
+        assert (model.fit(df).predict(5)["mean"] > 0).all()
