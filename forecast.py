@@ -204,6 +204,8 @@ def print_fund(fc, levels=(80, 95)) -> None:
             cells.append(f"{_bn(d[f'lo-{lv}'])} - {_bn(d[f'hi-{lv}'])}")
         t.add_row(*cells)
     console.print(t)
+    if len(fc.years) < 2:  # one year: no change to share out
+        return
     drv = fc.drivers(5)
     t2 = Table(
         title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (US$ bn; pro-rata "
@@ -213,7 +215,11 @@ def print_fund(fc, levels=(80, 95)) -> None:
         t2.add_column(str(c), justify="right")
     for r in drv.itertuples(index=False):
         t2.add_row(
-            r.member, _bn(r.first), _bn(r.last), _bn(r.change), f"{100 * r.share_of_change:.0f}%"
+            r.member,
+            _bn(r.first),
+            _bn(r.last),
+            _bn(r.change),
+            f"{100 * r.share_of_change:.0f}%" if np.isfinite(r.share_of_change) else "-",
         )
     console.print(t2)
 
