@@ -140,6 +140,15 @@ def _check_limits(scenario: Scenario) -> list[str]:
             problems.append(
                 f"areas[{a.id}].floor: {_shown(lo, unit)} is above the ceiling {_shown(hi, unit)}"
             )
+    shares = {a.id: a.floor.share for a in scenario.areas if a.floor and a.floor.share}
+    if sum(shares.values()) > 1 + 1e-9:
+        # Floors of shares of the same year's total that add up to more than it are met only
+        # by allocating nothing: a contradiction of the input, not a plan.
+        listed = ", ".join(f"{k} {_shown(Limit(share=v), unit)}" for k, v in shares.items())
+        problems.append(
+            f"areas: the floors given as shares add up to {100 * sum(shares.values()):g}% of "
+            f"the year's total ({listed}); only allocating nothing would meet them"
+        )
     for p in scenario.policies:
         lo, hi = p.at_least, p.at_most
         if lo is not None and hi is not None and (lo.amount is None) == (hi.amount is None):
