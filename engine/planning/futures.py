@@ -170,7 +170,15 @@ def forecast_futures(scenario: Scenario, n: int, path: str = "trend", seed: int 
             seed=seed,
         )
     except ForecastInputError as error:
-        raise ScenarioError([f"futures: {error}"], "--futures") from None
+        # The forecast's inputs are the policy path and the members' histories: say which
+        # choice the planner can change, not the number of futures.
+        raise ScenarioError(
+            [
+                f"{error} (the futures are the fund's forecast under this path; another --path, "
+                "or --source stated for draws around the stated pledges, avoids it)"
+            ],
+            f"--source forecast --path {path}",
+        ) from None
     base = _member_pledges(scenario)
     ids = [m.id for m in scenario.members]
     cube = np.repeat(base[None], forecast.samples.shape[0], axis=0)
