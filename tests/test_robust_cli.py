@@ -113,6 +113,14 @@ def test_robust_refuses_a_bad_scheduler_with_exit_2(scenario, extra, words):
     assert "Traceback" not in done.stderr
 
 
+def test_robust_names_the_path_when_the_forecast_futures_cannot_be_made(scenario):
+    done = run("robust", scenario, "--path", "nopath", "--futures", "3")
+    assert done.returncode == 2, done.stderr
+    assert "--path nopath: unknown policy path 'nopath'" in done.stderr
+    assert "--source stated" in done.stderr
+    assert "--futures" not in done.stderr
+
+
 def test_alternatives_and_frontier_print_tables(scenario):
     done = run("alternatives", scenario, "--within", "5%", "--count", "2")
     assert done.returncode == 0, done.stderr
