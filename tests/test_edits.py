@@ -175,3 +175,22 @@ def test_an_area_coalition_is_edited_by_its_area(tmp_path: Path) -> None:
     assert edited.area_coalitions[0].min_amount == 250e6
     with pytest.raises(ScenarioError, match=r"no item with id 'nope' \(known: arctic\)"):
         load_with_edits(path, ["area_coalitions.nope.min_amount=250m"])
+
+
+def test_a_call_stage_is_edited_by_its_name(tmp_path: Path) -> None:
+    # Stages have no id: an edit names them by their name.
+    path = tmp_path / "calls.yaml"
+    path.write_text(
+        "fund: {name: C, currency: GBP, unit: m, years: [2026]}\n"
+        "members: [{id: GBR, pledge: 100m}]\n"
+        "areas: [{id: innov}]\n"
+        "calls:\n"
+        "  - id: ch\n"
+        "    area: innov\n"
+        "    stages: [{name: s1, grant: 10m, max_count: 3}, {name: s2, grant: 30m}]\n"
+        "    applications: [{id: a1, year: 2026, value: [15, 50]}]\n"
+    )
+    edited = load_with_edits(path, ["calls.ch.stages.s1.max_count=1"])
+    assert edited.calls[0].stages[0].max_count == 1
+    with pytest.raises(ScenarioError, match=r"no item with id 'zz' \(known: s1, s2\)"):
+        load_with_edits(path, ["calls.ch.stages.zz.max_count=1"])

@@ -98,8 +98,12 @@ def _own(parent: Any, key: Any, owned: dict[int, Any]) -> Any:
 
 def _item_key(item: dict[str, Any]) -> Any:
     """What an edit calls a list item by: its ``id``; an area coalition, which has none, by
-    its ``area`` (``area_coalitions.arctic.min_amount``)."""
-    return item.get("id", item.get("area"))
+    its ``area`` (``area_coalitions.arctic.min_amount``); a call's stage by its ``name``
+    (``calls.ch.stages.s1.max_count``)."""
+    for key in ("id", "area", "name"):
+        if key in item:
+            return item[key]
+    return None
 
 
 def _position(items: list[Any], item_id: str, ids: dict[int, tuple[list, dict]]) -> int | None:
