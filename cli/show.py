@@ -89,6 +89,16 @@ def print_result(result: Result, top: int = 12) -> None:
         *[money_as(shown_total(per_member[c], unit, digits), sc, digits) for c in per_member],
     )
     console.print(table)
+    unspent = float(per_member["unspent"].sum())
+    if money_as(unspent, sc, digits) != money_as(0.0, sc, digits):
+        # Money a member pledged and no rule let any area take: say so beside the table, or
+        # a plan that leaves most of the fund idle reads as a success.
+        console.print(
+            f"{money_as(unspent, sc, digits)} of the pledged money is not allocated: the "
+            "scenario's rules (ceilings, floors as shares, opt-outs, coalitions, absorption) "
+            "let no area take it, or taking it adds no value",
+            highlight=False,
+        )
     print_projects(result, top)
 
     binding = result.binding()
@@ -108,7 +118,7 @@ def print_result(result: Result, top: int = 12) -> None:
         spread = "" if abs(high - low) <= 1e-12 * max(1.0, abs(high)) else " (at most)"
         table.add_row(
             f"{len(budgets)} member budgets",
-            f"{one}{spread}; all pledged money is used where it binds",
+            f"{one}{spread}; those members' money is all allocated",
         )
     console.print(table)
     if len(others) > top:

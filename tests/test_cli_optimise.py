@@ -321,3 +321,20 @@ def test_a_whatif_floor_edit_shows_its_changes_with_one_precision():
     amounts = [c for ln in done.stdout.splitlines() for c in ln.split("│") if "bn" in c]
     assert amounts
     assert all(re.search(r"\$\d[\d,]*\.\d\dbn", c) for c in amounts), amounts
+
+
+def test_solve_says_how_much_pledged_money_no_rule_let_an_area_take(tmp_path: Path) -> None:
+    # Only FRA may fund ai, whose floor is half the year's total: DEU can give 2bn of 10bn.
+    path = tmp_path / "idle.yaml"
+    path.write_text(
+        "fund: {name: Idle, years: [2026]}\n"
+        "members:\n"
+        "  - {id: DEU, pledge: 10bn, opt_out: [ai]}\n"
+        "  - {id: FRA, pledge: 2bn}\n"
+        "areas: [{id: ai, floor: 50%}, {id: cyber}]\n"
+    )
+    done = run("solve", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "$8bn of the pledged money is not allocated" in " ".join(done.stdout.split())
+    default = run("solve", "aspf-2026")
+    assert "not allocated" not in default.stdout
