@@ -120,6 +120,10 @@ def _broken(tmp_path: Path, edit) -> str:
             "sheet 'members', cell C8: expected an amount",
         ),
         (
+            lambda b: b["areas"].__setitem__("D9", "=3+4"),
+            "sheet 'areas', cell D9: holds the formula '=3+4' with no saved result",
+        ),
+        (
             lambda b: b["areas"].__setitem__("H1", "colour"),
             "sheet 'areas', cell H1: unknown column",
         ),

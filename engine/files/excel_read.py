@@ -375,6 +375,7 @@ class _Reader:
                 [f"the XML inside the workbook is malformed or refused ({error})"],
                 str(self.path),
             ) from None
+        self._unsaved_formulas(book)
         sheets: dict[str, Worksheet] = {}
         for ws in book.worksheets:
             name = ws.title.strip().lower()
@@ -391,6 +392,25 @@ class _Reader:
             ws.title = name
             sheets[name] = ws
         return sheets
+
+    def _unsaved_formulas(self, values: Any) -> None:
+        """A problem for each formula cell without a saved result: openpyxl reads its value
+        as empty, so a floor written ``=3+4`` by a script would silently vanish."""
+        formulas = load_workbook(self.path, data_only=False)
+        for ws in formulas.worksheets:
+            name = ws.title.strip().lower()
+            if name == "about" or name.startswith("notes"):
+                continue
+            shown = values[ws.title]
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f" and shown[cell.coordinate].value is None:
+                        self.problem(
+                            ws.title,
+                            f"cell {cell.coordinate}",
+                            f"holds the formula {str(cell.value)[:60]!r} with no saved result; "
+                            "open and save the workbook in Excel or LibreOffice, or type the value",
+                        )
 
     def explain(self, error: ScenarioError) -> ScenarioError:
         """The validation's problems, each prefixed with the sheet and cell it came from."""
