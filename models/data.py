@@ -20,6 +20,8 @@ NATO_WIDE = DATASETS / "nato_defexp_2014_2024_wide.csv"
 WORLDBANK = DATASETS / "worldbank_wdi_gdp_nato_partners.csv"
 
 REQUIRED = ("unique_id", "ds", "y")
+#: Largest |ds| read as a year: beyond it a number is a typo, and int64 cannot hold 1e20.
+MAX_YEAR = 1e9
 
 
 def _years(ds: pd.Series, source: str, ids: pd.Series) -> pd.Series:
@@ -40,6 +42,8 @@ def _years(ds: pd.Series, source: str, ids: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(ds):
         if ds.isna().any():
             refuse(ds.isna(), "missing")
+        if not (ds.abs() <= MAX_YEAR).all():
+            refuse(~(ds.abs() <= MAX_YEAR), "not a year")
         if not np.all(np.mod(ds, 1) == 0):
             refuse(np.mod(ds, 1) != 0, "not a whole year")
         return ds.astype("int64")
@@ -48,17 +52,21 @@ def _years(ds: pd.Series, source: str, ids: pd.Series) -> pd.Series:
     if empty.any():
         refuse(empty, "missing")
     number = pd.to_numeric(text, errors="coerce")
-    fraction = number.notna() & (np.mod(number.fillna(0), 1) != 0)
+    dated = number.isna()
+    huge = ~dated & ~(number.abs() <= MAX_YEAR)
+    if huge.any():
+        refuse(huge, "not a year")
+    fraction = ~dated & (np.mod(number.fillna(0), 1) != 0)
     if fraction.any():
         refuse(fraction, "not a whole year")
-    years = number.astype("Int64")
-    dated = number.isna()
+    years = pd.Series(0, index=ds.index, dtype="int64")
+    years[~dated] = number[~dated].astype("int64")
     if dated.any():
         dates = pd.to_datetime(text[dated], format="mixed", errors="coerce")
         if dates.isna().any():
             refuse(dated & text.index.isin(dates.index[dates.isna()]), "not a year or a date")
-        years[dated] = dates.dt.year
-    return years.astype("int64")
+        years[dated] = dates.dt.year.astype("int64")
+    return years
 
 
 def validate_long(

@@ -353,7 +353,12 @@ def test_ds_may_mix_years_and_dates_in_any_spelling():
 
 @pytest.mark.parametrize(
     ("ds", "words"),
-    [("soon", "not a year or a date: 'soon'"), ("2001.5", "not a whole year"), ("", "missing")],
+    [
+        ("soon", "not a year or a date: 'soon'"),
+        ("2001.5", "not a whole year"),
+        ("", "missing"),
+        ("1e20", "not a year: '1e20'"),  # int64 cannot hold it: was a TypeError
+    ],
 )
 def test_a_bad_ds_names_the_series_and_the_value(ds, words):
     df = pd.DataFrame({"unique_id": ["a", "b", "b"], "ds": ["2000", "2000", ds], "y": 1.0})
