@@ -105,6 +105,11 @@ def check_data_file(path: Path) -> None:
             offset += len(chunk)
 
 
+def largest_values(df: pd.DataFrame) -> pd.Series:
+    """Each series' largest |y| (the scale both the size checks and the band warning use)."""
+    return df["y"].abs().groupby(df["unique_id"]).max()
+
+
 def check_values(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The series of ``df`` (``unique_id, ds, y``): other columns are dropped with a warning
     (no CLI model uses drivers). Refuses values too large for the models (their squares
@@ -126,7 +131,7 @@ def check_values(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             f"{path}: y holds {row['y']:g} (series {row['unique_id']}, ds {row['ds']}); values "
             f"beyond +-{MAX_ABS_VALUE:g} are not supported: rescale the series (e.g. to billions)"
         )
-    scale = df.groupby("unique_id")["y"].agg(lambda y: y.abs().max())
+    scale = largest_values(df)
     tiny = scale[(scale > 0) & (scale < MIN_SERIES_SCALE)]
     if len(tiny):
         fail(
@@ -150,7 +155,7 @@ def warn_wide_bands(fc: pd.DataFrame, df: pd.DataFrame) -> None:
     if not hi:
         return
     top = fc.groupby("unique_id")[hi[-1]].max()
-    scale = df.groupby("unique_id")["y"].agg(lambda y: y.abs().max()).reindex(top.index)
+    scale = largest_values(df).reindex(top.index)
     wide = top[~np.isfinite(top) | (top > WIDE_BAND * scale.where(scale > 0, 1.0))]
     if len(wide):
         named = ", ".join(map(repr, wide.index[:5])) + (
