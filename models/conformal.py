@@ -122,13 +122,21 @@ def is_positive(y: np.ndarray) -> bool:
     return bool(len(y) and np.all(np.isfinite(y)) and np.all(y > 0))
 
 
-def floor_positive(mean: np.ndarray, positive: np.ndarray) -> np.ndarray:
-    """Point forecasts with those of positive series (rows where ``positive``) floored at 0: a
-    trend model can extrapolate a falling series below zero, and no spending or GDP is; the
-    floor is never further from a positive outcome than the negative forecast was."""
-    positive = np.asarray(positive, dtype=bool)
-    mask = positive[:, None] if mean.ndim == 2 and positive.ndim == 1 else positive
-    return np.where(mask, np.maximum(mean, 0.0), mean)
+def is_nonnegative(y: np.ndarray) -> bool:
+    """Whether a series never goes below 0 (a contribution that some years was nothing): its
+    point forecasts and lower bounds are then floored at 0."""
+    y = np.asarray(y, dtype=float)
+    return bool(len(y) and np.all(np.isfinite(y)) and np.all(y >= 0))
+
+
+def floor_at_zero(values: np.ndarray, nonnegative: np.ndarray) -> np.ndarray:
+    """``values`` (forecasts or lower bounds) of the series that never went below 0 (rows where
+    ``nonnegative``) floored at 0: a trend model or a symmetric band can reach below zero, and
+    no spending or GDP does; the floor is never further from such an outcome than the
+    negative value was, so it cannot lose coverage."""
+    nonnegative = np.asarray(nonnegative, dtype=bool)
+    mask = nonnegative[:, None] if values.ndim == 2 and nonnegative.ndim == 1 else nonnegative
+    return np.where(mask, np.maximum(values, 0.0), values)
 
 
 def log_mase_scale(y: np.ndarray) -> float:
@@ -211,10 +219,12 @@ def calibrated_columns(
     log_errors: Mapping[int, np.ndarray],
     levels: Sequence[float],
     fallback: Callable[[], dict[str, np.ndarray]] | None = None,
+    nonnegative: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """Conformal ``lo-L``/``hi-L`` of one series: on the log scale for a positive series
-    (``log_s`` given) whose forecast is positive, else on the level scale (for a positive
-    series the lower bound is then cut at 0); ``fallback()`` if no errors were pooled."""
+    (``log_s`` given) whose forecast is positive, else on the level scale, with the lower
+    bound cut at 0 for a series that never went below it (``nonnegative``; None: whether
+    ``log_s`` is given); ``fallback()`` if no errors were pooled."""
     mean = np.asarray(mean, dtype=float)
     if log_s is not None and np.all(mean > 0) and any(len(v) for v in log_errors.values()):
         half = halfwidths(log_errors, len(mean), levels)
@@ -225,6 +235,6 @@ def calibrated_columns(
         cols = interval_columns(mean, scale, half, own_sd=sd)
     else:
         cols = fallback() if fallback else {}
-    if log_s is not None:
+    if nonnegative or (nonnegative is None and log_s is not None):
         cols = {k: np.maximum(v, 0.0) if k.startswith("lo-") else v for k, v in cols.items()}
     return cols

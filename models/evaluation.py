@@ -20,7 +20,9 @@ from models.base import DEFAULT_LEVELS, check_horizon, check_levels, level_label
 from models.combinations import used_label
 from models.conformal import (
     calibrated_columns,
+    floor_at_zero,
     interval_scale,
+    is_nonnegative,
     is_positive,
     log_mase_scale,
     scaled_errors,
@@ -169,6 +171,8 @@ def run_backtest(
             sd = ev[f"{name}__sd"].to_numpy(float)
             y_tr = scales.get(uid, ys[uid][: len(ys[uid]) - h - k])
             pos = auto.positive_[uid] and is_positive(y_tr)
+            nonneg = auto.nonnegative_[uid] and is_nonnegative(y_tr)
+            mean = floor_at_zero(mean, np.asarray(nonneg))  # as ``run`` reports it
             cols = calibrated_columns(
                 mean,
                 sd,
@@ -178,6 +182,7 @@ def run_backtest(
                 scaled_log,
                 lv,
                 fallback=partial(_normal_columns, mean, sd, lv),
+                nonnegative=nonneg,
             )
             out = pd.DataFrame(
                 {

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import level_label, z_value
-from models.conformal import floor_positive, halfwidths, log_sd, scaled_errors
+from models.conformal import floor_at_zero, halfwidths, log_sd, scaled_errors
 from models.selection import AutoForecaster
 
 #: Models this path computes, with the shortest series each needs.
@@ -114,6 +114,16 @@ def _scales(y: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return mase, positive, logs
 
 
+def signs(model: Any, y: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per series of the padded ``y``: whether calibrated on the log scale (positive
+    throughout) and whether floored at 0 (never below it); neither where ``model.positive``
+    is False, as in ``AutoForecaster``."""
+    if model.positive is False:
+        none = np.zeros(len(y), dtype=bool)
+        return none, none
+    return positive, np.nanmin(y, axis=1) >= 0
+
+
 def _pooled_errors(model, y, n, h, n_windows, partial, mase, positive, logs):
     """Scaled |errors| of every backtest forecast, pooled per step: (level, log)."""
     lengths = _windows(n, h, n_windows, partial, FAST_MODELS[model])
@@ -141,7 +151,7 @@ def _any(errors: dict[int, np.ndarray]) -> bool:
     return any(len(v) for v in errors.values())
 
 
-def _columns(mean, sd, mase, positive, logs, errors, log_errors, levels):
+def _columns(mean, sd, mase, positive, nonneg, logs, errors, log_errors, levels):
     """Calibrated ``lo-L``/``hi-L`` of every series, as ``calibrated_columns`` gives them."""
     h = mean.shape[1]
     log_half = halfwidths(log_errors, h, levels) if _any(log_errors) else None
@@ -165,7 +175,7 @@ def _columns(mean, sd, mase, positive, logs, errors, log_errors, levels):
                 with np.errstate(over="ignore"):  # inf where unbounded, as conformal.py
                     lo = np.where(use_log[:, None], mean * np.exp(-w), lo)
                     hi = np.where(use_log[:, None], mean * np.exp(w), hi)
-            lo = np.where(positive[:, None], np.maximum(lo, 0.0), lo)
+            lo = floor_at_zero(lo, nonneg)
             cols[f"lo-{level_label(lv)}"], cols[f"hi-{level_label(lv)}"] = lo, hi
     return cols
 
@@ -179,16 +189,15 @@ def fast_forecast(model: Any, df: pd.DataFrame, h: int, levels: list[float]) -> 
     uids, n, last_ds, y = _padded(df)
     partial = model.partial if model.partial is not None else len(uids) < 50
     mase, positive, logs = _scales(y, n)
-    if model.positive is False:
-        positive = np.zeros_like(positive)
+    positive, nonneg = signs(model, y, positive)
     errors, log_errors = _pooled_errors(
         name, y, n, model.horizon, model.n_windows, partial, mase, positive, logs
     )
     last, slope, sigma = _fit(name, y, n[:, None])
     steps = np.arange(1, h + 1)
     mean, sd = _forecast(name, last[:, 0], slope[:, 0], sigma[:, 0], n, steps)
-    mean = floor_positive(mean, positive)
-    cols = _columns(mean, sd, mase, positive, logs, errors, log_errors, levels)
+    mean = floor_at_zero(mean, nonneg)
+    cols = _columns(mean, sd, mase, positive, nonneg, logs, errors, log_errors, levels)
     out = {
         "unique_id": np.repeat(uids, h),
         "ds": (last_ds[:, None] + steps).ravel(),

@@ -32,7 +32,7 @@ import pandas as pd
 
 from models import panel, panel_fits
 from models.combinations import used_label
-from models.conformal import floor_positive, scaled_errors
+from models.conformal import floor_at_zero, scaled_errors
 from models.registry import DEFAULT_CANDIDATES
 from models.scoring import MAX_MISSING, global_choice, left_out_message, selection_table
 from models.selection import AutoForecaster
@@ -342,8 +342,7 @@ def forecast_panel(
     combos = model._combos()
     order = [*combos, *DEFAULT_CANDIDATES]
     mase, positive, logs = panel._scales(y, n)
-    if model.positive is False:
-        positive = np.zeros_like(positive)
+    positive, nonneg = panel.signs(model, y, positive)
     actual, valid, fc = _backtest(y, n, res, combos, hb)
     rows, left_out = _compared(valid, fc, order, combos)
     if left_out:
@@ -390,8 +389,8 @@ def forecast_panel(
     naive_j = order.index("naive")
     chosen_bt = np.where(chosen < 0, naive_j, chosen)
     errors, log_errors = _learn_errors(actual, valid, fc, chosen_bt, order, mase, positive, logs)
-    mean = floor_positive(mean, positive)
-    cols = panel._columns(mean, sd, mase, positive, logs, errors, log_errors, levels)
+    mean = floor_at_zero(mean, nonneg)
+    cols = panel._columns(mean, sd, mase, positive, nonneg, logs, errors, log_errors, levels)
     out = {
         "unique_id": np.repeat(uids, h),
         "ds": (last_ds[:, None] + np.arange(1, h + 1)).ravel(),

@@ -35,8 +35,9 @@ from models.combinations import (
 )
 from models.conformal import (
     calibrated_columns,
-    floor_positive,
+    floor_at_zero,
     interval_scale,
+    is_nonnegative,
     is_positive,
     log_mase_scale,
     scaled_errors,
@@ -231,6 +232,9 @@ class AutoForecaster(Forecaster):
                 cv = self._add_panel_model(cv, results, name, ridge, ys, dss, partial, start)
         self.scale_ = {uid: interval_scale(1.0, y) ** 2 for uid, y in ys.items()}  # MASE scales
         self.positive_ = {u: self.positive is not False and is_positive(y) for u, y in ys.items()}
+        self.nonnegative_ = {
+            u: self.positive is not False and is_nonnegative(y) for u, y in ys.items()
+        }
         self.log_scale_ = {u: log_mase_scale(y) for u, y in ys.items() if self.positive_[u]}
         cv = add_combinations(cv, combos)
         scales = {u: s if np.isfinite(s := mase_scale(y)) else 1.0 for u, y in ys.items()}
@@ -342,7 +346,7 @@ class AutoForecaster(Forecaster):
         return self.labels_[uid]
 
     def _point(self, uid: str, mean: np.ndarray) -> np.ndarray:
-        return floor_positive(mean, np.asarray(self.positive_.get(uid, False)))
+        return floor_at_zero(mean, np.asarray(self.nonnegative_.get(uid, False)))
 
     def _intervals(self, uid, mean, sd, levels):
         if not self.calibrate:
@@ -356,6 +360,7 @@ class AutoForecaster(Forecaster):
             self.scaled_log_errors_,
             levels,
             fallback=lambda: super(AutoForecaster, self)._intervals(uid, mean, sd, levels),
+            nonnegative=self.nonnegative_.get(uid, False),
         )
 
     def predict(

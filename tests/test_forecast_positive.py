@@ -103,3 +103,42 @@ def test_a_positive_series_never_gets_a_negative_point_forecast(path, model):
     cols = fc[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
     assert (cols[:, 2] >= 0).all()
     assert (np.diff(cols, axis=1) >= 0).all()
+
+
+def paused_panel() -> pd.DataFrame:
+    """A contribution that falls steeply and some years is nothing: never below zero, never
+    positive throughout, so it has level-scale bands that a symmetric band takes below 0."""
+    y = [40.0, 0.0, 35.0, 30.0, 0.0, 22.0, 18.0, 0.0, 9.0, 6.0, 0.0, 2.0, 1.0, 0.0]
+    return pd.DataFrame({"unique_id": "paused", "ds": 2000 + np.arange(len(y)), "y": y})
+
+
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("per_series", "auto"), ("per_series", "drift"), ("panel", "auto"), ("panel", "drift")],
+)
+def test_a_series_never_below_zero_gets_no_negative_bound_or_point(path, model):
+    df = paused_panel()
+    forecaster = make_forecaster(model, 5)
+    if path == "panel":
+        run = forecast_panel if model == "auto" else panel.fast_forecast
+        fc = run(forecaster, validate_long(df), 5, [80.0, 95.0])
+    else:
+        fc = forecaster.fit(df).predict(5)
+    assert fc is not None
+    cols = fc[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
+    assert (cols >= 0).all()
+    assert (cols[:, 0] == 0).any()  # the floor binds: without it this band reaches below 0
+    assert (np.diff(cols, axis=1) >= 0).all()
+
+
+def test_a_series_that_went_below_zero_keeps_its_negative_bounds():
+    df = paused_panel().assign(y=lambda d: d["y"].where(d["ds"] != 2004, -1.0))
+    fc = make_forecaster("auto", 5).fit(df).predict(5)
+    assert (fc["lo-95"] < 0).any()
+
+
+def test_backtest_floors_the_bounds_of_a_series_never_below_zero():
+    from models.evaluation import run_backtest
+
+    fc, _, _ = run_backtest(paused_panel(), 3, "drift", n_windows=2)
+    assert (fc[["lo-95", "lo-80", "mean"]].to_numpy() >= 0).all()
