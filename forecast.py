@@ -304,7 +304,7 @@ def _run_forecast(
 @_guard
 def run(
     data: Annotated[Path, typer.Option(help="long CSV with unique_id, ds, y")],
-    horizon: Annotated[int, typer.Option(help="years ahead (1 to 100)", max=MAX_HORIZON)],
+    horizon: Annotated[int, typer.Option(help="years ahead (1 to 100)", min=1, max=MAX_HORIZON)],
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "auto",
     levels: Annotated[list[float] | None, typer.Option(help="interval levels, e.g. 80 95")] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("forecast_out"),
@@ -351,7 +351,7 @@ def run(
 @_guard
 def backtest(
     data: Annotated[Path, typer.Option(help="long CSV with unique_id, ds, y")],
-    horizon: Annotated[int, typer.Option(help="years ahead (1 to 100)", max=MAX_HORIZON)],
+    horizon: Annotated[int, typer.Option(help="years ahead (1 to 100)", min=1, max=MAX_HORIZON)],
     windows: Annotated[int, typer.Option(help="evaluation windows per series", min=1)] = 3,
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "auto",
     levels: Annotated[list[float] | None, typer.Option(help="interval levels")] = None,
@@ -384,9 +384,10 @@ def backtest(
         {"backtest_forecasts.csv": fc, "metrics_series.csv": per, "metrics_overall.csv": overall},
     )
     t = Table(title=f"Backtest of {model}: {len(per)} series, {windows} window(s), horizon {h}")
-    for c in overall.columns:
-        t.add_column(c, justify="right")
-    t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in overall.iloc[0]])
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for c, v in overall.iloc[0].items():  # one row per metric: any number of levels fits
+        t.add_row(str(c), f"{v:.3f}" if isinstance(v, float) else str(v))
     console.print(t)
     console.print(f"wrote {out}/backtest_forecasts.csv, metrics_series.csv, metrics_overall.csv")
 
@@ -399,7 +400,7 @@ def fund(
         "trend"
     ),
     horizon: Annotated[
-        int, typer.Option(help="years from the first fund year", max=MAX_HORIZON)
+        int, typer.Option(help="years from the first fund year", min=1, max=MAX_HORIZON)
     ] = 10,
     samples: Annotated[
         int, typer.Option(help="joint sample paths", min=100, max=MAX_SAMPLES)

@@ -8,6 +8,7 @@ gaps. Loaders for the shipped NATO and World Bank tables return the same shape.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,7 @@ def validate_long(
         raise ForecastInputError(
             f"{source}: missing column(s) {', '.join(missing)} "
             f"(need {', '.join(needed)}; found {', '.join(map(str, df.columns))})"
+            + _separator_hint(df.columns)
         )
     if df.empty:
         raise ForecastInputError(f"{source}: no rows")
@@ -195,6 +197,15 @@ def _header(path: Path) -> list[str]:
         return []
 
 
+def _separator_hint(columns: Iterable[object]) -> str:
+    """A hint when one header holds the wanted names run together: a file saved with another
+    separator (a spreadsheet set to a European locale writes ';')."""
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if any(sep in str(c) for c in columns):
+            return f"; the header is separated by {name}: save the file with commas"
+    return ""
+
+
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise ForecastInputError(f"{path}: file not found")
@@ -204,7 +215,9 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
         raise ForecastInputError(f"{path}: not a readable CSV ({type(exc).__name__})") from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ForecastInputError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise ForecastInputError(
+            f"{path}: missing column(s) {', '.join(missing)}" + _separator_hint(df.columns)
+        )
     for c in columns[2:]:
         if not pd.api.types.is_numeric_dtype(df[c]):
             bad = df[c][pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()]

@@ -93,6 +93,8 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
     assert {"mase", "smape", "coverage-95", "msis-95"} <= set(overall.columns)
     assert "cutoff" in fc.columns
     assert fc["cutoff"].nunique() == 2
+    for metric in overall.columns:  # printed whole, one row each, however narrow the pipe
+        assert metric in res.stdout
 
 
 @pytest.mark.parametrize(
@@ -105,7 +107,10 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
         (["--data", "boolean_y.csv", "--horizon", "2"], "column 'y' holds True/False"),
         (["--data", "infinite_y.csv", "--horizon", "2"], "non-finite y in 2001: inf"),
         (["--data", "repeated_column.csv", "--horizon", "2"], "column(s) y appear more than once"),
-        (["--data", "random_walks.csv", "--horizon", "0"], "horizon must be an integer >= 1"),
+        (
+            ["--data", "random_walks.csv", "--horizon", "0"],
+            "'--horizon': Input should be greater than or equal to 1",
+        ),
         (
             ["--data", "random_walks.csv", "--horizon", "2", "--levels", "0.8", "0.95"],
             "levels are percentages from 1 to below 100 (80 for an 80% interval); got 0.8",
@@ -115,6 +120,10 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
             "series 'b' has 1 observation",
         ),
         (["--data", "nope.csv", "--horizon", "2"], "nope.csv: file not found"),
+        (
+            ["--data", "semicolons.csv", "--horizon", "2"],
+            "the header is separated by semicolons: save the file with commas",
+        ),
         (["--data", "random_walks.csv", "--horizon", "2", "--model", "magic"], "unknown model"),
     ],
 )
