@@ -32,12 +32,14 @@ from engine import (
     SolverOptions,
     check_model,
     check_result_folder,
+    count_noun,
     edited_source,
     load_with_edits,
     naming_source,
     parse_highs_options,
     scenario_json_schema,
     write_result,
+    year_span,
 )
 from engine import solve as solve_scenario
 
@@ -117,8 +119,9 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
     sc = load_with_edits(path, set_ or [])
     check_model(sc, edited_source(str(path), set_ or []))
     console.print(
-        f"{scenario}: valid ({len(sc.members)} members, {len(sc.areas)} areas, "
-        f"{len(sc.policies)} policies, years {sc.fund.years[0]}-{sc.fund.years[-1]})",
+        f"{scenario}: valid ({count_noun(len(sc.members), 'member')}, "
+        f"{count_noun(len(sc.areas), 'area')}, {count_noun(len(sc.policies), 'policy')}, "
+        f"{year_span(sc.fund.years)})",
         highlight=False,
     )
 

@@ -33,7 +33,7 @@ from app.session import (
 )
 from app.uploads import MAX_UPLOAD_MB, upload_suffixes
 from datasets import DEFAULT_SCENARIO, SCENARIOS_DIR
-from engine import READERS, UNIT_FACTORS, Result, scenario_sha256
+from engine import READERS, UNIT_FACTORS, Result, count_noun, scenario_sha256, year_span
 
 #: The result tabs, in order: a tab's name and the panel that draws it from the shown
 #: result. A new view of the result is one more panel module and one more entry here.
@@ -201,8 +201,8 @@ def main() -> None:
     st.caption(
         f"Working copy of {S.version or S.source}"
         + (f" with {len(S.edits)} unsaved edit(s)" if S.edits else "")
-        + f" · baseline {S.base_label} · {len(working.members)} members, "
-        f"{len(working.areas)} areas, {working.fund.years[0]}-{working.fund.years[-1]}"
+        + f" · baseline {S.base_label} · {count_noun(len(working.members), 'member')}, "
+        f"{count_noun(len(working.areas), 'area')}, {year_span(working.fund.years)}"
     )
     solve_col, note_col, save_col = st.columns([1, 3, 1], vertical_alignment="bottom")
     # A callback runs before the page is drawn, so one run shows the new plan.

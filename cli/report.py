@@ -11,7 +11,14 @@ import typer
 
 from cli.common import EXIT_NO_PLAN, EXIT_OK, console, friendly_errors
 from datasets import scenario_path
-from engine import READERS, OutputError, ScenarioError, load_with_edits, save_scenario
+from engine import (
+    READERS,
+    OutputError,
+    ScenarioError,
+    count_noun,
+    load_with_edits,
+    save_scenario,
+)
 
 ScenarioArg = Annotated[
     str, typer.Argument(help="Scenario file (YAML, JSON, .xlsx) or shipped name (aspf-2026).")
@@ -98,8 +105,8 @@ def convert_cmd(
     sc = load_with_edits(scenario_path(source))
     save_scenario(sc, target)
     console.print(
-        f"wrote {target} ({len(sc.members)} members, {len(sc.areas)} areas, "
-        f"{len(sc.policies)} policies)",
+        f"wrote {target} ({count_noun(len(sc.members), 'member')}, "
+        f"{count_noun(len(sc.areas), 'area')}, {count_noun(len(sc.policies), 'policy')})",
         highlight=False,
     )
 

@@ -70,6 +70,7 @@ from engine.results.describe import money, shadow_sentence
 from engine.results.money import column_digits, footed, money_as, money_column, shown_total
 from engine.results.projects import project_totals
 from engine.results.schema import Result, Summary, result_tables
+from engine.results.wording import count_noun, year_span
 from engine.scenario.edits import Edit, edited_source, parse_edit
 from engine.scenario.from_forecast import forecast_settings
 from engine.scenario.schema import Limit, Scenario, scenario_sha256
@@ -122,6 +123,7 @@ __all__ = [
     "column_digits",
     "compare",
     "contribution_key",
+    "count_noun",
     "draw_futures",
     "dump_scenario_yaml",
     "edit_scenario",
@@ -169,4 +171,5 @@ __all__ = [
     "write_folder",
     "write_result",
     "write_robust",
+    "year_span",
 ]
