@@ -190,30 +190,35 @@ def _guard(func):
     return wrapper
 
 
-def _bn(x: float) -> str:
-    return f"{x / 1e9:,.1f}"
+def print_fund(fc, currency: str, unit: str, levels=(80, 95)) -> None:
+    """Rich tables: the fund's size per year with intervals, and the five main drivers, in the
+    scenario's currency and unit (``EUR m`` for the NIF, ``USD bn`` for the ASPF)."""
+    from engine import UNIT_FACTORS
 
+    factor = UNIT_FACTORS.get(unit, 1.0)
+    label = f"{currency} {unit}".strip()
 
-def print_fund(fc, levels=(80, 95)) -> None:
-    """Rich tables: the fund's size per year with intervals, and the five main drivers."""
+    def shown(x: float) -> str:
+        return f"{x / factor:,.1f}"
+
     tot = fc.total(levels)
-    t = Table(title=f"Fund size, US$ bn (path: {fc.path_name}; {fc.samples.shape[0]} joint paths)")
+    t = Table(title=f"Fund size, {label} (path: {fc.path_name}; {fc.samples.shape[0]} joint paths)")
     t.add_column("year", justify="right")
     t.add_column("median", justify="right")
     t.add_column("mean", justify="right")
     for lv in levels:
         t.add_column(f"{lv}% interval", justify="right")
     for d in tot.to_dict("records"):
-        cells = [str(d["year"]), _bn(d["median"]), _bn(d["mean"])]
+        cells = [str(d["year"]), shown(d["median"]), shown(d["mean"])]
         for lv in levels:
-            cells.append(f"{_bn(d[f'lo-{lv}'])} - {_bn(d[f'hi-{lv}'])}")
+            cells.append(f"{shown(d[f'lo-{lv}'])} - {shown(d[f'hi-{lv}'])}")
         t.add_row(*cells)
     console.print(t)
     if len(fc.years) < 2:  # one year: no change to share out
         return
     drv = fc.drivers(5)
     t2 = Table(
-        title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} (US$ bn; pro-rata "
+        title=f"Members driving the change {fc.years[0]}-{fc.years[-1]} ({label}; pro-rata "
         "medians: members' medians scaled to add up to the fund's, so the changes add up)"
     )
     for c in ("member", fc.years[0], fc.years[-1], "change", "share of change"):
@@ -221,9 +226,9 @@ def print_fund(fc, levels=(80, 95)) -> None:
     for r in drv.itertuples(index=False):
         t2.add_row(
             r.member,
-            _bn(r.first),
-            _bn(r.last),
-            _bn(r.change),
+            shown(r.first),
+            shown(r.last),
+            shown(r.change),
             f"{100 * r.share_of_change:.0f}%" if np.isfinite(r.share_of_change) else "-",
         )
     console.print(t2)
@@ -247,7 +252,7 @@ def _fund(
         fc = fund_forecast(sc, path, years, paths=paths, n_samples=samples, seed=seed, n_jobs=jobs)
     except ForecastInputError as exc:  # the scenario's members, paths: name the file
         raise ForecastInputError(f"{scenario}: {exc}") from None
-    print_fund(fc)
+    print_fund(fc, sc.fund.currency, sc.fund.unit)
     if out is not None:
         tot = fc.total((80, 95))
         frames = {"fund.csv": tot, "members.csv": fc.by_member((80, 95))}
@@ -395,7 +400,9 @@ def backtest(
 @app.command()
 @_guard
 def fund(
-    scenario: Annotated[Path, typer.Option(help="scenario YAML")] = DEFAULT_SCENARIO,
+    scenario: Annotated[
+        str, typer.Option(help="the fund: scenario file or shipped name (e.g. nif)")
+    ] = "aspf-2026",
     path: Annotated[str, typer.Option(help="policy path: trend, hague-2035 or the scenario's")] = (
         "trend"
     ),
@@ -410,7 +417,9 @@ def fund(
     jobs: Annotated[int, typer.Option(help="worker processes", min=1, max=256)] = 2,
 ) -> None:
     """Forecast the fund's size and members' contributions under a policy path."""
-    _fund(scenario, path, horizon, samples, seed, out, jobs)
+    from datasets import scenario_path
+
+    _fund(scenario_path(scenario), path, horizon, samples, seed, out, jobs)
 
 
 def expand_levels(argv: list[str]) -> list[str]:

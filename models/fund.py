@@ -59,7 +59,11 @@ def members_frame(source: Any) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _Roster:
-    """Who is in a forecast: the path, the years, first-year pledges, joiners and members."""
+    """Who is in a forecast: the path, the years, first-year pledges, joiners and members.
+
+    ``modelled`` have GDP and defence-share histories; ``gdp_only`` pledge but have no defence
+    share to model (Iceland, which has no armed forces): their contributions follow their GDP.
+    """
 
     policy: PolicyPath
     name: str
@@ -68,10 +72,16 @@ class _Roster:
     joiners: list[str]
     ids: list[str]
     modelled: list[str]
+    gdp_only: list[str]
+
+    @property
+    def based(self) -> list[str]:
+        """The members whose contributions are simulated: ``modelled``, then ``gdp_only``."""
+        return [*self.modelled, *self.gdp_only]
 
     def contributors(self) -> list[str]:
         """Members that get a contribution rate: positive first-year pledges, then joiners."""
-        pledging = [m for m in self.modelled if self.first_pledges.get(m, 0.0) > 0]
+        pledging = [m for m in self.based if self.first_pledges.get(m, 0.0) > 0]
         return [*pledging, *self.joiners]
 
 
@@ -102,11 +112,17 @@ def _roster(
     have_gdp = set(hist.gdp["unique_id"])
     have_share = set(hist.share["unique_id"])
     modelled = [m for m in ids if m in have_gdp and m in have_share]
+    gdp_only = [m for m in ids if m in have_gdp and m not in have_share and m not in joiners]
+    gdp_only = [m for m in gdp_only if p0.get(m, 0.0) > 0]
     for m in ids:
-        if m not in modelled and (m in joiners or p0.get(m, 0.0) > 0):
-            what = "GDP" if m not in have_gdp else "defence-share"
-            raise ForecastInputError(f"member {m!r}: no {what} history in the shipped data")
-    return _Roster(pol, name, years, p0, joiners, ids, modelled)
+        if m not in modelled and m not in gdp_only and (m in joiners or p0.get(m, 0.0) > 0):
+            if m in have_gdp:  # a joiner pays the median rate of defence spending: it needs one
+                raise ForecastInputError(
+                    f"member {m!r} joins under path {name!r} but has no defence-share history "
+                    "in the shipped data, so no contribution rate can apply to it"
+                )
+            raise ForecastInputError(f"member {m!r}: no GDP history in the shipped data")
+    return _Roster(pol, name, years, p0, joiners, ids, modelled, gdp_only)
 
 
 def contributing_members(
@@ -193,10 +209,10 @@ def _simulate_fund(
     roster: _Roster, hist: FundHistory, n_samples: int, seed: int, n_jobs: int
 ) -> FundForecast:
     """The joint paths of :func:`fund_forecast` for the roster's (contiguous) years."""
-    pol, years, modelled = roster.policy, roster.years, roster.modelled
+    pol, years, modelled, based = roster.policy, roster.years, roster.modelled, roster.based
     last_year = years[-1]
 
-    jobs = [GridJob.of(hist.gdp, modelled, last_year, log=True, pool=hist.pool)]
+    jobs = [GridJob.of(hist.gdp, based, last_year, log=True, pool=hist.pool)]
     # In logs: shares stay positive and their changes are proportional; one-year spikes are
     # cleaned (on the log scale) before the models see them.
     share_pos = hist.share[hist.share["y"] > 0]
@@ -206,7 +222,7 @@ def _simulate_fund(
     grids = forecast_grids(jobs, n_jobs)
 
     gdp_mean, gdp_sd, gg = grids[0]
-    lam_g = factor_loadings(hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), modelled)
+    lam_g = factor_loadings(hist.gdp.assign(y=np.log(hist.gdp["y"])).query("ds >= 2000"), based)
     log_gdp = simulate_paths(gdp_mean, gdp_sd, lam_g, n_samples, seed, 0)
     gdp = np.exp(log_gdp)
     gdp_years = gg["base"] + 1 + np.arange(gg["h"])
@@ -218,9 +234,12 @@ def _simulate_fund(
         share_years = sg["base"] + 1 + np.arange(sg["h"])
     else:
         share_years, share = _target_shares(roster, hist, n_samples)
-    defexp = _on_years(gdp, gdp_years, hist.gdp, roster) * _on_years(
-        share, share_years, hist.share, roster
+    share = _on_years(share, share_years, hist.share, roster.years, modelled)
+    # A member without a defence share contributes a fixed rate of its GDP: its "share" is 1.
+    share = np.concatenate(
+        [share, np.ones((*share.shape[:1], len(roster.gdp_only), share.shape[2]))], axis=1
     )
+    defexp = _on_years(gdp, gdp_years, hist.gdp, roster.years, based) * share
     return _contributions(defexp, roster)
 
 
@@ -246,13 +265,16 @@ def _target_shares(
 
 
 def _on_years(
-    arr: np.ndarray, grid: np.ndarray, observed: pd.DataFrame, roster: _Roster
+    arr: np.ndarray,
+    grid: np.ndarray,
+    observed: pd.DataFrame,
+    years: Sequence[int],
+    members: Sequence[str],
 ) -> np.ndarray:
-    """``arr`` (paths on the ``grid`` years) on the roster's years: the simulated years, and
-    years before the grid from every member's history."""
-    years = roster.years
+    """``arr`` (paths of ``members`` on the ``grid`` years) on ``years``: the simulated years,
+    and years before the grid from every member's history."""
     wide = observed.pivot(index="ds", columns="unique_id", values="y")
-    wide = wide.reindex(columns=roster.modelled)
+    wide = wide.reindex(columns=list(members))
     cols = []
     for y in years:
         if y in grid:
@@ -265,25 +287,27 @@ def _on_years(
 
 
 def _contributions(defexp: np.ndarray, roster: _Roster) -> FundForecast:
-    """Members' contributions from their defence-expenditure paths: first-year pledges set the
-    rates, joiners pay the median rate from their join year; exits and rate changes apply."""
-    pol, years, ids, modelled = roster.policy, roster.years, roster.ids, roster.modelled
+    """Members' contributions from their defence-expenditure paths (GDP for ``gdp_only``
+    members): first-year pledges set the rates, joiners pay the median rate of defence spending
+    from their join year; exits and rate changes apply."""
+    pol, years, ids, based = roster.policy, roster.years, roster.ids, roster.based
     p0 = roster.first_pledges
     n_samples = defexp.shape[0]
     contrib = np.zeros((n_samples, len(ids), len(years)))
     rates: dict[str, float] = {}
     base_rates = []
-    for i, m in enumerate(modelled):
+    for i, m in enumerate(based):
         pledge = float(p0.get(m, 0.0))
         if m in p0.index and pledge > 0:
             d0 = defexp[:, i, 0]
             rates[m] = pledge / float(d0.mean())
-            base_rates.append(rates[m])
+            if m in roster.modelled:
+                base_rates.append(rates[m])
             contrib[:, ids.index(m), :] = pledge * defexp[:, i, :] / d0[:, None]
     join_rate = float(np.median(base_rates)) if base_rates else 0.0
     yrs = np.asarray(years)
     for m in roster.joiners:
-        i = modelled.index(m)
+        i = based.index(m)
         rates[m] = join_rate
         contrib[:, ids.index(m), :] = join_rate * defexp[:, i, :] * (yrs >= pol.join[m])
     for m, y in pol.leave.items():

@@ -64,13 +64,16 @@ def _path_forecast(fc: FundForecast, description: str) -> PathForecast:
     )
 
 
-def _history(rates: dict[str, float]) -> pd.DataFrame:
-    """Each pledging member's defence spending times its contribution rate (currency units)."""
+def _history(rates: dict[str, float], gdp: pd.DataFrame) -> pd.DataFrame:
+    """Each pledging member's defence spending times its contribution rate (currency units);
+    for a member with no defence spending on record (its rate is of GDP), its ``gdp`` (a long
+    frame) over the years of the others' records."""
     spending = load_nato_defexp()[["unique_id", "ds", "y"]]
     spending = spending[spending["unique_id"].isin(rates)]
-    return spending.assign(y=spending["y"] * spending["unique_id"].map(rates)).reset_index(
-        drop=True
-    )
+    rest = [m for m in rates if m not in set(spending["unique_id"])]
+    own = gdp[gdp["unique_id"].isin(rest) & gdp["ds"].between(*spending["ds"].agg(["min", "max"]))]
+    both = pd.concat([spending, own[["unique_id", "ds", "y"]]], ignore_index=True)
+    return both.assign(y=both["y"] * both["unique_id"].map(rates))
 
 
 def _backtest(members: Sequence[str]) -> pd.DataFrame:
@@ -127,7 +130,7 @@ def forecast_data(
         _path_forecast(fc, resolve_path(fc.path_name, custom).description or fc.path_name)
         for fc in forecasts
     )
-    history = _history(forecasts[0].rates)
+    history = _history(forecasts[0].rates, history_inputs.gdp)
     first_year = forecasts[0].years[0]
     assumptions = (
         *scenario_note(scenario_path.name),
@@ -141,7 +144,9 @@ def forecast_data(
         "a common factor (loadings estimated from members' year-on-year changes, not shrunk) "
         "plus their own part; GDP and defence shares are modelled in logs, so spending stays "
         "positive; the fund's intervals are quantiles of the summed paths.",
-        "Members that pledge nothing are left out of the forecast.",
+        "Members that pledge nothing in the first year contribute nothing (unless a path has "
+        "them join). A member with no defence "
+        "share on record (Iceland has no armed forces) contributes a fixed rate of its GDP.",
         *(f"Path '{p.name}': {p.description}" for p in paths),
         f"Backtest: the automatic model choice forecasts members' defence spending "
         f"{BACKTEST_HORIZON} years ahead from {BACKTEST_WINDOWS} rolling origins; intervals "

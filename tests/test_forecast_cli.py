@@ -232,3 +232,18 @@ def test_fund_tables_agree_to_the_cent_for_the_years_two_horizons_share(tmp_path
     pd.testing.assert_frame_equal(
         ma[ma["year"] < 2031].reset_index(drop=True).round(2), mb.round(2)
     )
+
+
+def test_fund_takes_a_shipped_name_and_shows_the_scenarios_currency_and_unit(tmp_path):
+    # The NIF (EUR m) has Iceland, which pledges but has no defence share: it follows its GDP.
+    res = cli(
+        "fund", "--scenario", "nif", "--horizon", "3", "--samples", "200",
+        "--out", str(tmp_path), "--jobs", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "Fund size, EUR m" in res.stdout
+    assert "US$" not in res.stdout
+    members = pd.read_csv(tmp_path / "members.csv")
+    first = members[members["year"] == 2026].set_index("member")["median"]
+    assert first["ISL"] == pytest.approx(2.736e6)
+    assert (members.loc[members["member"] == "ISL", "median"] > 0).all()

@@ -170,8 +170,39 @@ def test_forecast_pledges_add_up_to_the_totals_quantile(pledges, history):
 
 def test_a_pledging_member_without_data_is_refused(history):
     frame = pd.DataFrame({"member": ["DEU", "ISL"], "year": 2026, "pledge": [1e9, 1e8]})
-    with pytest.raises(ForecastInputError, match="'ISL'"):
+    with pytest.raises(ForecastInputError, match="member 'ISL': no GDP history"):
         fund_forecast(frame, "trend", YEARS, n_samples=100, history=history)
+
+
+@pytest.fixture(scope="module")
+def with_iceland(history) -> FundHistory:
+    """The test history plus Iceland's GDP: Iceland has no armed forces, so no defence share."""
+    full = load_fund_history()
+    assert "ISL" not in set(full.share["unique_id"])
+    gdp = pd.concat([history.gdp, full.gdp[full.gdp["unique_id"] == "ISL"]])
+    return FundHistory(gdp=gdp, share=history.share, pool=history.pool)
+
+
+def test_a_member_without_a_defence_share_contributes_a_fixed_rate_of_its_gdp(with_iceland):
+    frame = pd.DataFrame({"member": ["DEU", "ISL"], "year": 2026, "pledge": [1e9, 1e8]})
+    runs = {
+        name: fund_forecast(frame, name, YEARS, n_samples=300, seed=3, history=with_iceland)
+        for name in ("trend", "hague-2035")
+    }
+    isl, deu = (runs["trend"].members.index(m) for m in ("ISL", "DEU"))
+    np.testing.assert_allclose(runs["trend"].samples[:, isl, 0], 1e8)
+    assert runs["trend"].samples[:, isl, 1:].std() > 0  # it moves with its GDP
+    # The paths set defence shares; Iceland's contribution follows its GDP alone, the same
+    # simulated GDP under either path.
+    np.testing.assert_allclose(runs["trend"].samples[:, isl], runs["hague-2035"].samples[:, isl])
+    assert not np.allclose(runs["trend"].samples[:, deu], runs["hague-2035"].samples[:, deu])
+
+
+def test_a_joiner_without_a_defence_share_is_refused(pledges, with_iceland):
+    with pytest.raises(ForecastInputError, match=r"'ISL' joins .* no defence-share history"):
+        fund_forecast(
+            pledges, PolicyPath(join={"ISL": 2028}), YEARS, n_samples=100, history=with_iceland
+        )
 
 
 def test_unknown_path_is_refused(pledges, history):
