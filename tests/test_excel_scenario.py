@@ -151,10 +151,27 @@ def _broken(tmp_path: Path, edit) -> str:
             "sheet 'projects', cell C3 (projects[air_defence_c2].area): unknown area",
         ),
         (lambda b: b.remove(b["fund"]), "sheet 'fund': sheet is missing"),
+        (
+            lambda b: b["members"].__setitem__("C1", "pledge (USD m a year)"),
+            "sheet 'members', cell C1: header 'pledge (USD m a year)' states another currency "
+            "or unit than the fund's (USD bn, sheet 'fund'); the cells are read in USD bn",
+        ),
+        (
+            lambda b: b["areas"].__setitem__("D1", "floor (EUR bn or %)"),
+            "sheet 'areas', cell D1: header 'floor (EUR bn or %)' states another currency",
+        ),
     ],
 )
 def test_a_bad_cell_names_its_sheet_and_cell(tmp_path, edit, expected):
     assert expected in _broken(tmp_path, edit)
+
+
+@pytest.mark.parametrize("header", ["pledge (USD billions a year)", "pledge", "pledge (a year)"])
+def test_a_header_in_the_funds_unit_or_stating_none_is_read(tmp_path, header):
+    book = scenario_workbook(load_scenario(SCENARIOS / "aspf-2026.yaml"))
+    book["members"]["C1"] = header
+    book.save(tmp_path / "ok.xlsx")
+    assert load_scenario(tmp_path / "ok.xlsx") == load_scenario(SCENARIOS / "aspf-2026.yaml")
 
 
 def test_a_file_that_is_not_a_workbook_is_refused(tmp_path):

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from engine.files.text_formats import parse_yaml
 from engine.scenario.schema import Scenario
-from engine.scenario.units import parse_share
+from engine.scenario.units import UNIT_FACTORS, parse_share
 
 #: Sheets a workbook may hold, with the columns each may have (``pledge YYYY`` aside).
 CORE_SHEETS: dict[str, tuple[str, ...]] = {
@@ -122,6 +122,22 @@ def column_name(cell: Cell) -> str:
     """A column's name: its header text before any hint in brackets, lower case."""
     text = "" if cell.value is None else str(cell.value)
     return text.split("(")[0].strip().lower().replace(" ", "_").replace("pledge_", "pledge ")
+
+
+_HEADER_MONEY = re.compile(r"\(\s*([A-Z]{3})\b(?:\s+([A-Za-z]+))?")
+_UNIT_WORDS = {"thousand": "k", "thousands": "k", "million": "m", "millions": "m",
+               "billion": "bn", "billions": "bn", "trillion": "tn", "trillions": "tn"}  # fmt: skip
+
+
+def header_money(cell: Cell) -> tuple[str, float] | None:
+    """The currency and unit size a money column's header states (``pledge (USD m)`` gives
+    ``("USD", 1e6)``; a currency alone, plain currency units), or None if it states none."""
+    match = _HEADER_MONEY.search("" if cell.value is None else str(cell.value))
+    if not match:
+        return None
+    word = (match.group(2) or "").lower()
+    unit = _UNIT_WORDS.get(word, word if word in UNIT_FACTORS else "")
+    return match.group(1), UNIT_FACTORS[unit]
 
 
 def is_share(cell: Cell) -> bool:

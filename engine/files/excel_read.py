@@ -35,6 +35,7 @@ from engine.files.excel_layout import (
     Locations,
     cell_value,
     column_name,
+    header_money,
     section_value,
     shown,
     where,
@@ -54,6 +55,7 @@ class _Reader:
         self.problems: list[str] = []
         self.where = Locations()
         self.factor = UNIT_FACTORS["bn"]
+        self.money: tuple[str, str] | None = None  # the fund's currency and unit, once read
 
     def problem(self, sheet: str, ref: str, text: str) -> None:
         self.problems.append(f"{where(sheet, ref)}: {text}")
@@ -78,10 +80,28 @@ class _Reader:
                 self.problem(ws.title, f"cell {cell.coordinate}", f"column {name!r} appears twice")
             else:
                 columns[cell.column] = name
+                self.check_header(ws.title, cell, name)
         for row in ws.iter_rows(min_row=2):
             cells = {columns[c.column]: c for c in row if c.column in columns}
             if any(cell_value(c, "") is not None for c in cells.values()):
                 yield row[0].row, cells
+
+    def check_header(self, sheet: str, cell: Cell, name: str) -> None:
+        """Report a money column whose header states another currency or unit than the
+        fund's: its cells are read in the fund's unit, so a figure would be off by the
+        ratio (a header in bn over a fund counted in m: a thousandfold)."""
+        if self.money is None or not (name in MONEY_COLUMNS or PLEDGE_YEAR.match(name)):
+            return
+        stated = header_money(cell)
+        currency, unit = self.money
+        if stated is not None and stated != (currency, UNIT_FACTORS.get(unit, 1.0)):
+            self.problem(
+                sheet,
+                f"cell {cell.coordinate}",
+                f"header {cell.value!r} states another currency or unit than the fund's "
+                f"({currency} {unit}, sheet 'fund'); the cells are read in {currency} {unit}: "
+                "write the header and the cells in that unit, or change the fund's unit",
+            )
 
     def record(
         self, sheet: str, path: str, cells: dict[str, Cell], skip: tuple[str, ...] = ()
@@ -323,6 +343,9 @@ class _Reader:
         fund, objective, extras = self.fund(sheets["fund"])
         unit = fund.get("unit", "bn")
         self.factor = UNIT_FACTORS.get(unit, 1.0) if isinstance(unit, str) else 1.0
+        currency = fund.get("currency", "USD")
+        if isinstance(unit, str) and unit in UNIT_FACTORS and isinstance(currency, str):
+            self.money = (currency, unit)
         data: dict[str, Any] = {
             "fund": fund,
             "members": self.items(sheets["members"]),
