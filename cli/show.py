@@ -11,12 +11,16 @@ from engine import (
     Result,
     Scenario,
     column_digits,
+    describe_unspent,
     footed,
     money,
     money_as,
     shadow_sentence,
     shown_total,
 )
+
+#: Member-years of unspent money explained beside the members' table.
+UNSPENT_LINES = 5
 
 
 def print_result(result: Result, top: int = 12) -> None:
@@ -94,11 +98,15 @@ def print_result(result: Result, top: int = 12) -> None:
         # Money a member pledged and no rule let any area take: say so beside the table, or
         # a plan that leaves most of the fund idle reads as a success.
         console.print(
-            f"{money_as(unspent, sc, digits)} of the pledged money is not allocated: the "
-            "scenario's rules (ceilings, floors as shares, opt-outs, coalitions, absorption) "
-            "let no area take it, or taking it adds no value",
+            f"{money_as(unspent, sc, digits)} of the pledged money is not allocated; why, "
+            "for the largest amounts:",
             highlight=False,
         )
+        lines = describe_unspent(result, sc, limit=UNSPENT_LINES)
+        for line in lines:
+            console.print(f"  {escape(line)}", highlight=False)
+        if len(lines) == UNSPENT_LINES:
+            console.print("  (every member and year: members.csv, column unspent)", highlight=False)
     print_projects(result, top)
 
     binding = result.binding()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from engine.analysis.advice import EditAdvice, advise_edits
 from engine.analysis.nearest import Nearest, nearest_feasible
 from engine.analysis.sensitivity import Sensitivity, sensitivity
+from engine.analysis.unspent import UNSPENT, describe_unspent, unspent_reasons
 from engine.analysis.whatif import Comparison, compare
 from engine.api import (
     WhatIf,
@@ -84,6 +85,7 @@ __all__ = [
     "READERS",
     "ROBUST_FILES",
     "UNIT_FACTORS",
+    "UNSPENT",
     "Alternative",
     "Comparison",
     "Edit",
@@ -124,6 +126,7 @@ __all__ = [
     "compare",
     "contribution_key",
     "count_noun",
+    "describe_unspent",
     "draw_futures",
     "dump_scenario_yaml",
     "edit_scenario",
@@ -166,6 +169,7 @@ __all__ = [
     "solve_with_participation",
     "stability",
     "standalone",
+    "unspent_reasons",
     "whatif",
     "write_file_set",
     "write_folder",
