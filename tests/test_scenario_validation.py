@@ -163,6 +163,25 @@ def test_every_problem_is_listed_at_once() -> None:
     assert "areas[space].ceiling" in message
 
 
+def test_unknown_references_are_listed_beside_type_errors() -> None:
+    # The reference checks need a validated scenario; a type error elsewhere must not hide them.
+    data = tiny_scenario()
+    data["members"][0]["pledge"] = "lots"
+    data["members"][1]["opt_out"] = ["spacee"]
+    data["members"][2]["caps"] = {"cyberr": "1bn"}
+    data["policies"] = [{"id": "p", "label": "P", "areas": ["aii"], "members": ["GBR"],
+                         "at_most": "1bn"}]  # fmt: skip
+    message = problems_of(data)
+    assert "members[DEU].pledge" in message
+    for problem in (
+        "members[FRA].opt_out: unknown area 'spacee'",
+        "members[USA].caps: unknown area 'cyberr'",
+        "policies[p].areas: unknown area 'aii'",
+        "policies[p].members: unknown member 'GBR'",
+    ):
+        assert message.count(problem) == 1, message
+
+
 def test_a_bad_year_of_a_pledge_map_is_one_problem_naming_the_year() -> None:
     # The other branch of the pledge's union (one amount) must not add "expected an amount".
     data = tiny_scenario()

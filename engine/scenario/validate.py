@@ -119,6 +119,38 @@ def _check_refs(where: str, refs: list[str] | None, known: set[str], kind: str) 
     ]
 
 
+def _raw_references(data: dict[str, Any]) -> list[str]:
+    """Unknown areas and members named in the raw data, for a file that also has type
+    errors: the checks on the validated scenario cannot run then, and a planner should see
+    every problem of a file at once. Entries of the wrong shape are left to validation."""
+
+    def items(section: str) -> list[dict[str, Any]]:
+        value = data.get(section)
+        return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
+
+    def ids(section: str) -> set[str]:
+        return {i["id"] for i in items(section) if isinstance(i.get("id"), str)}
+
+    def names(value: Any) -> list[str] | None:
+        if isinstance(value, dict):
+            value = list(value)
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+
+    area_ids, member_ids = ids("areas"), ids("members")
+    problems: list[str] = []
+    for m in items("members"):
+        label = m.get("id") if isinstance(m.get("id"), str) else "?"
+        for field in ("opt_in", "opt_out", "caps"):
+            refs = names(m.get(field))
+            problems += _check_refs(f"members[{label}].{field}", refs, area_ids, "area")
+    for p in items("policies"):
+        label = p.get("id") if isinstance(p.get("id"), str) else "?"
+        problems += _check_refs(f"policies[{label}].areas", names(p.get("areas")), area_ids, "area")
+        refs = names(p.get("members"))
+        problems += _check_refs(f"policies[{label}].members", refs, member_ids, "member")
+    return problems if area_ids else []
+
+
 def _shown(limit: Limit, unit: str) -> str:
     """A limit as a planner writes it: ``3bn`` in the fund's unit, or ``25%``."""
     if limit.amount is not None:
@@ -206,7 +238,9 @@ def validate_scenario(
     try:
         scenario = Scenario.model_validate(data, context=plain_context(data, plain))
     except ValidationError as error:
-        raise ScenarioError(validation_problems(data, error), source) from None
+        problems = validation_problems(data, error)
+        problems += [p for p in _raw_references(data) if p not in problems]
+        raise ScenarioError(problems, source) from None
 
     area_ids = {a.id for a in scenario.areas}
     member_ids = {m.id for m in scenario.members}
