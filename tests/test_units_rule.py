@@ -18,7 +18,7 @@ from engine import ScenarioError, edit_scenario, load_with_edits
 from engine.files.excel import write_workbook_scenario
 from engine.files.scenario_files import dump_scenario_yaml, load_scenario, save_scenario
 from engine.scenario.fields import in_currency, money_text
-from engine.scenario.units import parse_money
+from engine.scenario.units import parse_money, parse_share
 from engine.scenario.validate import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,3 +159,11 @@ def test_plain_text_amounts_follow_the_rule_and_other_values_pass_unchanged():
     assert in_currency("10%", 1e9) == "10%"
     assert in_currency(True, 1e9) is True
     assert in_currency(12, None) == 12
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"), [(parse_money, "1e400"), (parse_money, "1e400bn"), (parse_share, "1e400%")]
+)
+def test_an_amount_too_large_for_a_float_is_refused_as_written(parse, text):
+    with pytest.raises(ValueError, match=rf"must be a finite number, got '{text}'"):
+        parse(text)

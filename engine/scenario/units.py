@@ -22,9 +22,11 @@ _MONEY = re.compile(
 )
 
 
-def _finite(value: float, what: str) -> float:
+def _finite(value: float, what: str, given: object = None) -> float:
+    """``value``, or ValueError naming what was written (``given``: ``1e400``, not ``inf``)."""
     if not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+        shown = value if given is None else given
+        raise ValueError(f"{what} must be a finite number, got {shown!r}")
     return value
 
 
@@ -42,7 +44,8 @@ def parse_money(value: object) -> float:
         if match and match.group(2) in UNIT_FACTORS:
             # Decimal, so that ``4.475bn`` is the float nearest 4,475,000,000 exactly.
             number = Decimal(match.group(1).replace("_", "").replace(",", ""))
-            return _finite(float(number * Decimal(UNIT_FACTORS[match.group(2)])), "an amount")
+            amount = float(number * Decimal(UNIT_FACTORS[match.group(2)]))
+            return _finite(amount, "an amount", value)
     raise ValueError(f"expected an amount such as 12.5bn, 300k or 98000000, got {value!r}")
 
 
@@ -64,7 +67,7 @@ def parse_share(value: object, upper: float | None = 1.0) -> float:
         share = float(value)
     else:
         raise ValueError(f"expected a share such as 25% or 0.25, got {value!r}")
-    _finite(share, "a share")
+    _finite(share, "a share", value)
     if share < 0.0 or (upper is not None and share > upper):
         top = "any ratio" if upper is None else f"{upper:.0%}"
         raise ValueError(f"a share must lie between 0% and {top}, got {value!r}")
