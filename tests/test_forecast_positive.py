@@ -86,21 +86,26 @@ def collapsing_panel() -> pd.DataFrame:
     return pd.DataFrame({"unique_id": "drop", "ds": 1990 + np.arange(len(y)), "y": y})
 
 
+def _bands(df: pd.DataFrame, path: str, model: str) -> np.ndarray:
+    """lo-95, lo-80, mean, hi-80, hi-95 of a five-year forecast by the per-series path or
+    the array paths (the CLI's auto, and a fast single model)."""
+    forecaster = make_forecaster(model, 5)
+    if path == "panel":
+        run = forecast_panel if model == "auto" else panel.fast_forecast
+        fc = run(forecaster, validate_long(df), 5, [80.0, 95.0])
+    else:
+        fc = forecaster.fit(df).predict(5)
+    assert fc is not None
+    return fc[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
+
+
 @pytest.mark.parametrize(
     ("path", "model"),
     [("per_series", "auto"), ("per_series", "drift"), ("per_series", "theta"), ("panel", "auto"),
      ("panel", "drift")],
 )  # fmt: skip
 def test_a_positive_series_never_gets_a_negative_point_forecast(path, model):
-    df = collapsing_panel()
-    forecaster = make_forecaster(model, 5)
-    if path == "panel":  # the array paths: the CLI's auto, and a fast single model
-        run = forecast_panel if model == "auto" else panel.fast_forecast
-        fc = run(forecaster, validate_long(df), 5, [80.0, 95.0])
-    else:
-        fc = forecaster.fit(df).predict(5)
-    assert fc is not None
-    cols = fc[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
+    cols = _bands(collapsing_panel(), path, model)
     assert (cols[:, 2] >= 0).all()
     assert (np.diff(cols, axis=1) >= 0).all()
 
@@ -117,15 +122,7 @@ def paused_panel() -> pd.DataFrame:
     [("per_series", "auto"), ("per_series", "drift"), ("panel", "auto"), ("panel", "drift")],
 )
 def test_a_series_never_below_zero_gets_no_negative_bound_or_point(path, model):
-    df = paused_panel()
-    forecaster = make_forecaster(model, 5)
-    if path == "panel":
-        run = forecast_panel if model == "auto" else panel.fast_forecast
-        fc = run(forecaster, validate_long(df), 5, [80.0, 95.0])
-    else:
-        fc = forecaster.fit(df).predict(5)
-    assert fc is not None
-    cols = fc[["lo-95", "lo-80", "mean", "hi-80", "hi-95"]].to_numpy()
+    cols = _bands(paused_panel(), path, model)
     assert (cols >= 0).all()
     assert (cols[:, 0] == 0).any()  # the floor binds: without it this band reaches below 0
     assert (np.diff(cols, axis=1) >= 0).all()
