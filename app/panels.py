@@ -24,7 +24,14 @@ from app.session import (
     session_versions,
 )
 from app.versions import Version
-from engine import UNIT_FACTORS, Result, Scenario, column_digits, dump_scenario_yaml
+from engine import (
+    UNIT_FACTORS,
+    Result,
+    Scenario,
+    column_digits,
+    describe_unspent,
+    dump_scenario_yaml,
+)
 
 #: Shadow-price sentences shown; for the rest only their number is.
 SHOWN_PRICES = 12
@@ -55,6 +62,9 @@ def allocation_panel(result: Result) -> None:
     st.dataframe(views.allocation_by_area(result).style.format("{:,.3f}"))
     st.caption(f"Members over the horizon ({unit})")
     st.dataframe(views.members_summary(result).style.format("{:,.3f}"))
+    idle = describe_unspent(result, result.scenario)
+    if idle:  # money no rule lets an area take: say why beside the table, as the CLI does
+        st.info("Pledged money not allocated, and why:\n\n" + "\n".join(f"- {x}" for x in idle))
 
 
 def flows_panel(result: Result) -> None:
