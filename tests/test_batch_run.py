@@ -371,6 +371,23 @@ def test_an_infeasible_scenario_is_stored_with_its_diagnosis(tmp_path: Path, in_
     assert set(quantiles["scenarios"]) == {1}  # the infeasible scenario has no funding
 
 
+def test_a_scenario_without_a_plan_meets_no_floor(tmp_path: Path, in_process):
+    # Infeasible for a rule that is not the cyber floor: the diagnosis relaxes something
+    # else, and without a plan no floor is met.
+    base = tiny_scenario()
+    base["policies"] = [{"id": "space_min", "label": "Space", "areas": ["space"],
+                         "at_least": "5bn"}]  # fmt: skip
+    plan = load_sweep(
+        write_sweep(tmp_path, {"grid": {"areas.space.ceiling": ["3bn", "2bn"]}}, base)
+    )
+    with RunStore(store_url(str(tmp_path / "runs"))) as store:
+        tally = run_batch(plan, store)
+        floors = floor_met(store, plan.batch_id).set_index("area")
+    assert tally.no_plan == 2
+    assert floors.loc["cyber", "scenarios"] == 2
+    assert floors.loc["cyber", "probability"] == 0.0
+
+
 def test_n_minus_1_names_the_areas_that_lose_funding_and_the_members_no_plan_survives(
     tmp_path: Path, in_process
 ):

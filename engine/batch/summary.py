@@ -91,18 +91,14 @@ def floor_met(store: RunStore, batch_id: str) -> pd.DataFrame:
     """For each area with a floor: in how many scenarios the floor held, and the share.
 
     A scenario with a plan meets every floor (floors are constraints of the plan); an
-    infeasible one misses the floors its diagnosis relaxes. Scenarios that raised or
-    stopped without an answer are left out.
+    infeasible one meets none: there is no plan to meet them (its diagnosis is one minimal
+    relaxation among others, so it cannot say which floors a plan would have kept).
+    Scenarios that raised or stopped without an answer are left out.
     """
     res = store.frame("results", batch_id)
     judged = res[res["status"].isin([*PLAN, "infeasible"])]
     contents = store.contents(batch_id, judged["scenario_id"])
-    diag = store.frame("diagnoses", batch_id)
-    relaxed = {
-        (sid, name.split("[", 1)[1].split(",", 1)[0])
-        for sid, name, kind in diag[["scenario_id", "name", "kind"]].itertuples(index=False)
-        if kind == "floor"
-    }
+    planned = set(judged.loc[judged["status"].isin(PLAN), "scenario_id"])
     counts: dict[str, list[int]] = {}
     for sid in judged["scenario_id"]:
         for area in contents.get(sid, {}).get("areas", []):
@@ -110,7 +106,7 @@ def floor_met(store: RunStore, batch_id: str) -> pd.DataFrame:
                 continue
             seen = counts.setdefault(area["id"], [0, 0])
             seen[0] += 1
-            seen[1] += (sid, area["id"]) not in relaxed
+            seen[1] += sid in planned
     rows = [(a, n, met, met / n) for a, (n, met) in counts.items()]
     return pd.DataFrame(rows, columns=["area", "scenarios", "floor_met", "probability"])
 
