@@ -194,6 +194,10 @@ def print_member(check: Stability, member_id: str) -> None:
     console.print(text, highlight=False)
 
 
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _writers(check: Stability, burden: pd.DataFrame, summary: dict) -> dict:
     def csv(frame: pd.DataFrame):
         return lambda path: atomic_write_text(path, frame.to_csv(index=False))
@@ -265,7 +269,8 @@ def members_cmd(
         "unstable": check.unstable,
         "margin": margin,
         "key": label,
-        "price_of_stability": check.price_of_stability if participation else None,
+        # NaN when no stable plan exists: JSON has no NaN, so it is null, as "no figure".
+        "price_of_stability": _finite_or_none(check.price_of_stability) if participation else None,
         "participation_status": check.participation.status.value
         if check.participation is not None
         else None,

@@ -4,6 +4,7 @@ standalone values against an independent LP, participation constraints, burden b
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from engine.files.scenario_files import read_scenario_data
 from engine.scenario.validate import validate_scenario
 from engine.solving.pipeline import solve
 from engine.solving.resolver import Resolver
+from tests.cli_runs import cli
 
 # Saaty, T. L. (2008), "Decision making with the analytic hierarchy process", Int. J.
 # Services Sciences 1(1), 83-98: relative consumption of drinks in the United States.
@@ -599,3 +601,23 @@ def test_the_price_of_stability_matches_an_independent_lp():
             assert base.objective - kept.objective > 0  # the price of stability
     no_bars = dict.fromkeys(alone, 0.0)
     assert base.objective == pytest.approx(_linprog_participation(sc, no_bars), rel=1e-7)
+
+
+def test_a_participation_check_with_no_stable_plan_writes_standard_json(tmp_path):
+    path = tmp_path / "st.yaml"
+    path.write_text(
+        "fund: {name: ST, years: [2026]}\n"
+        "members: [{id: DEU, pledge: 10bn, priorities: {a: 1}},"
+        " {id: FRA, pledge: 10bn, priorities: {b: 1}}]\n"
+        "areas: [{id: a}, {id: b}]\n"
+        "policies: [{id: bmin, areas: [b], at_least: 60%}]\n"
+        "objective: {member_weights: equal}\n"
+    )
+    res = cli("optimise.py", "members", str(path), "--participation", "--out", str(tmp_path / "o"))
+    assert res.returncode == 1, res.stderr
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    text = (tmp_path / "o" / "summary.json").read_text()
+    assert json.loads(text, parse_constant=refuse)["price_of_stability"] is None
