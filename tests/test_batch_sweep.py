@@ -151,6 +151,10 @@ def test_limit_gives_the_first_scenarios_in_sweep_order():
             "draws.pledges.DEU.sigma: Input should be less than or equal to 5 (got 9)",
         ),
         ({"gird": {}}, "gird: unknown field"),
+        (  # a plain grid value is typed, as a --set value: $3 for a ceiling is not meant
+            {"grid": {"areas.space.ceiling": [3, "2bn"]}},
+            "grid.areas.space.ceiling=3: areas[space].ceiling: 3 is ambiguous",
+        ),
         ({}, "nothing varies"),
     ],
 )

@@ -42,7 +42,7 @@ from engine.batch.sweep_schema import (
 )
 from engine.errors import ScenarioError
 from engine.files.scenario_files import read_scenario_data, read_yaml_file
-from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit
+from engine.scenario.edits import Edit, apply_edits_to_data, parse_edit, typed_value
 from engine.scenario.fields import money_text
 from engine.scenario.schema import Scenario, scenario_sha256
 from engine.scenario.validate import plain_context, replace_pledges, validate_scenario
@@ -133,7 +133,8 @@ class BatchPlan:
         """Each grid value on its own, and the draws' member ids, against the base."""
         for path, values in self.sweep.grid.items():
             for value in values:
-                data = apply_edits_to_data(self.base_data, [*self.sweep.set, Edit(path, value)])
+                edit = Edit(path, typed_value(value))
+                data = apply_edits_to_data(self.base_data, [*self.sweep.set, edit])
                 self._validate(data, f"grid.{path}={value!r}")
         known = {m.id for m in fixed.members}
         ids = [*((self.sweep.draws.pledges or {}) if self.sweep.draws else {})]
@@ -218,7 +219,10 @@ class BatchPlan:
 
     def fixed_and_grid_edits(self, g: int) -> list[Edit]:
         """The sweep's fixed edits followed by grid point ``g``'s."""
-        return [*self._fixed_edits, *(Edit(p, v) for p, v in self.grid_labels(g).items())]
+        # Grid values are edits a planner typed: a plain 150 on an amount of a fund counted
+        # in m is refused as ambiguous, as --set refuses it.
+        grid = (Edit(p, typed_value(v)) for p, v in self.grid_labels(g).items())
+        return [*self._fixed_edits, *grid]
 
     def points(self, limit: int | None = None) -> Iterator[Point]:
         """The sweep's scenarios in order as recipes (the first ``limit`` only, if given):

@@ -57,7 +57,7 @@ def parse_edit(text: str) -> Edit:
         raise ScenarioError(
             [f"--set {_shown(path)}={_shown(raw)}: the value is not readable ({problem})"]
         ) from None
-    return Edit(path, _typed(value))
+    return Edit(path, typed_value(value))
 
 
 def _shown(text: str, most: int = 60) -> str:
@@ -74,14 +74,14 @@ def edited_source(source: str | None, edits: Iterable[Edit | str]) -> str | None
     return f"{source} with {shown}" if source else shown
 
 
-def _typed(value: Any) -> Any:
+def typed_value(value: Any) -> Any:
     """Mark the plain numbers of an edit as typed (checked for ambiguity on amounts)."""
     if isinstance(value, bool) or not isinstance(value, int | float | dict | list):
         return value
     if isinstance(value, dict):
-        return {k: _typed(v) for k, v in value.items()}
+        return {k: typed_value(v) for k, v in value.items()}
     if isinstance(value, list):  # a value curve's segments, a pledge list
-        return [_typed(v) for v in value]
+        return [typed_value(v) for v in value]
     return TypedNumber(value) if isinstance(value, float) or abs(value) < 10**15 else value
 
 
