@@ -25,6 +25,7 @@ from models.forked import beside
 from models.fund import (
     DEFAULT_HORIZON,
     FundForecast,
+    FundHistory,
     contributing_members,
     fund_forecast,
     load_fund_history,
@@ -64,15 +65,24 @@ def _path_forecast(fc: FundForecast, description: str) -> PathForecast:
     )
 
 
-def _history(rates: dict[str, float], gdp: pd.DataFrame) -> pd.DataFrame:
-    """Each pledging member's defence spending times its contribution rate (currency units);
-    for a member with no defence spending on record (its rate is of GDP), its ``gdp`` (a long
-    frame) over the years of the others' records."""
+def _history(rates: dict[str, float], inputs: FundHistory) -> pd.DataFrame:
+    """Each pledging member's defence spending times its contribution rate (currency units),
+    over the years of NATO's records: NATO's figures, else GDP times the defence share of
+    the fund's own inputs (a partner such as Japan), else GDP alone (a member with no
+    defence share, whose rate is of GDP, as in :mod:`models.fund`)."""
     spending = load_nato_defexp()[["unique_id", "ds", "y"]]
     spending = spending[spending["unique_id"].isin(rates)]
     rest = [m for m in rates if m not in set(spending["unique_id"])]
-    own = gdp[gdp["unique_id"].isin(rest) & gdp["ds"].between(*spending["ds"].agg(["min", "max"]))]
-    both = pd.concat([spending, own[["unique_id", "ds", "y"]]], ignore_index=True)
+    years = inputs.gdp["ds"].between(*spending["ds"].agg(["min", "max"]))
+    gdp = inputs.gdp[inputs.gdp["unique_id"].isin(rest) & years][["unique_id", "ds", "y"]]
+    shared = set(inputs.share["unique_id"])
+    share = inputs.share[["unique_id", "ds", "y"]].rename(columns={"y": "share"})
+    with_share = gdp[gdp["unique_id"].isin(shared)].merge(share, on=["unique_id", "ds"])
+    own = [
+        with_share.assign(y=with_share["y"] * with_share["share"]).drop(columns="share"),
+        gdp[~gdp["unique_id"].isin(shared)],
+    ]
+    both = pd.concat([spending, *own], ignore_index=True)
     return both.assign(y=both["y"] * both["unique_id"].map(rates))
 
 
@@ -130,7 +140,7 @@ def forecast_data(
         _path_forecast(fc, resolve_path(fc.path_name, custom).description or fc.path_name)
         for fc in forecasts
     )
-    history = _history(forecasts[0].rates, history_inputs.gdp)
+    history = _history(forecasts[0].rates, history_inputs)
     first_year = forecasts[0].years[0]
     assumptions = (
         *scenario_note(scenario_path.name),

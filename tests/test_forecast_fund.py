@@ -252,3 +252,16 @@ def test_resolve_forecast_pledges_returns_a_new_scenario(monkeypatch, history):
     assert after["DEU"][2026] == pytest.approx(before["DEU"][2026], rel=0.05)
     assert sorted(after["POL"]) == [2026, 2027, 2028]
     assert after != before
+
+
+def test_a_partners_report_history_is_on_its_contribution_scale():
+    # Japan is not in NATO's records: its history is GDP times its defence share, times its
+    # rate (it was GDP alone times a rate of defence spending: about 70 times too large).
+    from reports.forecast_inputs import _history
+
+    frame = pd.DataFrame({"member": ["DEU", "JPN"], "year": 2026, "pledge": [20e9, 5e9]})
+    fc = fund_forecast(frame, "trend", [2026], n_samples=200)
+    history = _history(fc.rates, load_fund_history())
+    last = history[history["ds"] == history["ds"].max()].set_index("unique_id")["y"]
+    assert 0.5 < last["JPN"] / 5e9 < 1.5
+    assert 0.5 < last["DEU"] / 20e9 < 1.5
