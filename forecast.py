@@ -281,11 +281,11 @@ def _run_forecast(
     and large ``auto`` panels run over arrays
     (``runner`` a Dask runner or None), anything else series by series."""
     from models import panel_auto
-    from models.data import read_long_csv
+    from models.data import leave_out_short, read_long_csv
     from models.errors import ForecastInputError
     from models.panel import fast_forecast  # naive/drift on a whole panel at once, same numbers
 
-    df = read_long_csv(data, min_length=fc_model.required_length())
+    df = leave_out_short(read_long_csv(data), fc_model.required_length(), str(data))
     df = check_values(df, data)
     fc = fast_forecast(fc_model, df, h, lv)
     if fc is not None:
@@ -368,7 +368,7 @@ def backtest(
     as coverage_uncal). Each series needs horizon + windows + L years (L = 4 for auto; README
     lists each model's); shorter ones are left out with a warning."""
     from models.base import check_horizon
-    from models.data import read_long_csv
+    from models.data import leave_out_short, read_long_csv
     from models.errors import ForecastInputError
     from models.evaluation import run_backtest
     from models.selection import make_forecaster
@@ -376,7 +376,8 @@ def backtest(
     h = check_horizon(horizon)
     check_out(out, BACKTEST_FILES)
     check_data_file(data)
-    df = read_long_csv(data, min_length=make_forecaster(model, h).required_length())
+    need = make_forecaster(model, h).required_length()
+    df = leave_out_short(read_long_csv(data), need, str(data))
     df = check_values(df, data)
     try:
         fc, per, overall = run_backtest(

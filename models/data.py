@@ -8,6 +8,7 @@ gaps. Loaders for the shipped NATO and World Bank tables return the same shape.
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -155,6 +156,34 @@ def validate_long(
                 f"the model needs at least {min_length}"
             )
     return out
+
+
+def leave_out_short(frame: pd.DataFrame, min_length: int, source: str = "<frame>") -> pd.DataFrame:
+    """``frame`` without its series shorter than ``min_length`` observations, with a warning
+    naming them (the first five), so that one short series does not stop a whole panel.
+
+    Raises
+    ------
+    ForecastInputError
+        Every series is shorter than ``min_length``.
+    """
+    sizes = frame.groupby("unique_id", sort=True).size()
+    short = sizes[sizes < min_length]
+    if not len(short):
+        return frame
+    if len(short) == len(sizes):
+        raise ForecastInputError(
+            f"{source}: no series is long enough: the model needs at least {min_length} "
+            f"observations; the longest, {sizes.idxmax()!r}, has {int(sizes.max())}"
+        )
+    named = ", ".join(f"{uid!r} ({n})" for uid, n in short.iloc[:5].items())
+    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+    warnings.warn(
+        f"{source}: {len(short)} of {len(sizes)} series left out: the model needs at least "
+        f"{min_length} observations; {named}{more}",
+        stacklevel=2,
+    )
+    return frame[~frame["unique_id"].isin(short.index)].reset_index(drop=True)
 
 
 def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:

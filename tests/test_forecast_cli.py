@@ -115,10 +115,6 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
             ["--data", "random_walks.csv", "--horizon", "2", "--levels", "0.8", "0.95"],
             "levels are percentages from 1 to below 100 (80 for an 80% interval); got 0.8",
         ),
-        (
-            ["--data", "short.csv", "--horizon", "2", "--model", "ets"],
-            "series 'b' has 1 observation",
-        ),
         (["--data", "nope.csv", "--horizon", "2"], "nope.csv: file not found"),
         (
             ["--data", "semicolons.csv", "--horizon", "2"],
@@ -137,6 +133,35 @@ def test_bad_input_exits_2_with_one_clear_line(args, expected, tmp_path):
     if "--data" in args and not any(w in expected for w in ("horizon", "model", "levels")):
         assert Path(args[args.index("--data") + 1]).name in res.stderr
     assert not (tmp_path / "forecast.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "backtest"])
+def test_a_series_too_short_for_the_model_is_left_out_with_a_warning_naming_it(
+    command, tmp_path
+):
+    data = tmp_path / "mixed.csv"
+    sizes = {"long": 12, "four": 4, "one": 1}
+    data.write_text(
+        "unique_id,ds,y\n"
+        + "".join(f"{u},{2000 + t},{10 + t + (t % 3)}\n" for u, n in sizes.items() for t in range(n))
+    )
+    res = cli(command, "--data", str(data), "--horizon", "2", "--model", "arima",
+              "--windows", "1", "--out", str(tmp_path / "o"), "--jobs", "1")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "2 of 3 series left out: the model needs at least 6 observations" in res.stderr
+    assert "'four' (4), 'one' (1)" in res.stderr
+    written = "forecast.csv" if command == "run" else "backtest_forecasts.csv"
+    assert set(pd.read_csv(tmp_path / "o" / written)["unique_id"]) == {"long"}
+
+
+def test_a_panel_where_every_series_is_too_short_is_refused_naming_the_longest(tmp_path):
+    res = cli("run", "--data", str(DATA / "short.csv"), "--horizon", "2", "--model", "arima",
+              "--out", str(tmp_path / "o"))  # fmt: skip
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "short.csv: no series is long enough: the model needs at least 6" in res.stderr
+    assert "the longest, 'a', has 5" in res.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_series_too_small_to_square_is_refused_by_name(tmp_path):
