@@ -107,7 +107,15 @@ def _roster(
     p0 = frame[frame["year"] == first].set_index("member")["pledge"].astype(float)
     if p0.empty:
         raise ForecastInputError(f"no pledges for the first forecast year {first}")
-    joiners = [m for m in pol.join if m not in p0.index]
+    # A member listed with a zero first-year pledge has not joined yet: the path's join applies.
+    already = [m for m in pol.join if p0.get(m, 0.0) > 0]
+    if already:
+        m = already[0]
+        raise ForecastInputError(
+            f"member {m!r} joins under path {name!r} in {pol.join[m]} but already pledges "
+            f"{p0[m]:g} in {first}: drop it from the path's join or its first-year pledge"
+        )
+    joiners = list(pol.join)
     ids = sorted(set(p0.index) | set(joiners))
     have_gdp = set(hist.gdp["unique_id"])
     have_share = set(hist.share["unique_id"])

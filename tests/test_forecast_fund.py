@@ -151,6 +151,25 @@ def test_a_joining_member_contributes_from_its_join_year(pledges, history):
     assert np.all(fc.samples[:, ukr, yrs >= 2028] > 0)
 
 
+def test_a_joiner_listed_with_a_zero_pledge_joins_as_one_not_listed(pledges, history):
+    joining = PolicyPath(join={"UKR": 2028})
+    listed = pd.concat(
+        [pledges, pd.DataFrame({"member": ["UKR"], "year": [2026], "pledge": [0.0]})]
+    )
+    absent = fund_forecast(pledges, joining, YEARS, n_samples=300, seed=4, history=history)
+    zero = fund_forecast(listed, joining, YEARS, n_samples=300, seed=4, history=history)
+    ukr = zero.members.index("UKR")
+    assert np.all(zero.samples[:, ukr, np.asarray(YEARS) >= 2028] > 0)
+    np.testing.assert_array_equal(zero.samples, absent.samples)
+
+
+def test_a_path_joining_a_member_that_already_pledges_is_refused(pledges, history):
+    with pytest.raises(ForecastInputError, match=r"'DEU' joins .* in 2028 but already pledges"):
+        fund_forecast(
+            pledges, PolicyPath(join={"DEU": 2028}), YEARS, n_samples=100, history=history
+        )
+
+
 def test_sample_paths_frame_has_one_row_per_sample_member_year(trend):
     paths = trend.sample_paths()
     assert list(paths.columns) == ["sample", "member", "year", "contribution"]
