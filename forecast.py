@@ -232,6 +232,8 @@ def print_fund(fc, currency: str, unit: str, levels=(80, 95)) -> None:
             f"{100 * r.share_of_change:.0f}%" if np.isfinite(r.share_of_change) else "-",
         )
     console.print(t2)
+    if drv["share_of_change"].isna().all():
+        console.print("Members' changes nearly cancel: no share of the fund's net change is shown.")
 
 
 def _fund(

@@ -149,7 +149,7 @@ def forecast_report_cmd(
     try:
         data = forecast_data(sc, source, options)
     except ForecastInputError as error:
-        raise ScenarioError([str(error)]) from None
+        raise ScenarioError([str(error)], str(source)) from None
     provenance = (
         ("engine version", engine_version()),
         ("generated at (UTC)", generated_at()),

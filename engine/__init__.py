@@ -71,6 +71,7 @@ from engine.results.describe import money, shadow_sentence
 from engine.results.money import column_digits, footed, money_as, money_column, shown_total
 from engine.results.projects import project_totals
 from engine.results.schema import Result, Summary, result_tables
+from engine.results.shares import shares_of_change
 from engine.results.wording import count_noun, year_span
 from engine.scenario.edits import Edit, edited_source, parse_edit
 from engine.scenario.from_forecast import forecast_settings
@@ -163,6 +164,7 @@ __all__ = [
     "score_first_stage",
     "sensitivity",
     "shadow_sentence",
+    "shares_of_change",
     "shown_total",
     "solve",
     "solve_stochastic",

@@ -116,6 +116,11 @@ def _roster(
             f"{p0[m]:g} in {first}: drop it from the path's join or its first-year pledge"
         )
     joiners = list(pol.join)
+    if not joiners and not (p0 > 0).any():
+        raise ForecastInputError(
+            f"no member pledges more than 0 in the first fund year {first} and path {name!r} "
+            "has no joiner: the fund would be zero in every year"
+        )
     ids = sorted(set(p0.index) | set(joiners))
     have_gdp = set(hist.gdp["unique_id"])
     have_share = set(hist.share["unique_id"])

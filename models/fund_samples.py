@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from engine.results.shares import shares_of_change
 from models.base import level_label
 from models.errors import ForecastInputError
 from models.paths import PolicyPath
@@ -98,10 +99,12 @@ class FundForecast:
         a member's change is the change of its part, so all members' changes add up to the
         median's change exactly (``share_of_change`` sums to 1 over every member). Members'
         own medians would not add up: the median of a sum is not the sum of the medians.
+        ``share_of_change`` is NaN when members' changes nearly cancel
+        (:func:`engine.results.shares.shares_of_change`).
         """
         m = self.median_split()
         change = m[:, -1] - m[:, 0]
-        total_change = float(change.sum())
+        shares = shares_of_change(change)
         order = np.argsort(-np.abs(change), kind="stable")[:k]
         return pd.DataFrame(
             {
@@ -109,7 +112,7 @@ class FundForecast:
                 "first": m[order, 0],
                 "last": m[order, -1],
                 "change": change[order],
-                "share_of_change": change[order] / total_change if total_change else np.nan,
+                "share_of_change": shares[order],
             }
         )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine import UNIT_FACTORS, format_money
+from engine import UNIT_FACTORS, format_money, shares_of_change
 from reports import charts
 from reports.document import Chart, Report, Section, Source, Table
 
@@ -276,15 +276,22 @@ def _drivers_section(data: ForecastData, fmt: _Fmt) -> Section:
         end_year = int(path.members["ds"].max())
         end = path.members[path.members["ds"] == end_year].set_index("unique_id")["mean"]
         change = (end - last.reindex(end.index).fillna(0.0)).sort_values(key=abs, ascending=False)
-        total = change.sum()
         frame = pd.DataFrame(
             {
                 "member": change.index,
                 "name": [data.names.get(u, u) for u in change.index],
                 "change": (change / fmt.factor).to_numpy(),
-                "share of the fund's change": (change / total if total else change * 0).to_numpy(),
+                "share of the fund's change": shares_of_change(change.to_numpy()),
             }
         )
+        notes = []
+        if len(frame) > DRIVER_MEMBERS:
+            notes.append(
+                f"The {DRIVER_MEMBERS} largest changes of the {len(frame)} members on this path; "
+                "all are in the Excel workbook."
+            )
+        if frame["share of the fund's change"].isna().all():
+            notes.append("Members' changes nearly cancel, so no share of the net change is shown.")
         tables.append(
             Table.of(
                 f"drivers-{path.name}",
@@ -292,12 +299,11 @@ def _drivers_section(data: ForecastData, fmt: _Fmt) -> Section:
                 frame.head(DRIVER_MEMBERS),
                 {
                     "change": lambda v: f"{v:+,.2f}",
-                    "share of the fund's change": lambda v: f"{v * 100:.1f}%",
+                    "share of the fund's change": lambda v: (
+                        f"{v * 100:.1f}%" if pd.notna(v) else "-"
+                    ),
                 },
-                f"The {DRIVER_MEMBERS} largest changes of the {len(frame)} members on this path; "
-                "all are in the Excel workbook."
-                if len(frame) > DRIVER_MEMBERS
-                else "",
+                " ".join(notes),
             )
         )
         top = change.head(DRIVER_MEMBERS)
@@ -317,12 +323,13 @@ def _drivers_section(data: ForecastData, fmt: _Fmt) -> Section:
             )
         )
         lead = frame.head(3)
+        shares = lead["share of the fund's change"]
         lines.append(
-            f"Path '{path.name}': the fund changes by {fmt.money(total)} from {last_year} to "
-            f"{end_year}; "
+            f"Path '{path.name}': the fund changes by {fmt.money(change.sum())} from {last_year} "
+            f"to {end_year}; "
             + ", ".join(
-                f"{n} ({s * 100:.0f}%)"
-                for n, s in zip(lead["name"], lead["share of the fund's change"], strict=True)
+                f"{n} ({s * 100:.0f}%)" if pd.notna(s) else f"{n} ({fmt.money(c)})"
+                for n, s, c in zip(lead["name"], shares, change.head(3), strict=True)
             )
             + " contribute the most to it."
         )

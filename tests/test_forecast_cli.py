@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "forecast"
@@ -136,14 +137,12 @@ def test_bad_input_exits_2_with_one_clear_line(args, expected, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["run", "backtest"])
-def test_a_series_too_short_for_the_model_is_left_out_with_a_warning_naming_it(
-    command, tmp_path
-):
+def test_a_series_too_short_for_the_model_is_left_out_with_a_warning_naming_it(command, tmp_path):
     data = tmp_path / "mixed.csv"
     sizes = {"long": 12, "four": 4, "one": 1}
     data.write_text(
         "unique_id,ds,y\n"
-        + "".join(f"{u},{2000 + t},{10 + t + (t % 3)}\n" for u, n in sizes.items() for t in range(n))
+        + "".join(f"{u},{2000 + t},{10 + t + t % 3}\n" for u, n in sizes.items() for t in range(n))
     )
     res = cli(command, "--data", str(data), "--horizon", "2", "--model", "arima",
               "--windows", "1", "--out", str(tmp_path / "o"), "--jobs", "1")  # fmt: skip
@@ -272,3 +271,18 @@ def test_fund_takes_a_shipped_name_and_shows_the_scenarios_currency_and_unit(tmp
     first = members[members["year"] == 2026].set_index("member")["median"]
     assert first["ISL"] == pytest.approx(2.736e6)
     assert (members.loc[members["member"] == "ISL", "median"] > 0).all()
+
+
+@pytest.mark.parametrize("command", ["fund", "report"])
+def test_a_fund_where_no_one_pledges_is_refused_naming_the_file(command, tmp_path):
+    nif = yaml.safe_load((ROOT / "datasets" / "scenarios" / "nif.yaml").read_text())
+    for member in nif["members"]:
+        member["pledge"] = 0
+    source = tmp_path / "nothing.yaml"
+    source.write_text(yaml.safe_dump(nif, sort_keys=False))
+    out = tmp_path / ("report.html" if command == "report" else "o")
+    res = cli(command, "--scenario", str(source), "--out", str(out))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "nothing.yaml: no member pledges more than 0 in the first fund year 2026" in res.stderr
+    assert not out.exists()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine import shares_of_change
 from models import fund as fund_module
 from models.fund import (
     FundHistory,
@@ -73,6 +74,13 @@ def test_members_changes_add_up_to_the_change_of_the_funds_median(pledges, histo
     assert drivers["share_of_change"].sum() == pytest.approx(1.0)
     split = fc.median_split()
     np.testing.assert_allclose(split.sum(axis=0), tot.to_numpy(), rtol=1e-12)
+
+
+def test_shares_of_a_change_add_up_to_one_and_are_withheld_when_the_parts_nearly_cancel():
+    np.testing.assert_allclose(shares_of_change(np.array([3.0, 1.0, -2.0])), [1.5, 0.5, -1.0])
+    # +100 and -99.9: the net 0.1 is 0.05% of the gross change, shares would be +-1000x.
+    assert np.isnan(shares_of_change(np.array([100.0, -99.9, 0.0]))).all()
+    assert np.isnan(shares_of_change(np.zeros(3))).all()
 
 
 def test_spending_and_contributions_have_no_negative_bound(pledges, history):

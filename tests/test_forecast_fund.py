@@ -170,6 +170,12 @@ def test_a_path_joining_a_member_that_already_pledges_is_refused(pledges, histor
         )
 
 
+def test_a_fund_where_no_one_pledges_and_no_one_joins_is_refused(pledges, history):
+    nothing = pledges.assign(pledge=0.0)
+    with pytest.raises(ForecastInputError, match=r"no member pledges more than 0 .* 2026"):
+        fund_forecast(nothing, "trend", YEARS, n_samples=100, history=history)
+
+
 def test_sample_paths_frame_has_one_row_per_sample_member_year(trend):
     paths = trend.sample_paths()
     assert list(paths.columns) == ["sample", "member", "year", "contribution"]
