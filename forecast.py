@@ -307,6 +307,17 @@ def _run_forecast(
     return fc_model.predict(h, level=lv), df
 
 
+def option_levels(levels: list[float] | None) -> list[float]:
+    """``--levels`` checked (default 80 95); a bad level is a usage error naming the option."""
+    from models.base import check_levels
+    from models.errors import ForecastInputError
+
+    try:
+        return check_levels(levels or [80, 95])
+    except ForecastInputError as exc:
+        raise ForecastInputError(f"--levels: {exc}") from None
+
+
 @app.command()
 @_guard
 def run(
@@ -331,11 +342,11 @@ def run(
     """Forecast every series of a long CSV; writes OUT/forecast.csv."""
     from contextlib import nullcontext
 
-    from models.base import check_horizon, check_levels
+    from models.base import check_horizon
     from models.selection import make_forecaster
 
     h = check_horizon(horizon)
-    lv = check_levels(levels or [80, 95])
+    lv = option_levels(levels)
     check_out(out, RUN_FILES)
     check_data_file(data)
     fc_model = make_forecaster(model, h, n_jobs=jobs, n_windows=windows)
@@ -376,6 +387,7 @@ def backtest(
     from models.selection import make_forecaster
 
     h = check_horizon(horizon)
+    lv = option_levels(levels)
     check_out(out, BACKTEST_FILES)
     check_data_file(data)
     need = make_forecaster(model, h).required_length()
@@ -383,7 +395,7 @@ def backtest(
     df = check_values(df, data)
     try:
         fc, per, overall = run_backtest(
-            df, h, model=model, n_windows=windows, levels=levels or [80, 95], n_jobs=jobs
+            df, h, model=model, n_windows=windows, levels=lv, n_jobs=jobs
         )
     except ForecastInputError as exc:
         raise ForecastInputError(f"{data}: {exc}") from None

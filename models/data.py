@@ -117,7 +117,15 @@ def validate_long(
             "every row names its series"
         )
     out = df.copy()
-    out["unique_id"] = out["unique_id"].astype(str)
+    ids = out["unique_id"].astype(str)
+    out["unique_id"] = ids.str.strip()
+    # A spreadsheet's stray space ('DEU ') would otherwise make a second series of the same one.
+    padded = sorted(set(ids[ids != out["unique_id"]]))
+    if padded:
+        shown = ", ".join(repr(u) for u in padded[:5]) + (" ..." if len(padded) > 5 else "")
+        warnings.warn(
+            f"{source}: unique_id(s) {shown} read without the spaces around them", stacklevel=2
+        )
     out["ds"] = _years(out["ds"], source, out["unique_id"])
     if require_y:
         if pd.api.types.is_bool_dtype(out["y"]):

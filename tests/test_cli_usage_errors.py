@@ -58,3 +58,16 @@ def test_a_mistyped_shipped_scenario_name_is_not_called_a_file_type():
     assert ran.returncode == 2
     assert "aspf-2062: no such file or shipped scenario" in ran.stderr
     assert "unsupported file type" not in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [("optimise.py", ["solve"]), ("forecast.py", ["fund", "--scenario"])],
+)
+def test_a_folder_given_as_the_scenario_is_called_a_folder(script, args, tmp_path):
+    folder = tmp_path / "plans.yaml"
+    folder.mkdir()
+    ran = cli(script, *args, str(folder))
+    assert ran.returncode == 2
+    assert f"{folder}: is a folder, not a scenario file" in ran.stderr
+    assert "Traceback" not in ran.stderr

@@ -114,7 +114,11 @@ def test_backtest_writes_series_and_overall_metrics(tmp_path):
         ),
         (
             ["--data", "random_walks.csv", "--horizon", "2", "--levels", "0.8", "0.95"],
-            "levels are percentages from 1 to below 100 (80 for an 80% interval); got 0.8",
+            "--levels: levels are percentages from 1 to below 100 (80 for an 80% interval)",
+        ),
+        (
+            ["--data", "random_walks.csv", "--horizon", "2", "--levels", "0"],
+            "--levels: level must be between 0 and 100 (exclusive); got 0.0",
         ),
         (["--data", "nope.csv", "--horizon", "2"], "nope.csv: file not found"),
         (

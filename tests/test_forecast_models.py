@@ -344,6 +344,22 @@ def test_validate_long_sorts_and_types():
     assert out["unique_id"].tolist() == ["1", "1"]
 
 
+def test_spaces_around_a_unique_id_do_not_make_a_second_series():
+    df = pd.DataFrame({"unique_id": ["DEU", "DEU ", " DEU"], "ds": [2000, 2001, 2002], "y": 1.0})
+    with pytest.warns(UserWarning, match=r"' DEU', 'DEU ' read without the spaces around them"):
+        out = validate_long(df)
+    assert out["unique_id"].tolist() == ["DEU"] * 3
+
+
+def test_a_padded_unique_id_that_repeats_a_year_is_a_duplicate():
+    df = pd.DataFrame({"unique_id": ["DEU", "DEU "], "ds": [2000, 2000], "y": 1.0})
+    with (
+        pytest.warns(UserWarning, match="'DEU ' read without the spaces"),
+        pytest.raises(ForecastInputError, match="duplicate rows"),
+    ):
+        validate_long(df)
+
+
 def test_ds_may_mix_years_and_dates_in_any_spelling():
     df = pd.DataFrame(
         {"unique_id": "a", "ds": ["2000", "2001-01-01", "31/12/2002", " 2003 "], "y": 1.0}

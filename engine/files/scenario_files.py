@@ -88,6 +88,15 @@ def _read_xlsx(path: Path) -> Any:
 READERS.update({".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json, ".xlsx": _read_xlsx})
 
 
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; False for a name the system cannot even look up (too
+    long), which the file checks then name."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def read_scenario_data(path: str | os.PathLike[str]) -> Any:
     """Read a scenario file into plain data without validating it.
 
@@ -96,6 +105,11 @@ def read_scenario_data(path: str | os.PathLike[str]) -> Any:
     """
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
+    if _is_folder(path):
+        raise ScenarioError(
+            [f"is a folder, not a scenario file (a file ends in {', '.join(sorted(READERS))})"],
+            str(path),
+        )
     if reader is None:
         if not path.suffix and not path.exists():  # a mistyped shipped name, most likely
             problem = (
