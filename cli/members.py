@@ -86,7 +86,33 @@ def _key_file(path: Path) -> dict[str, float]:
     bad = table.loc[~(shares > 0) | ~np.isfinite(shares), "member"].astype(str).tolist()
     if bad:
         _bad(f"{path}: column share: expected positive numbers, not for {', '.join(bad[:5])}")
-    return dict(zip(table["member"].astype(str), shares.astype(float), strict=True))
+    ids = table["member"].astype(str).str.strip()
+    repeated = sorted(set(ids[ids.duplicated()]))
+    if repeated:
+        _bad(f"{path}: column member: {', '.join(repeated[:5])} listed more than once")
+    return dict(zip(ids, shares.astype(float), strict=True))
+
+
+def _check_key_members(path: Path, key: dict[str, float], sc: Scenario) -> None:
+    """Refuse a key naming members the scenario does not have (a typo would leave the real
+    member without a key); say when the shares are read as weights (they do not add up to 1
+    or 100)."""
+    known = {m.id for m in sc.members}
+    unknown = [m for m in key if m not in known]
+    if unknown:
+        _bad(
+            f"{path}: column member: no member {', '.join(map(repr, unknown[:5]))} in the "
+            f"scenario (known: {', '.join(sorted(known))})"
+        )
+    total = sum(key.values())
+    if not (math.isclose(total, 1.0, rel_tol=1e-3) or math.isclose(total, 100.0, rel_tol=1e-3)):
+        err_console.print(
+            f"warning: {path}: the shares add up to {total:g}, not 1 or 100; they are read as "
+            "weights and rescaled over the members that pledge",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def _bad(message: str) -> None:
@@ -248,9 +274,10 @@ def members_cmd(
         _bad("--margin and --band must be numbers, not negative")
     if key == "nato" and key_file is None:
         _key(key, pd.DataFrame(), None)  # explains why there is no NATO key, exit 2
-    if key_file is not None:
-        _key_file(key_file)  # a bad key file fails before the solves
+    file_key = _key_file(key_file) if key_file is not None else None  # fails before solving
     sc: Scenario = load_with_edits(scenario_path(scenario), set_ or [])
+    if key_file is not None and file_key is not None:
+        _check_key_members(key_file, file_key, sc)
     if member is not None and member not in {m.id for m in sc.members}:
         _bad(f"--member: no member {member!r} (known: {', '.join(m.id for m in sc.members)})")
     result = solve(sc, SolverOptions())

@@ -119,8 +119,14 @@ def test_what_each_members_money_buys_adds_up_to_the_plan(plan):
 def test_members_command_refuses_a_bad_key_file_or_member_before_solving(tmp_path, repo_root):
     bad = tmp_path / "key.csv"
     bad.write_text("member,share\nNOR,lots\n", encoding="utf-8")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("member,share\nNOR,0.5\nNOR,0.5\n", encoding="utf-8")
+    typo = tmp_path / "typo.csv"
+    typo.write_text("member,share\nNOR,0.5\nNRO,0.5\n", encoding="utf-8")
     cases = (
         (["--key-file", str(bad)], "column share: expected positive numbers, not for NOR"),
+        (["--key-file", str(twice)], "twice.csv: column member: NOR listed more than once"),
+        (["--key-file", str(typo)], "typo.csv: column member: no member 'NRO' in the scenario"),
         (["--key-file", str(tmp_path / "missing.csv")], "cannot read the key file"),
         (["--member", "XXX"], "--member: no member 'XXX'"),
     )
@@ -129,3 +135,17 @@ def test_members_command_refuses_a_bad_key_file_or_member_before_solving(tmp_pat
         assert run.returncode == 2
         assert expected in " ".join(run.stderr.split())
         assert "Traceback" not in run.stderr
+
+
+def test_a_key_whose_shares_do_not_add_up_is_read_as_weights_with_a_warning(tmp_path, repo_root):
+    weights = tmp_path / "weights.csv"
+    weights.write_text("member,share\nNOR,1\nDEU,0.5\n", encoding="utf-8")
+    out = tmp_path / "out"
+    [run] = run_many(
+        [("optimise.py", ["members", "purl-2025", "--key-file", str(weights), "--out", str(out)])],
+        repo_root,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "the shares add up to 1.5, not 1 or 100" in " ".join(run.stderr.split())
+    burden = pd.read_csv(out / "burden.csv").set_index("member")
+    assert burden["key_share"].sum() == pytest.approx(1.0)
