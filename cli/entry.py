@@ -7,6 +7,7 @@ points run through :func:`run` instead: the same message, on one line, with exit
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import NoReturn
 
@@ -20,7 +21,11 @@ def one_line(text: str) -> str:
 
 def run(app: typer.Typer) -> NoReturn:
     """Run ``app`` on ``sys.argv`` and exit: 0 on success, the command's own code, 2 on a usage
-    error (printed as ``error: ... (see 'prog cmd --help')``), 130 on Ctrl-C."""
+    error (printed as ``error: ... (see 'prog cmd --help')``), 130 on Ctrl-C. Output piped
+    into a reader that stops early (``| head``) ends the process as any Unix tool (SIGPIPE),
+    not with click's exit 1, which is the code for "no plan"."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # click's errors; usage errors carry their context
