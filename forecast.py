@@ -23,8 +23,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import typer  # noqa: E402
-from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+
+from cli.entry import PipedConsole  # noqa: E402
 
 # Spelled out, not read from models.selection.MODEL_CHOICES, so that --help does not import the
 # forecasting stack; tests/test_forecast_models.py checks the two agree.
@@ -39,7 +40,7 @@ app = typer.Typer(
     no_args_is_help=False,
     help="Forecast the coalition fund and annual series with calibrated intervals.",
 )
-console = Console()
+console = PipedConsole()
 
 
 def fail(message: str) -> None:

@@ -11,17 +11,17 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cli.entry import PipedConsole
 from engine import EngineError
 
 #: Exit codes of the contract: 0 optimal, 1 no usable plan, 2 invalid input or usage.
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT = 0, 1, 2
 
-console = Console()
-err_console = Console(stderr=True)
+console = PipedConsole()
+err_console = PipedConsole(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,11 +7,28 @@ points run through :func:`run` instead: the same message, on one line, with exit
 
 from __future__ import annotations
 
-import signal
+import os
 import sys
 from typing import NoReturn
 
 import typer
+from rich.console import Console
+
+#: The exit code of a command whose reader closed the pipe (128 + SIGPIPE, as a shell shows).
+EXIT_BROKEN_PIPE = 141
+
+
+class PipedConsole(Console):
+    """A rich console whose output piped into a reader that stops early (``| head``) ends the
+    command with 141, as a Unix tool killed by SIGPIPE, not rich's exit 1: 1 is the code for
+    "no plan". (Restoring SIGPIPE's default action instead would also kill a batch run whose
+    worker dies with its pipe open.)"""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail
+        raise SystemExit(EXIT_BROKEN_PIPE)
 
 
 def one_line(text: str) -> str:
@@ -21,11 +38,8 @@ def one_line(text: str) -> str:
 
 def run(app: typer.Typer) -> NoReturn:
     """Run ``app`` on ``sys.argv`` and exit: 0 on success, the command's own code, 2 on a usage
-    error (printed as ``error: ... (see 'prog cmd --help')``), 130 on Ctrl-C. Output piped
-    into a reader that stops early (``| head``) ends the process as any Unix tool (SIGPIPE),
-    not with click's exit 1, which is the code for "no plan"."""
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    error (printed as ``error: ... (see 'prog cmd --help')``), 130 on Ctrl-C, 141 when a
+    reader stops reading early (:class:`PipedConsole`)."""
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # click's errors; usage errors carry their context

@@ -174,6 +174,24 @@ def test_base_is_found_beside_the_sweep_file(tmp_path: Path):
     assert load_sweep(sweep).size == 3
 
 
+def test_a_plain_drawn_amount_is_refused_as_ambiguous_like_a_set_value(tmp_path: Path):
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(tiny_scenario()), encoding="utf-8")
+    sweep = tmp_path / "s.yaml"
+
+    def draws(deu: dict[str, Any]) -> None:
+        spec = {"name": "s", "base": "base.yaml", "draws": {"n": 2, "pledges": {"DEU": deu}}}
+        sweep.write_text(yaml.safe_dump(spec), encoding="utf-8")
+
+    draws({"dist": "normal", "mean": 50, "sd": "5bn"})
+    with pytest.raises(ScenarioError, match=r"draws\.pledges\.DEU\.mean: 50 is ambiguous") as info:
+        load_sweep(sweep)
+    assert "s.yaml" in str(info.value)
+    draws({"dist": "uniform", "low": "40bn", "high": "60bn"})
+    assert load_sweep(sweep).size == 2
+    draws({"dist": "lognormal_factor", "sigma": 0.2})  # a factor, not an amount
+    assert load_sweep(sweep).size == 2
+
+
 def test_a_base_not_beside_the_sweep_file_is_found_by_the_callers_look_up(tmp_path: Path):
     (tmp_path / "elsewhere.yaml").write_text(yaml.safe_dump(tiny_scenario()), encoding="utf-8")
     sweep = tmp_path / "sweeps" / "s.yaml"

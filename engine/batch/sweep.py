@@ -38,6 +38,7 @@ from engine.batch.sweep_schema import (
     Normal,
     Sweep,
     Uniform,
+    check_draw_amounts,
     parse_sweep,
 )
 from engine.errors import ScenarioError
@@ -407,10 +408,12 @@ def load_sweep(
     taken as a path.
     """
     path = Path(path)
-    sweep = parse_sweep(read_yaml_file(path, "sweep"), str(path))
+    data = read_yaml_file(path, "sweep")
+    sweep = parse_sweep(data, str(path))
     beside = path.parent / sweep.base
     base = beside if beside.exists() else find_scenario(sweep.base)
     base_data = read_scenario_data(base)
     if not isinstance(base_data, dict):
         raise ScenarioError([f"base: {base} is not a scenario mapping"], str(path))
+    check_draw_amounts(data, plain_context(base_data, "currency"), str(path))
     return BatchPlan(sweep, base_data, str(path))

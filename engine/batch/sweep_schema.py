@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from engine.errors import ScenarioError
-from engine.scenario.edits import parse_edit
+from engine.scenario.edits import parse_edit, typed_value
 from engine.scenario.fields import Money, Strict
 from engine.scenario.validate import validation_problems
 from engine.solving.backends import SolverOptions
@@ -148,6 +148,21 @@ def parse_sweep(data: Any, source: str) -> Sweep:
     return sweep
 
 
+def check_draw_amounts(data: dict[str, Any], context: dict[str, Any], source: str) -> None:
+    """Check the stated distributions' amounts as ``--set`` values are checked, under the base
+    scenario's validation ``context`` (:func:`engine.scenario.validate.plain_context`): a plain
+    ``mean: 50`` in a fund counted in bn would be $50 and every draw a zero pledge, so it is
+    refused as ambiguous. Raises ScenarioError naming the field."""
+    draws = data.get("draws")
+    if not isinstance(draws, dict) or not isinstance(draws.get("pledges"), dict):
+        return
+    typed = {**data, "draws": {**draws, "pledges": typed_value(draws["pledges"])}}
+    try:
+        Sweep.model_validate(typed, context=context)
+    except ValidationError as error:
+        raise ScenarioError(validation_problems(typed, error), source) from None
+
+
 __all__ = [
     "MAX_SCENARIOS",
     "Distribution",
@@ -159,5 +174,6 @@ __all__ = [
     "Sweep",
     "Uniform",
     "UniformFactor",
+    "check_draw_amounts",
     "parse_sweep",
 ]
