@@ -85,6 +85,8 @@ def diff_panel(result: Result) -> None:
     """Everything that changed against the baseline: the change by area as a chart, then
     tables whose money columns each show one precision."""
     comparison, sc = S.comparison, result.scenario
+    for caveat in comparison.caveats:
+        st.warning(caveat)
     unit = views.unit_label(sc)
     chart = charts.change_chart(comparison, result, unit)
     if chart is not None:

@@ -11,7 +11,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import EXIT_NO_PLAN, EXIT_OK, ScenarioArg, SetOpt, console, friendly_errors
+from cli.common import (
+    EXIT_NO_PLAN,
+    EXIT_OK,
+    ScenarioArg,
+    SetOpt,
+    console,
+    err_console,
+    friendly_errors,
+)
 from cli.show import print_result
 from cli.show_projects import print_project_changes
 from datasets import scenario_path
@@ -90,6 +98,8 @@ def whatif_cmd(
     base = resolver.solve(base_sc)
     new = resolver.solve(new_sc, reference=base.allocation if base.ok else None)
     cmp = compare(base, new)
+    for caveat in cmp.caveats:
+        err_console.print(f"warning: {caveat}", highlight=False, soft_wrap=True, markup=False)
     print_comparison(cmp, new_sc)
     if not new.ok:
         print_result(new)

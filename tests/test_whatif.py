@@ -114,6 +114,21 @@ def test_comparing_a_result_with_itself_shows_no_change(aspf):
     assert cmp.allocation.empty
     assert cmp.areas.empty
     assert cmp.binding.empty
+    assert cmp.caveats == ()
+
+
+def test_a_baseline_in_another_unit_is_flagged_as_not_comparable_in_value():
+    base = small()
+    in_k = validate_scenario(
+        {
+            **base.model_dump(mode="json", context={"unit": "k"}),
+            "fund": {**base.fund.model_dump(mode="json"), "unit": "k"},
+        }
+    )
+    cmp = compare(solve(base), solve(in_k))
+    [caveat] = cmp.caveats
+    assert "the baseline counts in USD m and the edited scenario in USD k" in caveat
+    assert "value change compares different scales" in caveat
 
 
 def test_an_edit_that_changes_nothing_shows_no_change(aspf):

@@ -16,7 +16,7 @@ from engine.formulation.rows import BOOKKEEPING
 from engine.results.projects import project_changes
 from engine.results.schema import Result
 from engine.scenario.edits import Edit, apply_edits
-from engine.scenario.schema import Scenario
+from engine.scenario.schema import Fund, Scenario
 from engine.scenario.units import UNIT_FACTORS
 from engine.solving.resolver import Resolver
 
@@ -36,6 +36,7 @@ class Comparison:
     ``binding`` name, label, before, after, status ("became binding"/"stopped binding");
     ``shadow_prices`` name, label, before, after, change (value points per unit);
     ``projects`` (scenarios with projects): see :func:`engine.results.projects.project_changes`.
+    ``caveats``: sentences saying where the two sides do not compare (another currency or unit).
     """
 
     value_before: float
@@ -48,6 +49,7 @@ class Comparison:
     binding: pd.DataFrame
     shadow_prices: pd.DataFrame
     projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    caveats: tuple[str, ...] = ()
 
     @property
     def value_change(self) -> float:
@@ -115,7 +117,26 @@ def compare(base: Result, new: Result) -> Comparison:
         binding=flips[["name", "label", "before", "after", "status"]].reset_index(drop=True),
         shadow_prices=prices[["name", "label", "before", "after", "change"]].reset_index(drop=True),
         projects=project_changes(base.projects, new.projects),
+        caveats=_caveats(base.scenario.fund, new.scenario.fund),
     )
+
+
+def _caveats(before: Fund, after: Fund) -> tuple[str, ...]:
+    """Where two funds' figures do not compare: money in another currency, or value points
+    counted per another unit (a value curve's marginal value is per fund unit)."""
+    out = []
+    if before.currency != after.currency:
+        out.append(
+            f"the baseline counts money in {before.currency} and the edited scenario in "
+            f"{after.currency}: money changes mix currencies"
+        )
+    if before.unit != after.unit:
+        out.append(
+            f"the baseline counts in {before.currency} {before.unit} and the edited scenario in "
+            f"{after.currency} {after.unit}: value points are per unit of money, so the value "
+            "change compares different scales"
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True)
