@@ -150,6 +150,14 @@ def test_bad_edit_raises_a_message_naming_the_edit_and_field(
         assert word in str(caught.value)
 
 
+def test_a_value_curve_segment_is_edited_by_its_position(sc: Scenario) -> None:
+    edited = apply_edits(sc, ["areas.cyber.value_curve.1.marginal=0.3"])
+    assert [s.marginal for s in edited.area("cyber").value_curve] == [1.0, 0.3]
+    assert [s.marginal for s in sc.area("cyber").value_curve] == [1.0, 0.2]
+    with pytest.raises(ScenarioError, match=r"value_curve has 2 item\(s\), numbered from 0 to 1"):
+        apply_edits(sc, ["areas.cyber.value_curve.2.marginal=0.3"])
+
+
 def test_load_with_edits_validates_once_after_editing(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     save_scenario(validate_scenario(tiny_scenario()), path)

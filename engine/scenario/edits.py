@@ -106,6 +106,14 @@ def _item_key(item: dict[str, Any]) -> Any:
     return None
 
 
+def _positional(items: list[Any]) -> bool:
+    """Whether an edit calls ``items`` by position: none of them has an id (a value curve's
+    segments, a yearly pledge list)."""
+    return bool(items) and all(
+        not isinstance(item, dict) or _item_key(item) is None for item in items
+    )
+
+
 def _position(items: list[Any], item_id: str, ids: dict[int, tuple[list, dict]]) -> int | None:
     """Where the item with ``item_id`` is in ``items`` (first match; None if absent), from
     an index of the list built once (an edit per member would otherwise scan the list for
@@ -125,6 +133,20 @@ def _apply(data: dict[str, Any], edit: Edit, owned: dict[int, Any], ids: dict) -
     walked = ""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
+        if isinstance(node, list) and _positional(node):
+            # Items with no id (a value curve's segments, a yearly pledge list): by position.
+            if not (part.isdigit() and int(part) < len(node)):
+                raise ScenarioError(
+                    [
+                        f"--set {edit}: {walked} has {len(node)} item(s), numbered from 0 to "
+                        f"{len(node) - 1}; got {part!r}"
+                    ]
+                )
+            if last:
+                node[int(part)] = edit.value
+                return
+            node, walked = _own(node, int(part), owned), f"{walked}[{part}]"
+            continue
         if isinstance(node, list):
             k = _position(node, part, ids)
             if k is None:
