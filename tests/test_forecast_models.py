@@ -215,6 +215,15 @@ def test_conformal_quantile_uses_the_finite_sample_rank():
     assert conformal_quantile(few, 95) >= 3.0
 
 
+def test_too_few_errors_for_either_level_still_give_95_wider_than_80():
+    # Two errors, one much larger: the largest error alone would be both bands' half-width.
+    few = np.array([0.1, 5.0])
+    q80, q95 = conformal_quantile(few, 80), conformal_quantile(few, 95)
+    assert 5.0 <= q80 < q95
+    # The largest of n errors stands for the n / (n + 1) level; 95% grows it by the z ratio.
+    assert q95 == pytest.approx(5.0 * 1.959964 / 0.967422, rel=1e-5)
+
+
 def test_halfwidths_widen_with_step_and_level():
     rng = np.random.default_rng(0)
     errs = {1: np.abs(rng.normal(0, 1, 200)), 2: np.abs(rng.normal(0, 1.5, 200))}
