@@ -24,6 +24,7 @@ reads the same object for a (scenario, path, seed, samples), memoised in this pr
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,6 +42,9 @@ from models.shocks import factor_loadings, simulate_paths
 #: Years every fund forecast covers from the first fund year, whatever the view asks for: the
 #: CLI's default table, ``fund --horizon N`` and the report all slice the same simulation.
 DEFAULT_HORIZON = 10
+#: Years past the data's last year beyond which a forecast is flagged: twice the longest
+#: horizon the domain backtest validates (10 years; benchmarks/RESULTS_forecast.md).
+FAR_AHEAD = 20
 
 
 def members_frame(source: Any) -> pd.DataFrame:
@@ -187,6 +191,13 @@ def fund_forecast(
     roster = _roster(members, path, years, paths, hist)
     asked = roster.years
     first = asked[0]
+    data_end = int(hist.gdp["ds"].max())
+    if asked[-1] - data_end > FAR_AHEAD:
+        warnings.warn(
+            f"the forecast reaches {asked[-1]}, {asked[-1] - data_end} years past the data's "
+            f"last year {data_end}: its bands were backtested up to 10 years ahead only",
+            stacklevel=2,
+        )
     span = list(range(first, max(asked[-1], first + DEFAULT_HORIZON - 1) + 1))
     key = _forecast_key(roster, hist, span, n_samples, seed)
     full = _FORECASTS.get(key)

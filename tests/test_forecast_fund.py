@@ -176,6 +176,12 @@ def test_a_fund_where_no_one_pledges_and_no_one_joins_is_refused(pledges, histor
         fund_forecast(nothing, "trend", YEARS, n_samples=100, history=history)
 
 
+def test_a_forecast_far_past_the_data_says_its_bands_were_not_backtested_there(pledges, history):
+    far = list(range(2026, 2048))
+    with pytest.warns(UserWarning, match=r"reaches 2047, 22 years past the data's last year"):
+        fund_forecast(pledges, "trend", far, n_samples=100, history=history)
+
+
 def test_sample_paths_frame_has_one_row_per_sample_member_year(trend):
     paths = trend.sample_paths()
     assert list(paths.columns) == ["sample", "member", "year", "contribution"]
