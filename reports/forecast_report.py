@@ -188,7 +188,8 @@ def _members_section(data: ForecastData, fmt: _Fmt) -> Section:
             "lo-80": (end["lo-80"] / fmt.factor).to_numpy(),
             "hi-80": (end["hi-80"] / fmt.factor).to_numpy(),
             "growth a year": growth.to_numpy(),
-            "model": models.reindex(last.index).fillna("").to_numpy(),
+            # Members without defence-spending history (Iceland) are not in the backtest.
+            "model": models.reindex(last.index).fillna("not backtested").to_numpy(),
         }
     )
     number = lambda v: f"{v:,.2f}"  # noqa: E731
