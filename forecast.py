@@ -260,7 +260,11 @@ def _fund(
         tot = fc.total((80, 95))
         frames = {"fund.csv": tot, "members.csv": fc.by_member((80, 95))}
         write_out(out, {**frames, "drivers.csv": fc.drivers(len(fc.members))})
-        console.print(f"wrote {out}/fund.csv, members.csv, drivers.csv")
+        console.print(
+            f"wrote {out}/fund.csv, members.csv, drivers.csv "
+            f"(amounts in {sc.fund.currency}, not {sc.fund.currency} {sc.fund.unit})",
+            highlight=False,
+        )
 
 
 @app.callback(invoke_without_command=True)
