@@ -301,6 +301,17 @@ def test_json_schema_describes_the_format() -> None:
     assert "policies" in schema["properties"]
 
 
+def test_a_year_written_as_its_digits_is_read_and_the_schema_says_so() -> None:
+    data = tiny_scenario()
+    data["fund"]["years"] = [str(y) for y in data["fund"]["years"]]
+    assert validate_scenario(data) == validate_scenario(tiny_scenario())
+    year = scenario_json_schema()["$defs"]["Fund"]["properties"]["years"]["items"]
+    assert {"type": "integer"} in year["anyOf"]
+    [text] = [t for t in year["anyOf"] if t.get("type") == "string"]
+    assert re.fullmatch(text["pattern"], "2026")
+    assert not re.fullmatch(text["pattern"], "soon")
+
+
 # A factor of 0 or one that keeps pledges at fund scale: a plain pledge of a few dollars is
 # refused as ambiguous by the file format (engine.scenario.fields), not by replace_pledges.
 @given(seed=scenario_seeds, factor=st.just(0.0) | st.floats(1e-3, 3), flat=st.booleans())

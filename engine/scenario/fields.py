@@ -18,7 +18,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, StringConstraints
 from pydantic_core.core_schema import SerializationInfo, ValidationInfo
 
 from engine.scenario.units import (
@@ -111,8 +111,15 @@ Money = Annotated[
 Share = Annotated[float, BeforeValidator(parse_share, json_schema_input_type=float | str)]
 #: A finite number (flags, NaN and infinities refused).
 Finite = Annotated[float, BeforeValidator(reject_non_finite)]
-#: A whole number (a year, a count); ``true`` is refused, not read as 1.
-Int = Annotated[int, BeforeValidator(reject_flag)]
+#: A whole number written as such or as its digits (``2026`` or ``"2026"``: a JSON key, the
+#: pledge years', is always text); ``true`` is refused, not read as 1. The JSON Schema says so.
+Int = Annotated[
+    int,
+    BeforeValidator(
+        reject_flag,
+        json_schema_input_type=int | Annotated[str, StringConstraints(pattern=r"^\s*-?\d+\s*$")],
+    ),
+]
 
 
 class Strict(BaseModel):
