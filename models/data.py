@@ -217,7 +217,9 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
     # 007 as 7; a spreadsheet's " unique_id " header still names the id column.
     id_cols = {raw: str for raw, name in zip(header, names, strict=True) if name == "unique_id"}
     try:
-        df = pd.read_csv(p, dtype=id_cols or {"unique_id": str}, keep_default_na=False)
+        df = pd.read_csv(
+            p, dtype=id_cols or {"unique_id": str}, keep_default_na=False, index_col=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None

@@ -345,6 +345,15 @@ def test_a_header_padded_with_spaces_still_names_the_columns_and_keeps_ids_as_wr
     assert out["y"].tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
+def test_rows_ending_in_a_comma_the_header_lacks_are_read_as_written(tmp_path):
+    # A spreadsheet's export: pandas would take the first column as the index and shift the
+    # rest, reading the years as series names.
+    path = tmp_path / "trailing.csv"
+    path.write_text("unique_id,ds,y\nA,2000,100,\nA,2001,110,\n")
+    out = read_long_csv(path)
+    assert out[["unique_id", "ds", "y"]].values.tolist() == [["A", 2000, 100.0], ["A", 2001, 110.0]]
+
+
 def test_validate_long_sorts_and_types():
     df = pd.DataFrame({"unique_id": [1, 1], "ds": ["2001", "2000"], "y": ["2", "1"]})
     out = validate_long(df)
