@@ -98,6 +98,9 @@ def check_data_file(path: Path) -> None:
     if not path.is_file():
         fail(f"{path}: is a device, pipe or socket, not a file; give a CSV file")
     with path.open("rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":  # the zip container of .xlsx, .ods and .docx
+            fail(f"{path}: is an Excel workbook (or another zip file); save the sheet as CSV")
+        fh.seek(0)
         offset = 0
         while chunk := fh.read(1 << 20):
             at = chunk.find(b"\x00")

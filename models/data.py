@@ -143,8 +143,15 @@ def validate_long(
     dup = out.duplicated(["unique_id", "ds"])
     if dup.any():
         row = out.loc[dup].iloc[0]
+        same = (out["unique_id"] == row["unique_id"]) & (out["ds"] == row["ds"])
+        written = df.loc[same.to_numpy(), "ds"].astype(str).str.strip().unique()
+        hint = (
+            f" (dates {', '.join(written[:3])} fall in the same year: the series must be yearly)"
+            if len(written) > 1
+            else ""
+        )
         raise ForecastInputError(
-            f"{source}: series {row['unique_id']!r} has duplicate rows for ds={row['ds']}"
+            f"{source}: series {row['unique_id']!r} has duplicate rows for ds={row['ds']}{hint}"
         )
     out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     step = out.groupby("unique_id", sort=False)["ds"].diff()

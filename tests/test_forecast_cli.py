@@ -290,3 +290,13 @@ def test_a_fund_where_no_one_pledges_is_refused_naming_the_file(command, tmp_pat
     assert "Traceback" not in res.stderr
     assert "nothing.yaml: no member pledges more than 0 in the first fund year 2026" in res.stderr
     assert not out.exists()
+
+
+def test_an_excel_workbook_given_as_data_is_named_as_one(tmp_path):
+    book = tmp_path / "series.csv"
+    book.write_bytes(b"PK\x03\x04" + b"\x14\x00" * 20)  # a zip header: what .xlsx files start with
+    res = cli("run", "--data", str(book), "--horizon", "2", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert "series.csv: is an Excel workbook (or another zip file); save the sheet as CSV" in (
+        res.stderr
+    )

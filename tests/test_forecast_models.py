@@ -354,6 +354,14 @@ def test_rows_ending_in_a_comma_the_header_lacks_are_read_as_written(tmp_path):
     assert out[["unique_id", "ds", "y"]].values.tolist() == [["A", 2000, 100.0], ["A", 2001, 110.0]]
 
 
+def test_monthly_dates_are_refused_as_not_yearly_not_only_as_duplicates():
+    df = pd.DataFrame({"unique_id": "a", "ds": ["2020-01-01", "2020-02-01"], "y": [1.0, 2.0]})
+    with pytest.raises(
+        ForecastInputError, match=r"dates 2020-01-01, 2020-02-01 fall in the same year"
+    ):
+        validate_long(df)
+
+
 def test_validate_long_sorts_and_types():
     df = pd.DataFrame({"unique_id": [1, 1], "ds": ["2001", "2000"], "y": ["2", "1"]})
     out = validate_long(df)
