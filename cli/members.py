@@ -56,10 +56,8 @@ MEMBERS_FILES = (
 )
 
 
-def _key(name: str, members: pd.DataFrame, key_file: Path | None) -> tuple[dict[str, float], str]:
-    """The burden-sharing key by member and a label saying where it comes from."""
-    if key_file is not None:
-        return _key_file(key_file), str(key_file)
+def _key(name: str, members: pd.DataFrame) -> tuple[dict[str, float], str]:
+    """The burden-sharing key by member (``--key``) and a label saying where it comes from."""
     if name == "contribution":
         return contribution_key(members), "share of the pledges"
     if name == "gdp":
@@ -273,7 +271,7 @@ def members_cmd(
     if not (math.isfinite(margin) and math.isfinite(band)) or margin < 0 or band < 0:
         _bad("--margin and --band must be numbers, not negative")
     if key == "nato" and key_file is None:
-        _key(key, pd.DataFrame(), None)  # explains why there is no NATO key, exit 2
+        _key(key, pd.DataFrame())  # explains why there is no NATO key, exit 2
     file_key = _key_file(key_file) if key_file is not None else None  # fails before solving
     sc: Scenario = load_with_edits(scenario_path(scenario), set_ or [])
     if key_file is not None and file_key is not None:
@@ -285,7 +283,7 @@ def members_cmd(
         err_console.print(result.summary.get("message") or result.status.value, highlight=False)
         sys.exit(EXIT_NO_PLAN)
     check = stability(result, margin=margin, participation=participation)
-    weights, label = _key(key, check.members, key_file)
+    weights, label = (file_key, str(key_file)) if file_key is not None else _key(key, check.members)
     burden = burden_bands(check.members, weights, band)
     print_members(check, burden, label)
     if member is not None:
