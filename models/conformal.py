@@ -7,6 +7,14 @@ conformal prediction). The half-width at level L is the conformal quantile of th
 times the scale of the series and step being forecast. Pooling makes the quantiles stable on
 short series; the scale keeps them comparable across series of different size and volatility.
 
+A pooled error is trusted only as far as another series saw one as large: at each step, the
+errors of the series holding the largest one are capped at the largest of the other series
+(:func:`pool_by_step`). Without the cap, one series with a break (a near-linear series whose
+last year triples) set the 95% band of every other series in a small panel, where the 95%
+conformal quantile is the largest pooled error: Canada's 2028 band went from 1,945-3,129 to
+76-80,200. The cap changes only the largest error, so a quantile below the top rank, and every
+quantile of a panel of more than about 40 errors a step at 95%, is as before.
+
 The scale is the geometric mean of the model's own forecast standard deviation at that step
 (which knows how the model's uncertainty grows with the horizon) and the series' MASE scale (its
 mean absolute year-on-year change, which the model's in-sample fit cannot understate). On M3
@@ -43,6 +51,28 @@ def interval_scale(sd: np.ndarray | float, y: np.ndarray) -> np.ndarray:
     if not (s > 0 and np.isfinite(s)):
         s = volatility_scale(y)
     return np.sqrt(np.maximum(np.asarray(sd, dtype=float), 0.0) * s)
+
+
+def pool_by_step(
+    errors: np.ndarray, steps: np.ndarray, series: np.ndarray, rows: np.ndarray
+) -> dict[int, np.ndarray]:
+    """The finite ``errors`` of ``rows`` (boolean, same shape), sorted, per forecast step.
+
+    At each step, the errors of the series that holds the largest one are capped at the
+    largest error of the other series (see the module docstring); with one series, nothing is
+    capped. ``steps`` and ``series`` give each error's step and series, in the same shape.
+    """
+    rows = np.asarray(rows, dtype=bool) & np.isfinite(errors)
+    e, st, sr = errors[rows], np.asarray(steps)[rows], np.asarray(series)[rows]
+    out: dict[int, np.ndarray] = {}
+    for s in np.unique(st):
+        mine = st == s
+        v, who = e[mine], sr[mine]
+        holder = who == who[np.argmax(v)]
+        if not holder.all():
+            v = np.where(holder, np.minimum(v, v[~holder].max()), v)
+        out[int(s)] = np.sort(v)
+    return out
 
 
 def conformal_quantile(errors: np.ndarray, level: float) -> float:

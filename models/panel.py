@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.base import level_label, z_value
-from models.conformal import floor_at_zero, halfwidths, log_sd, scaled_errors
+from models.conformal import floor_at_zero, halfwidths, log_sd, pool_by_step, scaled_errors
 from models.selection import AutoForecaster
 
 #: Models this path computes, with the shortest series each needs.
@@ -138,13 +138,13 @@ def _pooled_errors(model, y, n, h, n_windows, partial, mase, positive, logs):
     finite = np.isfinite(f) & np.isfinite(sd)
     pos = np.broadcast_to(positive[:, None, None], f.shape)
     e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos)
-    use = valid & finite & np.isfinite(e)
+    use = valid & finite
     step_of = np.broadcast_to(steps, e.shape)
-
-    def pool(rows: np.ndarray) -> dict[int, np.ndarray]:
-        return {int(s): np.sort(e[rows & (step_of == s)]) for s in np.unique(step_of[rows])}
-
-    return pool(use & ~pos), pool(use & pos)
+    series = np.broadcast_to(np.arange(len(y))[:, None, None], e.shape)
+    return (
+        pool_by_step(e, step_of, series, use & ~pos),
+        pool_by_step(e, step_of, series, use & pos),
+    )
 
 
 def _any(errors: dict[int, np.ndarray]) -> bool:

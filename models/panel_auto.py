@@ -32,7 +32,7 @@ import pandas as pd
 
 from models import panel, panel_fits
 from models.combinations import used_label
-from models.conformal import floor_at_zero, scaled_errors
+from models.conformal import floor_at_zero, pool_by_step, scaled_errors
 from models.registry import DEFAULT_CANDIDATES
 from models.scoring import MAX_MISSING, global_choice, left_out_message, selection_table
 from models.selection import AutoForecaster
@@ -305,12 +305,11 @@ def _learn_errors(actual, valid, fc, chosen, order, mase, positive, logs):
     pos = np.broadcast_to(positive[:, None, None], actual.shape)
     e = scaled_errors(actual, f, sd, mase[:, None, None], logs[:, None, None], pos)
     step = np.broadcast_to(np.arange(1, actual.shape[2] + 1), actual.shape)
-    ok = valid & np.isfinite(e)
-
-    def pool(cells: np.ndarray) -> dict[int, np.ndarray]:
-        return {int(s): np.sort(e[cells & (step == s)]) for s in np.unique(step[cells])}
-
-    return pool(ok & ~pos), pool(ok & pos)
+    series = np.broadcast_to(np.arange(actual.shape[0])[:, None, None], actual.shape)
+    return (
+        pool_by_step(e, step, series, valid & ~pos),
+        pool_by_step(e, step, series, valid & pos),
+    )
 
 
 def forecast_panel(

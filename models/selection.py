@@ -40,6 +40,7 @@ from models.conformal import (
     is_nonnegative,
     is_positive,
     log_mase_scale,
+    pool_by_step,
     scaled_errors,
 )
 from models.data import validate_long
@@ -326,12 +327,8 @@ class AutoForecaster(Forecaster):
             pos,
         )
         steps = cv["step"].to_numpy()
-        ok = np.isfinite(e)
-
-        def pool(rows: np.ndarray) -> dict[int, np.ndarray]:
-            return {int(s): np.sort(e[rows & (steps == s)]) for s in np.unique(steps[rows])}
-
-        return pool(ok & ~pos), pool(ok & pos)
+        series = uid.to_numpy()
+        return pool_by_step(e, steps, series, ~pos), pool_by_step(e, steps, series, pos)
 
     def _predict_series(self, state, h, X_future):
         parts = []

@@ -11,7 +11,7 @@ import pytest
 from models.base import NotFittedError
 from models.baselines import Drift, Naive
 from models.ces import CES
-from models.conformal import conformal_quantile, halfwidths
+from models.conformal import conformal_quantile, halfwidths, pool_by_step
 from models.data import load_nato_defexp, load_worldbank, read_long_csv, validate_long
 from models.ensemble import Ensemble
 from models.errors import ForecastInputError
@@ -222,6 +222,38 @@ def test_too_few_errors_for_either_level_still_give_95_wider_than_80():
     assert 5.0 <= q80 < q95
     # The largest of n errors stands for the n / (n + 1) level; 95% grows it by the z ratio.
     assert q95 == pytest.approx(5.0 * 1.959964 / 0.967422, rel=1e-5)
+
+
+def test_pooled_error_of_one_series_is_capped_at_the_largest_of_the_others():
+    errors = np.array([0.5, 40.0, 1.0, 2.0, 3.0, 0.7])
+    series = np.array(["a", "a", "b", "b", "c", "a"])
+    steps = np.array([1, 1, 1, 1, 1, 2])
+    pooled = pool_by_step(errors, steps, series, np.ones(6, dtype=bool))
+    assert pooled[1].tolist() == [0.5, 1.0, 2.0, 3.0, 3.0]  # a's 40 is capped at c's 3
+    assert pooled[2].tolist() == [0.7]  # one series at that step: its own error stands
+
+
+def test_one_broken_series_does_not_set_the_other_series_bands():
+    rng = np.random.default_rng(3)
+    years = np.arange(1990, 2025)
+    rows = [
+        pd.DataFrame(
+            {
+                "unique_id": f"S{i}",
+                "ds": years,
+                "y": 500 * np.exp(np.cumsum(rng.normal(0.03, 0.05, 35))),
+            }
+        )
+        for i in range(5)
+    ]
+    line = 100.0 + 2 * np.arange(35)
+    line[-1] *= 3  # a near-linear series whose last year triples
+    broken = pd.DataFrame({"unique_id": "LIN", "ds": years, "y": line})
+    alone = AutoForecaster(horizon=5).fit(pd.concat(rows)).predict(5, level=[95])
+    mixed = AutoForecaster(horizon=5).fit(pd.concat([*rows, broken])).predict(5, level=[95])
+    width = lambda fc: (fc["hi-95"] / fc["lo-95"]).to_numpy()  # noqa: E731
+    ratio = width(mixed[mixed["unique_id"] != "LIN"]) / width(alone)
+    assert ratio.max() < 1.5
 
 
 def test_halfwidths_widen_with_step_and_level():
