@@ -227,7 +227,12 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
         df = pd.read_csv(
             p, dtype=id_cols or {"unique_id": str}, keep_default_na=False, index_col=False
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ForecastInputError(
+            f"{p}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at byte {exc.start:,}); "
+            "save it as CSV UTF-8"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None
     df.columns = [str(c).strip() for c in df.columns]

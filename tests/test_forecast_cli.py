@@ -300,3 +300,14 @@ def test_an_excel_workbook_given_as_data_is_named_as_one(tmp_path):
     assert "series.csv: is an Excel workbook (or another zip file); save the sheet as CSV" in (
         res.stderr
     )
+
+
+def test_a_csv_not_in_utf8_is_named_with_the_byte_and_the_fix(tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"unique_id,ds,y\nC\xf4te,2000,1\nC\xf4te,2001,2\nC\xf4te,2002,3\n")
+    res = cli("run", "--data", str(latin), "--horizon", "2", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert "latin.csv: is not UTF-8 text (byte 0xf4 at byte 16); save it as CSV UTF-8" in (
+        res.stderr
+    )
+    assert not (tmp_path / "o").exists()

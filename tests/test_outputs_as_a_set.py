@@ -261,3 +261,12 @@ def test_kill_helpers_see_a_mixed_set(tmp_path: Path) -> None:
     os.utime(old, (1, 1))
     new.write_text("y\n")
     assert _generation([old, new], time.time() - 60) == {"old", "new"}
+
+
+def test_an_out_folder_under_a_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    from engine import OutputError, check_folder
+
+    (tmp_path / "afile").write_text("mine\n")
+    with pytest.raises(OutputError, match=r"afile is a file, not a folder"):
+        check_folder(tmp_path / "afile" / "sub" / "out", ("forecast.csv",))
+    assert (tmp_path / "afile").read_text() == "mine\n"

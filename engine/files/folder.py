@@ -34,10 +34,13 @@ def check_folder(out: str | os.PathLike[str], owned: tuple[str, ...]) -> Path:
     out = Path(out)
     try:
         is_other = out.is_symlink() or (out.exists() and not out.is_dir())
+        blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     except OSError as error:  # e.g. a name too long for the file system
         raise OutputError(f"{out}: cannot be a folder ({error.strerror or error})") from None
     if is_other:
         raise OutputError(f"{out}: exists and is not a folder")
+    if blocking is not None:
+        raise OutputError(f"{out}: cannot be made, {blocking} is a file, not a folder")
     if out.exists():
         try:
             foreign = sorted(p.name for p in out.iterdir() if p.name not in owned)
