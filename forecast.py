@@ -173,6 +173,24 @@ def warn_wide_bands(fc: pd.DataFrame, df: pd.DataFrame) -> None:
         )
 
 
+def warn_flat_series(df: pd.DataFrame) -> None:
+    """Warn, naming them, about series that never changed: their bands have no width, since
+    nothing in their history measures how far they could move."""
+    import warnings
+
+    flat = df.groupby("unique_id")["y"].nunique()
+    flat = flat[flat == 1].index
+    if len(flat):
+        named = ", ".join(map(repr, flat[:5])) + (
+            f" and {len(flat) - 5} more" if len(flat) > 5 else ""
+        )
+        warnings.warn(
+            f"{len(flat)} series never change in their history: {named}; their bands have next "
+            "to no width, as nothing in the history measures how far they could move",
+            stacklevel=2,
+        )
+
+
 def _guard(func):
     """Turn input errors into exit 2 with their one-line message."""
     import functools
@@ -368,6 +386,7 @@ def run(
     with context as runner:
         fc, df = _run_forecast(fc_model, data, h, lv, runner, jobs)
     warn_wide_bands(fc, df)
+    warn_flat_series(df)
     write_out(out, {"forecast.csv": fc})
     years = f"{h} year{'s' * (h != 1)}"
     console.print(f"wrote {out / 'forecast.csv'} ({fc['unique_id'].nunique()} series, {years})")

@@ -311,3 +311,13 @@ def test_a_csv_not_in_utf8_is_named_with_the_byte_and_the_fix(tmp_path):
         res.stderr
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_series_that_never_changed_is_named_as_having_bands_of_no_width(tmp_path):
+    data = tmp_path / "flat.csv"
+    rows = [f"K,{year},100" for year in range(2000, 2020)]
+    rows += [f"R,{year},{100 + (year % 3) * 5 + year - 2000}" for year in range(2000, 2020)]
+    data.write_text("unique_id,ds,y\n" + "\n".join(rows) + "\n")
+    res = cli("run", "--data", str(data), "--horizon", "2", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    assert "1 series never change in their history: 'K'" in res.stderr
