@@ -173,6 +173,12 @@ def warn_wide_bands(fc: pd.DataFrame, df: pd.DataFrame) -> None:
         )
 
 
+def number(value: float) -> str:
+    """A metric for the table: 3 decimals, or 4 significant digits beyond a million (an MSIS
+    of 1e80 would print as 80 digits)."""
+    return f"{value:.3f}" if not abs(value) >= 1e6 else f"{value:.4g}"
+
+
 def warn_flat_series(df: pd.DataFrame) -> None:
     """Warn, naming them, about series that never changed: their bands have no width, since
     nothing in their history measures how far they could move."""
@@ -426,6 +432,7 @@ def backtest(
         )
     except ForecastInputError as exc:
         raise ForecastInputError(f"{data}: {exc}") from None
+    warn_wide_bands(fc, df)  # their MSIS, and the mean MSIS, then say little but that
     write_out(
         out,
         {"backtest_forecasts.csv": fc, "metrics_series.csv": per, "metrics_overall.csv": overall},
@@ -434,7 +441,7 @@ def backtest(
     t.add_column("metric")
     t.add_column("value", justify="right")
     for c, v in overall.iloc[0].items():  # one row per metric: any number of levels fits
-        t.add_row(str(c), f"{v:.3f}" if isinstance(v, float) else str(v))
+        t.add_row(str(c), number(v) if isinstance(v, float) else str(v))
     console.print(t)
     console.print(f"wrote {out}/backtest_forecasts.csv, metrics_series.csv, metrics_overall.csv")
 

@@ -321,3 +321,19 @@ def test_a_series_that_never_changed_is_named_as_having_bands_of_no_width(tmp_pa
     res = cli("run", "--data", str(data), "--horizon", "2", "--out", str(tmp_path / "o"))
     assert res.returncode == 0, res.stderr
     assert "1 series never change in their history: 'K'" in res.stderr
+
+
+def test_backtest_names_a_series_whose_bands_are_uninformative_and_prints_huge_msis_short(
+    tmp_path,
+):
+    data = tmp_path / "spike.csv"
+    values = [100, 101, 102, 103, 1e6, 104, 105, 106, 107, 108, 109, 110]
+    data.write_text(
+        "unique_id,ds,y\n" + "".join(f"A,{2000 + i},{v}\n" for i, v in enumerate(values))
+    )
+    res = cli("backtest", "--data", str(data), "--horizon", "3", "--out", str(tmp_path / "o"))
+    assert res.returncode == 0, res.stderr
+    assert "95% band beyond 1000 times their largest value (or infinite): 'A'" in res.stderr
+    msis = next(line for line in res.stdout.splitlines() if "msis-95" in line)
+    assert "e+" in msis
+    assert len(msis) < 80
