@@ -343,3 +343,15 @@ def test_replacing_pledges_gives_what_validating_the_edited_file_gives(
 def test_replacing_pledges_refuses_what_a_file_may_not_say(pledges, expected: str) -> None:
     with pytest.raises(ScenarioError, match=re.escape(expected)):
         replace_pledges(validate_scenario(tiny_scenario()), pledges)
+
+
+def test_ids_and_currency_of_the_wrong_form_say_what_form_is_expected() -> None:
+    data = tiny_scenario()
+    data["fund"]["currency"] = "eur"
+    data["members"][0]["id"] = "De"
+    data["areas"][0]["id"] = "Cyber"
+    message = problems_of(data)
+    assert "fund.currency: must be three capital letters, a currency code such as EUR" in message
+    assert "members[De].id: must be three capital letters, a country code such as DEU" in message
+    assert "areas[Cyber].id: must start with a lower-case letter" in message
+    assert "pattern" not in message

@@ -29,6 +29,16 @@ from engine.scenario.units import (
     reject_non_finite,
 )
 
+#: Pattern of a member id (an ISO 3166 alpha-3 country code) and of a currency (ISO 4217).
+ISO_CODE = r"^[A-Z]{3}$"
+#: Pattern of an area, policy or project id: a lower-case name usable in ``--set`` paths.
+IDENT = r"^[a-z][a-z0-9_]*$"
+#: What each id pattern means, for validation messages (pydantic would quote the regex).
+PATTERN_TEXT = {
+    ISO_CODE: "must be three capital letters, {code}",
+    IDENT: "must start with a lower-case letter and hold only lower-case letters, digits and _",
+}
+
 #: The validation-context key holding the currency units one plain number stands for.
 PLAIN_FACTOR = "plain_factor"
 #: The validation-context key holding the fund's unit, for the ambiguity check's message.

@@ -56,7 +56,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from engine.scenario.fields import Finite, Int, Money, Share, Strict
+from engine.scenario.fields import IDENT, Finite, Int, Money, Share, Strict
 from engine.scenario.units import reject_non_finite
 
 
@@ -76,7 +76,7 @@ def _ratio(value: object) -> float:
 
 Ratio = Annotated[float, BeforeValidator(_ratio, json_schema_input_type=float | str)]
 Points = Annotated[float, BeforeValidator(reject_non_finite), Field(ge=0)]
-Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+Ident = Annotated[str, Field(pattern=IDENT)]
 
 
 class Coalition(Strict):

@@ -29,6 +29,8 @@ from pydantic_core import CoreSchema
 
 from engine.coalition.elicitation import MemberPriorities
 from engine.scenario.fields import (
+    IDENT,
+    ISO_CODE,
     WRITE_UNIT,
     Finite,
     Int,
@@ -112,7 +114,7 @@ class Fund(Strict):
     """The pooled fund: its name, currency, reporting unit and planning horizon."""
 
     name: str = Field(min_length=1)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(default="USD", pattern=ISO_CODE)
     unit: Literal["k", "m", "bn"] = "bn"
     years: list[Int] = Field(min_length=1)
     carry_over: bool = False
@@ -137,7 +139,7 @@ class Segment(Strict):
 class Area(Strict):
     """A capability area that members can fund."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=IDENT)
     name: str = ""
     priority: Finite = Field(default=1.0, ge=0)
     floor: LimitField = None
@@ -170,7 +172,7 @@ class Area(Strict):
 class Member(Strict):
     """A country that may pledge money and joins some areas."""
 
-    id: str = Field(pattern=r"^[A-Z]{3}$")
+    id: str = Field(pattern=ISO_CODE)
     name: str = ""
     pledge: dict[Int, Money] | Money = 0.0
     opt_in: list[str] | None = None
@@ -206,7 +208,7 @@ class PolicyConstraint(Strict):
     or a share of the fund's total allocation in the same period.
     """
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=IDENT)
     label: str = ""
     areas: list[str] | None = None
     members: list[str] | None = None

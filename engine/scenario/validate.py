@@ -8,7 +8,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from engine.errors import ScenarioError
-from engine.scenario.fields import PLAIN_CHECK, PLAIN_FACTOR, in_currency, money_text
+from engine.scenario.fields import (
+    PATTERN_TEXT,
+    PLAIN_CHECK,
+    PLAIN_FACTOR,
+    in_currency,
+    money_text,
+)
 from engine.scenario.magnitudes import check_magnitudes
 from engine.scenario.paths import available_paths
 from engine.scenario.priority_checks import check_priorities
@@ -81,6 +87,14 @@ def validation_problems(data: Any, error: ValidationError) -> list[str]:
             msg = "unknown field (check the spelling; unknown keys are not ignored)"
         elif item["type"] == "missing":
             msg = "is required but missing"
+        elif item["type"] == "string_pattern_mismatch" and item["ctx"]["pattern"] in PATTERN_TEXT:
+            code = (
+                "a currency code such as EUR"
+                if path.endswith("currency")
+                else "a country code such as DEU"
+            )
+            text = PATTERN_TEXT[item["ctx"]["pattern"]].format(code=code)
+            msg = f"{text} (got {item['input']!r})"
         else:
             value = _value_at(data, loc)
             if value is not None and not isinstance(value, dict | list) and "got " not in msg:
