@@ -7,6 +7,7 @@ gaps. Loaders for the shipped NATO and World Bank tables return the same shape.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import warnings
 from collections.abc import Iterable
@@ -227,16 +228,33 @@ def read_long_csv(path: str | Path, *, min_length: int = 1) -> pd.DataFrame:
         df = pd.read_csv(
             p, dtype=id_cols or {"unique_id": str}, keep_default_na=False, index_col=False
         )
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise ForecastInputError(
-            f"{p}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at byte {exc.start:,}); "
-            "save it as CSV UTF-8"
+            f"{p}: is not UTF-8 text ({_first_non_utf8(p)}); save it as CSV UTF-8"
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ForecastInputError(f"{p}: not a readable CSV ({first})") from None
     df.columns = [str(c).strip() for c in df.columns]
     return validate_long(df, source=str(p), min_length=min_length)
+
+
+def _first_non_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8, as ``byte 0xf4 at byte 16`` (pandas' error counts from
+    the start of the chunk it was decoding, not of the file)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            pending = len(decoder.getstate()[0])  # a character split across chunks
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                at = offset - pending + exc.start
+                bad = exc.object[exc.start]
+                return f"byte {bad:#04x} at byte {max(at, 0):,}"
+            offset += len(chunk)
+    return "a sequence cut short at its end"
 
 
 def _header(path: Path) -> list[str]:
