@@ -135,7 +135,7 @@ def robust_cmd(
     ] = "soft",
     source: Annotated[str, typer.Option(help="forecast (joint paths) or stated.")] = "forecast",
     path: Annotated[str, typer.Option(help="Forecast policy path, e.g. hague-2035.")] = "trend",
-    seed: Annotated[int, typer.Option(help="Seed of the futures.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the futures, 0 or more.", min=0)] = 0,
     evpi: Annotated[bool, typer.Option(help="Solve each future alone for the EVPI.")] = True,
     method: Annotated[
         str | None,
@@ -259,7 +259,7 @@ def frontier_cmd(
     set_: SetOpt = None,
     futures: Annotated[int, typer.Option(min=2, max=500, help="Futures (risk).")] = 20,
     alpha: Annotated[float, typer.Option(min=0.01, max=1.0, help="CVaR level (risk).")] = 0.1,
-    seed: Annotated[int, typer.Option(help="Seed of the futures (risk).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the futures (risk), 0 or more.", min=0)] = 0,
     source: Annotated[str, typer.Option(help="forecast or stated (risk).")] = "forecast",
 ) -> None:
     """Value against the fund's size (budget) or expected value against CVaR (risk)."""

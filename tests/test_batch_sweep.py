@@ -151,6 +151,16 @@ def test_limit_gives_the_first_scenarios_in_sweep_order():
             "draws.pledges.DEU.sigma: Input should be less than or equal to 5 (got 9)",
         ),
         ({"gird": {}}, "gird: unknown field"),
+        (  # numpy's generators refuse a negative seed: say so before anything is stored
+            {
+                "draws": {
+                    "n": 2,
+                    "seed": -1,
+                    "pledges": {"DEU": {"dist": "uniform", "low": 0, "high": 1}},
+                }
+            },
+            "draws.seed: Input should be greater than or equal to 0 (got -1)",
+        ),
         (  # a plain grid value is typed, as a --set value: $3 for a ceiling is not meant
             {"grid": {"areas.space.ceiling": [3, "2bn"]}},
             "grid.areas.space.ceiling=3: areas[space].ceiling: 3 is ambiguous",

@@ -99,6 +99,13 @@ BAD = {
     ),
     "currency lowercase": (_set(FUND, "currency", "usd"), "fund.currency", "usd"),
     "unknown unit": (_set(FUND, "unit", "trillion"), "fund.unit", "trillion"),
+    "negative forecast seed": (
+        lambda d: d.update(
+            pledges={"from_forecast": {"path": "trend", "quantile": 0.5, "seed": -1}}
+        ),
+        "pledges.from_forecast.seed",
+        "greater than or equal to 0",
+    ),
 }
 
 

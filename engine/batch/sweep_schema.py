@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from engine.errors import ScenarioError
 from engine.scenario.edits import parse_edit, typed_value
-from engine.scenario.fields import Money, Strict
+from engine.scenario.fields import Money, Seed, Strict
 from engine.scenario.validate import validation_problems
 from engine.solving.backends import SolverOptions
 
@@ -74,7 +74,7 @@ class FromForecast(Strict):
 
     path: str = "trend"
     n: int = Field(ge=1, le=MAX_SCENARIOS)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class Draws(Strict):
@@ -82,7 +82,7 @@ class Draws(Strict):
     by member id or ``'*'`` for all other members), or ``from_forecast`` sample paths."""
 
     n: int | None = Field(default=None, ge=1, le=MAX_SCENARIOS)
-    seed: int = 0
+    seed: Seed = 0
     pledges: dict[str, Distribution] | None = None
     from_forecast: FromForecast | None = None
 

@@ -18,7 +18,14 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 from pydantic_core.core_schema import SerializationInfo, ValidationInfo
 
 from engine.scenario.units import (
@@ -130,6 +137,9 @@ Int = Annotated[
         json_schema_input_type=int | Annotated[str, StringConstraints(pattern=r"^\s*-?\d+\s*$")],
     ),
 ]
+#: A random seed: a whole number from 0 to 2**63 - 1 (numpy's generators refuse negative
+#: seeds, and the bound keeps a seed writable in every file format the engine reads).
+Seed = Annotated[Int, Field(ge=0, le=2**63 - 1)]
 
 
 class Strict(BaseModel):

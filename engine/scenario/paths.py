@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from engine.scenario.fields import Finite, Int, Strict
+from engine.scenario.fields import Finite, Int, Seed, Strict
 
 
 class RateChange(Strict):
@@ -94,7 +94,7 @@ class ForecastPledges(Strict):
 
     path: str
     quantile: Finite = Field(gt=0, lt=1, description="0.1 = the prudent 10th percentile")
-    seed: Int = 0
+    seed: Seed = 0
     n_samples: Int = Field(default=2000, ge=100, le=100_000)
 
 
