@@ -99,6 +99,21 @@ BAD = {
     ),
     "currency lowercase": (_set(FUND, "currency", "usd"), "fund.currency", "usd"),
     "unknown unit": (_set(FUND, "unit", "trillion"), "fund.unit", "trillion"),
+    "path leave of a non-member": (
+        lambda d: d.update(paths={"p": {"leave": {"ZZZ": 2028}}}),
+        "paths.p.leave.ZZZ",
+        "not a member of this fund",
+    ),
+    "path leave before the fund starts": (
+        lambda d: d.update(paths={"p": {"leave": {"DEU": 1900}}}),
+        "paths.p.leave.DEU",
+        "before the fund's first year",
+    ),
+    "path rate change of a non-member": (
+        lambda d: d.update(paths={"p": {"rate_change": {"ZZZ": {"factor": 2, "from_year": 2027}}}}),
+        "paths.p.rate_change.ZZZ",
+        "not a member of this fund",
+    ),
     "negative forecast seed": (
         lambda d: d.update(
             pledges={"from_forecast": {"path": "trend", "quantile": 0.5, "seed": -1}}

@@ -277,6 +277,7 @@ def validate_scenario(
                 f"pledges.from_forecast.path: unknown policy path {name!r} "
                 f"(known: {', '.join(sorted(known))})"
             )
+    problems += _check_paths(scenario)
     problems += check_projects(scenario)
     problems += check_priorities(scenario)
     problems += check_magnitudes(scenario)
@@ -289,6 +290,30 @@ def validate_scenario(
     if problems:
         raise ScenarioError(problems, source)
     return scenario.model_copy(update={"members": members})
+
+
+def _check_paths(scenario: Scenario) -> list[str]:
+    """Path settings that could not change anything: a member that leaves, or whose rate
+    changes, but is neither a member nor a joiner of the path (a typo would silently give the
+    path's figures without the planner's change), and a leave before the fund's first year."""
+    problems = []
+    members = {m.id for m in scenario.members}
+    first = scenario.fund.years[0]
+    for name, path in scenario.paths.items():
+        for group in ("leave", "rate_change"):
+            for member in getattr(path, group):
+                if member not in members and member not in path.join:
+                    problems.append(
+                        f"paths.{name}.{group}.{member}: {member} is not a member of this fund "
+                        f"(members: {', '.join(sorted(members))}) and the path does not join it"
+                    )
+        for member, year in path.leave.items():
+            if year < first:
+                problems.append(
+                    f"paths.{name}.leave.{member}: {year} is before the fund's first year "
+                    f"{first}; a member leaves in {first} or later (or drop it from the members)"
+                )
+    return problems
 
 
 def replace_pledges(
