@@ -102,7 +102,13 @@ def convert_cmd(
             [f"cannot write {target.suffix!r} files; use {', '.join(sorted(READERS))}"],
             str(target),
         )
-    sc = load_with_edits(scenario_path(source))
+    path = scenario_path(source)
+    if target.exists() and target.resolve() == Path(path).resolve():
+        # Writing back over the source would lose what the format does not keep (comments).
+        raise ScenarioError(
+            ["the file to write is the scenario being read; give another name"], str(target)
+        )
+    sc = load_with_edits(path)
     save_scenario(sc, target)
     console.print(
         f"wrote {target} ({count_noun(len(sc.members), 'member')}, "

@@ -239,6 +239,17 @@ def test_cli_convert_refuses_an_unknown_suffix_and_a_bad_workbook(tmp_path):
     assert "Traceback" not in workbook.stderr
 
 
+@pytest.mark.slow
+def test_cli_convert_refuses_to_write_over_its_source(tmp_path):
+    source = tmp_path / "plan.yaml"
+    text = "# the planner's notes\n" + (SCENARIOS / "aspf-2026.yaml").read_text(encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
+    (run,) = run_many([("optimise.py", ["convert", str(source), str(source)])])
+    assert run.returncode == 2
+    assert "the file to write is the scenario being read" in run.stderr
+    assert source.read_text(encoding="utf-8") == text
+
+
 def test_policy_paths_and_forecast_pledges_round_trip_with_what_the_author_set(tmp_path):
     data = yaml.safe_load((SCENARIOS / "aspf-2026.yaml").read_text(encoding="utf-8"))
     data["paths"] = {
