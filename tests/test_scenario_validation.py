@@ -81,7 +81,8 @@ BAD = {
     "unknown area in caps": (_set(DEU, "caps", {"moon": "1bn"}), "members[DEU].caps", "moon"),
     "bad member id": (_set(DEU, "id", "Germany"), "members[Germany].id", "Germany"),
     "years not increasing": (_set(FUND, "years", [2027, 2026]), "fund.years", "increasing"),
-    "empty horizon": (_set(FUND, "years", []), "fund.years", "at least 1"),
+    "empty horizon": (_set(FUND, "years", []), "fund.years", "is empty; give at least one"),
+    "no members": (lambda d: d.update(members=[]), "members", "is empty; give at least one"),
     "pledges start late": (
         _set(DEU, "pledge", {2027: "1bn"}),
         "members[DEU].pledge",

@@ -87,6 +87,8 @@ def validation_problems(data: Any, error: ValidationError) -> list[str]:
             msg = "unknown field (check the spelling; unknown keys are not ignored)"
         elif item["type"] == "missing":
             msg = "is required but missing"
+        elif item["type"] == "too_short" and item.get("ctx", {}).get("min_length") == 1:
+            msg = "is empty; give at least one entry"
         elif item["type"] == "string_pattern_mismatch" and item["ctx"]["pattern"] in PATTERN_TEXT:
             code = (
                 "a currency code such as EUR"
