@@ -64,6 +64,7 @@ BAD = {
     "pledge not an amount": (_set(DEU, "pledge", "lots"), "members[DEU].pledge", "lots"),
     "NaN pledge": (_set(DEU, "pledge", float("nan")), "members[DEU].pledge", "finite"),
     "infinite floor": (_set(CYBER, "floor", float("inf")), "areas[cyber].floor", "finite"),
+    "overflowing pledge": (_set(DEU, "pledge", "1e300bn"), "members[DEU].pledge", "too large"),
     "share above 100%": (_set(CYBER, "ceiling", "120%"), "areas[cyber].ceiling", "100%"),
     "negative absorption": (_set(CYBER, "absorption", -0.1), "areas[cyber].absorption", "-0.1"),
     "floor above ceiling": (_set(CYBER, "ceiling", "1bn"), "areas[cyber].floor", "ceiling"),
@@ -203,6 +204,15 @@ def test_unknown_references_are_listed_beside_type_errors() -> None:
         "policies[p].members: unknown member 'GBR'",
     ):
         assert message.count(problem) == 1, message
+
+
+def test_a_plain_amount_overflowing_in_the_workbook_unit_is_too_large_not_infinite() -> None:
+    data = edited(x=_set(DEU, "pledge", 1e308))
+    with pytest.raises(ScenarioError) as caught:
+        validate_scenario(data, source="case.xlsx", plain="fund")
+    assert "members[DEU].pledge: an amount is too large for any fund, got 1e+308 (bn)" in str(
+        caught.value
+    )
 
 
 def test_a_bad_year_of_a_pledge_map_is_one_problem_naming_the_year() -> None:

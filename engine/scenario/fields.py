@@ -14,6 +14,7 @@ amounts back with their unit (``15bn``), exactly, so either reading gives the sa
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -74,7 +75,11 @@ def in_currency(value: Any, factor: float | None) -> Any:
         number = Decimal(value.strip().replace("_", "").replace(",", ""))
     else:
         return value
-    return float(number * Decimal(factor))
+    amount = float(number * Decimal(factor))
+    if not math.isfinite(amount):
+        unit = next((u for u, f in UNIT_FACTORS.items() if f == factor), f"x {factor:g}")
+        raise ValueError(f"an amount is too large for any fund, got {value!r} ({unit})")
+    return amount
 
 
 def money_text(amount: float, unit: str) -> str:

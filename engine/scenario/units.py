@@ -26,6 +26,9 @@ def _finite(value: float, what: str, given: object = None) -> float:
     """``value``, or ValueError naming what was written (``given``: ``1e400``, not ``inf``)."""
     if not math.isfinite(value):
         shown = value if given is None else given
+        if what == "an amount" and isinstance(given, str) and not re.search("nan|inf", given, re.I):
+            # Written as digits, it overflowed: calling it 'not finite' would puzzle.
+            raise ValueError(f"{what} is too large for any fund, got {shown!r}")
         raise ValueError(f"{what} must be a finite number, got {shown!r}")
     return value
 
