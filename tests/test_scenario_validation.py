@@ -64,6 +64,11 @@ BAD = {
     "pledge not an amount": (_set(DEU, "pledge", "lots"), "members[DEU].pledge", "lots"),
     "NaN pledge": (_set(DEU, "pledge", float("nan")), "members[DEU].pledge", "finite"),
     "infinite floor": (_set(CYBER, "floor", float("inf")), "areas[cyber].floor", "finite"),
+    "floor by year": (
+        _set(CYBER, "floor", {2026: "1bn", 2027: "2bn"}),
+        "areas[cyber].floor",
+        "a limit given by year is not part of the format (got years 2026, 2027)",
+    ),
     "overflowing pledge": (_set(DEU, "pledge", "1e300bn"), "members[DEU].pledge", "too large"),
     "share above 100%": (_set(CYBER, "ceiling", "120%"), "areas[cyber].ceiling", "100%"),
     "negative absorption": (_set(CYBER, "absorption", -0.1), "areas[cyber].absorption", "-0.1"),

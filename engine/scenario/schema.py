@@ -63,6 +63,13 @@ class Limit(Strict):
     @classmethod
     def _parse(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, dict):
+            if value and all(str(k).strip().isdigit() for k in value):
+                # Pledges may be given by year; limits may not: say so, not 'Keys should be
+                # strings' or 'unknown field 2026'.
+                raise ValueError(
+                    "is one amount (12bn) or share (25%) for every year; a limit given by "
+                    f"year is not part of the format (got years {', '.join(map(str, value))})"
+                )
             if "amount" in value:
                 return {**value, "amount": read_plain(value["amount"], info.context)}
             return value
