@@ -99,3 +99,37 @@ def test_a_policy_maximum_over_all_areas_is_named():
     )
     limit = "policy 'Spending limit' (maximum) in 2026"
     assert _reasons(sc)["AAA"] == f"cyber is at {limit}; space is at {limit}"
+
+
+def test_a_binding_share_floor_of_another_area_caps_what_can_be_spent():
+    sc = _scenario(
+        [{"id": "cyber", "priority": 1, "floor": "30%", "ceiling": "30m"},
+         {"id": "space", "priority": 1}],
+        [{"id": "AAA", "pledge": "200m"}],
+    )  # fmt: skip
+    assert _reasons(sc)["AAA"] == (
+        "cyber is at the cyber ceiling in 2026; "
+        "the share floor of cyber (30% of the total) caps what can be spent on space"
+    )
+
+
+def test_a_binding_share_minimum_policy_caps_what_can_be_spent_outside_it():
+    sc = _scenario(
+        [{"id": "cyber", "priority": 1, "ceiling": "30m"}, {"id": "space", "priority": 1}],
+        [{"id": "AAA", "pledge": "200m"}],
+        policies=[{"id": "first", "label": "Cyber first", "areas": ["cyber"], "at_least": "30%"}],
+    )
+    assert _reasons(sc)["AAA"] == (
+        "cyber is at the cyber ceiling in 2026; the share minimum of policy 'Cyber first' "
+        "(30% of the total) caps what can be spent on space"
+    )
+
+
+def test_a_share_floor_met_with_room_to_spare_leaves_the_value_curve_as_the_reason():
+    sc = _scenario(
+        [{"id": "cyber", "priority": 1, "floor": "30%"},
+         {"id": "space", "priority": 1, "value_curve": [{"up_to": "20m", "marginal": 1},
+          {"marginal": 0}]}],
+        [{"id": "AAA", "pledge": "100m", "caps": {"cyber": "30m"}}],
+    )  # fmt: skip
+    assert _reasons(sc)["AAA"] == "cyber is at AAA's cap; more for space adds no value"
