@@ -80,7 +80,7 @@ def batch_cmd(
     from engine.batch import Tally, load_sweep, open_store, run_batch
 
     plan = load_sweep(sweep, find_scenario=scenario_path)
-    with open_store(store, writer=True) as runs:
+    with open_store(store, writer=True, create=True) as runs:
         if runs.migrated_from:
             console.print(f"store migrated from schema version {runs.migrated_from}")
         total = plan.size if limit is None else min(plan.size, limit)

@@ -19,6 +19,7 @@ from engine.batch.migrations import MIGRATE_COMMAND
 from engine.batch.store import Outcome, RunStore, open_store, store_url
 from engine.batch.tables import DETAIL_TABLES, SCHEMA_VERSION
 from engine.errors import StoreError
+from tests.cli_runs import run_many
 
 PG_ENV = "ENGINE_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parents[1]
@@ -440,3 +441,19 @@ def test_a_failed_migration_leaves_the_version_1_store_whole(backend_url: str):
     after = read_v1(backend_url, "e" * 64)
     for name, frame in before.items():
         pd.testing.assert_frame_equal(after[name], frame, obj=name)
+
+
+def test_runs_commands_refuse_a_store_that_does_not_exist_and_create_nothing(tmp_path: Path):
+    missing = tmp_path / "typo"
+    commands = [
+        ["runs", "list", "--store", str(missing)],
+        ["runs", "show", "abc", "--store", str(missing)],
+        ["runs", "export", "abc", "--out", str(tmp_path / "out"), "--store", str(missing)],
+        ["runs", "migrate", "--store", str(missing)],
+        ["runs", "list", "--store", str(tmp_path / "typo.sqlite")],
+    ]
+    for args, ran in zip(commands, run_many([("optimise.py", a) for a in commands]), strict=True):
+        assert ran.returncode == 2, (args, ran.stderr)
+        assert "no run store here (check the path; `batch` creates one)" in ran.stderr, args
+        assert args[-1] in ran.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -452,10 +452,15 @@ class RunStore:
         return out
 
 
-def open_store(text: str, writer: bool = False) -> RunStore:
+def open_store(text: str, writer: bool = False, create: bool = False) -> RunStore:
     """Open the store named by ``--store`` (URL, file or folder) for reading, or for
-    writing (``writer``: a version-1 store is migrated); raises StoreError."""
-    return RunStore(store_url(text), writer=writer)
+    writing (``writer``: a version-1 store is migrated); ``create``: a SQLite store that
+    does not exist yet is created, else refused. Raises StoreError."""
+    url = store_url(text)
+    if not create and url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        # A mistyped path would otherwise leave an empty store behind and report no batches.
+        raise StoreError(f"{text}: no run store here (check the path; `batch` creates one)")
+    return RunStore(url, writer=writer)
 
 
 def _now() -> dt.datetime:
