@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from engine.scenario.schema import Scenario
 from engine.scenario.validate import validate_scenario
-from engine.solving.backends import SolveStatus
+from engine.solving.backends import SolverOptions, SolveStatus
 from engine.solving.pipeline import solve
 from engine.solving.resolver import Resolver
 from tests.scenario_factory import random_scenario, scenario_seeds, tiny_scenario
@@ -272,6 +272,41 @@ def test_tie_break_splits_pledges_pro_rata_when_every_plan_is_optimal() -> None:
             ("FRA", "space"): 3e9,
         }
     )
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_money_is_spent_in_the_year_pledged_when_carrying_it_adds_no_value(solver: str) -> None:
+    # README's format example: value is the same however 2026's money is split between
+    # 2026 and 2027, and the L1 distance to pro rata is too; carrying it only delays it.
+    data = {
+        "fund": {"name": "F", "unit": "bn", "years": [2026, 2027], "carry_over": True},
+        "members": [
+            {"id": "DEU", "pledge": "20bn", "opt_out": ["space"]},
+            {"id": "FRA", "pledge": {2026: "10bn", 2027: "12bn"}, "caps": {"cyber": "2bn"}},
+        ],
+        "areas": [
+            {"id": "ai", "priority": 1.2},
+            {"id": "quantum"},
+            {"id": "space", "ceiling": "4bn"},
+            {
+                "id": "cyber",
+                "priority": 1.3,
+                "floor": "5bn",
+                "ceiling": "30%",
+                "absorption": "30%",
+                "value_curve": [
+                    {"up_to": "6bn", "marginal": 1.0},
+                    {"up_to": "10bn", "marginal": 0.5},
+                    {"marginal": 0.1},
+                ],
+            },
+        ],
+        "policies": [{"id": "tech", "areas": ["ai", "quantum"], "at_least": "15%", "per": "year"}],
+    }
+    result = solve(validate_scenario(data), SolverOptions(solver=solver))
+    per_year = result.areas.groupby("year")["amount"].sum() / 1e9
+    assert per_year.to_dict() == pytest.approx({2026: 30.0, 2027: 32.0})
+    assert result.objective == pytest.approx(75.6)
 
 
 def test_tiny_scenario_has_the_hand_computed_optimum() -> None:
