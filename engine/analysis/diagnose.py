@@ -15,6 +15,7 @@ from engine.formulation.core import INF, PlanModel
 from engine.formulation.rows import RowKind
 from engine.results.describe import describe_row, money
 from engine.results.schema import DIAGNOSIS
+from engine.results.wording import count_noun
 from engine.solving.backends import (
     SolverOptions,
     SolveStatus,
@@ -69,12 +70,21 @@ def _message(model: PlanModel, i: int, direction: float, amount: float) -> str:
     if row.kind is RowKind.FLOOR and row.area and row.year is not None:
         capacity = area_capacity(model, row.area, row.year)
         if capacity < bound:  # the members who joined cannot reach the floor
-            joined = sum(1 for m in sc.members if (m.id, row.area, row.year) in model.x)
+            joined = [m.id for m in sc.members if (m.id, row.area, row.year) in model.x]
             carried = " with money carried over" if sc.fund.carry_over else ""
-            text += (
-                f"; the {joined} members who joined {row.area} can give at most "
-                f"{money(capacity, sc)} that year{carried}"
-            )
+            if not joined:
+                text += f"; no member joined {row.area}"
+            elif capacity <= 0:
+                verb = "pledges" if len(joined) == 1 else "pledge"
+                text += (
+                    f"; the {count_noun(len(joined), 'member')} who joined {row.area} "
+                    f"({', '.join(joined[:4])}) {verb} nothing that year{carried}"
+                )
+            else:
+                text += (
+                    f"; the {count_noun(len(joined), 'member')} who joined {row.area} can give "
+                    f"at most {money(capacity, sc)} that year{carried}"
+                )
             text += _joiners(model, row.area, row.year, amount)
         else:  # more members would not help: other rules hold the area back
             text += (
