@@ -27,6 +27,7 @@ from cli.common import (
     err_console,
     friendly_errors,
 )
+from cli.show import print_result
 from datasets import scenario_path
 from engine import (
     UNIT_FACTORS,
@@ -44,6 +45,7 @@ from engine import (
     money,
     plan_robust,
     risk_frontier,
+    solve,
     write_robust,
 )
 
@@ -225,7 +227,11 @@ def alternatives_cmd(
     try:
         found = alternatives(sc, share, count, SolverOptions(mip_gap=1e-6))
     except ValueError as error:
-        err_console.print(f"no plan: {escape(str(error))}", highlight=False)
+        result = solve(sc)
+        if result.ok:  # the optimum exists; the search around it failed
+            err_console.print(f"no plan: {escape(str(error))}", highlight=False)
+        else:  # no plan at all: the same diagnosis as solve gives, in planner's terms
+            print_result(result)
         sys.exit(EXIT_NO_PLAN)
     frame = alternatives_table(found)
     table = Table(

@@ -132,3 +132,18 @@ def test_alternatives_and_frontier_print_tables(scenario):
     bad = run("alternatives", scenario, "--within", "lots")
     assert bad.returncode == 2
     assert "--within" in bad.stderr
+
+
+def test_alternatives_of_an_infeasible_scenario_give_the_diagnosis(tmp_path: Path):
+    path = tmp_path / "inf.yaml"
+    data = {
+        "fund": {"name": "F", "unit": "bn", "years": [2026]},
+        "members": [{"id": "DEU", "pledge": "1bn"}, {"id": "FRA", "pledge": "5bn"}],
+        "areas": [{"id": "cyber", "floor": "3bn"}, {"id": "space"}],
+    }
+    data["members"][1]["opt_out"] = ["cyber"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    done = run("alternatives", str(path))
+    assert done.returncode == 1
+    assert "lower the cyber floor in 2026 by $2bn" in done.stdout
+    assert "Infeasible" not in done.stdout + done.stderr
