@@ -267,6 +267,9 @@ def frontier_cmd(
     alpha: Annotated[float, typer.Option(min=0.01, max=1.0, help="CVaR level (risk).")] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the futures (risk), 0 or more.", min=0)] = 0,
     source: Annotated[str, typer.Option(help="forecast or stated (risk).")] = "forecast",
+    path: Annotated[
+        str, typer.Option(help="Forecast policy path of the futures (risk), e.g. hague-2035.")
+    ] = "trend",
 ) -> None:
     """Value against the fund's size (budget) or expected value against CVaR (risk)."""
     if over not in ("budget", "risk"):
@@ -296,7 +299,7 @@ def frontier_cmd(
                 str(r.status),
             )
     else:
-        inside, _ = draw_futures(sc, futures, 0, source, seed)  # type: ignore[arg-type]
+        inside, _ = draw_futures(sc, futures, 0, source, seed, path)  # type: ignore[arg-type]
         frame = risk_frontier(sc, inside, alpha, options=options)
         table = Table(
             "weight on CVaR",

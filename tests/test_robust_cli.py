@@ -147,3 +147,10 @@ def test_alternatives_of_an_infeasible_scenario_give_the_diagnosis(tmp_path: Pat
     assert done.returncode == 1
     assert "lower the cyber floor in 2026 by $2bn" in done.stdout
     assert "Infeasible" not in done.stdout + done.stderr
+
+
+def test_frontier_takes_the_forecast_path_its_advice_names(scenario):
+    done = run("frontier", scenario, "--over", "risk", "--futures", "3", "--path", "nopath")
+    assert done.returncode == 2, done.stderr
+    assert "unknown policy path 'nopath'" in done.stderr
+    assert "No such option" not in done.stderr
