@@ -16,6 +16,7 @@ from engine.errors import ScenarioError
 from engine.files.scenario_files import read_scenario_data
 from engine.scenario.schema import scenario_sha256
 from engine.scenario.validate import validate_scenario
+from tests.cli_runs import run_many
 from tests.scenario_factory import tiny_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,3 +307,37 @@ def test_a_combination_of_valid_grid_values_can_still_be_refused_with_its_labels
         list(plan.scenarios())
     assert "areas.space.floor=2.5bn, areas.space.ceiling=2bn" in str(caught.value)
     assert "above the ceiling" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"base": "no-such-scenario"}, "base: 'no-such-scenario': no such file or shipped"),
+        ({"base": "missing.yaml"}, "base: 'missing.yaml'"),
+        ({}, "base: is required but missing"),
+    ],
+)
+def test_a_missing_or_unknown_base_is_refused_naming_the_sweep_file_and_base(
+    tmp_path: Path, spec: dict[str, Any], expected: str
+):
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(yaml.safe_dump({"name": "s", "n_minus_1": True, **spec}), encoding="utf-8")
+    (ran,) = run_many([("optimise.py", ["batch", str(sweep), "--store", str(tmp_path / "r")])])
+    assert ran.returncode == 2, ran.stderr
+    assert f"{sweep}: {expected}" in ran.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_n_minus_1_members_are_refused_naming_the_field_n_minus_1():
+    with pytest.raises(ScenarioError) as info:
+        plan_of({"n_minus_1": ["GER", "DEU"]})
+    assert "t.yaml: n_minus_1: unknown member(s) GER (known: " in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        plan_of({"draws": {"n": 2, "pledges": {"GER": {"dist": "uniform", "low": 0, "high": 1}}}})
+    assert "t.yaml: draws.pledges: unknown member(s) GER" in str(info.value)
+
+
+def test_a_member_listed_twice_in_n_minus_1_is_refused_by_name():
+    with pytest.raises(ScenarioError) as info:
+        plan_of({"n_minus_1": ["DEU", "FRA", "DEU"]})
+    assert str(info.value) == "t.yaml: n_minus_1: DEU is listed more than once"

@@ -138,15 +138,20 @@ class BatchPlan:
                 data = apply_edits_to_data(self.base_data, [*self.sweep.set, edit])
                 self._validate(data, f"grid.{path}={value!r}")
         known = {m.id for m in fixed.members}
-        ids = [*((self.sweep.draws.pledges or {}) if self.sweep.draws else {})]
-        if isinstance(self.sweep.n_minus_1, list):
-            ids += self.sweep.n_minus_1
-        unknown = sorted({i for i in ids if i != "*" and i not in known})
-        if unknown:
-            raise ScenarioError(
-                [f"unknown member(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"],
-                self.source,
-            )
+        fields = {
+            "n_minus_1": self.sweep.n_minus_1 if isinstance(self.sweep.n_minus_1, list) else [],
+            "draws.pledges": [*((self.sweep.draws.pledges or {}) if self.sweep.draws else {})],
+        }
+        problems = []
+        for name, ids in fields.items():
+            unknown = sorted({i for i in ids if i != "*" and i not in known})
+            if unknown:
+                problems.append(
+                    f"{name}: unknown member(s) {', '.join(unknown)} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        if problems:
+            raise ScenarioError(problems, self.source)
 
     def _leavers(self, fixed: Scenario) -> list[str | None]:
         n1 = self.sweep.n_minus_1
@@ -155,7 +160,7 @@ class BatchPlan:
         if n1 is True:
             ids = [m.id for m in fixed.members if any(v > 0 for v in m.pledges.values())]
         else:
-            ids = list(dict.fromkeys(n1))
+            ids = n1
         return [None, *ids]
 
     def _shocks(self, draws: Draws, members: int) -> tuple[np.ndarray, np.ndarray]:
@@ -412,7 +417,17 @@ def load_sweep(
     sweep = parse_sweep(data, str(path))
     beside = path.parent / sweep.base
     base = beside if beside.exists() else find_scenario(sweep.base)
-    base_data = read_scenario_data(base)
+    try:
+        base_data = read_scenario_data(base)
+    except ScenarioError as error:
+        if error.source != str(base):
+            raise
+        # The fix is in the sweep's `base` field: name it and the sweep file, not only the
+        # path it was resolved to.
+        where = f"{sweep.base!r}" + (f" ({base})" if str(base) != sweep.base else "")
+        raise ScenarioError(
+            [f"base: {where}: {problem}" for problem in error.problems], str(path)
+        ) from None
     if not isinstance(base_data, dict):
         raise ScenarioError([f"base: {base} is not a scenario mapping"], str(path))
     check_draw_amounts(data, plain_context(base_data, "currency"), str(path))

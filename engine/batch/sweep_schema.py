@@ -141,6 +141,9 @@ def parse_sweep(data: Any, source: str) -> Sweep:
             parse_edit(text)
         except ScenarioError as error:
             problems += [f"set: {p}" for p in error.problems]
+    if isinstance(sweep.n_minus_1, list):
+        twice = sorted({m for m in sweep.n_minus_1 if sweep.n_minus_1.count(m) > 1})
+        problems += [f"n_minus_1: {m} is listed more than once" for m in twice]
     if sweep.n_minus_1 is False and not sweep.grid and sweep.draws is None:
         problems.append("(top level): nothing varies; give grid, n_minus_1 or draws")
     if problems:
