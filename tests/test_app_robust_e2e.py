@@ -27,7 +27,7 @@ FUTURES, FRESH = 3, 10
 #: Bound on waiting for the study to appear (polled, not a performance limit), in ms.
 STUDY_MS = 900_000
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.slow, *e2e.pytestmark]  # skipped without Chromium, as e2e is
 
 
 @pytest.fixture(scope="module")
