@@ -236,3 +236,18 @@ def test_the_default_scenarios_priority_ranges_hold_against_warm_re_solves(
             result = resolver.solve(apply_edits(scenario, [f"areas.{row.area}.priority={x}"]))
             plan = result.areas.set_index(["area", "year"])["amount"]
             assert same_plan(base, plan) is unchanged, f"{row.area} at {x:.6g}: {lo:.6g}..{hi:.6g}"
+
+
+def test_a_share_ceiling_gives_no_money_range_for_its_bound():
+    data = {
+        "fund": {"name": "F", "unit": "bn", "years": [2026]},
+        "members": [{"id": "DEU", "pledge": "30bn"}],
+        "areas": [{"id": "cyber", "priority": 2, "ceiling": "30%"}, {"id": "space"}],
+    }
+    report = sensitivity(validate_scenario(data))
+    ceiling = report.constraints.set_index("name").loc["ceiling[cyber,2026]"]
+    # The row's bound is 0 (the share is in its coefficients): a range of it in money,
+    # such as -$9bn..$3bn, is no ceiling a planner could set.
+    assert np.isnan([ceiling.bound, ceiling.valid_from, ceiling.valid_to]).all()
+    assert "valid" not in ceiling.text
+    assert ceiling.shadow_price > 0

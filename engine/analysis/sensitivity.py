@@ -28,7 +28,7 @@ import pandas as pd
 from engine.analysis.ranging import CostRanges
 from engine.coalition.priorities import area_priorities
 from engine.formulation.core import PlanModel
-from engine.formulation.rows import RANGED, RowKind
+from engine.formulation.rows import RANGED, Row, RowKind
 from engine.results.describe import money, shadow_sentence
 from engine.results.schema import PlanArrays, Result
 from engine.scenario.schema import Scenario
@@ -110,8 +110,12 @@ def _constraint_ranges(
         lo, hi = model.row_lo[i], model.row_hi[i]
         bound = (lo if np.isfinite(lo) else hi) * model.scale
         kind = model.rows[i].kind
-        share_row = bool(lo == 0.0 and hi != 0.0 and kind is not RowKind.BUDGET) and bound == 0
+        share_row = _is_share_row(model.rows[i], scenario) or (
+            bool(lo == 0.0 and hi != 0.0 and kind is not RowKind.BUDGET) and bound == 0
+        )
         v_from, v_to = _finite(dn[i]) * model.scale, _finite(up[i]) * model.scale
+        if share_row:  # its bound and range are offsets from a share of the total, not money
+            bound = v_from = v_to = float("nan")
         text = shadow_sentence(c["label"].iat[i], price, scenario)
         if not share_row and np.isfinite(v_from) and np.isfinite(v_to):
             text += (
@@ -126,6 +130,20 @@ def _constraint_ranges(
     cons = pd.DataFrame(rows, columns=list(CONSTRAINT_COLUMNS))
     order = cons["shadow_price"].abs().sort_values(ascending=False, kind="stable").index
     return cons.reindex(order).reset_index(drop=True)
+
+
+def _is_share_row(row: Row, scenario: Scenario) -> bool:
+    """Whether the row is a limit written as a share of the total: its bound is 0 (the share
+    is in its coefficients), so a range of that bound in money is no ceiling or floor a
+    planner could set."""
+    limit = None
+    if row.kind in (RowKind.FLOOR, RowKind.CEILING) and row.area is not None:
+        area = next(a for a in scenario.areas if a.id == row.area)
+        limit = area.floor if row.kind is RowKind.FLOOR else area.ceiling
+    elif row.kind in (RowKind.POLICY_MIN, RowKind.POLICY_MAX) and row.policy is not None:
+        policy = next(p for p in scenario.policies if p.id == row.policy)
+        limit = policy.at_least if row.kind is RowKind.POLICY_MIN else policy.at_most
+    return limit is not None and limit.share is not None
 
 
 def _priority_ranges(model: PlanModel, arrays: PlanArrays, scenario: Scenario) -> pd.DataFrame:
