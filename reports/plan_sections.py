@@ -215,7 +215,9 @@ def projects_section(result: Result, fmt: Fmt) -> Section:
             f"cost ({fmt.unit})": number,
             f"funded ({fmt.unit})": number,
             "value points": lambda v: f"{v:.3g}",
-            "extra value needed": lambda v: f"{v:.3g}",
+            "extra value needed": lambda v: (
+                "cannot be selected" if v == float("inf") else f"{v:.3g}"
+            ),
         },
         f"The first {MAX_PROJECT_ROWS} of {len(frame)}; all are in the Excel workbook."
         if len(frame) > MAX_PROJECT_ROWS

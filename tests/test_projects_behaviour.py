@@ -330,3 +330,13 @@ def test_cli_what_if_writes_project_changes(tmp_path):
     changes = pd.read_csv(out / "project_changes.csv")
     assert "integrated_air_defence" in set(changes["project"])
     assert "Project changes" in proc.stdout
+
+
+def test_a_project_no_value_can_select_says_so_in_planners_terms():
+    # Without CCC's money the shield's coalition of 3 members cannot form.
+    sc = apply_edits(validate_scenario(small()), ["members.CCC.pledge=0"])
+    row = solve(sc, EXACT).projects.set_index("project").loc["shield"].iloc[0]
+    assert not row["funded"]
+    assert row["needed_value"] == float("inf")
+    assert row["margin_note"].startswith("cannot be selected at any value")
+    assert "infeasible" not in row["margin_note"]

@@ -5,7 +5,8 @@ Frames (money in currency units, value in value points):
 - ``projects``: one line per project (or application stage) and year of its profile:
   project, call, stage, area, year, funded, share, cost, amount, value, needed_value,
   cost_cut, margin_note. For the few best unselected candidates (NaN for the others),
-  ``needed_value`` is the extra value a project would need to be selected and
+  ``needed_value`` is the extra value a project would need to be selected (infinite when
+  no value suffices: with it funded, no plan meets the rules) and
   ``cost_cut`` how much less its whole profile would need to cost instead (a first-order
   estimate).
 - ``project_members``: project, stage, member, year, amount, basis. ``basis`` is

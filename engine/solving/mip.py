@@ -123,7 +123,11 @@ def margins(
         info = h.getInfo()
         per_point = u.weight / u.value
         if status is SolveStatus.INFEASIBLE:
-            out[u.key] = Margin(float("inf"), "cannot be selected: infeasible when forced in")
+            out[u.key] = Margin(
+                float("inf"),
+                "cannot be selected at any value: with it funded, no plan meets the scenario's "
+                "rules (see its coalition, exclusions and floors)",
+            )
         elif status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
             loss = max(mip.objective - float(info.objective_function_value), 0.0)
             slope = cost_slope(model, u.key, np.asarray(h.getSolution().col_value), options)
