@@ -123,11 +123,20 @@ def batch_cmd(
                 timeout=timeout,
                 on_progress=show,
             )
+    stored = (
+        # Scenarios with identical content are stored once: counting each as stored would
+        # not match the rows `runs list` and `runs show` report.
+        f"{tally.finished:,} of {total:,} scenarios, {tally.distinct:,} distinct "
+        f"({tally.duplicates:,} repeat another scenario's content and are stored once): "
+        f"{tally.done:,} stored now, {tally.skipped:,} before"
+        if tally.duplicates
+        else f"{tally.finished:,} of {total:,} stored ({tally.done:,} now, "
+        f"{tally.skipped:,} before)"
+    )
     console.print(
-        f"{tally.finished:,} of {total:,} stored ({tally.done:,} now, {tally.skipped:,} before); "
-        f"{tally.failed:,} failed ({tally.timed_out:,} timed out), {tally.no_plan:,} without "
-        f"a plan, {tally.warm:,} warm "
-        f"re-solves; {tally.seconds:.1f} s",
+        f"{stored}; {tally.failed:,} failed ({tally.timed_out:,} timed out), "
+        f"{tally.no_plan:,} without a plan, {tally.warm:,} warm re-solves; "
+        f"{tally.seconds:.1f} s",
         highlight=False,
     )
     for line in tally.errors[:5]:

@@ -680,3 +680,25 @@ def test_batch_cli_refuses_a_bad_sweep_with_exit_2(tmp_path: Path):
     assert "sweep.yaml" in run.stderr
     assert "areas.cyber.flor" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_summary_counts_scenarios_with_identical_content_as_stored_once(tmp_path: Path):
+    sweep = write_sweep(tmp_path, {"grid": {"areas.cyber.floor": ["2bn", "2bn", "2bn"]}})
+    store = str(tmp_path / "runs")
+    first, again, listed = run_many(
+        [
+            ("optimise.py", ["batch", str(sweep), "--store", store, "--workers", "1"]),
+            ("optimise.py", ["batch", str(sweep), "--store", store, "--workers", "1"]),
+            ("optimise.py", ["runs", "list", "--store", store]),
+        ]
+    )
+    assert first.returncode == again.returncode == listed.returncode == 0, first.stderr
+    repeat = (
+        "3 of 3 scenarios, 1 distinct (2 repeat another scenario's content and are stored once)"
+    )
+    flat = " ".join(first.stdout.split())
+    assert f"{repeat}: 1 stored now, 0 before;" in flat
+    assert "3 of 3 stored" not in flat
+    assert f"{repeat}: 0 stored now, 1 before;" in " ".join(again.stdout.split())
+    cells = next(line for line in listed.stdout.splitlines() if " t " in line).split("│")
+    assert [c.strip() for c in cells[4:6]] == ["3", "1"]  # scenarios, stored

@@ -44,12 +44,15 @@ TALLY_ERRORS = 20
 
 @dataclass
 class Tally:
-    """Progress of a run: scenarios in the sweep (or the limit), stored before, done now."""
+    """Progress of a run: scenarios in the sweep (or the limit), stored before, done now,
+    and ``duplicates``: scenarios whose content is another scenario's of the sweep, which
+    the store holds once (under one id)."""
 
     batch_id: str
     total: int
     skipped: int = 0
     done: int = 0
+    duplicates: int = 0
     failed: int = 0
     no_plan: int = 0
     timed_out: int = 0
@@ -60,7 +63,13 @@ class Tally:
 
     @property
     def finished(self) -> int:
-        """Scenarios with a stored result: before this run and during it."""
+        """Scenarios with a stored result (their own or their duplicate's): before this run
+        and during it."""
+        return self.distinct + self.duplicates
+
+    @property
+    def distinct(self) -> int:
+        """Finished scenarios the store holds a row for: the stored ones, not their duplicates."""
         return self.skipped + self.done
 
     def count(self, point: Point, outcome: Outcome) -> None:
@@ -102,8 +111,9 @@ def run_batch(
     tally = Tally(plan.batch_id, total)
     points, stored = _unstored_points(plan, store, limit, retry_failed)
     pool = pools.make_pool(workers, scheduler, plan, timeout)
-    size = chunk_size or max(1, min(16, (total - stored) // (pool.workers * 8)))
-    run = _Run(plan, store, pool, tally, _chunks(points, size), timeout, on_progress)
+    size = chunk_size or max(1, min(16, (total - len(stored)) // (pool.workers * 8)))
+    chunks = _chunks(points, size)
+    run = _Run(plan, store, pool, tally, chunks, set(stored.values()), timeout, on_progress)
     try:
         with _ctrl_c_between_writes(run):
             run.until_done()
@@ -117,9 +127,9 @@ def run_batch(
 
 def _unstored_points(
     plan: BatchPlan, store: RunStore, limit: int | None, retry_failed: bool
-) -> tuple[Iterator[Point], int]:
+) -> tuple[Iterator[Point], dict[int, str]]:
     """Record the batch, forget its failures if asked; its points (each stored one with the
-    id it was stored under) and how many are stored."""
+    id it was stored under) and the stored ones' ids by position."""
     sweep = plan.sweep
     store.ensure_batch(
         plan.batch_id,
@@ -138,7 +148,7 @@ def _unstored_points(
         dataclasses.replace(p, expect=stored_at[p.position]) if p.position in stored_at else p
         for p in plan.points(limit)
     )
-    return points, len(stored_at)
+    return points, stored_at
 
 
 @contextlib.contextmanager
@@ -175,6 +185,7 @@ class _Run:
         pool: pools.LocalPool | pools.DaskPool,
         tally: Tally,
         chunks: Iterator[list[Point]],
+        held: set[str],
         timeout: float | None,
         on_progress: Callable[[Tally], None] | None,
     ) -> None:
@@ -188,6 +199,9 @@ class _Run:
         self.requeued: deque[list[Point]] = deque()
         self.inflight: Inflight = {}
         self.restarts = 0
+        #: Ids the store holds for this batch (before this run or stored by it): a scenario
+        #: refused as stored under one of them repeats another scenario's content.
+        self.held = held
         self._maker: ScenarioMaker | None = None
         #: Storing a chunk now; Ctrl-C came meanwhile (see _ctrl_c_between_writes).
         self.writing = False
@@ -263,8 +277,12 @@ class _Run:
                     self.plan.batch_id, point.position, point.labels, reply.content, outcome
                 ):
                     self.tally.count(point, outcome)
-                else:
+                    self.held.add(outcome.scenario_id)
+                elif outcome.scenario_id in self.held:
+                    self.tally.duplicates += 1
+                else:  # another driver on the same batch stored it meanwhile
                     self.tally.skipped += 1
+                    self.held.add(outcome.scenario_id)
         finally:
             self.writing = False
         if self.ctrl_c:
