@@ -136,6 +136,11 @@ def _broken(tmp_path: Path, edit) -> str:
             lambda b: b["fund"].__setitem__("B5", "2026-20x0"),
             "sheet 'fund', cell B5: expected years",
         ),
+        (
+            lambda b: b["fund"].__setitem__("B5", "2030-2026"),
+            "sheet 'fund', cell B5: expected years such as 2026, 2027, 2028 or 2026-2030; "
+            "the cell holds '2030-2026'",
+        ),
         (lambda b: b["members"].__setitem__("A8", "DEU"), "sheet 'members', row 8"),
         (
             lambda b: b["policies"].__setitem__("E2", 1.5),

@@ -160,7 +160,7 @@ def years_of(value: Any) -> list[int] | Any:
     if isinstance(value, str):
         text = value.strip()
         span = re.fullmatch(r"(\d{4})\s*[-–]\s*(\d{4})", text)
-        if span:
+        if span and int(span.group(1)) <= int(span.group(2)):  # 2030-2026 is no span
             return list(range(int(span.group(1)), int(span.group(2)) + 1))
         parts = [p.strip() for p in text.strip("[]").split(",")]
         if parts and all(p.isdigit() for p in parts):
