@@ -33,6 +33,7 @@ from engine import (
     Stability,
     atomic_write_text,
     burden_bands,
+    check_folder,
     contribution_key,
     key_from_table,
     load_with_edits,
@@ -273,6 +274,8 @@ def members_cmd(
     if key == "nato" and key_file is None:
         _key(key, pd.DataFrame())  # explains why there is no NATO key, exit 2
     file_key = _key_file(key_file) if key_file is not None else None  # fails before solving
+    if out is not None:
+        check_folder(out, MEMBERS_FILES)
     sc: Scenario = load_with_edits(scenario_path(scenario), set_ or [])
     if key_file is not None and file_key is not None:
         _check_key_members(key_file, file_key, sc)

@@ -30,6 +30,7 @@ from cli.common import (
 from cli.show import print_result
 from datasets import scenario_path
 from engine import (
+    ROBUST_FILES,
     UNIT_FACTORS,
     FloorRule,
     Risk,
@@ -40,6 +41,7 @@ from engine import (
     alternatives,
     alternatives_table,
     budget_frontier,
+    check_folder,
     draw_futures,
     load_with_edits,
     money,
@@ -170,6 +172,8 @@ def robust_cmd(
             "--scheduler",
         )
     floor_rule, risk = FloorRule.parse(floors), Risk.parse(objective)
+    if out is not None:
+        check_folder(out, ROBUST_FILES)  # refuse a bad --out before minutes of solving
     sc = load_with_edits(scenario_path(scenario), set_ or [])
     options = SolverOptions(time_limit=time_limit, mip_gap=1e-6)
     report = plan_robust(

@@ -28,6 +28,7 @@ from engine import (
     Resolver,
     Scenario,
     advise_edits,
+    check_folder,
     column_digits,
     compare,
     edit_scenario,
@@ -92,6 +93,8 @@ def whatif_cmd(
     out: Annotated[Path | None, typer.Option(help="Write the diff tables here.")] = None,
 ) -> None:
     """Apply edits, re-solve near the baseline and print exactly what changed."""
+    if out is not None:
+        check_folder(out, WHATIF_FILES)  # refuse a bad --out before solving
     base_sc = load_with_edits(scenario_path(against or scenario))
     new_sc = edit_scenario(load_with_edits(scenario_path(scenario)), set_ or [])
     resolver = Resolver()

@@ -270,3 +270,26 @@ def test_an_out_folder_under_a_file_is_refused_naming_the_file(tmp_path: Path) -
     with pytest.raises(OutputError, match=r"afile is a file, not a folder"):
         check_folder(tmp_path / "afile" / "sub" / "out", ("forecast.csv",))
     assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["whatif", "aspf-2026", "--set", "areas.cyber.floor=14bn"],
+        ["members", "aspf-2026"],
+        # No plan exists here: the bad --out is named before any solve, not after.
+        ["robust", "inf.yaml", "--futures", "2", "--source", "stated", "--floors", "hard"],
+    ],
+)
+def test_a_bad_out_is_refused_before_the_work(tmp_path: Path, command: list[str]) -> None:
+    from tests.cli_runs import cli
+
+    (tmp_path / "afile").write_text("mine\n")
+    data = tiny_scenario()
+    data["areas"][0]["floor"] = "1000bn"
+    (tmp_path / "inf.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    args = [str(tmp_path / a) if a == "inf.yaml" else a for a in command]
+    done = cli("optimise.py", *args, "--out", str(tmp_path / "afile" / "out"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "afile is a file, not a folder" in done.stderr
+    assert (tmp_path / "afile").read_text() == "mine\n"
