@@ -192,6 +192,17 @@ def test_every_problem_is_listed_at_once() -> None:
     assert "areas[space].ceiling" in message
 
 
+def test_bounds_out_of_order_are_listed_beside_type_errors() -> None:
+    data = tiny_scenario()
+    data["members"][0]["pledge"] = "lots"
+    data["areas"][0]["ceiling"] = "1bn"  # below its floor
+    data["policies"] = [{"id": "p", "areas": ["ai"], "at_least": "5bn", "at_most": "1bn"}]
+    message = problems_of(data)
+    assert "members[DEU].pledge" in message
+    assert "policies[p].at_least: 5bn is above at_most 1bn" in message
+    assert "is above the ceiling 1bn" in message.split("areas[cyber].floor:")[1]
+
+
 def test_unknown_references_are_listed_beside_type_errors() -> None:
     # The reference checks need a validated scenario; a type error elsewhere must not hide them.
     data = tiny_scenario()

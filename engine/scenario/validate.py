@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -19,7 +20,7 @@ from engine.scenario.magnitudes import check_magnitudes
 from engine.scenario.paths import available_paths
 from engine.scenario.priority_checks import check_priorities
 from engine.scenario.project_checks import check_projects
-from engine.scenario.schema import Limit, Scenario
+from engine.scenario.schema import Area, Limit, PolicyConstraint, Scenario
 from engine.scenario.units import UNIT_FACTORS, parse_amount
 
 
@@ -174,20 +175,56 @@ def _shown(limit: Limit, unit: str) -> str:
     return str(limit.to_input())
 
 
-def _check_limits(scenario: Scenario) -> list[str]:
-    problems = []
-    unit = scenario.fund.unit
-    for a in scenario.areas:
-        lo, hi = a.floor, a.ceiling
-        if lo is None or hi is None:
-            continue
-        same_kind = (lo.amount is None) == (hi.amount is None)
+def _limit_order(
+    areas: Sequence[Area], policies: Sequence[PolicyConstraint], unit: str
+) -> list[str]:
+    """Floors above ceilings and policies' at_least above at_most (same kind of limit)."""
+
+    def above(lo: Limit | None, hi: Limit | None) -> bool:
+        if lo is None or hi is None or (lo.amount is None) != (hi.amount is None):
+            return False
         lo_v = lo.amount if lo.amount is not None else lo.share
         hi_v = hi.amount if hi.amount is not None else hi.share
-        if same_kind and lo_v is not None and hi_v is not None and lo_v > hi_v:
-            problems.append(
-                f"areas[{a.id}].floor: {_shown(lo, unit)} is above the ceiling {_shown(hi, unit)}"
-            )
+        return lo_v is not None and hi_v is not None and lo_v > hi_v
+
+    problems = [
+        f"areas[{a.id}].floor: {_shown(a.floor, unit)} is above the ceiling "
+        f"{_shown(a.ceiling, unit)}"
+        for a in areas
+        if a.floor is not None and a.ceiling is not None and above(a.floor, a.ceiling)
+    ]
+    problems += [
+        f"policies[{p.id}].at_least: {_shown(p.at_least, unit)} is above at_most "
+        f"{_shown(p.at_most, unit)}"
+        for p in policies
+        if p.at_least is not None and p.at_most is not None and above(p.at_least, p.at_most)
+    ]
+    return problems
+
+
+def _raw_limit_order(data: dict[str, Any], context: dict[str, Any]) -> list[str]:
+    """:func:`_limit_order` over the areas and policies of a file that also has other errors,
+    each validated on its own, so that a planner sees every problem of a file at once."""
+
+    def valid(section: str, model: type[Area] | type[PolicyConstraint]) -> list[Any]:
+        value = data.get(section)
+        out = []
+        for item in value if isinstance(value, list) else []:
+            try:
+                out.append(model.model_validate(item, context=context))
+            except ValidationError:
+                continue
+        return out
+
+    fund = data.get("fund")
+    unit = fund.get("unit", "bn") if isinstance(fund, dict) else "bn"
+    unit = unit if isinstance(unit, str) and unit in UNIT_FACTORS else "bn"
+    return _limit_order(valid("areas", Area), valid("policies", PolicyConstraint), unit)
+
+
+def _check_limits(scenario: Scenario) -> list[str]:
+    unit = scenario.fund.unit
+    problems = _limit_order(scenario.areas, scenario.policies, unit)
     shares = {a.id: a.floor.share for a in scenario.areas if a.floor and a.floor.share}
     if sum(shares.values()) > 1 + 1e-9:
         # Floors of shares of the same year's total that add up to more than it are met only
@@ -197,16 +234,6 @@ def _check_limits(scenario: Scenario) -> list[str]:
             f"areas: the floors given as shares add up to {100 * sum(shares.values()):g}% of "
             f"the year's total ({listed}); only allocating nothing would meet them"
         )
-    for p in scenario.policies:
-        lo, hi = p.at_least, p.at_most
-        if lo is not None and hi is not None and (lo.amount is None) == (hi.amount is None):
-            lo_v = lo.amount if lo.amount is not None else lo.share
-            hi_v = hi.amount if hi.amount is not None else hi.share
-            if lo_v is not None and hi_v is not None and lo_v > hi_v:
-                problems.append(
-                    f"policies[{p.id}].at_least: {_shown(lo, unit)} is above at_most "
-                    f"{_shown(hi, unit)}"
-                )
     return problems
 
 
@@ -255,7 +282,9 @@ def validate_scenario(
         scenario = Scenario.model_validate(data, context=plain_context(data, plain))
     except ValidationError as error:
         problems = validation_problems(data, error)
+        context = plain_context(data, plain)
         problems += [p for p in _raw_references(data) if p not in problems]
+        problems += [p for p in _raw_limit_order(data, context) if p not in problems]
         raise ScenarioError(problems, source) from None
 
     area_ids = {a.id for a in scenario.areas}
