@@ -145,6 +145,25 @@ def test_every_row_of_a_model_has_a_declared_kind_and_allocation_rows_unique_key
     assert keys[RowKind.BUDGET, None, "DEU", 2026, None] == model.row_index("budget[DEU,2026]")
 
 
+def test_every_rule_a_planner_sees_is_named_in_words_not_by_its_row_name() -> None:
+    from engine.formulation.build import build_model
+    from engine.formulation.rows import RowKind
+    from engine.results.describe import describe_row
+    from tests.test_projects_behaviour import small
+
+    data = small()
+    data["area_coalitions"] = [{"area": "cyber", "min_members": 2, "min_contribution": "1m"}]
+    data["resources"] = [{"id": "crews", "capacity": 2}]
+    data["projects"][0]["uses"] = {"crews": 1}
+    scenario = validate_scenario(data)
+    model = build_model(scenario)
+    books = {RowKind.FUNDING, RowKind.TOTAL, RowKind.VALUE}  # definitions, never shown
+    rules = [r for r in model.rows if r.kind not in books]
+    assert {RowKind.AREA_STAKE, RowKind.CAPACITY, RowKind.COALITION} <= {r.kind for r in rules}
+    for row in rules:
+        assert "[" not in describe_row(row, scenario), row.name
+
+
 def test_what_if_sensitivity_and_binding_leave_out_the_same_bookkeeping_kinds() -> None:
     from engine.analysis.sensitivity import sensitivity
     from engine.analysis.whatif import compare
