@@ -108,7 +108,7 @@ BAD_FILES = {
     "share above 100%": (_share_above_one, "areas[cyber].ceiling", "100%"),
     "NaN": (_nan_floor, "areas[cyber].floor", "finite"),
     "infinite": (_infinite_pledge, "members[DEU].pledge", "finite"),
-    "empty horizon": (_empty_horizon, "fund.years", "at least 1"),
+    "empty horizon": (_empty_horizon, "fund.years", "is empty; give at least one entry"),
 }
 
 
